@@ -1,0 +1,1 @@
+"""Number formats: one quantizer function per MASE format, pure PyTorch."""

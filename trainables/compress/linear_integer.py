@@ -1,0 +1,39 @@
+"""LinearInteger: MASE's fixed-point Linear (`name: integer`)."""
+
+from collections.abc import Mapping
+from functools import partial
+from typing import Any
+
+from trainables.compress.config_checks import require_int
+from trainables.compress.errors import ConfigError
+from trainables.compress.formats.integer import fixed_point_quantize
+from trainables.compress.quantized_linear import TENSORS, Quantizer, QuantizedLinear
+
+MAX_WIDTH = 64
+
+
+class LinearInteger(QuantizedLinear):
+    """Fixed point on input, weight and bias with MASE's `<tensor>_width` / `<tensor>_frac_width`."""
+
+    format_name = "integer"
+
+    @classmethod
+    def check_config(cls, config: Mapping[str, Any], layer_name: str) -> None:
+        for tensor in TENSORS:
+            width = require_int(config, f"{tensor}_width", layer_name, 1, MAX_WIDTH)
+            frac = require_int(config, f"{tensor}_frac_width", layer_name)
+            if not 0 <= frac <= width:
+                raise ConfigError(
+                    f"layer {layer_name!r}: {tensor}_frac_width={frac} is out of range, "
+                    f"allowed in [0, {tensor}_width={width}]"
+                )
+
+    def make_quantizer(self, tensor: str, config: Mapping[str, Any]) -> Quantizer | None:
+        return partial(
+            fixed_point_quantize,
+            width=int(config[f"{tensor}_width"]),
+            frac_width=int(config[f"{tensor}_frac_width"]),
+        )
+
+    def weight_bits(self) -> float:
+        return float(self.config["weight_width"]) * self.weight.numel()

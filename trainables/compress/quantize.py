@@ -1,0 +1,71 @@
+"""quantize_model: swap every selected nn.Linear for its quantized twin, MASE config style."""
+
+from collections.abc import Mapping
+from typing import Any
+
+from torch import nn
+
+from trainables.compress.errors import ConfigError
+from trainables.compress.quantized_linear import QuantizedLinear
+from trainables.compress.registry import linear_class
+
+BY_VALUES = ("type", "name")
+
+
+def layer_configs(model: nn.Module, config: Mapping[str, Any]) -> dict[str, dict[str, Any] | None]:
+    """Resolve a MASE quantization config to {linear module name: format config or None}.
+
+    `by: type` uses the `linear` entry for every Linear; `by: name` uses the entry whose key
+    is the module name. Either falls back to `default`. A config whose `name` is None keeps
+    the layer in fp32.
+    """
+    if not isinstance(config, Mapping):
+        raise ConfigError(f"quantization config must be a dict, got {type(config).__name__}")
+    by = config.get("by", "type")
+    if by not in BY_VALUES:
+        raise ConfigError(f"quantization config: by={by!r} is not allowed; choose one of {list(BY_VALUES)}")
+    default = _entry(config.get("default", {"config": {"name": None}}), "default")
+    linears = {
+        name: module
+        for name, module in model.named_modules()
+        if isinstance(module, nn.Linear) and not isinstance(module, QuantizedLinear)
+    }
+    if by == "name":
+        unknown = set(config) - {"by", "default"} - set(linears)
+        if unknown:
+            raise ConfigError(
+                f"quantization config names no Linear layer: {sorted(unknown)}; "
+                f"Linear layers are {sorted(linears)[:6]}..."
+            )
+    resolved: dict[str, dict[str, Any] | None] = {}
+    for name in linears:
+        key = "linear" if by == "type" else name
+        entry = _entry(config[key], key) if key in config else default
+        resolved[name] = entry if entry.get("name") is not None else None
+    return resolved
+
+
+def quantize_model(model: nn.Module, config: Mapping[str, Any]) -> nn.Module:
+    """Swap the Linear layers chosen by a MASE `{"by": "type"|"name", ...}` config in place.
+
+    The whole config is validated before any layer is swapped, so a ConfigError leaves the
+    model untouched. Swapped layers keep their trained weights. Returns the model.
+    """
+    plan = {}
+    for name, layer_config in layer_configs(model, config).items():
+        if layer_config is None:
+            continue
+        cls = linear_class(layer_config["name"], name)
+        cls.check_config(layer_config, name)
+        plan[name] = (cls, layer_config)
+    for name, (cls, layer_config) in plan.items():
+        parent_name, _, child = name.rpartition(".")
+        parent = model.get_submodule(parent_name) if parent_name else model
+        setattr(parent, child, cls.from_linear(getattr(parent, child), layer_config, name))
+    return model
+
+
+def _entry(entry: Any, key: str) -> dict[str, Any]:
+    if not isinstance(entry, Mapping) or not isinstance(entry.get("config"), Mapping):
+        raise ConfigError(f"quantization config entry {key!r} must look like {{'config': {{'name': ...}}}}")
+    return dict(entry["config"])
