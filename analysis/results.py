@@ -1,0 +1,36 @@
+"""load_results: the `trials.parquet` table of a finished experiment as a DataFrame."""
+
+from pathlib import Path
+
+import pandas as pd
+import pyarrow
+
+TABLE_FILE = "trials.parquet"
+REQUIRED_COLUMNS = ("experiment", "variant", "trial_index", "status")
+
+
+class ResultsError(ValueError):
+    """A results folder is missing, unreadable or not an experiment's; the message says what to do."""
+
+
+def load_results(path: str | Path) -> pd.DataFrame:
+    """Read an experiment folder's (or a parquet file's) trial table; ResultsError if unusable.
+
+    Local paths and URIs pyarrow understands (s3://, gs://) both work.
+    """
+    location = str(path)
+    if not location.endswith(".parquet"):
+        location = location.rstrip("/") + "/" + TABLE_FILE
+    if "://" not in location and not Path(location).is_file():
+        folder = Path(location).parent
+        if not folder.is_dir():
+            raise ResultsError(f"{folder} does not exist; run `adls run <experiment>` first or give its folder")
+        raise ResultsError(f"{folder} holds no {TABLE_FILE}; the run did not finish, rerun it with --force")
+    try:
+        table = pd.read_parquet(location)
+    except (pyarrow.ArrowException, OSError, ValueError) as error:
+        raise ResultsError(f"{location} is not a readable results table ({error}); rerun with --force") from None
+    missing = [column for column in REQUIRED_COLUMNS if column not in table.columns]
+    if missing:
+        raise ResultsError(f"{location} lacks columns {missing}; it was not written by adls, rerun with --force")
+    return table

@@ -1,0 +1,40 @@
+"""`lab1-qat`: Lab 1 task 1, fixed-point width sweep with PTQ and QAT accuracy per width."""
+
+import pandas as pd
+from ray import tune
+
+from search.experiment import SearchVariant
+from search.options import RunOptions
+from search.samplers import grid_size, make_sampler
+from search.stage_inputs import best_checkpoint
+from trainables.lab1_qat_trial import lab1_qat_trial
+
+
+def qat_grid(options: RunOptions) -> dict[str, list]:
+    """Width x fractional share: frac width = round(width * ratio); the profile sets both lists."""
+    profile = options.profile
+    return {"width": list(profile.widths), "frac_ratio": list(profile.frac_ratios)}
+
+
+class Lab1QatExperiment:
+    name = "lab1-qat"
+    lab_task = "Lab 1 task 1: fixed-point width 4..32, PTQ vs QAT accuracy"
+    requires: tuple[str, ...] = ("base",)
+
+    def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
+        base = best_checkpoint(inputs["base"], "accuracy")
+        grid = qat_grid(options)
+        sampler, recorded = make_sampler("grid", options.seed, grid)
+        return [
+            SearchVariant(
+                name="qat",
+                space={key: tune.choice(values) for key, values in grid.items()},
+                sampler=sampler,
+                num_samples=grid_size(grid),
+                metric="qat_accuracy",
+                mode="max",
+                trial_fn=lab1_qat_trial,
+                settings={"base_checkpoint": base["checkpoint"], "fp32_accuracy": base["accuracy"]},
+                sampler_settings=recorded,
+            )
+        ]

@@ -1,0 +1,85 @@
+"""RunOptions: what the command line says about a run, validated before Ray starts."""
+
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from search.profiles import Profile, get_profile
+from trainables.compress.errors import ConfigError
+
+DATASETS = ("rotten_tomatoes", "imdb", "synthetic")
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """Everything a run needs besides the experiment's own definition."""
+
+    profile_name: str = "quick"
+    storage: str = "results"
+    address: str | None = None
+    cpus_per_trial: int = 1
+    gpus_per_trial: float = 0.0
+    max_concurrent: int | None = None
+    seed: int = 0
+    data_dir: str | None = None
+    dataset: str | None = None
+    force: bool = False
+    repeats: int = 1
+    sampler: str | None = None
+    start_from: str | None = None
+    precisions: tuple[str, ...] | None = None
+    objectives: tuple[str, ...] = ("accuracy",)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        """Raise ConfigError naming the first bad option."""
+        get_profile(self.profile_name)
+        if self.dataset is not None and self.dataset not in DATASETS:
+            raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of {list(DATASETS)}")
+        if self.cpus_per_trial < 1:
+            raise ConfigError(f"--cpus-per-trial={self.cpus_per_trial} must be a whole number >= 1")
+        if self.gpus_per_trial < 0:
+            raise ConfigError(f"--gpus-per-trial={self.gpus_per_trial} must be >= 0 (fractions share a GPU)")
+        if self.gpus_per_trial > 1 and self.gpus_per_trial != int(self.gpus_per_trial):
+            raise ConfigError(f"--gpus-per-trial={self.gpus_per_trial}: above 1 it must be a whole number")
+        if self.max_concurrent is not None and self.max_concurrent < 1:
+            raise ConfigError(f"--max-concurrent={self.max_concurrent} must be >= 1")
+        if self.repeats < 1:
+            raise ConfigError(f"--repeats={self.repeats} must be >= 1")
+        if self.seed < 0:
+            raise ConfigError(f"--seed={self.seed} must be >= 0")
+        if self.data_dir is not None and not os.path.isdir(os.path.expanduser(self.data_dir)):
+            raise ConfigError(
+                f"--data-dir {self.data_dir!r} is not a readable folder; give the aclImdb folder "
+                "(the one holding train/ and test/)"
+            )
+
+    @property
+    def profile(self) -> Profile:
+        dataset = self.dataset or ("imdb" if self.data_dir else None)
+        return get_profile(self.profile_name, dataset)
+
+    def data_settings(self) -> dict[str, Any]:
+        """The DataSpec fields a trial opens its data with."""
+        profile = self.profile
+        return {
+            "dataset": profile.dataset,
+            "data_dir": os.path.abspath(os.path.expanduser(self.data_dir)) if self.data_dir else None,
+            "max_length": profile.max_length,
+            "train_subset": profile.train_subset,
+            "test_subset": profile.test_subset,
+            "seed": self.seed,
+        }
+
+    def train_settings(self) -> dict[str, Any]:
+        """The TrainSettings fields of a trial (epochs is overridden per step where needed)."""
+        profile = self.profile
+        return {"epochs": profile.epochs, "batch_size": profile.batch_size, "lr": profile.lr, "seed": self.seed}
+
+    def identity(self, experiment: str) -> dict[str, Any]:
+        """What makes two runs of an experiment the same result (for reuse by later stages)."""
+        return {"experiment": experiment, "profile": self.profile_name, "seed": self.seed,
+                "data": self.data_settings()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)

@@ -1,0 +1,63 @@
+"""Profiles: how big every experiment is (smoke for CI, quick for a CPU, full for the labs' sizes)."""
+
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from trainables.compress.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Data size, training length and search budget shared by every experiment of a run.
+
+    `epochs` is what a trial trains (QAT, fine-tuning, NAS); `base_epochs` is the base model's.
+    `budget` is the number of trials of a sampled (non-grid) search.
+    """
+
+    name: str
+    dataset: str
+    train_subset: int | None
+    test_subset: int | None
+    max_length: int
+    batch_size: int
+    lr: float
+    base_epochs: float
+    epochs: float
+    budget: int
+    widths: tuple[int, ...]
+    frac_ratios: tuple[float, ...] = (0.5,)
+    sparsities: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+    nas_space: str = "tutorial"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+LAB1_WIDTHS = (4, 6, 8, 10, 12, 16, 20, 24, 28, 32)
+
+PROFILES: dict[str, Profile] = {
+    # Seconds: a small slice of the embedded data, short sequences, few grid points.
+    "smoke": Profile(
+        name="smoke", dataset="rotten_tomatoes", train_subset=512, test_subset=256, max_length=64,
+        batch_size=32, lr=1e-3, base_epochs=1, epochs=0.25, budget=3, widths=(4, 8, 16, 32),
+        sparsities=(0.3, 0.7), nas_space="small",
+    ),
+    # Minutes on a 2-core CPU: all of Rotten Tomatoes, random-init bert-tiny needs a larger lr.
+    "quick": Profile(
+        name="quick", dataset="rotten_tomatoes", train_subset=None, test_subset=None, max_length=64,
+        batch_size=32, lr=1e-3, base_epochs=4, epochs=1, budget=20, widths=LAB1_WIDTHS, nas_space="small",
+    ),
+    # The labs' real sizes: IMDb 25k/25k, course settings (batch 8, lr 5e-5), for GPUs.
+    "full": Profile(
+        name="full", dataset="imdb", train_subset=None, test_subset=None, max_length=512,
+        batch_size=8, lr=5e-5, base_epochs=1, epochs=1, budget=100, widths=LAB1_WIDTHS,
+    ),
+}
+
+
+def get_profile(name: str, dataset: str | None = None) -> Profile:
+    """The named profile, optionally on another dataset; ConfigError lists the profiles otherwise."""
+    if name not in PROFILES:
+        raise ConfigError(f"unknown profile {name!r}; choose one of {list(PROFILES)}")
+    profile = PROFILES[name]
+    return replace(profile, dataset=dataset) if dataset else profile

@@ -1,0 +1,65 @@
+"""Turn a finished Tune run into the tidy `trials.parquet` table: one row per trial."""
+
+import io
+from typing import Any
+
+import pandas as pd
+
+from search import storage
+
+# Tune's bookkeeping keys that are not metrics of ours.
+TUNE_KEYS = {
+    "timestamp", "checkpoint_dir_name", "done", "training_iteration", "trial_id", "date",
+    "time_this_iter_s", "pid", "hostname", "config", "time_since_restore", "iterations_since_restore",
+    "should_checkpoint", "time_total_s", "node_ip", "experiment_tag",
+}
+TABLE_FILE = "trials.parquet"
+
+
+def result_rows(result_grid: Any, launch_index: dict[str, int], base: dict[str, Any]) -> list[dict[str, Any]]:
+    """One dict per trial of a ResultGrid; `base` (experiment, variant, ...) goes into every row."""
+    rows = []
+    for result in result_grid:
+        metrics = dict(result.metrics or {})
+        trial_id = metrics.get("trial_id") or _trial_id_from_path(result.path)
+        row: dict[str, Any] = dict(base)
+        row["trial_index"] = launch_index.get(trial_id, len(launch_index) + len(rows))
+        row["trial_id"] = trial_id
+        for key, value in (result.config or {}).items():
+            row[key] = value
+        for key, value in metrics.items():
+            if key not in TUNE_KEYS and not isinstance(value, dict | list):
+                row[key] = value
+        row["status"] = "ERROR" if result.error else "TERMINATED"
+        row["error"] = _first_line(result.error) if result.error else None
+        row["node"] = metrics.get("node", metrics.get("node_ip"))
+        row["duration_s"] = metrics.get("time_total_s")
+        row["checkpoint"] = result.checkpoint.path if result.checkpoint else None
+        row["trial_path"] = result.path
+        rows.append(row)
+    return rows
+
+
+def write_table(rows: list[dict[str, Any]], experiment_dir: str) -> pd.DataFrame:
+    """Sort rows by (variant, repeat, trial_index) and write `trials.parquet` + `trials.csv`."""
+    table = pd.DataFrame(rows)
+    order = [c for c in ("variant", "repeat", "trial_index") if c in table.columns]
+    table = table.sort_values(order, kind="stable").reset_index(drop=True)
+    buffer = io.BytesIO()
+    table.to_parquet(buffer, index=False)
+    storage.write_bytes(storage.join(experiment_dir, TABLE_FILE), buffer.getvalue())
+    storage.write_bytes(storage.join(experiment_dir, "trials.csv"), table.to_csv(index=False).encode())
+    return table
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip().splitlines()
+    # Ray wraps the real error; its last line is the one that names the cause.
+    return (text[-1] if text else type(error).__name__)[:500]
+
+
+def _trial_id_from_path(path: str | None) -> str | None:
+    if not path:
+        return None
+    parts = path.rstrip("/").rsplit("/", 1)[-1].split("_")
+    return parts[1] if len(parts) > 1 else None

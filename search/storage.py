@@ -1,0 +1,80 @@
+"""Where results live: a local folder or a URI that pyarrow's filesystems understand."""
+
+import json
+import os
+from typing import Any
+
+import pyarrow.fs
+
+from trainables.compress.errors import ConfigError
+
+
+def is_uri(location: str) -> bool:
+    return "://" in location
+
+
+def normalize(location: str) -> str:
+    """An absolute local path (Ray Tune requires one) or the URI unchanged."""
+    return location.rstrip("/") if is_uri(location) else os.path.abspath(os.path.expanduser(location))
+
+
+def join(location: str, *parts: str) -> str:
+    return "/".join([location.rstrip("/"), *parts])
+
+
+def filesystem(location: str) -> tuple[pyarrow.fs.FileSystem, str]:
+    """The pyarrow filesystem and in-filesystem path of a location; ConfigError if unsupported."""
+    if not is_uri(location):
+        return pyarrow.fs.LocalFileSystem(), location
+    try:
+        return pyarrow.fs.FileSystem.from_uri(location)
+    except (pyarrow.ArrowInvalid, pyarrow.ArrowNotImplementedError, OSError) as error:
+        raise ConfigError(f"--storage {location!r} is not usable: {error}") from None
+
+
+def exists(location: str) -> bool:
+    fs, path = filesystem(location)
+    return fs.get_file_info(path).type != pyarrow.fs.FileType.NotFound
+
+
+def write_bytes(location: str, data: bytes) -> None:
+    """Write atomically on local disks (temp file + rename) so readers never see half a file."""
+    fs, path = filesystem(location)
+    parent = path.rsplit("/", 1)[0]
+    fs.create_dir(parent, recursive=True)
+    if isinstance(fs, pyarrow.fs.LocalFileSystem):
+        tmp = f"{path}.tmp-{os.getpid()}"
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+        os.replace(tmp, path)
+        return
+    with fs.open_output_stream(path) as handle:
+        handle.write(data)
+
+
+def read_bytes(location: str) -> bytes:
+    fs, path = filesystem(location)
+    with fs.open_input_stream(path) as handle:
+        return handle.read()
+
+
+def write_json(location: str, value: Any) -> None:
+    write_bytes(location, json.dumps(value, indent=1, default=str).encode())
+
+
+def read_json(location: str) -> Any:
+    return json.loads(read_bytes(location))
+
+
+def move_aside(location: str, suffix: str) -> str | None:
+    """Rename a folder to `<location>.<suffix>` (nothing is deleted); returns the new name."""
+    if not exists(location):
+        return None
+    fs, path = filesystem(location)
+    target = f"{path}.{suffix}"
+    n = 1
+    while fs.get_file_info(target).type != pyarrow.fs.FileType.NotFound:
+        n += 1
+        target = f"{path}.{suffix}-{n}"
+    fs.move(path, target)
+    return target

@@ -1,0 +1,75 @@
+"""DataSpec: which text data a trial trains on and how it is tokenized, validated at the edge."""
+
+import os
+from dataclasses import dataclass
+
+from trainables.compress.errors import ConfigError
+
+DATASETS = ("rotten_tomatoes", "imdb", "synthetic")
+TOKENIZERS = ("auto", "bert-base-uncased", "wordpiece")
+MAX_LENGTH_RANGE = (4, 512)  # [CLS] x [SEP] needs a few tokens; BERT has 512 positions
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """Dataset, tokenizer and subset choice; everything that decides the tokenized cache's contents.
+
+    Call validate() before use: it raises ConfigError naming the field, the value and what is allowed.
+    `tokenizer="auto"` means bert-base-uncased when the hub is reachable, else a WordPiece vocabulary
+    trained on the training split. Subsets are stratified by label and drawn from `seed`; for
+    rotten_tomatoes the seed also draws the 80/20 train/test split.
+    """
+
+    dataset: str = "rotten_tomatoes"
+    data_dir: str | None = None
+    max_length: int = 128
+    train_subset: int | None = None
+    test_subset: int | None = None
+    seed: int = 0
+    cache_dir: str | None = None
+    tokenizer: str = "auto"
+    synthetic_size: int = 512
+
+    def validate(self) -> None:
+        """Raise ConfigError for the first invalid field; return None when the spec is usable."""
+        _choice("dataset", self.dataset, DATASETS)
+        _choice("tokenizer", self.tokenizer, TOKENIZERS)
+        if self.data_dir is not None:
+            if not isinstance(self.data_dir, str | os.PathLike) or not str(self.data_dir):
+                raise ConfigError(f"DataSpec.data_dir={self.data_dir!r} must be a folder path or None")
+            if self.dataset != "imdb":
+                raise ConfigError(
+                    f"DataSpec.data_dir={str(self.data_dir)!r} is only used with dataset='imdb' "
+                    f"(got dataset={self.dataset!r}); remove it or set dataset='imdb'"
+                )
+        _integer("max_length", self.max_length, *MAX_LENGTH_RANGE)
+        _integer("train_subset", self.train_subset, 1, None, optional=True)
+        _integer("test_subset", self.test_subset, 1, None, optional=True)
+        _integer("seed", self.seed, 0, 2**32 - 1)
+        _integer("synthetic_size", self.synthetic_size, 2, 1_000_000)
+        if self.cache_dir is not None and (
+            not isinstance(self.cache_dir, str | os.PathLike) or not str(self.cache_dir)
+        ):
+            raise ConfigError(f"DataSpec.cache_dir={self.cache_dir!r} must be a folder path or None")
+
+    def resolved_cache_dir(self) -> str:
+        """The cache folder: cache_dir, else $ADLS_CACHE_DIR, else ~/.cache/adls-tune (absolute)."""
+        root = self.cache_dir or os.environ.get("ADLS_CACHE_DIR") or "~/.cache/adls-tune"
+        return os.path.abspath(os.path.expanduser(str(root)))
+
+
+def _choice(field: str, value: object, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ConfigError(f"DataSpec.{field}={value!r} is not allowed; choose one of {list(allowed)}")
+
+
+def _integer(field: str, value: object, low: int, high: int | None, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    allowed = f"an integer in [{low}, {high}]" if high is not None else f"an integer >= {low}"
+    if optional:
+        allowed += " or None"
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"DataSpec.{field}={value!r} is not allowed; expected {allowed}")
+    if value < low or (high is not None and value > high):
+        raise ConfigError(f"DataSpec.{field}={value} is out of range; expected {allowed}")

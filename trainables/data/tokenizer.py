@@ -1,0 +1,93 @@
+"""Tokenizers: bert-base-uncased from the hub, or a WordPiece vocabulary trained offline on the train split."""
+
+import logging
+from collections.abc import Iterable, Sequence
+
+from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
+from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+from trainables.data.errors import DataError
+from trainables.data.hub import hub_reachable
+from trainables.data.spec import DataSpec
+
+log = logging.getLogger(__name__)
+
+BERT_HUB_ID = "bert-base-uncased"
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")  # [PAD] first so its id is 0, as in BERT
+WORDPIECE_VOCAB_SIZE = 8000
+SYNTHETIC_VOCAB_SIZE = 500  # the synthetic corpus has ~50 distinct words; this is a ceiling, not a target
+
+
+def resolve_tokenizer_name(spec: DataSpec) -> str:
+    """The concrete tokenizer for `spec`: "auto" becomes bert-base-uncased if the hub answers, else wordpiece."""
+    if spec.tokenizer != "auto":
+        return spec.tokenizer
+    return BERT_HUB_ID if hub_reachable() else "wordpiece"
+
+
+def load_tokenizer(spec: DataSpec, train_texts: Sequence[str] | None = None) -> PreTrainedTokenizerFast:
+    """A fast BERT-style tokenizer for `spec`: [CLS] text [SEP], [PAD] as padding, lower-cased.
+
+    bert-base-uncased comes from the hub when reachable, or from the local Hugging Face cache; if it
+    is in neither, DataError says to use the wordpiece tokenizer. wordpiece trains on `train_texts`,
+    or on the spec's whole training split when None (loading the dataset). Training is deterministic
+    but costs seconds, so callers should go through prepare_data, which trains once and caches it.
+    """
+    name = resolve_tokenizer_name(spec)
+    if name == BERT_HUB_ID:
+        return _load_bert(spec.max_length)
+    if train_texts is None:
+        from trainables.data.datasets import load_text_dataset  # avoid a cycle at import time
+
+        data = load_text_dataset(spec.dataset, spec.data_dir, spec.seed, spec.synthetic_size)
+        train_texts = list(data["train"]["text"])
+    vocab_size = SYNTHETIC_VOCAB_SIZE if spec.dataset == "synthetic" else WORDPIECE_VOCAB_SIZE
+    return train_wordpiece(train_texts, vocab_size=vocab_size, max_length=spec.max_length)
+
+
+def train_wordpiece(
+    texts: Iterable[str], vocab_size: int = WORDPIECE_VOCAB_SIZE, max_length: int = 512
+) -> PreTrainedTokenizerFast:
+    """Train a lower-casing BERT WordPiece tokenizer on `texts`; [PAD]=0, [UNK]=1, [CLS]=2, [SEP]=3, [MASK]=4."""
+    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]", max_input_chars_per_word=100))
+    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True, clean_text=True, strip_accents=None)
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.decoder = decoders.WordPiece(prefix="##")
+    trainer = trainers.WordPieceTrainer(
+        vocab_size=vocab_size,
+        min_frequency=2,  # a word seen once teaches an embedding nothing; leave it to sub-words
+        special_tokens=list(SPECIAL_TOKENS),
+        continuing_subword_prefix="##",
+        show_progress=False,
+    )
+    tokenizer.train_from_iterator(texts, trainer=trainer)
+    cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
+    )
+    log.info("trained WordPiece tokenizer: %d tokens", tokenizer.get_vocab_size())
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        unk_token="[UNK]",
+        pad_token="[PAD]",
+        cls_token="[CLS]",
+        sep_token="[SEP]",
+        mask_token="[MASK]",
+        model_max_length=max_length,
+        do_lower_case=True,
+    )
+
+
+def _load_bert(max_length: int) -> PreTrainedTokenizerFast:
+    # Offline, only the local cache may be consulted: a hub call would retry a dead network for minutes.
+    local_only = not hub_reachable()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(BERT_HUB_ID, local_files_only=local_only, use_fast=True)
+    except Exception as exc:  # noqa: BLE001 - any failure means "no bert tokenizer"; say so in one line
+        where = "is not in the local Hugging Face cache and the hub is unreachable" if local_only else "failed"
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise DataError(
+            f"tokenizer {BERT_HUB_ID!r} {where} ({first}); use tokenizer='wordpiece' (--tokenizer wordpiece)"
+        ) from exc
+    tokenizer.model_max_length = max_length
+    return tokenizer

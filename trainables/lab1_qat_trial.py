@@ -1,0 +1,47 @@
+"""Lab 1, task 1: quantize the base model to one fixed-point width, then PTQ and QAT accuracy."""
+
+import time
+from typing import Any
+
+from trainables.checkpoint import load_model
+from trainables.compress import quantize_model
+from trainables.trial_context import TrialContext
+from trainables.trial_steps import accuracy, cost_metrics, open_data, save_checkpoint, train_model
+
+
+def fixed_point_config(width: int, frac_width: int) -> dict[str, Any]:
+    """MASE's `by: type` config putting every Linear's input, weight and bias at one fixed point."""
+    tensors = ("data_in", "weight", "bias")
+    linear = {"name": "integer"}
+    for tensor in tensors:
+        linear[f"{tensor}_width"] = width
+        linear[f"{tensor}_frac_width"] = frac_width
+    return {"by": "type", "default": {"config": {"name": None}}, "linear": {"config": linear}}
+
+
+def lab1_qat_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any]:
+    """Load base, quantize every Linear, evaluate (PTQ), train (QAT), evaluate, save, report."""
+    start = time.perf_counter()
+    data = open_data(config)
+    model, recipe = load_model(config["base_checkpoint"], ctx.device)
+    width = int(config["width"])
+    frac_width = int(config["frac_width"]) if "frac_width" in config else round(width * config["frac_ratio"])
+    quantization = fixed_point_config(width, frac_width)
+    quantize_model(model, quantization)
+    recipe.quantization = quantization
+
+    ptq_accuracy = accuracy(model, data, config, ctx)
+    train_metrics = train_model(model, data, config, ctx)
+    qat_accuracy = accuracy(model, data, config, ctx)
+
+    metrics = {
+        "frac_width": frac_width,
+        "ptq_accuracy": ptq_accuracy,
+        "qat_accuracy": qat_accuracy,
+        "fp32_accuracy": float(config["fp32_accuracy"]),
+        **train_metrics,
+        **cost_metrics(model),
+        "trial_seconds": time.perf_counter() - start,
+    }
+    ctx.report(metrics, save_checkpoint(model, recipe, ctx))
+    return metrics

@@ -1,0 +1,62 @@
+"""A model as a recipe (shape + compression steps), so a checkpoint can be rebuilt anywhere."""
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from torch import nn
+from transformers import BertForSequenceClassification
+
+from trainables.compress import prune_model, quantize_model
+from trainables.model import build_model
+
+ATTENTION_PROJECTIONS = ("query", "key", "value", "output")
+
+
+@dataclass
+class ModelRecipe:
+    """Everything needed to rebuild a trained model before loading its state dict."""
+
+    vocab_size: int
+    num_labels: int = 2
+    arch: dict[str, Any] = field(default_factory=dict)
+    identity_projections: list[str] = field(default_factory=list)
+    quantization: dict[str, Any] | None = None
+    pruning: dict[str, Any] | None = None
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ModelRecipe":
+        return cls(**dict(data))
+
+
+def replace_projections_with_identity(model: BertForSequenceClassification, kinds: list[str]) -> None:
+    """Replace the square attention projections named in `kinds` with nn.Identity in every layer.
+
+    `output` is the attention output's dense layer (hidden -> hidden); all four are square, so
+    the identity is shape-correct. This is Tutorial 5's Linear-vs-Identity choice.
+    """
+    unknown = set(kinds) - set(ATTENTION_PROJECTIONS)
+    if unknown:
+        raise ValueError(f"unknown projections {sorted(unknown)}; choose from {list(ATTENTION_PROJECTIONS)}")
+    for layer in model.bert.encoder.layer:
+        for kind in kinds:
+            if kind == "output":
+                layer.attention.output.dense = nn.Identity()
+            else:
+                setattr(layer.attention.self, kind, nn.Identity())
+
+
+def build_from_recipe(recipe: ModelRecipe, pretrained: bool = False) -> BertForSequenceClassification:
+    """Build the model a recipe describes: shape, identity projections, quantization, pruning."""
+    model = build_model(recipe.vocab_size, recipe.num_labels, recipe.arch, pretrained, recipe.seed)
+    if recipe.identity_projections:
+        replace_projections_with_identity(model, recipe.identity_projections)
+    if recipe.quantization:
+        quantize_model(model, recipe.quantization)
+    if recipe.pruning:
+        prune_model(model, recipe.pruning, seed=recipe.seed)
+    return model

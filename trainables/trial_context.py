@@ -1,0 +1,61 @@
+"""What a trial function gets besides its config: device, threads, a folder, a way to report."""
+
+import os
+import platform
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+Reporter = Callable[[dict[str, Any], Path | None], None]
+
+
+@dataclass
+class TrialContext:
+    """The trial's view of where it runs; Ray is touched only by the reporter it is given.
+
+    `report(metrics, checkpoint_dir)` hands metrics (and optionally a saved-model folder) to
+    whoever runs the trial: Ray Tune in a search, a list in a unit test.
+    """
+
+    device: torch.device
+    cpus: int
+    work_dir: Path
+    reporter: Reporter
+    node: str = field(default_factory=platform.node)
+    reports: list[dict[str, Any]] = field(default_factory=list)
+
+    def report(self, metrics: dict[str, Any], checkpoint_dir: Path | None = None) -> None:
+        full = {**metrics, "node": self.node, "device": str(self.device)}
+        self.reports.append(full)
+        self.reporter(full, checkpoint_dir)
+
+    def new_dir(self, name: str) -> Path:
+        path = self.work_dir / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+def pick_device(gpus: float) -> torch.device:
+    """CUDA when the runner gave this trial a GPU share and one is visible, else the CPU."""
+    if gpus > 0 and torch.cuda.is_available():
+        return torch.device("cuda")
+    return torch.device("cpu")
+
+
+def set_threads(cpus: int) -> None:
+    """Make torch use exactly the CPUs this trial was given (over-subscription slows every trial)."""
+    cpus = max(1, int(cpus))
+    torch.set_num_threads(cpus)
+    os.environ["OMP_NUM_THREADS"] = str(cpus)
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+def local_context(work_dir: Path | None = None, cpus: int = 1, gpus: float = 0.0) -> TrialContext:
+    """A context for running a trial function directly (tests, notebooks): reports go to a list."""
+    set_threads(cpus)
+    work = Path(work_dir or tempfile.mkdtemp(prefix="adls-trial-"))
+    return TrialContext(pick_device(gpus), cpus, work, lambda metrics, ckpt: None)

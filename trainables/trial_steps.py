@@ -1,0 +1,62 @@
+"""The small named steps every trial function is written with: open data, train, evaluate, save."""
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from trainables.checkpoint import save_model
+from trainables.compress import model_cost
+from trainables.data import DataSpec, PreparedData, TokenizedSplit, load_splits, prepare_data
+from trainables.model_recipe import ModelRecipe
+from trainables.train_loop import TrainSettings, evaluate, train
+from trainables.trial_context import TrialContext
+
+
+@dataclass(frozen=True)
+class TrialData:
+    """The memory-mapped splits of one trial and what the model must know about them."""
+
+    prepared: PreparedData
+    train: TokenizedSplit
+    test: TokenizedSplit
+
+
+def open_data(config: dict[str, Any]) -> TrialData:
+    """Open (building once per node if needed) the tokenized cache that `config["data"]` names."""
+    return _open_data(tuple(sorted(config["data"].items())))
+
+
+@functools.lru_cache(maxsize=4)
+def _open_data(items: tuple[tuple[str, Any], ...]) -> TrialData:
+    prepared = prepare_data(DataSpec(**dict(items)))
+    train_split, test_split = load_splits(prepared)
+    return TrialData(prepared, train_split, test_split)
+
+
+def train_settings(config: dict[str, Any], **overrides: Any) -> TrainSettings:
+    """TrainSettings from `config["train"]`, with per-step overrides (e.g. epochs=0.5)."""
+    return TrainSettings(**{**config["train"], **overrides})
+
+
+def train_model(model: nn.Module, data: TrialData, config: dict[str, Any], ctx: TrialContext, **overrides):
+    """Train `model` on the trial's training split; returns the loop's metrics."""
+    return train(model, data.train, train_settings(config, **overrides), ctx.device, data.prepared.pad_token_id)
+
+
+def accuracy(model: nn.Module, data: TrialData, config: dict[str, Any], ctx: TrialContext) -> float:
+    """Test-split accuracy of `model`."""
+    batch = int(config["train"].get("eval_batch_size", 128))
+    return evaluate(model, data.test, ctx.device, batch, data.prepared.pad_token_id)["accuracy"]
+
+
+def save_checkpoint(model: nn.Module, recipe: ModelRecipe, ctx: TrialContext) -> Path:
+    """Save the trial's model into a fresh folder of its work dir, ready to report as a checkpoint."""
+    return save_model(model, recipe, ctx.new_dir("checkpoint"))
+
+
+def cost_metrics(model: nn.Module) -> dict[str, float]:
+    """model_cost with `cost_` prefixed keys, so they sit beside accuracies in the results table."""
+    return {f"cost_{key}": value for key, value in model_cost(model).items()}
