@@ -90,7 +90,10 @@ def assert_masked(model):
         (activation_config(scope="global"), "activation.scope='global'"),
         ({"weight": {"sparsity": 0.5}}, "weight.method=None"),
         ({"weight": {"method": "random"}}, "weight.sparsity is missing"),
-        ({"weight": {"sparsity": 0.5, "method": "random", "granularity": "channel"}}, "granularity='channel'"),
+        (
+            {"weight": {"sparsity": 0.5, "method": "random", "granularity": "channel"}},
+            "granularity='channel'",
+        ),
         ({"weight": {"sparsity": 0.5, "method": "random", "sparse": 1}}, "unknown key(s) ['sparse']"),
         ({"weights": {"sparsity": 0.5, "method": "random"}}, "unknown key(s) ['weights']"),
         ({"weight": 0.5}, "weight must be a dict"),
@@ -158,7 +161,9 @@ def test_local_sparsity_is_exact_per_tensor(sparsity, method, fan_in, fan_out):
 
 
 @settings(max_examples=25, deadline=None)
-@given(sparsity=st.floats(0.01, 0.99), method=st.sampled_from(["random", "l1-norm"]), seed=st.integers(0, 100))
+@given(
+    sparsity=st.floats(0.01, 0.99), method=st.sampled_from(["random", "l1-norm"]), seed=st.integers(0, 100)
+)
 def test_global_sparsity_is_exact_over_all_tensors(sparsity, method, seed):
     model = mlp(seed)
     prune_model(model, weight_config(sparsity, method, "global"), seed=seed)
@@ -292,7 +297,11 @@ def test_mask_survives_deepcopy():
     clone = copy.deepcopy(model)
     for name, module in linears(clone).items():
         assert torch.equal(module.weight_mask, linears(model)[name].weight_mask)
-    train_steps(clone, torch.optim.AdamW(clone.parameters(), lr=0.05, weight_decay=0.5), check=lambda: assert_masked(clone))
+    train_steps(
+        clone,
+        torch.optim.AdamW(clone.parameters(), lr=0.05, weight_decay=0.5),
+        check=lambda: assert_masked(clone),
+    )
     # The clone's gradient hooks mask with the clone's masks, not the original's.
     for module in linears(clone).values():
         assert all(h.module_ref() is module for h in module.weight._backward_hooks.values())
@@ -358,7 +367,11 @@ def test_quantize_then_prune_masks_the_quantized_weight():
         )
         assert torch.equal(layer(x), expected)
     model.train()
-    train_steps(model, torch.optim.AdamW(model.parameters(), lr=0.05, weight_decay=0.5), check=lambda: assert_masked(model))
+    train_steps(
+        model,
+        torch.optim.AdamW(model.parameters(), lr=0.05, weight_decay=0.5),
+        check=lambda: assert_masked(model),
+    )
 
 
 def test_prune_then_quantize_keeps_the_mask():
@@ -369,7 +382,11 @@ def test_prune_then_quantize_keeps_the_mask():
     for name, module in linears(model).items():
         assert isinstance(module, LinearInteger)
         assert torch.equal(module.weight_mask, masks[name])
-    train_steps(model, torch.optim.AdamW(model.parameters(), lr=0.05, weight_decay=0.5), check=lambda: assert_masked(model))
+    train_steps(
+        model,
+        torch.optim.AdamW(model.parameters(), lr=0.05, weight_decay=0.5),
+        check=lambda: assert_masked(model),
+    )
 
 
 # --- activation pruning -----------------------------------------------------------------------------
@@ -384,7 +401,9 @@ def identity_linear(features):
 
 
 @settings(max_examples=20, deadline=None)
-@given(sparsity=st.floats(0.0, 0.99), features=st.integers(1, 24), method=st.sampled_from(["l1-norm", "random"]))
+@given(
+    sparsity=st.floats(0.0, 0.99), features=st.integers(1, 24), method=st.sampled_from(["l1-norm", "random"])
+)
 def test_activation_pruning_zeroes_an_exact_fraction_of_each_input_vector(sparsity, features, method):
     layer = identity_linear(features)
     prune_model(layer, activation_config(sparsity, method))

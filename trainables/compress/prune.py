@@ -97,10 +97,14 @@ def _check_entry(target: str, entry: Any) -> PruneSpec:
     methods = WEIGHT_METHODS if target == "weight" else ACTIVATION_METHODS
     method = entry.get("method")
     if method not in methods:
-        raise ConfigError(f"pruning config: {target}.method={method!r} is not allowed; choose one of {list(methods)}")
+        raise ConfigError(
+            f"pruning config: {target}.method={method!r} is not allowed; choose one of {list(methods)}"
+        )
     scope = entry.get("scope", "local")
     if scope not in SCOPES:
-        raise ConfigError(f"pruning config: {target}.scope={scope!r} is not allowed; choose one of {list(SCOPES)}")
+        raise ConfigError(
+            f"pruning config: {target}.scope={scope!r} is not allowed; choose one of {list(SCOPES)}"
+        )
     if target == "activation" and scope == "global" and method == "l1-norm":
         # MASE's global activation threshold comes from activations profiled over all layers
         # beforehand; we profile nothing, so a silent stand-in would mean something else.
@@ -123,7 +127,7 @@ def prune_model(
     seed: int = 0,
     layers: Collection[str] | None = None,
 ) -> nn.Module:
-    """Prune the weights and/or inputs of every nn.Linear (quantized ones included) in place; return the model.
+    """Prune the weights and/or inputs of every nn.Linear (quantized ones too) in place; return the model.
 
     `layers` restricts pruning to those module names. The whole config (and `layers`) is
     validated before anything changes. Sparsity 0 leaves that part untouched.
@@ -189,7 +193,9 @@ def attach_pruning_hooks(model: nn.Module, state_dict: Mapping[str, torch.Tensor
             _ensure_gradient_hook(module)
         if isinstance(module._buffers.get("input_mask"), torch.Tensor):
             if not any(isinstance(hook, InputPruning) for hook in module._forward_pre_hooks.values()):
-                module.register_forward_pre_hook(InputPruning(_mask_sparsity(module.input_mask), "random_fixed"))
+                module.register_forward_pre_hook(
+                    InputPruning(_mask_sparsity(module.input_mask), "random_fixed")
+                )
         if "weight_mask" in module._buffers or _input_pruning(module) is not None:
             pruned.append(name)
     return pruned
@@ -263,7 +269,9 @@ def _select_linears(model: nn.Module, layers: Collection[str] | None) -> dict[st
     if layers is None:
         return linears
     if isinstance(layers, str):
-        raise ConfigError(f"pruning layers={layers!r} must be a collection of Linear module names, not a string")
+        raise ConfigError(
+            f"pruning layers={layers!r} must be a collection of Linear module names, not a string"
+        )
     unknown = sorted(set(layers) - set(linears))
     if unknown:
         raise ConfigError(
@@ -350,7 +358,7 @@ def _ensure_gradient_hook(module: nn.Module) -> None:
     # without them, so look for ours on the current Parameter rather than remembering a flag.
     hooks = weight._backward_hooks or {}
     if not any(isinstance(hook, MaskGradient) and hook.module_ref() is module for hook in hooks.values()):
-        pass
+        weight.register_hook(MaskGradient(module))
 
 
 def _input_pruning(module: nn.Module) -> InputPruning | None:

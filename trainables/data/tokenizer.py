@@ -48,24 +48,43 @@ def load_tokenizer(spec: DataSpec, train_texts: Sequence[str] | None = None) -> 
 def train_wordpiece(
     texts: Iterable[str], vocab_size: int = WORDPIECE_VOCAB_SIZE, max_length: int = 512
 ) -> PreTrainedTokenizerFast:
-    """Train a lower-casing BERT WordPiece tokenizer on `texts`; [PAD]=0, [UNK]=1, [CLS]=2, [SEP]=3, [MASK]=4."""
-    tokenizer = Tokenizer(models.WordPiece(unk_token="[UNK]", max_input_chars_per_word=100))
-    tokenizer.normalizer = normalizers.BertNormalizer(lowercase=True, clean_text=True, strip_accents=None)
-    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    tokenizer.decoder = decoders.WordPiece(prefix="##")
+    """Train a lower-casing BERT WordPiece tokenizer on `texts`; [PAD]=0, [UNK]=1, [CLS]=2, [SEP]=3, [MASK]=4.
+
+    Deterministic: the same texts give the same vocabulary and ids in every process, so caches built
+    separately on each node of a cluster agree, and a checkpoint trained on one node reads right on
+    another.
+    """
+    texts = list(texts)
+    normalizer = normalizers.BertNormalizer(lowercase=True, clean_text=True, strip_accents=None)
+    # The Rust trainer numbers "##c" continuation tokens in hash-map order, which changes per process,
+    # and breaks ties between equally frequent merges by those numbers: the vocabulary came out
+    # different on every run. Registering every "##c" up front, in sorted order, pins all the ids.
+    chars: set[str] = set()
+    for text in texts:
+        chars.update(normalizer.normalize_str(text))
+    continuations = [f"##{c}" for c in sorted(chars) if not c.isspace()]
     trainer = trainers.WordPieceTrainer(
-        vocab_size=vocab_size,
+        vocab_size=max(vocab_size, len(SPECIAL_TOKENS) + 2 * len(continuations)),
         min_frequency=2,  # a word seen once teaches an embedding nothing; leave it to sub-words
-        special_tokens=list(SPECIAL_TOKENS),
+        special_tokens=list(SPECIAL_TOKENS) + continuations,
         continuing_subword_prefix="##",
         show_progress=False,
     )
-    tokenizer.train_from_iterator(texts, trainer=trainer)
-    cls, sep = tokenizer.token_to_id("[CLS]"), tokenizer.token_to_id("[SEP]")
-    tokenizer.post_processor = processors.TemplateProcessing(
-        single="[CLS] $A [SEP]", pair="[CLS] $A [SEP] $B:1 [SEP]:1", special_tokens=[("[CLS]", cls), ("[SEP]", sep)]
+    draft = _bert_style(Tokenizer(models.WordPiece(unk_token="[UNK]")), normalizer)
+    draft.train_from_iterator(texts, trainer=trainer)
+    # Rebuild from the learned vocabulary so the "##c" helpers are ordinary tokens, not special ones
+    # (special tokens would be matched in raw text and dropped when decoding).
+    vocab = draft.get_vocab()
+    tokenizer = _bert_style(
+        Tokenizer(models.WordPiece(vocab, unk_token="[UNK]", continuing_subword_prefix="##")), normalizer
     )
-    log.info("trained WordPiece tokenizer: %d tokens", tokenizer.get_vocab_size())
+    tokenizer.add_special_tokens(list(SPECIAL_TOKENS))
+    tokenizer.post_processor = processors.TemplateProcessing(
+        single="[CLS] $A [SEP]",
+        pair="[CLS] $A [SEP] $B:1 [SEP]:1",
+        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
+    )
+    log.info("trained WordPiece tokenizer on %d texts: %d tokens", len(texts), tokenizer.get_vocab_size())
     return PreTrainedTokenizerFast(
         tokenizer_object=tokenizer,
         unk_token="[UNK]",
@@ -76,6 +95,13 @@ def train_wordpiece(
         model_max_length=max_length,
         do_lower_case=True,
     )
+
+
+def _bert_style(tokenizer: Tokenizer, normalizer: normalizers.Normalizer) -> Tokenizer:
+    tokenizer.normalizer = normalizer
+    tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    tokenizer.decoder = decoders.WordPiece(prefix="##")
+    return tokenizer
 
 
 def _load_bert(max_length: int) -> PreTrainedTokenizerFast:

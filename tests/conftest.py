@@ -1,0 +1,23 @@
+"""Shared fixtures: one in-process Ray for the whole session, a private data cache, offline hub."""
+
+import os
+import tempfile
+
+import pytest
+
+# Tests never touch the network or the user's cache; set before Ray starts so workers inherit it.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("ADLS_CACHE_DIR", tempfile.mkdtemp(prefix="adls-test-cache-"))
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
+
+
+@pytest.fixture(scope="session")
+def ray_session():
+    """Ray started once for every test that runs real Tune searches (ray.init costs ~6 s)."""
+    import ray
+
+    if not ray.is_initialized():
+        ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+    yield ray
+    ray.shutdown()
