@@ -216,6 +216,9 @@ class WeightMaskHook:
         module.weight.data.masked_fill_(~module.weight_mask, 0)
         return None
 
+    def __repr__(self) -> str:
+        return "WeightMaskHook()"
+
 
 class MaskGradient:
     """Tensor hook on a pruned weight: zero the gradient of the pruned entries.

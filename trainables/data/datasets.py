@@ -180,7 +180,7 @@ def _synthetic_sentence(rng: np.random.Generator, label: int) -> str:
     return " ".join(words[i] for i in rng.permutation(len(words)))
 
 
-def stratified_indices(labels: np.ndarray, n: int, seed: int) -> np.ndarray:
+def stratified_indices(labels: np.ndarray, n: int, seed: int | Sequence[int]) -> np.ndarray:
     """Sorted indices of `n` rows drawn at random from `seed`, each label keeping its share of the rows.
 
     Shares are rounded by largest remainder, so the counts always sum to `n`. All rows if n >= len.

@@ -76,10 +76,8 @@ def prepare_data(spec: DataSpec) -> PreparedData:
         log.debug("tokenized cache hit: %s", root)
         return _prepared(root, meta)
     cache_dir.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(root) + ".lock")
-    if not lock.is_locked:
-        log.info("preparing %s (waiting if another process is building it)", root.name)
-    with lock:
+    log.info("preparing %s (waiting if another process is building it)", root.name)
+    with FileLock(str(root) + ".lock"):
         meta = _read_meta(root, key)  # another process may have finished it while we waited
         if meta is not None:
             return _prepared(root, meta)
@@ -149,10 +147,9 @@ def _build(spec: DataSpec, key: dict, out: Path) -> dict:
         rows[split] = len(keep)
         num_labels = max(num_labels, int(labels.max()) + 1)
     timings["tokenize_s"] = time.perf_counter() - start
-    log.info(
-        "tokenized %s: %d train / %d test rows (load %.2fs, tokenizer %.2fs, tokenize %.2fs)",
-        spec.dataset, rows["train"], rows["test"], *timings.values(),
-    )  # fmt: skip
+    log.info("tokenized %s: %d train / %d test rows, %s", spec.dataset, rows["train"], rows["test"], timings)
+    if tokenizer.pad_token_id is None:
+        raise DataError(f"tokenizer {key['tokenizer']!r} has no padding token; use tokenizer='wordpiece'")
 
     meta = {
         "key": key,
@@ -206,8 +203,6 @@ def _write_json_atomic(path: Path, payload: dict) -> None:
 
 
 def _prepared(root: Path, meta: dict) -> PreparedData:
-    if meta["pad_token_id"] is None:
-        raise DataError(f"tokenized cache {str(root)!r} has no padding token; delete the folder to rebuild it")
     return PreparedData(
         root=str(root),
         train_path=str(root / "train.arrow"),

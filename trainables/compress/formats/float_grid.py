@@ -16,6 +16,8 @@ _MANTISSA_MASK = (1 << _MANTISSA_BITS) - 1
 # above this is exactly the set of significands >= sqrt 2, i.e. log2 fraction > 0.5.
 _SQRT2_MANTISSA = 0x3504F3
 
+_FLOAT32_MAX = torch.finfo(torch.float32).max
+
 Bound = int | torch.Tensor
 
 
@@ -65,13 +67,22 @@ def round_to_float_grid(
     `max_value`. Rounding is half-to-even. Bounds may be tensors broadcasting against `m`
     (per-block ranges).
     """
-    exponent = floor_log2(magnitude).clamp(exp_low, exp_high) - mantissa_bits
+    exponent = _clamp(floor_log2(magnitude), exp_low, exp_high) - mantissa_bits
     rounded = torch.round(magnitude * pow2(-exponent)) * pow2(exponent)
     if isinstance(max_value, torch.Tensor):
         return torch.minimum(rounded, max_value)
-    return rounded.clamp_(max=max_value)
+    # A cap beyond float32's range cannot bind (and torch refuses to convert it).
+    return rounded.clamp_(max=min(max_value, _FLOAT32_MAX))
 
 
 def round_to_log_grid(magnitude: torch.Tensor, exp_low: Bound, exp_high: Bound) -> torch.Tensor:
     """2^clamp(round(log2 m), exp_low, exp_high): nearest power of two in the log domain; 0 -> 2^exp_low."""
-    return pow2(round_log2(magnitude).clamp(exp_low, exp_high))
+    return pow2(_clamp(round_log2(magnitude), exp_low, exp_high))
+
+
+def _clamp(exponent: torch.Tensor, low: Bound, high: Bound) -> torch.Tensor:
+    # torch.clamp takes two numbers or two tensors, not one of each.
+    if isinstance(low, torch.Tensor) != isinstance(high, torch.Tensor):
+        like = {"dtype": exponent.dtype, "device": exponent.device}
+        low, high = torch.as_tensor(low, **like), torch.as_tensor(high, **like)
+    return exponent.clamp(low, high)

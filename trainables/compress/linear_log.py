@@ -1,0 +1,39 @@
+"""LinearLog: MASE's base-2 logarithmic Linear (`name: log`)."""
+
+from collections.abc import Mapping
+from functools import partial
+from typing import Any
+
+from trainables.compress.config_checks import require_int
+from trainables.compress.format_checks import MAX_EXPONENT_WIDTH, optional_exponent_bias
+from trainables.compress.formats.log import log_quantize
+from trainables.compress.quantized_linear import TENSORS, QuantizedLinear, Quantizer
+
+# 1 sign bit + at most float32's 8 exponent bits.
+MAX_LOG_WIDTH = 1 + MAX_EXPONENT_WIDTH
+
+
+class LinearLog(QuantizedLinear):
+    """sign * 2^e on input, weight and bias: `<tensor>_width` (sign included), `<tensor>_exponent_bias`.
+
+    `<tensor>_exponent_bias` may be absent or None for 2^(width-2) - 1. The format has no zero:
+    zeros (a zero-initialised bias, say) become the smallest magnitude 2^-bias.
+    """
+
+    format_name = "log"
+
+    @classmethod
+    def check_config(cls, config: Mapping[str, Any], layer_name: str) -> None:
+        for tensor in TENSORS:
+            require_int(config, f"{tensor}_width", layer_name, 2, MAX_LOG_WIDTH)
+            optional_exponent_bias(config, f"{tensor}_exponent_bias", layer_name)
+
+    def make_quantizer(self, tensor: str, config: Mapping[str, Any]) -> Quantizer | None:
+        return partial(
+            log_quantize,
+            width=int(config[f"{tensor}_width"]),
+            exponent_bias=optional_exponent_bias(config, f"{tensor}_exponent_bias", self.layer_name),
+        )
+
+    def weight_bits(self) -> float:
+        return float(self.config["weight_width"]) * self.weight.numel()
