@@ -84,8 +84,10 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
     from ray import tune
     from ray.tune.search.optuna import OptunaSearch
 
-    searcher = OptunaSearch(space=variant.space, metric=variant.metric, mode=variant.mode,
-                            sampler=variant.sampler)
+    # Tune spaces are converted here (not passed as param_space) so define-by-run functions and
+    # dict spaces take one path; OptunaSearch warns about unconverted spaces otherwise.
+    space = variant.space if callable(variant.space) else OptunaSearch.convert_search_space(variant.space)
+    searcher = OptunaSearch(space=space, metric=variant.metric, mode=variant.mode, sampler=variant.sampler)
     settings = {
         **variant.settings,
         "data": options.data_settings(),
@@ -112,7 +114,6 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
             name=run_name,
             storage_path=storage.join(folder, "tune"),
             failure_config=tune.FailureConfig(max_failures=2),
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             callbacks=[ledger],
             verbose=0,
         ),
@@ -150,6 +151,8 @@ def start_ray(options: RunOptions) -> None:
         if address:
             ray.init(address=address, logging_level=logging.WARNING)
         else:
-            ray.init(include_dashboard=False, logging_level=logging.WARNING)
+            # "local" always starts a private instance, never attaching to a `ray start` cluster
+            # that happens to run on this machine.
+            ray.init(address="local", include_dashboard=False, logging_level=logging.WARNING)
     except ConnectionError as error:
         raise ConfigError(f"cannot reach a Ray cluster at {address!r}: {error}; start one or drop --address")

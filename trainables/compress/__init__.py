@@ -2,14 +2,35 @@
 
 from trainables.compress.cost import model_cost
 from trainables.compress.errors import ConfigError
+from trainables.compress.format_examples import example_config
+from trainables.compress.linear_binary import LinearBinary, LinearBinaryResidualSign, LinearBinaryScaling
+from trainables.compress.linear_block import LinearBlockFP, LinearBlockLog, LinearBlockMinifloat
+from trainables.compress.linear_integer import LinearInteger
+from trainables.compress.linear_log import LinearLog
+from trainables.compress.linear_minifloat import LinearMinifloatDenorm, LinearMinifloatIEEE
+from trainables.compress.linear_ternary import LinearTernary
 from trainables.compress.prune import attach_pruning_hooks, prune_model
 from trainables.compress.quantize import quantize_model
+from trainables.compress.quantized_linear import QuantizedLinear
 from trainables.compress.registry import LINEAR_FORMATS
 
 __all__ = [
     "ConfigError",
     "LINEAR_FORMATS",
+    "LinearBinary",
+    "LinearBinaryResidualSign",
+    "LinearBinaryScaling",
+    "LinearBlockFP",
+    "LinearBlockLog",
+    "LinearBlockMinifloat",
+    "LinearInteger",
+    "LinearLog",
+    "LinearMinifloatDenorm",
+    "LinearMinifloatIEEE",
+    "LinearTernary",
+    "QuantizedLinear",
     "attach_pruning_hooks",
+    "example_config",
     "model_cost",
     "prune_model",
     "quantize_model",

@@ -40,7 +40,7 @@ class QuantizedLinear(nn.Linear):
         self.quantizers: dict[str, Quantizer | None] = {
             name: self.make_quantizer(name, self.config) for name in TENSORS
         }
-        self._weight_cache: tuple[tuple[int, int], torch.Tensor] | None = None
+        self._weight_cache: tuple[tuple[tuple[int, int], ...], torch.Tensor] | None = None
 
     @classmethod
     def check_config(cls, config: Mapping[str, Any], layer_name: str) -> None:
@@ -80,14 +80,19 @@ class QuantizedLinear(nn.Linear):
         return layer
 
     def quantized_weight(self) -> torch.Tensor:
-        """The fake-quantized weight; cached in eval mode until the weight changes."""
+        """The fake-quantized weight; cached in eval mode until the layer's parameters change.
+
+        A stochastic format therefore evaluates with one draw of its weight until the next
+        training step.
+        """
         quantize = self.quantizers["weight"]
         if quantize is None:
             return self.weight
         if self.training or torch.is_grad_enabled():
             self._weight_cache = None
             return quantize(self.weight)
-        key = (self.weight.data_ptr(), self.weight._version)
+        # Every own parameter is in the key: some formats scale the weight by a learned one (gamma).
+        key = tuple((param.data_ptr(), param._version) for param in self.parameters(recurse=False))
         if self._weight_cache is None or self._weight_cache[0] != key:
             self._weight_cache = (key, quantize(self.weight).detach())
         return self._weight_cache[1]

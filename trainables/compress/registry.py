@@ -1,11 +1,29 @@
 """MASE format name -> quantized Linear class. One place to add a format."""
 
 from trainables.compress.errors import ConfigError
+from trainables.compress.linear_binary import LinearBinary, LinearBinaryResidualSign, LinearBinaryScaling
+from trainables.compress.linear_block import LinearBlockFP, LinearBlockLog, LinearBlockMinifloat
 from trainables.compress.linear_integer import LinearInteger
+from trainables.compress.linear_log import LinearLog
+from trainables.compress.linear_minifloat import LinearMinifloatDenorm, LinearMinifloatIEEE
+from trainables.compress.linear_ternary import LinearTernary
 from trainables.compress.quantized_linear import QuantizedLinear
 
 LINEAR_FORMATS: dict[str, type[QuantizedLinear]] = {
-    LinearInteger.format_name: LinearInteger,
+    cls.format_name: cls
+    for cls in (
+        LinearInteger,
+        LinearMinifloatDenorm,
+        LinearMinifloatIEEE,
+        LinearLog,
+        LinearBlockFP,
+        LinearBlockMinifloat,
+        LinearBlockLog,
+        LinearBinary,
+        LinearBinaryScaling,
+        LinearBinaryResidualSign,
+        LinearTernary,
+    )
 }
 
 

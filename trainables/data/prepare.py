@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 from filelock import FileLock
+from tokenizers import Tokenizer
 
 from trainables.data.datasets import load_text_dataset, stratified_indices
 from trainables.data.errors import DataError
@@ -133,6 +134,11 @@ def _build(spec: DataSpec, key: dict, out: Path) -> dict:
     timings["tokenizer_s"] = time.perf_counter() - start
 
     start = time.perf_counter()
+    # The Rust tokenizer straight, as tokenizer(texts, truncation=True, max_length=...) would run it but
+    # without computing offsets or building Python dicts: half the time on IMDb.
+    encoder = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
+    encoder.enable_truncation(spec.max_length)
+    encoder.no_padding()
     files, rows, num_labels = {}, {}, 2
     for split, subset, stream in (("train", spec.train_subset, 1), ("test", spec.test_subset, 2)):
         labels = np.asarray(data[split]["label"], dtype=np.int64)
@@ -140,9 +146,8 @@ def _build(spec: DataSpec, key: dict, out: Path) -> dict:
         texts = data[split].select(keep)["text"]
         input_ids: list[list[int]] = []
         for begin in range(0, len(texts), _TOKENIZE_CHUNK):
-            chunk = list(texts[begin : begin + _TOKENIZE_CHUNK])
-            encoded = tokenizer(chunk, truncation=True, max_length=spec.max_length, return_attention_mask=False)
-            input_ids.extend(encoded["input_ids"])
+            encoded = encoder.encode_batch_fast(list(texts[begin : begin + _TOKENIZE_CHUNK]))
+            input_ids.extend(encoding.ids for encoding in encoded)
         files[split] = write_split(out / f"{split}.arrow", input_ids, labels[keep])
         rows[split] = len(keep)
         num_labels = max(num_labels, int(labels.max()) + 1)

@@ -59,10 +59,7 @@ def train_wordpiece(
     # The Rust trainer numbers "##c" continuation tokens in hash-map order, which changes per process,
     # and breaks ties between equally frequent merges by those numbers: the vocabulary came out
     # different on every run. Registering every "##c" up front, in sorted order, pins all the ids.
-    chars: set[str] = set()
-    for text in texts:
-        chars.update(normalizer.normalize_str(text))
-    continuations = [f"##{c}" for c in sorted(chars) if not c.isspace()]
+    continuations = [f"##{c}" for c in sorted(_normalized_chars(texts, normalizer)) if not c.isspace()]
     trainer = trainers.WordPieceTrainer(
         vocab_size=max(vocab_size, len(SPECIAL_TOKENS) + 2 * len(continuations)),
         min_frequency=2,  # a word seen once teaches an embedding nothing; leave it to sub-words
@@ -95,6 +92,20 @@ def train_wordpiece(
         model_max_length=max_length,
         do_lower_case=True,
     )
+
+
+def _normalized_chars(texts: list[str], normalizer: normalizers.Normalizer) -> set[str]:
+    """Every character the normalizer can emit for `texts` (a superset is fine: extra tokens are harmless).
+
+    Normalizing character by character is exact for BERT's normalizer (clean-up, accent stripping and
+    lower-casing act per character) except for the context-dependent final sigma, added by hand.
+    It is ~100x faster than normalizing every text, which took seconds on IMDb.
+    """
+    raw = set().union(*map(set, texts))
+    chars = set().union(*(normalizer.normalize_str(c) for c in raw), raw, (c.lower() for c in raw))
+    if "\u03a3" in raw:  # capital sigma lower-cases to the final form at the end of a word
+        chars.add("\u03c2")
+    return chars
 
 
 def _bert_style(tokenizer: Tokenizer, normalizer: normalizers.Normalizer) -> Tokenizer:

@@ -63,3 +63,14 @@ def residual_sign_quantize(x: torch.Tensor, means: torch.Tensor) -> torch.Tensor
         out = out + part
         residual = residual - part
     return out
+
+
+def clip_to_unit(x: torch.Tensor) -> torch.Tensor:
+    """clamp(x, -1, 1) with the gradient passed straight through (BinaryConnect's weight clip).
+
+    MASE clips the stored weight in place inside forward (`weight.data.clamp_`); we clip a copy,
+    so forward has no side effect on the parameter.
+    """
+    with torch.no_grad():
+        q = torch.clamp(x, -1, 1)
+    return straight_through(x, q)
