@@ -36,7 +36,8 @@ def pareto_front(table: pd.DataFrame, maximize: str, minimize: str) -> pd.DataFr
     keep = []
     for index, (high, low) in points.iterrows():
         dominated = (
-            (points[maximize] >= high) & (points[minimize] <= low)
+            (points[maximize] >= high)
+            & (points[minimize] <= low)
             & ((points[maximize] > high) | (points[minimize] < low))
         ).any()
         if not dominated:

@@ -16,7 +16,9 @@ def plot_lab1_qat(table: pd.DataFrame, folder: str | Path) -> list[Path]:
         .mean()
         .sort_values(group)
     )
-    figure, axes = new_axes("Lab 1: fixed-point width, PTQ vs QAT", "fixed-point width (bits)", "test accuracy")
+    figure, axes = new_axes(
+        "Lab 1: fixed-point width, PTQ vs QAT", "fixed-point width (bits)", "test accuracy"
+    )
     for frac_share, part in _by_frac_share(points):
         suffix = f" (frac {frac_share})" if frac_share else ""
         axes.plot(part["width"], part["ptq_accuracy"], "o--", label=f"PTQ{suffix}")

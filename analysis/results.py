@@ -24,13 +24,19 @@ def load_results(path: str | Path) -> pd.DataFrame:
     if "://" not in location and not Path(location).is_file():
         folder = Path(location).parent
         if not folder.is_dir():
-            raise ResultsError(f"{folder} does not exist; run `adls run <experiment>` first or give its folder")
+            raise ResultsError(
+                f"{folder} does not exist; run `adls run <experiment>` first or give its folder"
+            )
         raise ResultsError(f"{folder} holds no {TABLE_FILE}; the run did not finish, rerun it with --force")
     try:
         table = pd.read_parquet(location)
     except (pyarrow.ArrowException, OSError, ValueError) as error:
-        raise ResultsError(f"{location} is not a readable results table ({error}); rerun with --force") from None
+        raise ResultsError(
+            f"{location} is not a readable results table ({error}); rerun with --force"
+        ) from None
     missing = [column for column in REQUIRED_COLUMNS if column not in table.columns]
     if missing:
-        raise ResultsError(f"{location} lacks columns {missing}; it was not written by adls, rerun with --force")
+        raise ResultsError(
+            f"{location} lacks columns {missing}; it was not written by adls, rerun with --force"
+        )
     return table

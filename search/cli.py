@@ -37,27 +37,48 @@ def _number(text: str, kind: type):
     try:
         return kind(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a {'whole ' if kind is int else ''}number") from None
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a {'whole ' if kind is int else ''}number"
+        ) from None
 
 
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """The options every way of running an experiment shares (run, submit)."""
-    parser.add_argument("--profile", default="quick", choices=list(PROFILES),
-                        help="smoke (CI, seconds), quick (CPU, minutes, default), full (the labs' sizes)")
-    parser.add_argument("--storage", default="results", help="results folder or URI (s3://, gs://); default results")
-    parser.add_argument("--cpus-per-trial", type=positive_int, default=1, help="CPUs (torch threads) per trial")
-    parser.add_argument("--gpus-per-trial", type=non_negative_float, default=0.0,
-                        help="GPU share per trial; fractions let trials share a GPU")
-    parser.add_argument("--max-concurrent", type=positive_int, default=None, help="trials at once (default: fill the CPUs)")
+    parser.add_argument(
+        "--profile",
+        default="quick",
+        choices=list(PROFILES),
+        help="smoke (CI, seconds), quick (CPU, minutes, default), full (the labs' sizes)",
+    )
+    parser.add_argument(
+        "--storage", default="results", help="results folder or URI (s3://, gs://); default results"
+    )
+    parser.add_argument(
+        "--cpus-per-trial", type=positive_int, default=1, help="CPUs (torch threads) per trial"
+    )
+    parser.add_argument(
+        "--gpus-per-trial",
+        type=non_negative_float,
+        default=0.0,
+        help="GPU share per trial; fractions let trials share a GPU",
+    )
+    parser.add_argument(
+        "--max-concurrent", type=positive_int, default=None, help="trials at once (default: fill the CPUs)"
+    )
     parser.add_argument("--seed", type=non_negative_int, default=0)
     parser.add_argument("--data-dir", default=None, help="aclImdb folder for IMDb (implies --dataset imdb)")
-    parser.add_argument("--dataset", default=None, choices=["rotten_tomatoes", "imdb", "synthetic"],
-                        help="override the profile's dataset")
+    parser.add_argument(
+        "--dataset",
+        default=None,
+        choices=["rotten_tomatoes", "imdb", "synthetic"],
+        help="override the profile's dataset",
+    )
     parser.add_argument("--force", action="store_true", help="rerun even if matching results are stored")
     parser.add_argument("--repeats", type=positive_int, default=1, help="run each sampler K times (lab2-nas)")
     parser.add_argument("--sampler", default=None, help="override the sampler (grid, tpe, random, nsga2)")
-    parser.add_argument("--from", dest="start_from", default=None, choices=["base", "lab2-nas"],
-                        help="Lab 3 starting model")
+    parser.add_argument(
+        "--from", dest="start_from", default=None, choices=["base", "lab2-nas"], help="Lab 3 starting model"
+    )
     parser.add_argument("--precisions", default=None, help="comma list of formats for lab3-precisions")
     parser.add_argument("--objective", default="accuracy", help="accuracy, or accuracy,size (two objectives)")
 
@@ -79,7 +100,9 @@ def options_from(args: argparse.Namespace):
         repeats=args.repeats,
         sampler=args.sampler,
         start_from=args.start_from,
-        precisions=tuple(p.strip() for p in args.precisions.split(",") if p.strip()) if args.precisions else None,
+        precisions=tuple(p.strip() for p in args.precisions.split(",") if p.strip())
+        if args.precisions
+        else None,
         objectives=tuple(o.strip() for o in args.objective.split(",") if o.strip()),
     )
 
@@ -120,7 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("list", help="the experiments and labs, one line each").set_defaults(func=cmd_list)
 
-    run = commands.add_parser("run", help="run an experiment or a lab (lab1, lab2, lab3) as Ray Tune searches")
+    run = commands.add_parser(
+        "run", help="run an experiment or a lab (lab1, lab2, lab3) as Ray Tune searches"
+    )
     run.add_argument("experiment", help="an experiment or lab name (see `adls list`)")
     add_run_options(run)
     run.add_argument("--address", default=None, help="Ray cluster to join (default: start Ray here)")
@@ -143,8 +168,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `adls`: bad input is one line on stderr and exit status 2, no traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         if args.command == "run":
             from search.registry import expand

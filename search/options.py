@@ -74,12 +74,21 @@ class RunOptions:
     def train_settings(self) -> dict[str, Any]:
         """The TrainSettings fields of a trial (epochs is overridden per step where needed)."""
         profile = self.profile
-        return {"epochs": profile.epochs, "batch_size": profile.batch_size, "lr": profile.lr, "seed": self.seed}
+        return {
+            "epochs": profile.epochs,
+            "batch_size": profile.batch_size,
+            "lr": profile.lr,
+            "seed": self.seed,
+        }
 
     def identity(self, experiment: str) -> dict[str, Any]:
         """What makes two runs of an experiment the same result (for reuse by later stages)."""
-        return {"experiment": experiment, "profile": self.profile_name, "seed": self.seed,
-                "data": self.data_settings()}
+        return {
+            "experiment": experiment,
+            "profile": self.profile_name,
+            "seed": self.seed,
+            "data": self.data_settings(),
+        }
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -18,8 +18,9 @@ class TrialLedger(Callback):
     otherwise.
     """
 
-    def __init__(self, label: str, metric: str | list[str], mode: str | list[str], total: int,
-                 interval: float = 30.0) -> None:
+    def __init__(
+        self, label: str, metric: str | list[str], mode: str | list[str], total: int, interval: float = 30.0
+    ) -> None:
         self.label = label
         self.metric = metric if isinstance(metric, str) else metric[0]
         self.mode = mode if isinstance(mode, str) else mode[0]

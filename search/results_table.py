@@ -9,9 +9,22 @@ from search import storage
 
 # Tune's bookkeeping keys that are not metrics of ours.
 TUNE_KEYS = {
-    "timestamp", "checkpoint_dir_name", "done", "training_iteration", "trial_id", "date",
-    "time_this_iter_s", "pid", "hostname", "config", "time_since_restore", "iterations_since_restore",
-    "should_checkpoint", "time_total_s", "node_ip", "experiment_tag",
+    "timestamp",
+    "checkpoint_dir_name",
+    "done",
+    "training_iteration",
+    "trial_id",
+    "date",
+    "time_this_iter_s",
+    "pid",
+    "hostname",
+    "config",
+    "time_since_restore",
+    "iterations_since_restore",
+    "should_checkpoint",
+    "time_total_s",
+    "node_ip",
+    "experiment_tag",
 }
 TABLE_FILE = "trials.parquet"
 

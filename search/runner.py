@@ -68,9 +68,13 @@ def run_experiment(name: str, options: RunOptions) -> pd.DataFrame:
     table = write_table(rows, folder)
     storage.write_json(
         storage.join(folder, RUN_FILE),
-        {"identity": options.identity(name), "options": options.to_dict(),
-         "profile": options.profile.to_dict(), "seconds": time.time() - started,
-         "variants": [v.name for v in variants]},
+        {
+            "identity": options.identity(name),
+            "options": options.to_dict(),
+            "profile": options.profile.to_dict(),
+            "seconds": time.time() - started,
+            "variants": [v.name for v in variants],
+        },
     )
     if not storage.is_uri(folder):
         for path in draw_figures(folder):
@@ -119,9 +123,15 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
         ),
     )
     grid = tuner.fit()
-    base = {"experiment": name, "variant": variant.name, "repeat": variant.repeat,
-            "profile": options.profile_name, "dataset": options.profile.dataset, "seed": settings["seed"],
-            **variant.sampler_settings}
+    base = {
+        "experiment": name,
+        "variant": variant.name,
+        "repeat": variant.repeat,
+        "profile": options.profile_name,
+        "dataset": options.profile.dataset,
+        "seed": settings["seed"],
+        **variant.sampler_settings,
+    }
     return result_rows(grid, ledger.launch_index, base)
 
 

@@ -12,8 +12,9 @@ def base_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any]:
     """Build bert-tiny (pretrained when the hub is reachable), train, evaluate, save, report."""
     start = time.perf_counter()
     data = open_data(config)
-    recipe = ModelRecipe(vocab_size=data.prepared.vocab_size, num_labels=data.prepared.num_labels,
-                         seed=int(config["seed"]))
+    recipe = ModelRecipe(
+        vocab_size=data.prepared.vocab_size, num_labels=data.prepared.num_labels, seed=int(config["seed"])
+    )
     model = build_from_recipe(recipe, pretrained=True)
     train_metrics = train_model(model, data, config, ctx, epochs=config["base_epochs"])
     metrics = {

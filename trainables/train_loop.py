@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from trainables.data.batching import iterate_batches, num_batches
+from trainables.data.batching import Batch, iterate_batches, num_batches
 from trainables.data.tokenized_split import TokenizedSplit
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,9 @@ def train(
     per_epoch = num_batches(split, settings.batch_size)
     total_steps = max(1, math.ceil(per_epoch * settings.epochs))
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay)
+    # The fused kernel updates all tensors in one pass: on a model this small the unfused
+    # per-tensor optimizer step costs as much as the forward pass.
+    optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay, fused=True)
     warmup = int(total_steps * settings.warmup_ratio)
 
     def lr_factor(step: int) -> float:
@@ -62,12 +64,16 @@ def train(
     epoch = 0
     while step < total_steps:
         batches = iterate_batches(
-            split, settings.batch_size, shuffle=True, seed=settings.seed + epoch,
-            pad_token_id=pad_token_id, pin_memory=pin,
+            split,
+            settings.batch_size,
+            shuffle=True,
+            seed=settings.seed + epoch,
+            pad_token_id=pad_token_id,
+            pin_memory=pin,
         )
         for batch in batches:
             batch = batch.to(device)
-            logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
+            logits = model(input_ids=batch.input_ids, attention_mask=model_mask(batch)).logits
             loss = nn.functional.cross_entropy(logits, batch.labels)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -90,6 +96,17 @@ def train(
     }
 
 
+def model_mask(batch: Batch) -> torch.Tensor | None:
+    """The attention mask, or None when no row is padded (BERT then skips building a mask).
+
+    Padding is on the right, so the last column tells; length grouping makes unpadded batches
+    common (about a third at batch 8 on Rotten Tomatoes).
+    """
+    if batch.attention_mask.numel() and bool(batch.attention_mask[:, -1].all()):
+        return None
+    return batch.attention_mask
+
+
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
@@ -108,7 +125,7 @@ def evaluate(
     )
     for batch in batches:
         batch = batch.to(device)
-        logits = model(input_ids=batch.input_ids, attention_mask=batch.attention_mask).logits
+        logits = model(input_ids=batch.input_ids, attention_mask=model_mask(batch)).logits
         loss_sum += nn.functional.cross_entropy(logits, batch.labels, reduction="sum")
         correct += (logits.argmax(-1) == batch.labels).sum()
         count += batch.labels.shape[0]

@@ -43,7 +43,9 @@ def train_settings(config: dict[str, Any], **overrides: Any) -> TrainSettings:
 
 def train_model(model: nn.Module, data: TrialData, config: dict[str, Any], ctx: TrialContext, **overrides):
     """Train `model` on the trial's training split; returns the loop's metrics."""
-    return train(model, data.train, train_settings(config, **overrides), ctx.device, data.prepared.pad_token_id)
+    return train(
+        model, data.train, train_settings(config, **overrides), ctx.device, data.prepared.pad_token_id
+    )
 
 
 def accuracy(model: nn.Module, data: TrialData, config: dict[str, Any], ctx: TrialContext) -> float:

@@ -93,7 +93,9 @@ def iterate_batches(
         yield collate(split, rows, pad_token_id, pin)
 
 
-def collate(split: TokenizedSplit, rows: np.ndarray, pad_token_id: int = 0, pin_memory: bool = False) -> Batch:
+def collate(
+    split: TokenizedSplit, rows: np.ndarray, pad_token_id: int = 0, pin_memory: bool = False
+) -> Batch:
     """Gather `rows` of `split` into one Batch padded to the longest of them (vectorised numpy)."""
     lengths = split.lengths[rows]
     width = int(lengths.max()) if len(rows) else 0

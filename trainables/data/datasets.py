@@ -47,7 +47,9 @@ def load_text_dataset(
         return load_imdb_folder(data_dir) if data_dir is not None else load_imdb_hub()
     if name == "synthetic":
         return make_synthetic(synthetic_size, seed)
-    raise DataError(f"dataset={name!r} is not allowed; choose one of ['rotten_tomatoes', 'imdb', 'synthetic']")
+    raise DataError(
+        f"dataset={name!r} is not allowed; choose one of ['rotten_tomatoes', 'imdb', 'synthetic']"
+    )
 
 
 def rotten_tomatoes_path() -> Path:
@@ -200,14 +202,19 @@ def stratified_indices(labels: np.ndarray, n: int, seed: int | Sequence[int]) ->
 
 
 def _dataset_dict(
-    train_texts: Sequence[str], train_labels: Sequence[int], test_texts: Sequence[str], test_labels: Sequence[int]
+    train_texts: Sequence[str],
+    train_labels: Sequence[int],
+    test_texts: Sequence[str],
+    test_labels: Sequence[int],
 ) -> datasets.DatasetDict:
     def make(texts: Sequence[str], labels: Sequence[int]) -> datasets.Dataset:
         return datasets.Dataset.from_dict(
             {"text": list(texts), "label": np.asarray(labels, dtype=np.int64)}, features=FEATURES
         )
 
-    return datasets.DatasetDict({"train": make(train_texts, train_labels), "test": make(test_texts, test_labels)})
+    return datasets.DatasetDict(
+        {"train": make(train_texts, train_labels), "test": make(test_texts, test_labels)}
+    )
 
 
 @contextlib.contextmanager

@@ -121,7 +121,9 @@ def _load_bert(max_length: int) -> PreTrainedTokenizerFast:
     try:
         tokenizer = AutoTokenizer.from_pretrained(BERT_HUB_ID, local_files_only=local_only, use_fast=True)
     except Exception as exc:  # noqa: BLE001 - any failure means "no bert tokenizer"; say so in one line
-        where = "is not in the local Hugging Face cache and the hub is unreachable" if local_only else "failed"
+        where = (
+            "is not in the local Hugging Face cache and the hub is unreachable" if local_only else "failed"
+        )
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise DataError(
             f"tokenizer {BERT_HUB_ID!r} {where} ({first}); use tokenizer='wordpiece' (--tokenizer wordpiece)"

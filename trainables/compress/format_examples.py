@@ -1,0 +1,84 @@
+"""One ready-to-use MASE config per Linear format, about 8 bits where the format has a width.
+
+For tests, benchmarks and experiments that need "this format, sensible settings"
+(e.g. one curve per precision); copy and change the keys you sweep.
+"""
+
+import copy
+from typing import Any
+
+from trainables.compress.errors import ConfigError
+
+TENSORS = ("data_in", "weight", "bias")
+
+
+def _per_tensor(**keys: Any) -> dict[str, Any]:
+    """{data_in_k: v, weight_k: v, bias_k: v} for every k=v."""
+    return {f"{tensor}_{key}": value for tensor in TENSORS for key, value in keys.items()}
+
+
+def _blocks(weight: list[int], data_in: list[int], bias: list[int]) -> dict[str, Any]:
+    return {"weight_block_size": weight, "data_in_block_size": data_in, "bias_block_size": bias}
+
+
+# Blocks of 16 consecutive features: per weight row, per token (batch dim skipped), along the bias.
+_BLOCKS_16 = _blocks(weight=[1, 16], data_in=[1, 16], bias=[16])
+# E4M3 with the default bias 7 (no inf/NaN codes, so it reaches 480).
+_MINIFLOAT_8 = _per_tensor(width=8, exponent_width=4, exponent_bias=None)
+
+EXAMPLE_CONFIGS: dict[str, dict[str, Any]] = {
+    "integer": {"name": "integer", **_per_tensor(width=8, frac_width=4)},
+    "minifloat_denorm": {
+        "name": "minifloat_denorm",
+        **_per_tensor(width=8, exponent_width=4, exponent_bias=None),
+    },
+    "minifloat_ieee": {
+        "name": "minifloat_ieee",
+        **_per_tensor(width=8, exponent_width=4, exponent_bias=None),
+    },
+    "log": {"name": "log", **_per_tensor(width=8, exponent_bias=None)},
+    "block_fp": {
+        "name": "block_fp",
+        **_per_tensor(width=8, exponent_width=8, exponent_bias=None),
+        **_BLOCKS_16,
+        "data_in_skip_first_dim": True,
+    },
+    "block_minifloat": {
+        "name": "block_minifloat",
+        **_per_tensor(width=8, exponent_width=4, exponent_bias_width=8),
+        **_BLOCKS_16,
+        "data_in_skip_first_dim": True,
+    },
+    "block_log": {
+        "name": "block_log",
+        **_per_tensor(width=8, exponent_bias_width=8),
+        **_BLOCKS_16,
+        "data_in_skip_first_dim": True,
+    },
+    "binary": {"name": "binary", "weight_stochastic": False, "weight_bipolar": True},
+    "binary_scaling": {
+        "name": "binary_scaling",
+        **_per_tensor(stochastic=False),
+        "data_in_bipolar": False,
+        "weight_bipolar": True,
+        "bias_bipolar": False,
+        "binary_training": True,
+    },
+    "binary_residual_sign": {
+        "name": "binary_residual_sign",
+        "data_in_levels": 2,
+        "data_in_residual_sign": True,
+        **_per_tensor(stochastic=False, bipolar=True),
+        "binary_training": True,
+    },
+    "ternary": {"name": "ternary", "weight_scaling_factor": True, "weight_threshold_statistic": "mean"},
+}
+
+
+def example_config(format_name: str) -> dict[str, Any]:
+    """A fresh copy of the example config of `format_name`, or ConfigError listing the known names."""
+    if format_name not in EXAMPLE_CONFIGS:
+        raise ConfigError(
+            f"no example config for format {format_name!r}; choose one of {sorted(EXAMPLE_CONFIGS)}"
+        )
+    return copy.deepcopy(EXAMPLE_CONFIGS[format_name])
