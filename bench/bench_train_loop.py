@@ -31,7 +31,7 @@ def hf_trainer_run(split_train, split_test, vocab_size: int, pad_id: int, seed: 
         ids = [split.token_ids[split.offsets[i] : split.offsets[i + 1]].tolist() for i in range(len(split))]
         return Dataset.from_dict({"input_ids": ids, "labels": split.labels.tolist()})
 
-    train_ds, test_ds = as_hf(split_train), as_hf(split_test)
+    train_ds = as_hf(split_train)
 
     class Pad:  # DataCollatorWithPadding needs a tokenizer only for its pad method
         pad_token_id = pad_id

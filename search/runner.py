@@ -165,4 +165,4 @@ def start_ray(options: RunOptions) -> None:
             # that happens to run on this machine.
             ray.init(address="local", include_dashboard=False, logging_level=logging.WARNING)
     except ConnectionError as error:
-        raise ConfigError(f"cannot reach a Ray cluster at {address!r}: {error}; start one or drop --address")
+        raise ConfigError(f"cannot reach a Ray cluster at {address!r}: {error}; start one or drop --address") from None

@@ -2,11 +2,11 @@
 
 Cache layout, under DataSpec.resolved_cache_dir():
 
-    <dataset>-<tokenizer>-<key hash>/        one folder per (dataset, tokenizer, max length, subsets, seed, ...)
-        train.arrow, test.arrow              Arrow IPC files: input_ids list<int32> (unpadded), label int64
-        tokenizer/                           the tokenizer, loadable with AutoTokenizer.from_pretrained
-        meta.json                            what was built and how; its presence marks the folder complete
-    <dataset>-<tokenizer>-<key hash>.lock    taken while building
+    <dataset>-<tokenizer>-<key hash>/      one per (dataset, tokenizer, max length, subsets, seed, ...)
+        train.arrow, test.arrow            Arrow IPC: input_ids list<int32> (unpadded), label int64
+        tokenizer/                         loadable with AutoTokenizer.from_pretrained
+        meta.json                          what was built and how; its presence marks the folder complete
+    <dataset>-<tokenizer>-<key hash>.lock  taken while building
 
 A folder is built in a temporary sibling and renamed into place in one atomic step, with meta.json
 written before the rename, so a reader never sees half a cache. A folder without a valid meta.json

@@ -1,4 +1,4 @@
-"""Tokenizers: bert-base-uncased from the hub, or a WordPiece vocabulary trained offline on the train split."""
+"""Tokenizers: bert-base-uncased from the hub, or a WordPiece vocabulary trained on the train split."""
 
 import logging
 from collections.abc import Iterable, Sequence
@@ -19,7 +19,7 @@ SYNTHETIC_VOCAB_SIZE = 500  # the synthetic corpus has ~50 distinct words; this 
 
 
 def resolve_tokenizer_name(spec: DataSpec) -> str:
-    """The concrete tokenizer for `spec`: "auto" becomes bert-base-uncased if the hub answers, else wordpiece."""
+    """The concrete tokenizer name: "auto" becomes bert-base-uncased if the hub answers, else wordpiece."""
     if spec.tokenizer != "auto":
         return spec.tokenizer
     return BERT_HUB_ID if hub_reachable() else "wordpiece"
