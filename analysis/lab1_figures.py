@@ -40,3 +40,58 @@ def _by_frac_share(points: pd.DataFrame):
         return
     for value, part in points.groupby(share):
         yield f"{value:g}w", part
+
+
+PRUNE_STYLES = {"random": "tab:orange", "l1-norm": "tab:blue"}
+
+
+def plot_lab1_prune(table: pd.DataFrame, folder: str | Path) -> list[Path]:
+    """Accuracy (y) against sparsity (x): per method, after fine-tuning (solid) and before (dashed).
+
+    The unpruned start model (the best QAT trial) and the majority-class share of the test split
+    (chance) are reference lines. With several trials per point (repeats), points are means.
+    """
+    done = table[table["status"] == "TERMINATED"]
+    metrics = [
+        c
+        for c in ("pruned_accuracy", "finetuned_accuracy", "start_accuracy", "majority_accuracy")
+        if c in done
+    ]
+    points = (
+        done.groupby(["method", "sparsity"], as_index=False)[metrics]
+        .mean()
+        .sort_values(["method", "sparsity"])
+    )
+    width = _first(done, "start_width")
+    title = "Lab 1: pruning the best QAT model" + (f" ({width:g}-bit)" if width is not None else "")
+    figure, axes = new_axes(title, "sparsity (weights and activations)", "test accuracy")
+    for method, part in points.groupby("method", sort=False):
+        colour = PRUNE_STYLES.get(str(method))
+        axes.plot(
+            part["sparsity"], part["finetuned_accuracy"], "o-", color=colour, label=f"{method}, fine-tuned"
+        )
+        axes.plot(
+            part["sparsity"],
+            part["pruned_accuracy"],
+            "s--",
+            color=colour,
+            alpha=0.8,
+            label=f"{method}, before fine-tuning",
+        )
+    start = _first(done, "start_accuracy")
+    if start is not None:
+        axes.axhline(start, color="grey", linestyle=":", label="unpruned start model")
+    chance = _first(done, "majority_accuracy")
+    if chance is not None:
+        axes.axhline(chance, color="black", linestyle="-.", linewidth=0.8, label="chance (majority class)")
+    if len(points):
+        axes.set_xticks(sorted(points["sparsity"].unique()))
+    axes.legend(fontsize=8)
+    return [save(figure, points, folder, "lab1-prune")]
+
+
+def _first(table: pd.DataFrame, column: str) -> float | None:
+    """The first non-missing value of a column as a float, None when there is none."""
+    if column not in table.columns or table[column].dropna().empty:
+        return None
+    return float(table[column].dropna().iloc[0])

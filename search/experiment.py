@@ -33,12 +33,38 @@ class SearchVariant:
 
 
 class Experiment(Protocol):
-    """A named search of a lab. Implementations live in `search/experiments/`, one file each."""
+    """A named search of a lab. Implementations live in `search/experiments/`, one file each.
+
+    Two optional methods let an experiment depend on the run's options (read with
+    `dependencies` and `run_identity` below, never directly):
+
+    - `inputs_for(options) -> tuple[str, ...]`: the experiments whose results this run needs,
+      when that depends on the options (Lab 3 starts from `base` or `lab2-nas`). Default: `requires`.
+    - `identity_fields(options) -> dict`: options besides profile, data and seed that change the
+      results (sampler, formats, starting model ...), so stored results are reused only when they
+      match too. Values must survive a JSON round trip (lists, not tuples). It may raise
+      ConfigError: it runs before any dependency does.
+    """
 
     name: str
     lab_task: str
     requires: tuple[str, ...]
 
     def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
-        """The Tune searches to run; `inputs` holds the results tables of `requires`."""
+        """The Tune searches to run; `inputs` holds the results tables of its dependencies."""
         ...
+
+
+def dependencies(experiment: Experiment, options: RunOptions) -> tuple[str, ...]:
+    """The experiments this run of `experiment` needs: `inputs_for(options)` if defined, else `requires`."""
+    inputs_for = getattr(experiment, "inputs_for", None)
+    return tuple(inputs_for(options)) if inputs_for is not None else tuple(experiment.requires)
+
+
+def run_identity(experiment: Experiment, options: RunOptions) -> dict[str, Any]:
+    """What makes two runs of `experiment` the same result: profile, data, seed and its own fields."""
+    identity = options.identity(experiment.name)
+    identity_fields = getattr(experiment, "identity_fields", None)
+    if identity_fields is not None:
+        identity["fields"] = identity_fields(options)
+    return identity

@@ -8,6 +8,9 @@ from search.profiles import Profile, get_profile
 from trainables.compress.errors import ConfigError
 
 DATASETS = ("rotten_tomatoes", "imdb", "synthetic")
+# --objective names; lab3-mixed maps them to metrics (accuracy: max, size: min).
+OBJECTIVES = ("accuracy", "size")
+START_CHOICES = ("base", "lab2-nas")
 
 
 @dataclass(frozen=True)
@@ -48,11 +51,35 @@ class RunOptions:
             raise ConfigError(f"--repeats={self.repeats} must be >= 1")
         if self.seed < 0:
             raise ConfigError(f"--seed={self.seed} must be >= 0")
+        self._validate_search_choices()
         if self.data_dir is not None and not os.path.isdir(os.path.expanduser(self.data_dir)):
             raise ConfigError(
                 f"--data-dir {self.data_dir!r} is not a readable folder; give the aclImdb folder "
                 "(the one holding train/ and test/)"
             )
+
+    def _validate_search_choices(self) -> None:
+        """--sampler, --from, --objective and --precisions (whichever experiment uses them)."""
+        from search.precision_spaces import check_precisions
+        from search.samplers import SAMPLERS
+
+        if self.sampler is not None and self.sampler not in SAMPLERS:
+            raise ConfigError(f"--sampler {self.sampler!r} is not allowed; choose one of {list(SAMPLERS)}")
+        if self.start_from is not None and self.start_from not in START_CHOICES:
+            raise ConfigError(
+                f"--from {self.start_from!r} is not allowed; choose one of {list(START_CHOICES)}"
+            )
+        objectives = ",".join(self.objectives)
+        if any(name not in OBJECTIVES for name in self.objectives) or len(set(self.objectives)) != len(
+            self.objectives
+        ):
+            raise ConfigError(f"--objective {objectives!r}: list each of {list(OBJECTIVES)} at most once")
+        if "accuracy" not in self.objectives:
+            raise ConfigError(
+                f"--objective {objectives!r} must include accuracy, e.g. accuracy or accuracy,size"
+            )
+        if self.precisions is not None:
+            check_precisions(list(self.precisions))
 
     @property
     def profile(self) -> Profile:

@@ -11,7 +11,9 @@ class Profile:
     """Data size, training length and search budget shared by every experiment of a run.
 
     `epochs` is what a trial trains (QAT, fine-tuning, NAS); `base_epochs` is the base model's.
-    `budget` is the number of trials of a sampled (non-grid) search.
+    `budget` is the number of trials of a sampled (non-grid) search (lab3-mixed's too).
+    `lab3_epochs` is what each Lab 3 trial trains after swapping its layers (a fraction of an
+    epoch on a CPU); `lab3_format_budget` is the trials of each lab3-precisions format search.
     """
 
     name: str
@@ -28,6 +30,8 @@ class Profile:
     frac_ratios: tuple[float, ...] = (0.5,)
     sparsities: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
     nas_space: str = "tutorial"
+    lab3_epochs: float = 1.0
+    lab3_format_budget: int = 20
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,6 +55,8 @@ PROFILES: dict[str, Profile] = {
         widths=(4, 8, 16, 32),
         sparsities=(0.3, 0.7),
         nas_space="small",
+        lab3_epochs=0.25,
+        lab3_format_budget=2,
     ),
     # Minutes on a 2-core CPU: all of Rotten Tomatoes, random-init bert-tiny needs a larger lr.
     "quick": Profile(
@@ -66,6 +72,9 @@ PROFILES: dict[str, Profile] = {
         budget=20,
         widths=LAB1_WIDTHS,
         nas_space="small",
+        # ~20 s of one core per Lab 3 trial: 130 trials (20 mixed + 11 formats x 10) in under an hour.
+        lab3_epochs=0.2,
+        lab3_format_budget=10,
     ),
     # The labs' real sizes: IMDb 25k/25k, course settings (batch 8, lr 5e-5), for GPUs.
     "full": Profile(

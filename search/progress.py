@@ -22,8 +22,12 @@ class TrialLedger(Callback):
         self, label: str, metric: str | list[str], mode: str | list[str], total: int, interval: float = 30.0
     ) -> None:
         self.label = label
-        self.metric = metric if isinstance(metric, str) else metric[0]
-        self.mode = mode if isinstance(mode, str) else mode[0]
+        metrics = [metric] if isinstance(metric, str) else list(metric)
+        modes = [mode] if isinstance(mode, str) else list(mode)
+        # The first objective is "the" metric; a multi-objective search also shows the others' bests.
+        self.metric, self.mode = metrics[0], modes[0]
+        self.others = list(zip(metrics[1:], modes[1:], strict=True))
+        self.other_bests: dict[str, float] = {}
         self.total = total
         self.interval = interval
         self.launch_index: dict[str, int] = {}
@@ -35,11 +39,11 @@ class TrialLedger(Callback):
         self._print(trials)
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
-        value = result.get(self.metric)
-        if isinstance(value, int | float):
-            better = self.best is None or (value > self.best if self.mode == "max" else value < self.best)
-            if better:
-                self.best = float(value)
+        self.best = _better(self.best, result.get(self.metric), self.mode)
+        for metric, mode in self.others:
+            best = _better(self.other_bests.get(metric), result.get(metric), mode)
+            if best is not None:
+                self.other_bests[metric] = best
         if time.monotonic() - self._last_print > self.interval:
             self._print(trials)
 
@@ -55,11 +59,24 @@ class TrialLedger(Callback):
         failed = states.count("ERROR")
         running = states.count("RUNNING")
         best = "-" if self.best is None else f"{self.best:.4f}"
+        others = "".join(
+            f", best {metric} " + (f"{self.other_bests[metric]:.4f}" if metric in self.other_bests else "-")
+            for metric, _ in self.others
+        )
         return (
             f"[{self.label}] {done + failed}/{self.total} finished "
-            f"({done} ok, {failed} failed), {running} running, best {self.metric} {best}"
+            f"({done} ok, {failed} failed), {running} running, best {self.metric} {best}{others}"
         )
 
     def _print(self, trials: list) -> None:
         self._last_print = time.monotonic()
         print(self.status_line(trials), file=sys.stdout, flush=True)
+
+
+def _better(best: float | None, value: Any, mode: str) -> float | None:
+    """The better of the best so far and a reported value ("max" or "min"); non-numbers are ignored."""
+    if not isinstance(value, int | float) or value != value:
+        return best
+    if best is None or (value > best if mode == "max" else value < best):
+        return float(value)
+    return best

@@ -2,7 +2,12 @@
 
 from search.experiment import Experiment
 from search.experiments.base import BaseExperiment
+from search.experiments.lab1_prune import Lab1PruneExperiment
 from search.experiments.lab1_qat import Lab1QatExperiment
+from search.experiments.lab2_compress_aware import Lab2CompressAwareExperiment
+from search.experiments.lab2_nas import Lab2NasExperiment
+from search.experiments.lab3_mixed import Lab3MixedExperiment
+from search.experiments.lab3_precisions import Lab3PrecisionsExperiment
 from trainables.compress.errors import ConfigError
 
 EXPERIMENTS: dict[str, Experiment] = {
@@ -10,11 +15,19 @@ EXPERIMENTS: dict[str, Experiment] = {
     for experiment in (
         BaseExperiment(),
         Lab1QatExperiment(),
+        Lab1PruneExperiment(),
+        Lab2NasExperiment(),
+        Lab2CompressAwareExperiment(),
+        Lab3MixedExperiment(),
+        Lab3PrecisionsExperiment(),
     )
 }
 
 LABS: dict[str, tuple[str, ...]] = {
-    "lab1": ("base", "lab1-qat"),
+    "lab1": ("base", "lab1-qat", "lab1-prune"),
+    "lab2": ("lab2-nas", "lab2-compress-aware"),
+    # Each starts from base or lab2-nas (see search/lab3_start.py) and runs it first if needed.
+    "lab3": ("lab3-mixed", "lab3-precisions"),
 }
 
 

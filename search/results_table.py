@@ -1,6 +1,7 @@
 """Turn a finished Tune run into the tidy `trials.parquet` table: one row per trial."""
 
 import io
+import re
 from typing import Any
 
 import pandas as pd
@@ -36,7 +37,7 @@ def result_rows(result_grid: Any, launch_index: dict[str, int], base: dict[str, 
         metrics = dict(result.metrics or {})
         trial_id = metrics.get("trial_id") or _trial_id_from_path(result.path)
         row: dict[str, Any] = dict(base)
-        row["trial_index"] = launch_index.get(trial_id, len(launch_index) + len(rows))
+        row["trial_index"] = _launch_number(result.path, trial_id, launch_index, len(rows))
         row["trial_id"] = trial_id
         for key, value in (result.config or {}).items():
             row[key] = value
@@ -65,10 +66,46 @@ def write_table(rows: list[dict[str, Any]], experiment_dir: str) -> pd.DataFrame
     return table
 
 
+def mark_pareto_front(rows: list[dict[str, Any]], metrics: list[str], modes: list[str]) -> None:
+    """Set `pareto_optimal` on every row of one multi-objective search, in place.
+
+    A finished row is Pareto-optimal when no other finished row is at least as good on every
+    metric and better on one (`modes` says "max" or "min" per metric). Failed rows, and rows
+    missing a metric, are never optimal. Rows with equal metrics are all optimal.
+    """
+    signs = [1.0 if mode == "max" else -1.0 for mode in modes]
+    points: dict[int, tuple[float, ...]] = {}
+    for index, row in enumerate(rows):
+        values = [row.get(metric) for metric in metrics]
+        if row.get("status") == "TERMINATED" and all(isinstance(v, int | float) and v == v for v in values):
+            points[index] = tuple(sign * float(v) for sign, v in zip(signs, values, strict=True))
+    for index, row in enumerate(rows):
+        mine = points.get(index)
+        row["pareto_optimal"] = mine is not None and not any(
+            all(o >= m for o, m in zip(other, mine, strict=True)) and other != mine
+            for other in points.values()
+        )
+
+
 def _first_line(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     # Ray wraps the real error; its last line is the one that names the cause.
     return (text[-1] if text else type(error).__name__)[:500]
+
+
+def _launch_number(
+    path: str | None, trial_id: str | None, launch_index: dict[str, int], fallback: int
+) -> int:
+    """0-based launch order: Tune names a trial's folder `<trainable>_<id>_<counter>_...`.
+
+    The counter comes from Tune's search generator and survives a resumed run, unlike the
+    ledger's in-memory record (used when the folder name does not have it).
+    """
+    if path and trial_id:
+        match = re.search(rf"_{re.escape(trial_id)}_(\d+)_", path.rstrip("/").rsplit("/", 1)[-1] + "_")
+        if match:
+            return int(match.group(1)) - 1
+    return launch_index.get(trial_id, len(launch_index) + fallback)
 
 
 def _trial_id_from_path(path: str | None) -> str | None:

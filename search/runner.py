@@ -3,6 +3,7 @@
 import logging
 import os
 import time
+import uuid
 from typing import Any
 
 import pandas as pd
@@ -10,11 +11,11 @@ import pandas as pd
 from analysis.figures import draw_figures
 from analysis.results import load_results
 from search import storage
-from search.experiment import SearchVariant
+from search.experiment import SearchVariant, dependencies, run_identity
 from search.options import RunOptions
 from search.progress import TrialLedger
 from search.registry import expand, get_experiment
-from search.results_table import result_rows, write_table
+from search.results_table import mark_pareto_front, result_rows, write_table
 from trainables.compress.errors import ConfigError
 from trainables.ray_adapter import ray_trainable
 
@@ -25,51 +26,102 @@ RUN_FILE = "run.json"
 def run(name: str, options: RunOptions) -> dict[str, pd.DataFrame]:
     """Run an experiment or a lab (its experiments in dependency order); returns their tables."""
     options.validate()
-    return {each: ensure_results(each, options, force=options.force) for each in expand(name)}
+    names = expand(name)
+    for each in names:
+        # Every experiment's own option checks (identity_fields) run now, not after its predecessors.
+        run_identity(get_experiment(each), options)
+    return {each: ensure_results(each, options, force=options.force) for each in names}
 
 
 def experiment_dir(name: str, options: RunOptions) -> str:
     return storage.join(storage.normalize(options.storage), name)
 
 
+def has_results(name: str, options: RunOptions) -> bool:
+    """True when `<storage>/<name>/` holds a finished run that `ensure_results` would reuse."""
+    stored = stored_run(name, options)
+    return stored is not None and not changed_inputs(stored, options)
+
+
+def stored_run(name: str, options: RunOptions) -> dict[str, Any] | None:
+    """The `run.json` of `<storage>/<name>/` when it is a finished run of this run's identity."""
+    run_file = storage.join(experiment_dir(name, options), RUN_FILE)
+    if not storage.exists(run_file):
+        return None
+    stored = storage.read_json(run_file)
+    return stored if stored.get("identity") == run_identity(get_experiment(name), options) else None
+
+
+def changed_inputs(stored: dict[str, Any], options: RunOptions) -> list[str]:
+    """The dependencies whose stored results (same identity) are not the ones `stored` was made from.
+
+    E.g. `adls run lab1-qat --force` makes the stored lab1-prune results stale. A dependency that
+    is missing, or stored for another identity, does not count: the results are still its own.
+    """
+    changed = []
+    for dependency, run_id in (stored.get("inputs") or {}).items():
+        current = stored_run(dependency, options)
+        if current is not None and current.get("run_id") != run_id:
+            changed.append(dependency)
+    return changed
+
+
 def ensure_results(name: str, options: RunOptions, force: bool = False) -> pd.DataFrame:
     """Reuse the stored results of `name` when they match this run's identity, else run it.
 
-    Identity is experiment, profile, data and seed. A stored run of another identity (or any
+    Identity is experiment, profile, data, seed and the experiment's own `identity_fields`
+    (see search/experiment.py). A stored run of another identity (or any
     stored run under --force) is moved aside to `<name>.previous`, never deleted.
     """
     folder = experiment_dir(name, options)
     run_file = storage.join(folder, RUN_FILE)
     if storage.exists(run_file):
         stored = storage.read_json(run_file)
-        if not force and stored.get("identity") == options.identity(name):
+        same = stored.get("identity") == run_identity(get_experiment(name), options)
+        changed = changed_inputs(stored, options) if same and not force else []
+        if changed:
+            print(
+                f"[{name}] {', '.join(changed)} changed since these results were made; rerunning", flush=True
+            )
+        if not force and same and not changed:
             log.info("reusing %s (same profile, data and seed); --force reruns it", folder)
             print(f"[{name}] reusing stored results in {folder} (--force reruns)", flush=True)
             return load_results(folder)
         moved = storage.move_aside(folder, "previous")
         print(f"[{name}] earlier results moved to {moved}", flush=True)
-    elif storage.exists(folder):
-        # A folder without run.json is an interrupted run: keep it aside for inspection.
-        storage.move_aside(folder, "interrupted")
+    elif storage.exists(folder) and force:
+        storage.move_aside(folder, "previous")
+    # A folder without run.json is an interrupted run: its Tune searches resume where they stopped.
     return run_experiment(name, options)
 
 
 def run_experiment(name: str, options: RunOptions) -> pd.DataFrame:
     """Run every variant of one experiment, write `trials.parquet`, `run.json` and the figures."""
     experiment = get_experiment(name)
-    inputs = {dependency: ensure_results(dependency, options) for dependency in experiment.requires}
+    identity = run_identity(experiment, options)
+    inputs = {
+        dependency: ensure_results(dependency, options) for dependency in dependencies(experiment, options)
+    }
+    # Which dependency results this run used, so a rerun of one of them makes these results stale.
+    used = {dependency: (stored_run(dependency, options) or {}).get("run_id") for dependency in inputs}
     variants = experiment.variants(options, inputs)
     start_ray(options)
     folder = experiment_dir(name, options)
     started = time.time()
     rows: list[dict[str, Any]] = []
     for variant in variants:
-        rows += run_variant(name, variant, options, folder)
+        variant_rows = run_variant(name, variant, options, folder)
+        if not isinstance(variant.metric, str):
+            # A multi-objective search returns a set of best trials, not one: mark them.
+            mark_pareto_front(variant_rows, variant.metric, variant.mode)
+        rows += variant_rows
     table = write_table(rows, folder)
     storage.write_json(
         storage.join(folder, RUN_FILE),
         {
-            "identity": options.identity(name),
+            "identity": identity,
+            "run_id": uuid.uuid4().hex,
+            "inputs": used,
             "options": options.to_dict(),
             "profile": options.profile.to_dict(),
             "seconds": time.time() - started,
@@ -107,6 +159,15 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
     label = f"{name}/{variant.name}" + (f"#{variant.repeat}" if options.repeats > 1 else "")
     ledger = TrialLedger(label, variant.metric, variant.mode, variant.num_samples)
     run_name = variant.name if options.repeats == 1 else f"{variant.name}-r{variant.repeat}"
+    tune_path = storage.join(folder, "tune", run_name)
+    if tune.Tuner.can_restore(tune_path):
+        # The driver died mid-search: finished trials are kept, unfinished and failed ones rerun.
+        print(f"[{label}] resuming the interrupted search in {tune_path}", flush=True)
+        tuner = tune.Tuner.restore(
+            tune_path, trainable=trainable, resume_unfinished=True, restart_errored=True
+        )
+        grid = _fit_to_the_end(tuner, variant)
+        return result_rows(grid, ledger.launch_index, _row_base(name, variant, options, settings))
     tuner = tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
@@ -122,8 +183,29 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
             verbose=0,
         ),
     )
+    grid = _fit_to_the_end(tuner, variant)
+    return result_rows(grid, ledger.launch_index, _row_base(name, variant, options, settings))
+
+
+def _fit_to_the_end(tuner: Any, variant: SearchVariant) -> Any:
+    """Run the Tuner; raise KeyboardInterrupt if it stopped early (Ctrl-C, SIGTERM) so no table is written.
+
+    Trials report once, at their end, so a trial without an error and without the variant's
+    metric never finished. The stored Tune state lets the same command resume.
+    """
     grid = tuner.fit()
-    base = {
+    metric = variant.metric if isinstance(variant.metric, str) else variant.metric[0]
+    unfinished = [r for r in grid if not r.error and metric not in (r.metrics or {})]
+    if len(grid) < variant.num_samples or unfinished:
+        raise KeyboardInterrupt(f"{variant.name}: {len(unfinished)} trials unfinished")
+    return grid
+
+
+def _row_base(
+    name: str, variant: SearchVariant, options: RunOptions, settings: dict[str, Any]
+) -> dict[str, Any]:
+    """The columns every row of one variant shares."""
+    return {
         "experiment": name,
         "variant": variant.name,
         "repeat": variant.repeat,
@@ -132,7 +214,6 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
         "seed": settings["seed"],
         **variant.sampler_settings,
     }
-    return result_rows(grid, ledger.launch_index, base)
 
 
 def max_concurrent(options: RunOptions) -> int:
@@ -165,4 +246,29 @@ def start_ray(options: RunOptions) -> None:
             # that happens to run on this machine.
             ray.init(address="local", include_dashboard=False, logging_level=logging.WARNING)
     except ConnectionError as error:
-        raise ConfigError(f"cannot reach a Ray cluster at {address!r}: {error}; start one or drop --address") from None
+        raise ConfigError(
+            f"cannot reach a Ray cluster at {address!r}: {error}; start one or drop --address"
+        ) from None
+    check_resources(options, joined=bool(address))
+
+
+def check_resources(options: RunOptions, joined: bool) -> None:
+    """Refuse, before any trial starts, a run whose trials could never run or whose results would scatter.
+
+    On a joined cluster a local --storage folder must be visible from every node. A private local
+    Ray cannot grow, so --gpus-per-trial there needs a GPU Ray can see (Tune would wait forever);
+    a joined cluster may still add GPU nodes (autoscaling), so it is not refused there.
+    """
+    import ray
+
+    from cluster.shared_storage import require_shared_storage
+
+    if joined:
+        location = storage.normalize(options.storage)
+        if not storage.is_uri(location):
+            require_shared_storage(location)
+    elif options.gpus_per_trial > 0 and ray.cluster_resources().get("GPU", 0) == 0:
+        raise ConfigError(
+            f"--gpus-per-trial={options.gpus_per_trial} but Ray sees no GPU on this machine; drop the option "
+            "(trials then use the CPU) or submit to a cluster with GPUs (adls submit)"
+        )

@@ -30,7 +30,9 @@ small_values_32 = st.floats(min_value=-4, max_value=4, width=32, allow_nan=False
 
 
 def tensors(elements=values_32, max_size: int = 48):
-    return st.lists(elements, min_size=1, max_size=max_size).map(lambda xs: torch.tensor(xs, dtype=torch.float32))
+    return st.lists(elements, min_size=1, max_size=max_size).map(
+        lambda xs: torch.tensor(xs, dtype=torch.float32)
+    )
 
 
 # --- Representable sets, straight from the definitions --------------------------------------------
@@ -50,7 +52,11 @@ def ieee_set(width: int, exponent_width: int, bias: int) -> np.ndarray:
     mantissa = width - exponent_width - 1
     low, high = -bias, 2**exponent_width - 1 - bias
     subnormals = {k * 2.0 ** (low + 1 - mantissa) for k in range(2**mantissa)}
-    normals = {(2**mantissa + k) * 2.0 ** (e - mantissa) for e in range(low + 1, high + 1) for k in range(2**mantissa)}
+    normals = {
+        (2**mantissa + k) * 2.0 ** (e - mantissa)
+        for e in range(low + 1, high + 1)
+        for k in range(2**mantissa)
+    }
     return signed(subnormals | normals)
 
 
@@ -248,7 +254,13 @@ def _blocks_of(x: torch.Tensor, q: torch.Tensor, block: int):
 
 
 @FAST
-@given(st.integers(2, 6), st.integers(2, 4), st.one_of(st.none(), st.integers(0, 8)), st.integers(1, 5), tensors())
+@given(
+    st.integers(2, 6),
+    st.integers(2, 4),
+    st.one_of(st.none(), st.integers(0, 8)),
+    st.integers(1, 5),
+    tensors(),
+)
 def test_block_fp_is_nearest_on_the_shared_exponent_grid(width, exponent_width, bias, block, x):
     q = block_fp_quantize(x, width, exponent_width, bias, [block])
     mantissa = width - 1
@@ -265,7 +277,12 @@ def test_block_fp_is_nearest_on_the_shared_exponent_grid(width, exponent_width, 
 def test_block_fp_hand_case_matches_mase():
     # max 0.6 -> shared exponent 0, 3 mantissa bits: step 1/8.
     x = torch.tensor([0.3, -0.1, 0.05, 0.6])
-    assert block_fp_quantize(x, width=4, exponent_width=4, block_size=[4]).tolist() == [0.25, -0.125, 0.0, 0.625]
+    assert block_fp_quantize(x, width=4, exponent_width=4, block_size=[4]).tolist() == [
+        0.25,
+        -0.125,
+        0.0,
+        0.625,
+    ]
 
 
 def test_block_fp_saturates_at_exponent_range():
@@ -319,7 +336,9 @@ def test_block_log_is_log_with_a_per_block_bias(width, bias_width, block, x):
 
 def test_block_log_hand_case_matches_mase():
     # max 0.6 -> ceil log2 = 0 -> bias 7 - 0 = 7: exponents [-7, 0].
-    q = block_log_quantize(torch.tensor([0.3, -0.1, 0.02, 0.6]), width=4, exponent_bias_width=4, block_size=[4])
+    q = block_log_quantize(
+        torch.tensor([0.3, -0.1, 0.02, 0.6]), width=4, exponent_bias_width=4, block_size=[4]
+    )
     assert q.tolist() == [0.25, -0.125, 2.0**-6, 0.5]
 
 
@@ -411,7 +430,9 @@ def test_ternary_hand_cases():
     x = torch.tensor([[0.9, -0.1, -0.8, 0.2]])
     # mean |x| = 0.5 -> threshold 0.375; scale = mean(0.9, 0.8).
     assert ternary_quantize(x, scaling_factor=False).tolist() == [[1.0, 0.0, -1.0, 0.0]]
-    torch.testing.assert_close(ternary_quantize(x, scaling_factor=True), torch.tensor([[0.85, 0.0, -0.85, 0.0]]))
+    torch.testing.assert_close(
+        ternary_quantize(x, scaling_factor=True), torch.tensor([[0.85, 0.0, -0.85, 0.0]])
+    )
     # max 0.9 -> threshold 0.045; median (lower middle) 0.2 -> 0.15.
     assert ternary_quantize(x, False, statistic="max").tolist() == [[1.0, -1.0, -1.0, 1.0]]
     assert ternary_quantize(x, False, statistic="median").tolist() == [[1.0, 0.0, -1.0, 1.0]]

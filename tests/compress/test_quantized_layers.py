@@ -11,7 +11,6 @@ from torch import nn
 from trainables.compress import (
     LINEAR_FORMATS,
     ConfigError,
-    LinearBinaryResidualSign,
     LinearBinaryScaling,
     LinearBlockFP,
     LinearTernary,
@@ -78,8 +77,8 @@ def test_layer_keeps_weights_and_is_close_to_fp32_when_wide(name):
         ("block_fp", {"weight_block_size": [3, 5]}, 8 * 128 + 8 * 3 * 4),  # padded: 9 x 20
         ("block_minifloat", {"weight_exponent_bias_width": 4}, 8 * 128 + 4 * 8),
         ("block_log", {"weight_block_size": [2, 4]}, 8 * 128 + 8 * 4 * 4),
-        ("binary", {}, 128),
-        ("binary", {"weight_bipolar": False}, 128 + 32 * 8),
+        ("binary", {"weight_bipolar": True}, 128),
+        ("binary", {}, 128 + 32 * 8),
         ("binary_scaling", {}, 128),
         ("binary_scaling", {"binary_training": False}, 32 * 128),
         ("binary_residual_sign", {"weight_bipolar": False}, 128 + 32 * 8),
@@ -92,8 +91,9 @@ def test_weight_bits(name, changes, bits):
 
 
 def test_binary_weights_are_binary_in_forward():
-    layer = _layer("binary")
+    layer = _layer("binary", weight_bipolar=True)
     torch.testing.assert_close(layer.quantized_weight(), torch.where(layer.weight >= 0, 1.0, -1.0))
+    assert layer.quantizers["data_in"] is None and layer.quantizers["bias"] is None
     x = torch.randn(3, 16)
     torch.testing.assert_close(layer(x), nn.functional.linear(x, layer.quantized_weight(), layer.bias))
 
@@ -241,7 +241,11 @@ def test_quantize_model_by_name(name):
     [
         ("minifloat_ieee", {"weight_width": None}, "'weight_width'"),
         ("minifloat_ieee", {"data_in_width": 0}, "data_in_width=0"),
-        ("minifloat_ieee", {"bias_exponent_width": 8}, "bias_exponent_width=8 is out of range, allowed in [1, 7]"),
+        (
+            "minifloat_ieee",
+            {"bias_exponent_width": 8},
+            "bias_exponent_width=8 is out of range, allowed in [1, 7]",
+        ),
         ("minifloat_denorm", {"weight_exponent_width": 7}, "allowed in [1, 6]"),
         ("minifloat_denorm", {"weight_exponent_width": 0}, "weight_exponent_width=0"),
         ("minifloat_denorm", {"weight_exponent_bias": 1.5}, "weight_exponent_bias=1.5"),
@@ -257,7 +261,11 @@ def test_quantize_model_by_name(name):
         ("block_log", {"data_in_width": 10}, "data_in_width=10"),
         ("binary", {"weight_bipolar": 1}, "weight_bipolar=1 must be true or false"),
         ("binary_scaling", {"bias_stochastic": None}, "missing key 'bias_stochastic'"),
-        ("binary_residual_sign", {"data_in_levels": 4}, "data_in_levels=4 is out of range, allowed in [1, 3]"),
+        (
+            "binary_residual_sign",
+            {"data_in_levels": 4},
+            "data_in_levels=4 is out of range, allowed in [1, 3]",
+        ),
         ("binary_residual_sign", {"binary_training": "true"}, "binary_training='true'"),
         ("ternary", {"weight_threshold_statistic": "mode"}, "choose one of ['mean', 'max', 'median']"),
         ("ternary", {"weight_threshold": -1}, "weight_threshold=-1"),

@@ -55,7 +55,9 @@ EXAMPLE_CONFIGS: dict[str, dict[str, Any]] = {
         **_BLOCKS_16,
         "data_in_skip_first_dim": True,
     },
-    "binary": {"name": "binary", "weight_stochastic": False, "weight_bipolar": True},
+    # Not bipolar: {0, mean |w|} per row. Unscaled +-1 weights make every Linear of a BERT ~50x
+    # larger than its fp32 weights and training erratic; binary_scaling learns a scale for +-1.
+    "binary": {"name": "binary", "weight_stochastic": False, "weight_bipolar": False},
     "binary_scaling": {
         "name": "binary_scaling",
         **_per_tensor(stochastic=False),

@@ -88,7 +88,13 @@ def prepare_data(spec: DataSpec) -> PreparedData:
         try:
             tmp.mkdir()
             meta = _build(replace(spec, tokenizer=key["tokenizer"]), key, tmp)
-            os.rename(tmp, root)
+            try:
+                os.rename(tmp, root)
+            except OSError:
+                # Someone built it without our lock (file locks fail on some network file systems);
+                # a complete cache there is as good as ours.
+                if _read_meta(root, key) is None:
+                    raise
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
     log.info("built tokenized cache %s", root)

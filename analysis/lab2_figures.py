@@ -1,0 +1,183 @@
+"""Lab 2 figures: best accuracy so far per sampler, accuracy against size, compression-aware curves.
+
+Files, each with a CSV of the plotted points: `lab2-nas.png` (trials against best accuracy so
+far, one curve per sampler), `lab2-nas-params.png` (every trial's accuracy against its parameter
+count, with the Pareto front) and `lab2-compress-aware.png` (the best sampler's lab2-nas curve
+against the two compression-aware searches). With --repeats a curve is the mean over repeats
+and its band spans the lowest to the highest repeat.
+"""
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.curves import pareto_front, running_max
+from analysis.figure_io import new_axes, save
+from analysis.results import ResultsError, load_results
+
+log = logging.getLogger(__name__)
+
+SAMPLER_COLOURS = {"grid": "tab:green", "tpe": "tab:blue", "random": "tab:orange"}
+NAS_EXPERIMENT = "lab2-nas"
+# Compression-aware variant -> (its accuracy, its label, its colour).
+COMPRESS_CURVES = {
+    "compressed": ("compressed_accuracy", "compression-aware, no post-training", "tab:red"),
+    "post-trained": ("post_trained_accuracy", "compression-aware, with post-training", "tab:purple"),
+}
+
+
+def best_so_far_band(table: pd.DataFrame, metric: str, by: Sequence[str] = ("variant",)) -> pd.DataFrame:
+    """Per group and trial number (1-based, launch order): best `metric` so far over repeats.
+
+    Columns: the `by` columns, `trial`, `best_so_far` (mean over repeats), `lowest`, `highest`
+    and `repeats` (how many repeats reached that trial). Each repeat's curve is a running max,
+    so it never decreases and starts at its first trial's value; a failed trial keeps the best.
+    """
+    curves = running_max(table, metric, by=(*by, "repeat"))
+    groups = [column for column in by if column in curves.columns]
+    return (
+        curves.groupby([*groups, "trial"], sort=False)["best_so_far"]
+        .agg(best_so_far="mean", lowest="min", highest="max", repeats="count")
+        .reset_index()
+    )
+
+
+def plot_lab2_nas(table: pd.DataFrame, folder: str | Path) -> list[Path]:
+    """Trials (x) against best accuracy so far (y), one curve per sampler (Grid, TPE, Random)."""
+    points = best_so_far_band(table, "accuracy", by=("variant",))
+    figure, axes = new_axes(_nas_title(table), "trial (launch order)", "best test accuracy so far")
+    for sampler in _ordered(points["variant"].unique()):
+        _curve(axes, points[points["variant"] == sampler], str(sampler), SAMPLER_COLOURS.get(str(sampler)))
+    axes.legend(fontsize=8)
+    return [save(figure, points, folder, "lab2-nas")]
+
+
+def plot_lab2_nas_params(table: pd.DataFrame, folder: str | Path) -> list[Path]:
+    """Parameter count (x, log) against accuracy (y) of every finished trial, per sampler, with the front."""
+    done = table[table["status"] == "TERMINATED"].dropna(subset=["accuracy", "cost_params"]).copy()
+    front = pareto_front(done, maximize="accuracy", minimize="cost_params")
+    done["on_front"] = done.index.isin(front.index)
+    figure, axes = new_axes(_nas_title(table, "accuracy against size"), "parameters", "test accuracy")
+    for sampler in _ordered(done["variant"].unique()):
+        part = done[done["variant"] == sampler]
+        axes.scatter(
+            part["cost_params"],
+            part["accuracy"],
+            s=18,
+            alpha=0.7,
+            color=SAMPLER_COLOURS.get(str(sampler)),
+            label=str(sampler),
+        )
+    if len(front):
+        axes.plot(
+            front["cost_params"],
+            front["accuracy"],
+            color="black",
+            linewidth=1.0,
+            drawstyle="steps-post",
+            label="Pareto front",
+        )
+    if len(done):
+        axes.set_xscale("log")
+    axes.legend(fontsize=8)
+    columns = [
+        c
+        for c in (
+            "variant",
+            "repeat",
+            "trial_index",
+            "num_hidden_layers",
+            "num_attention_heads",
+            "hidden_size",
+            "intermediate_size",
+            "query_proj",
+            "key_proj",
+            "value_proj",
+            "output_proj",
+            "cost_params",
+            "accuracy",
+            "on_front",
+        )
+        if c in done.columns
+    ]
+    return [save(figure, done[columns].sort_values("cost_params", kind="stable"), folder, "lab2-nas-params")]
+
+
+def plot_lab2_compress_aware(table: pd.DataFrame, folder: str | Path) -> list[Path]:
+    """Trials (x) against best accuracy so far (y): lab2-nas's curve for the same sampler (no
+    compression) and the two compression-aware searches (without and with post-training).
+
+    The lab2-nas table is read from the sibling folder `<storage>/lab2-nas`; without it the
+    figure has the two compression-aware curves only (and says so in the log).
+    """
+    sampler = (
+        str(table["sampler"].dropna().iloc[0])
+        if "sampler" in table and table["sampler"].notna().any()
+        else "?"
+    )
+    parts = []
+    nas = _nas_table(folder)
+    if nas is not None and "sampler" in nas:
+        chosen = nas[nas["sampler"] == sampler]
+        if len(chosen):
+            band = best_so_far_band(chosen, "accuracy", by=())
+            parts.append(band.assign(curve=f"no compression (lab2-nas, {sampler})"))
+    for variant, (metric, label, _) in COMPRESS_CURVES.items():
+        rows = table[table["variant"] == variant]
+        if len(rows) and metric in rows:
+            parts.append(best_so_far_band(rows, metric, by=()).assign(curve=label))
+    points = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["curve", "trial"])
+    colours = {f"no compression (lab2-nas, {sampler})": "tab:gray"} | {
+        label: colour for _, label, colour in COMPRESS_CURVES.values()
+    }
+    figure, axes = new_axes(
+        f"Lab 2: compression-aware NAS ({sampler}{_repeats_note(table)})",
+        "trial (launch order)",
+        "best test accuracy so far",
+    )
+    for curve, part in points.groupby("curve", sort=False):
+        _curve(axes, part, str(curve), colours.get(str(curve)))
+    axes.legend(fontsize=8)
+    columns = ["curve", *[c for c in points.columns if c != "curve"]]
+    return [save(figure, points[columns], folder, "lab2-compress-aware")]
+
+
+def _curve(axes, part: pd.DataFrame, label: str, colour: str | None) -> None:
+    """One best-so-far line, with its min-max band when it averages several repeats."""
+    axes.plot(part["trial"], part["best_so_far"], "o-", markersize=3, color=colour, label=label)
+    if (part["repeats"] > 1).any():
+        axes.fill_between(
+            part["trial"], part["lowest"], part["highest"], color=colour, alpha=0.15, linewidth=0
+        )
+
+
+def _nas_table(folder: str | Path) -> pd.DataFrame | None:
+    location = Path(folder).parent / NAS_EXPERIMENT
+    try:
+        return load_results(location)
+    except ResultsError as error:
+        log.warning("no lab2-nas curve in the compression-aware figure: %s", error)
+        return None
+
+
+def _ordered(samplers) -> list:
+    known = [s for s in SAMPLER_COLOURS if s in set(samplers)]
+    return known + sorted(s for s in samplers if s not in SAMPLER_COLOURS)
+
+
+def _repeats_note(table: pd.DataFrame) -> str:
+    repeats = table["repeat"].nunique() if "repeat" in table else 1
+    return f", mean of {repeats} repeats, band min-max" if repeats > 1 else ""
+
+
+def _nas_title(table: pd.DataFrame, what: str = "best accuracy so far") -> str:
+    details = []
+    if "nas_space" in table and table["nas_space"].notna().any():
+        details.append(f"{table['nas_space'].dropna().iloc[0]} space")
+    if "budget" in table and table["budget"].notna().any():
+        details.append(f"{int(table['budget'].dropna().iloc[0])} trials per sampler")
+    note = _repeats_note(table)
+    suffix = f" ({', '.join(details)}{note})" if details else ""
+    return f"Lab 2 NAS: {what}{suffix}"

@@ -1,0 +1,156 @@
+"""Cost of fake quantization: every quantized Linear format against fp32, side by side in one run.
+
+Two measurements, each the median of interleaved repeats (every repeat runs all variants in
+turn, so load changes on the machine hit them alike):
+
+- layer: forward + backward of one Linear 128 -> 512 on a (32, 128, 128) input (bert-tiny's
+  intermediate dense at batch 32 x 128 tokens), in train mode.
+- model: one AdamW train step of bert-tiny (batch 32 x seq 128, vocabulary 30522) with every
+  Linear in the format, against the same model in fp32.
+
+Formats use `example_config` (about 8 bits). Targets: integer and minifloat model step < 2x
+fp32, every format < 4x. Prints a table and writes bench/out/quantized_linear.json.
+
+    .venv/bin/python bench/bench_quantized_linear.py [--repeats N] [--threads T] [--formats a,b]
+"""
+
+import argparse
+import copy
+import json
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from trainables.compress import LINEAR_FORMATS, example_config, quantize_model
+from trainables.model import BERT_BASE_VOCAB, build_model
+
+BATCH, TOKENS, HIDDEN, INTERMEDIATE = 32, 128, 128, 512
+TIGHT_TARGET, TARGET = 2.0, 4.0
+TIGHT_FORMATS = ("integer", "minifloat_denorm", "minifloat_ieee")
+
+
+def interleaved_medians(steps: dict[str, Callable[[], None]], repeats: int, warmup: int) -> dict[str, float]:
+    """Median seconds of each step; each repeat runs every step once, in turn."""
+    for _ in range(warmup):
+        for step in steps.values():
+            step()
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def layer_steps(formats: list[str]) -> dict[str, Callable[[], None]]:
+    torch.manual_seed(0)
+    base = nn.Linear(HIDDEN, INTERMEDIATE)
+    x = torch.randn(BATCH, TOKENS, HIDDEN, requires_grad=True)
+    grad = torch.randn(BATCH, TOKENS, INTERMEDIATE)
+    layers = {"fp32": base}
+    layers.update(
+        {name: LINEAR_FORMATS[name].from_linear(base, example_config(name), "bench") for name in formats}
+    )
+
+    def step_of(layer: nn.Module) -> Callable[[], None]:
+        def step() -> None:
+            layer(x).backward(grad)
+            layer.zero_grad(set_to_none=True)
+            x.grad = None
+
+        return step
+
+    return {name: step_of(layer) for name, layer in layers.items()}
+
+
+def model_steps(formats: list[str]) -> dict[str, Callable[[], None]]:
+    base = build_model(BERT_BASE_VOCAB, 2, pretrained=False, seed=0)
+    generator = torch.Generator().manual_seed(0)
+    batch = {
+        "input_ids": torch.randint(1000, BERT_BASE_VOCAB, (BATCH, TOKENS), generator=generator),
+        "attention_mask": torch.ones(BATCH, TOKENS, dtype=torch.long),
+        "labels": torch.randint(0, 2, (BATCH,), generator=generator),
+    }
+    models = {"fp32": base}
+    for name in formats:
+        config = {"by": "type", "linear": {"config": example_config(name)}}
+        models[name] = quantize_model(copy.deepcopy(base), config)
+
+    def step_of(model: nn.Module) -> Callable[[], None]:
+        model.train()
+        optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
+
+        def step() -> None:
+            loss = model(**batch).loss
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+
+        return step
+
+    return {name: step_of(model) for name, model in models.items()}
+
+
+def verdict(name: str, ratio: float) -> str:
+    target = TIGHT_TARGET if name in TIGHT_FORMATS else TARGET
+    return f"{'ok' if ratio < target else 'MISS'} (<{target:g}x)"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeats", type=int, default=7, help="timed repeats per variant (median)")
+    parser.add_argument("--layer-repeats", type=int, default=25)
+    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--formats", default=",".join(LINEAR_FORMATS), help="comma-separated format names")
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    formats = [name for name in args.formats.split(",") if name]
+    unknown = set(formats) - set(LINEAR_FORMATS)
+    if unknown:
+        parser.error(f"unknown formats {sorted(unknown)}; choose from {sorted(LINEAR_FORMATS)}")
+
+    layer = interleaved_medians(layer_steps(formats), args.layer_repeats, warmup=3)
+    model = interleaved_medians(model_steps(formats), args.repeats, warmup=2)
+
+    rows = {}
+    print(
+        f"threads={args.threads}  layer: Linear {HIDDEN}->{INTERMEDIATE} on ({BATCH}, {TOKENS}, {HIDDEN}) "
+        f"fwd+bwd  model: bert-tiny train step, batch {BATCH} x {TOKENS}"
+    )
+    print(f"{'format':22s} {'layer ms':>9s} {'ratio':>6s} {'model ms':>9s} {'ratio':>6s}  target")
+    for name in ["fp32", *formats]:
+        layer_ratio, model_ratio = layer[name] / layer["fp32"], model[name] / model["fp32"]
+        rows[name] = {
+            "layer_ms": 1e3 * layer[name],
+            "layer_ratio": layer_ratio,
+            "model_step_ms": 1e3 * model[name],
+            "model_ratio": model_ratio,
+        }
+        check = "" if name == "fp32" else verdict(name, model_ratio)
+        print(
+            f"{name:22s} {1e3 * layer[name]:9.2f} {layer_ratio:6.2f} "
+            f"{1e3 * model[name]:9.1f} {model_ratio:6.2f}  {check}"
+        )
+    out = Path(__file__).parent / "out"
+    out.mkdir(exist_ok=True)
+    result = {
+        "formats": rows,
+        "configs": {name: example_config(name) for name in formats},
+        "targets": {"tight": TIGHT_TARGET, "tight_formats": TIGHT_FORMATS, "all": TARGET},
+        "repeats": args.repeats,
+        "layer_repeats": args.layer_repeats,
+        "threads": args.threads,
+        "torch": torch.__version__,
+    }
+    (out / "quantized_linear.json").write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()

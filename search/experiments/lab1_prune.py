@@ -1,0 +1,61 @@
+"""`lab1-prune`: Lab 1 task 2, prune the best QAT model at sparsity 0.1..0.9 with Random and L1-norm.
+
+"Take your best obtained model from Task 1 and rerun the pruning procedure, varying the sparsity
+from 0.1 to 0.9 ... separate curves for Random and L1-Norm." One grid search over sparsity x
+method; each trial prunes weights and activations at that sparsity (Tutorial 4's config, local
+scope), evaluates, fine-tunes for the profile's epochs and evaluates again.
+"""
+
+from typing import Any
+
+import pandas as pd
+from ray import tune
+
+from search.experiment import SearchVariant
+from search.options import RunOptions
+from search.samplers import grid_size, make_sampler
+from search.stage_inputs import best_checkpoint
+from trainables.lab1_prune_trial import PRUNE_METHODS, lab1_prune_trial
+
+START_EXPERIMENT = "lab1-qat"
+
+
+def prune_grid(options: RunOptions) -> dict[str, list[Any]]:
+    """Sparsity (the profile's list, 0.1..0.9 by default) x pruning method."""
+    return {"sparsity": [float(s) for s in options.profile.sparsities], "method": list(PRUNE_METHODS)}
+
+
+def start_model(qat_table: pd.DataFrame) -> dict[str, Any]:
+    """The best finished lab1-qat trial by QAT accuracy; ties go to the smaller width, then frac width."""
+    tie_breakers = [
+        (column, True) for column in ("width", "frac_width", "trial_index") if column in qat_table
+    ]
+    return best_checkpoint(qat_table, "qat_accuracy", tie_breakers)
+
+
+class Lab1PruneExperiment:
+    name = "lab1-prune"
+    lab_task = "Lab 1 task 2: prune the best QAT model, sparsity 0.1..0.9, Random vs L1-norm"
+    requires: tuple[str, ...] = (START_EXPERIMENT,)
+
+    def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
+        start = start_model(inputs[START_EXPERIMENT])
+        grid = prune_grid(options)
+        sampler, recorded = make_sampler("grid", options.seed, grid)
+        return [
+            SearchVariant(
+                name="prune",
+                space={key: tune.choice(values) for key, values in grid.items()},
+                sampler=sampler,
+                num_samples=grid_size(grid),
+                metric="finetuned_accuracy",
+                mode="max",
+                trial_fn=lab1_prune_trial,
+                settings={
+                    "start_checkpoint": start["checkpoint"],
+                    "start_accuracy": float(start["qat_accuracy"]),
+                    "start_width": int(start["width"]),
+                },
+                sampler_settings=recorded,
+            )
+        ]

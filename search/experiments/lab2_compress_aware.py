@@ -1,0 +1,124 @@
+"""`lab2-compress-aware`: Lab 2 task 2, compression inside each NAS trial's objective.
+
+"In the objective function, after the model is constructed and trained for some iterations,
+call the CompressionPipeline to quantize and prune the model, then continue training ... The
+objective function should return the final accuracy of the model after compression."
+
+Two searches over lab2-nas's space with the sampler that did best there (`--sampler` overrides):
+one optimizes the accuracy right after compression (`compressed`), one the accuracy after
+post-compression training (`post-trained`). Compression is Tutorial 5's: 8-bit fixed point
+(frac 4) for every Linear, then L1-norm pruning of weights and activations at 0.5; a run can
+replace either config through `RunOptions.extra["quantization"]` / `extra["pruning"]`.
+"""
+
+import copy
+from typing import Any
+
+import pandas as pd
+from torch import nn
+
+from search.experiment import SearchVariant
+from search.experiments.lab2_nas import NAS_SAMPLERS, nas_search
+from search.options import RunOptions
+from trainables.compress import prune_model, quantize_model
+from trainables.compress.errors import ConfigError
+from trainables.compress.prune import check_prune_config
+from trainables.lab2_compress_aware_trial import lab2_compress_aware_trial
+
+NAS_EXPERIMENT = "lab2-nas"
+# Tutorial 5's CompressionPipeline configs.
+TUTORIAL_QUANTIZATION: dict[str, Any] = {
+    "by": "type",
+    "default": {"config": {"name": None}},
+    "linear": {
+        "config": {
+            "name": "integer",
+            "data_in_width": 8,
+            "data_in_frac_width": 4,
+            "weight_width": 8,
+            "weight_frac_width": 4,
+            "bias_width": 8,
+            "bias_frac_width": 4,
+        }
+    },
+}
+TUTORIAL_PRUNING: dict[str, Any] = {
+    "weight": {"sparsity": 0.5, "method": "l1-norm", "scope": "local"},
+    "activation": {"sparsity": 0.5, "method": "l1-norm", "scope": "local"},
+}
+# variant name -> the accuracy its sampler maximizes.
+OBJECTIVES = {"compressed": "compressed_accuracy", "post-trained": "post_trained_accuracy"}
+# Among samplers with the same result, prefer the model-based one.
+SAMPLER_PREFERENCE = ("tpe", "random", "grid")
+
+
+def compression_configs(options: RunOptions) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(quantization, pruning) of this run, validated now (before any search starts).
+
+    The quantization config must be `by: type`: every sampled architecture has other layer names.
+    """
+    quantization = copy.deepcopy(options.extra.get("quantization", TUTORIAL_QUANTIZATION))
+    pruning = copy.deepcopy(options.extra.get("pruning", TUTORIAL_PRUNING))
+    if not isinstance(quantization, dict) or quantization.get("by", "type") != "type":
+        raise ConfigError(
+            f"lab2-compress-aware quantization config {quantization!r} is not allowed; give a MASE "
+            "'by': 'type' config (layer names differ between sampled architectures)"
+        )
+    check_prune_config(pruning)
+    probe = nn.Sequential(nn.Linear(8, 8))  # applying both to a tiny model checks every field
+    prune_model(quantize_model(probe, quantization), pruning)
+    return quantization, pruning
+
+
+def best_sampler(nas_table: pd.DataFrame) -> str:
+    """The lab2-nas sampler with the highest final best-so-far accuracy, averaged over repeats."""
+    done = nas_table[nas_table["status"] == "TERMINATED"]
+    if done.empty or "accuracy" not in done:
+        raise ConfigError("lab2-nas has no finished trial to choose a sampler from; rerun it with --force")
+    final = done.groupby(["sampler", "repeat"])["accuracy"].max().groupby("sampler").mean()
+    order = {name: rank for rank, name in enumerate(SAMPLER_PREFERENCE)}
+    ranked = sorted(final.items(), key=lambda item: (-item[1], order.get(item[0], len(order)), item[0]))
+    return str(ranked[0][0])
+
+
+class Lab2CompressAwareExperiment:
+    name = "lab2-compress-aware"
+    lab_task = "Lab 2 task 2: NAS with quantization + pruning in each trial, with and without post-training"
+    requires: tuple[str, ...] = (NAS_EXPERIMENT,)
+
+    def identity_fields(self, options: RunOptions) -> dict[str, Any]:
+        quantization, pruning = compression_configs(options)
+        if options.sampler is not None and options.sampler not in NAS_SAMPLERS:
+            raise ConfigError(
+                f"--sampler {options.sampler!r}: lab2-compress-aware uses one of {list(NAS_SAMPLERS)}"
+            )
+        return {
+            "repeats": options.repeats,
+            "sampler": options.sampler or f"best of {NAS_EXPERIMENT}",
+            "quantization": quantization,
+            "pruning": pruning,
+        }
+
+    def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
+        quantization, pruning = compression_configs(options)
+        sampler = options.sampler or best_sampler(inputs[NAS_EXPERIMENT])
+        chosen_by = "--sampler" if options.sampler else f"best final accuracy in {NAS_EXPERIMENT}"
+        settings = {
+            "quantization": quantization,
+            "pruning": pruning,
+            "post_train_epochs": options.profile.epochs,
+        }
+        return [
+            nas_search(
+                name,
+                sampler,
+                repeat,
+                options,
+                metric=metric,
+                trial_fn=lab2_compress_aware_trial,
+                settings=settings,
+                recorded={"objective": metric, "sampler_chosen_by": chosen_by},
+            )
+            for repeat in range(options.repeats)
+            for name, metric in OBJECTIVES.items()
+        ]

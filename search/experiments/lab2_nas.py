@@ -1,0 +1,79 @@
+"""`lab2-nas`: Lab 2 task 1, BERT architecture search with Grid vs TPE (and Random as the baseline).
+
+One Tune experiment per sampler (and per repeat) over the same finite space (search/nas_space.py),
+with the same budget and seed policy: repeat r seeds its sampler and its trials with seed + r.
+Grid visits `budget` distinct points of the grid (Optuna's GridSampler draws unvisited points in
+a seeded random order, so a grid larger than the budget is sampled without replacement).
+"""
+
+from collections.abc import Sequence
+from typing import Any
+
+import pandas as pd
+
+from search.experiment import SearchVariant
+from search.nas_space import NasSpace, space_for
+from search.options import RunOptions
+from search.samplers import make_sampler
+from trainables.lab2_nas_trial import lab2_nas_trial
+from trainables.ray_adapter import TrialFunction
+
+NAS_SAMPLERS = ("grid", "tpe", "random")
+
+
+def nas_budget(options: RunOptions, space: NasSpace) -> int:
+    """Trials per search: the profile's budget, capped at the number of distinct architectures."""
+    return min(options.profile.budget, space.size())
+
+
+def nas_search(
+    name: str,
+    sampler_name: str,
+    repeat: int,
+    options: RunOptions,
+    *,
+    metric: str,
+    trial_fn: TrialFunction,
+    settings: dict[str, Any] | None = None,
+    recorded: dict[str, Any] | None = None,
+) -> SearchVariant:
+    """One search of the run's NAS space with one sampler, seeded with seed + repeat.
+
+    `recorded` adds columns to every row (besides the sampler's settings, the space and budget).
+    """
+    space = space_for(options)
+    sampler, sampler_settings = make_sampler(sampler_name, options.seed + repeat, space.grid())
+    budget = nas_budget(options, space)
+    return SearchVariant(
+        name=name,
+        space=space.tune_space(),
+        sampler=sampler,
+        num_samples=budget,
+        metric=metric,
+        mode="max",
+        trial_fn=trial_fn,
+        settings=dict(settings or {}),
+        sampler_settings={**sampler_settings, "nas_space": space.name, "budget": budget, **(recorded or {})},
+        repeat=repeat,
+    )
+
+
+def nas_variants(options: RunOptions, samplers: Sequence[str] = NAS_SAMPLERS) -> list[SearchVariant]:
+    """Every sampler once per repeat; variant name = sampler name (repeats differ by `repeat`)."""
+    return [
+        nas_search(sampler, sampler, repeat, options, metric="accuracy", trial_fn=lab2_nas_trial)
+        for repeat in range(options.repeats)
+        for sampler in samplers
+    ]
+
+
+class Lab2NasExperiment:
+    name = "lab2-nas"
+    lab_task = "Lab 2 task 1: BERT architecture search, Grid vs TPE vs Random (same space and budget)"
+    requires: tuple[str, ...] = ()
+
+    def identity_fields(self, options: RunOptions) -> dict[str, Any]:
+        return {"repeats": options.repeats, "samplers": list(NAS_SAMPLERS)}
+
+    def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
+        return nas_variants(options)

@@ -1,0 +1,124 @@
+"""`lab3-mixed`: Lab 3 task 1, every Linear layer chooses fp32 or fixed point with its own width and frac width.
+
+"Allow different layers to have widths in the range [8, 16, 32] and fractional widths in the
+range [2, 4, 8]. Expose this choice as an additional hyperparameter for the Optuna sampler."
+The space is define-by-run (`search.precision_spaces.LayerwiseSpace`): a layer's width and frac
+width parameters exist only when that layer chose `integer`. TPE by default (`--sampler`);
+`--objective accuracy,size` searches accuracy (max) and model size (min) together.
+
+`layerwise_variants` is shared with `lab3-precisions`, which runs the same search per format.
+"""
+
+from typing import Any
+
+import pandas as pd
+
+from search.experiment import SearchVariant
+from search.lab3_start import start_experiment, starting_point
+from search.options import RunOptions
+from search.precision_spaces import LayerwiseSpace, format_config, knob_keys, layer_keys
+from search.samplers import make_sampler
+from trainables.compress.errors import ConfigError
+from trainables.lab3_trial import lab3_trial, starting_model
+
+# --objective name (search.options.OBJECTIVES) -> (reported metric, direction).
+OBJECTIVE_METRICS = {"accuracy": ("accuracy", "max"), "size": ("cost_size_mb", "min")}
+DEFAULT_SAMPLER = "tpe"
+# Samplers that can search a define-by-run space (a grid needs the whole space up front).
+LAB3_SAMPLERS = ("tpe", "random", "nsga2")
+
+
+def sampler_name(options: RunOptions) -> str:
+    """--sampler, TPE by default; ConfigError for a sampler that cannot search a define-by-run space."""
+    name = options.sampler or DEFAULT_SAMPLER
+    if name not in LAB3_SAMPLERS:
+        raise ConfigError(
+            f"--sampler {name}: Lab 3 spaces are define-by-run (a layer's width exists only if it "
+            f"chose a format), which a grid cannot enumerate; choose one of {list(LAB3_SAMPLERS)}"
+        )
+    return name
+
+
+def objective(options: RunOptions) -> tuple[str | list[str], str | list[str]]:
+    """(metric, mode) of the search: one pair, or lists of them for several --objective names."""
+    unknown = [name for name in options.objectives if name not in OBJECTIVE_METRICS]
+    if unknown or not options.objectives:
+        raise ConfigError(
+            f"--objective {','.join(options.objectives)!r}: choose from {list(OBJECTIVE_METRICS)}"
+        )
+    pairs = [OBJECTIVE_METRICS[name] for name in options.objectives]
+    if len(pairs) == 1:
+        return pairs[0]
+    return [metric for metric, _ in pairs], [mode for _, mode in pairs]
+
+
+def lab3_identity(options: RunOptions) -> dict[str, Any]:
+    """What besides profile, data and seed decides a Lab 3 result: start model, sampler, objectives."""
+    objective(options)
+    return {
+        "start_from": start_experiment(options),
+        "sampler": sampler_name(options),
+        "objectives": list(options.objectives),
+        "repeats": options.repeats,
+    }
+
+
+def layerwise_variants(
+    format_name: str, options: RunOptions, start: dict[str, Any], num_samples: int
+) -> list[SearchVariant]:
+    """One search (per --repeats) in which each Linear layer chooses fp32 or `format_name`.
+
+    Every repeat gets the same budget; repeat r seeds its sampler and training with seed + r, so
+    every format sees the same seeds.
+    """
+    model, _ = starting_model(start["checkpoint"])
+    layers = layer_keys(model)
+    metric, mode = objective(options)
+    settings = {
+        "start_checkpoint": start["checkpoint"],
+        "fp32_accuracy": start["accuracy"],
+        "layers": layers,
+        "format": format_name,
+        "format_config": format_config(format_name),
+        "knob_keys": knob_keys(format_name),
+        "train_epochs": options.profile.lab3_epochs,
+    }
+    variants = []
+    for repeat in range(options.repeats):
+        sampler, recorded = make_sampler(sampler_name(options), options.seed + repeat)
+        variants.append(
+            SearchVariant(
+                name=format_name,
+                space=LayerwiseSpace(format_name, tuple(layers)),
+                sampler=sampler,
+                num_samples=num_samples,
+                metric=metric,
+                mode=mode,
+                trial_fn=lab3_trial,
+                settings=settings,
+                sampler_settings={
+                    **recorded,
+                    "start_from": start["experiment"],
+                    "objectives": ",".join(options.objectives),
+                },
+                repeat=repeat,
+            )
+        )
+    return variants
+
+
+class Lab3MixedExperiment:
+    name = "lab3-mixed"
+    lab_task = "Lab 3 task 1: per-layer fp32 or integer (width 8/16/32, frac 2/4/8), TPE"
+    # The default start; `inputs_for` swaps in lab2-nas when it is chosen or stored.
+    requires: tuple[str, ...] = ("base",)
+
+    def inputs_for(self, options: RunOptions) -> tuple[str, ...]:
+        return (start_experiment(options),)
+
+    def identity_fields(self, options: RunOptions) -> dict[str, Any]:
+        return lab3_identity(options)
+
+    def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
+        start = starting_point(options, inputs)
+        return layerwise_variants("integer", options, start, options.profile.budget)

@@ -1,0 +1,48 @@
+"""`lab3-precisions`: Lab 3 task 2, one per-layer search per Linear number format, one curve each.
+
+"Extend the search to consider all supported precisions for the Linear layer in Mase ... Plot
+one curve for each precision." Each search is `lab3-mixed`'s with another format: every Linear
+layer chooses fp32 or that format, and a layer that chose the format samples its knobs from
+`search.precision_spaces.PRECISION_SPACES`. `--precisions a,b,c` runs a subset; by default every
+format the compression library registers. Every format gets the same budget and seeds.
+"""
+
+from typing import Any
+
+import pandas as pd
+
+from search.experiment import SearchVariant
+from search.experiments.lab3_mixed import lab3_identity, layerwise_variants
+from search.lab3_start import start_experiment, starting_point
+from search.options import RunOptions
+from search.precision_spaces import check_precisions, searchable_formats
+
+
+def formats(options: RunOptions) -> list[str]:
+    """The formats to search: --precisions in the order given, else every searchable format."""
+    if options.precisions is None:
+        return searchable_formats()
+    names = list(options.precisions)
+    check_precisions(names)
+    return names
+
+
+class Lab3PrecisionsExperiment:
+    name = "lab3-precisions"
+    lab_task = "Lab 3 task 2: one per-layer search per Linear format (fp32 or that format), TPE"
+    requires: tuple[str, ...] = ("base",)
+
+    def inputs_for(self, options: RunOptions) -> tuple[str, ...]:
+        return (start_experiment(options),)
+
+    def identity_fields(self, options: RunOptions) -> dict[str, Any]:
+        return {**lab3_identity(options), "precisions": formats(options)}
+
+    def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
+        start = starting_point(options, inputs)
+        budget = options.profile.lab3_format_budget
+        return [
+            variant
+            for name in formats(options)
+            for variant in layerwise_variants(name, options, start, budget)
+        ]

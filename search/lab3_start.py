@@ -1,0 +1,52 @@
+"""Where Lab 3 starts: the best `lab2-nas` model when that search has run for this profile, else `base`.
+
+Tutorial 6 starts from Tutorial 5's best NAS model. `--from base|lab2-nas` chooses explicitly;
+`--from lab2-nas` runs the NAS search first when its results are not stored. Without `--from`,
+stored `lab2-nas` results of the same identity (profile, data, seed) are used if present and
+`base` otherwise, so a plain `adls run lab3` never starts a NAS search by surprise.
+"""
+
+from typing import Any
+
+import pandas as pd
+
+from search.options import START_CHOICES, RunOptions
+from search.stage_inputs import best_checkpoint
+from trainables.compress.errors import ConfigError
+
+BASE, NAS = START_CHOICES
+
+
+def start_experiment(options: RunOptions) -> str:
+    """The experiment whose best checkpoint Lab 3 starts from (see the module docstring)."""
+    # Imported here: the runner imports the registry, which imports the Lab 3 experiments.
+    from search.registry import EXPERIMENTS
+    from search.runner import has_results
+
+    if options.start_from is not None:
+        if options.start_from not in START_CHOICES:
+            raise ConfigError(
+                f"--from {options.start_from!r} is not allowed; choose one of {list(START_CHOICES)}"
+            )
+        if options.start_from == NAS and NAS not in EXPERIMENTS:
+            raise ConfigError(f"--from {NAS}: this installation has no {NAS} experiment; use --from {BASE}")
+        return options.start_from
+    if NAS in EXPERIMENTS and has_results(NAS, options):
+        return NAS
+    return BASE
+
+
+def starting_point(options: RunOptions, inputs: dict[str, pd.DataFrame]) -> dict[str, Any]:
+    """{experiment, checkpoint, accuracy} of the best finished trial of the starting experiment.
+
+    `inputs` normally holds that experiment's table (the runner ensured it); otherwise it is
+    ensured here, so the choice holds whoever calls.
+    """
+    name = start_experiment(options)
+    table = inputs.get(name)
+    if table is None:
+        from search.runner import ensure_results
+
+        table = ensure_results(name, options)
+    best = best_checkpoint(table, "accuracy")
+    return {"experiment": name, "checkpoint": best["checkpoint"], "accuracy": float(best["accuracy"])}

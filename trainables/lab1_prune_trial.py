@@ -1,0 +1,68 @@
+"""Lab 1, task 2: prune the best QAT model at one sparsity and method, evaluate, fine-tune, evaluate."""
+
+import time
+from typing import Any
+
+import numpy as np
+import torch
+
+from trainables.checkpoint import load_model
+from trainables.compress import prune_model
+from trainables.trial_context import TrialContext
+from trainables.trial_steps import TrialData, accuracy, cost_metrics, open_data, save_checkpoint, train_model
+
+PRUNE_METHODS = ("random", "l1-norm")
+
+
+def prune_config(sparsity: float, method: str) -> dict[str, Any]:
+    """Tutorial 4's config: weights and activations at one sparsity, local scope, one method.
+
+    With `random`, activations get a fresh random mask on every forward (MASE's behaviour), which
+    training cannot adapt to; that is why Random collapses to chance at high sparsity.
+    """
+    entry = {"sparsity": float(sparsity), "method": method, "scope": "local"}
+    return {"weight": dict(entry), "activation": dict(entry)}
+
+
+def majority_accuracy(data: TrialData) -> float:
+    """The accuracy of always answering the test split's most frequent label (the chance level)."""
+    counts = np.bincount(np.asarray(data.test.labels))
+    return float(counts.max() / counts.sum())
+
+
+def lab1_prune_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any]:
+    """Load the start model, prune, evaluate, fine-tune, evaluate, save, report.
+
+    Config: `sparsity`, `method` (random | l1-norm), `start_checkpoint` (the best lab1-qat model,
+    already quantized; its recipe keeps the quantization), `start_accuracy` and `start_width`
+    (echoed into the row), plus the usual `data`/`train`/`seed`. The saved recipe carries the
+    pruning config, so `load_model` rebuilds the pruned, quantized model with its masks.
+    """
+    start = time.perf_counter()
+    seed = int(config["seed"])
+    # Dropout and random activation masks draw from the global RNG: seed it so the trial does
+    # not depend on what ran before it in the same worker process.
+    torch.manual_seed(seed)
+    data = open_data(config)
+    model, recipe = load_model(config["start_checkpoint"], ctx.device)
+    pruning = prune_config(config["sparsity"], config["method"])
+    prune_model(model, pruning, seed=seed)
+    recipe.pruning = pruning
+
+    pruned_accuracy = accuracy(model, data, config, ctx)
+    train_metrics = train_model(model, data, config, ctx)
+    finetuned_accuracy = accuracy(model, data, config, ctx)
+
+    metrics = {
+        "pruned_accuracy": pruned_accuracy,
+        "finetuned_accuracy": finetuned_accuracy,
+        "start_accuracy": float(config["start_accuracy"]),
+        "start_width": int(config["start_width"]),
+        "start_checkpoint": str(config["start_checkpoint"]),
+        "majority_accuracy": majority_accuracy(data),
+        **train_metrics,
+        **cost_metrics(model),
+        "trial_seconds": time.perf_counter() - start,
+    }
+    ctx.report(metrics, save_checkpoint(model, recipe, ctx))
+    return metrics
