@@ -9,6 +9,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from analysis.curves import pareto_front, running_max
 from analysis.figure_io import new_axes, save
@@ -35,8 +36,8 @@ def plot_lab3_best_so_far(table: pd.DataFrame, folder: str | Path) -> list[Path]
     figure, axes = new_axes(
         _title(table, "best accuracy so far"), "trial (launch order)", "best test accuracy so far"
     )
-    colours = _colours(points["variant"].unique())
-    for number, (variant, part) in enumerate(points.groupby("variant", sort=False)):
+    colours = _colours(points["variant"])
+    for number, (variant, part) in enumerate(points.groupby("variant")):
         style = STYLES[number % len(STYLES)]
         axes.plot(
             part["trial"],
@@ -51,6 +52,7 @@ def plot_lab3_best_so_far(table: pd.DataFrame, folder: str | Path) -> list[Path]
             axes.fill_between(
                 part["trial"], part["lowest"], part["highest"], color=colours[variant], alpha=0.15
             )
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     reference = _reference(table)
     if reference is not None:
         axes.axhline(
@@ -75,13 +77,16 @@ def plot_lab3_pareto(table: pd.DataFrame, folder: str | Path) -> list[Path]:
     front = pareto_front(done, maximize=ACCURACY, minimize=SIZE)
     done["on_front"] = done.index.isin(front.index)
     figure, axes = new_axes(_title(table, "accuracy against size"), "model size (MB)", "test accuracy")
-    colours = _colours(done["variant"].unique())
-    for variant, part in done.groupby("variant", sort=False):
+    colours = _colours(done["variant"])
+    for variant, part in done.groupby("variant"):
         axes.scatter(part[SIZE], part[ACCURACY], s=18, alpha=0.75, color=colours[variant], label=variant)
     if len(front):
+        # A staircase: each front point also beats everything larger and less accurate, so the last
+        # step runs on to the largest size plotted.
+        right = max(done[SIZE].max(), (_reference(table) or {}).get("size_mb") or 0.0)
         axes.plot(
-            front[SIZE],
-            front[ACCURACY],
+            [*front[SIZE], right],
+            [*front[ACCURACY], front[ACCURACY].iloc[-1]],
             color="black",
             linewidth=1.2,
             drawstyle="steps-post",
@@ -149,7 +154,9 @@ def _reference(table: pd.DataFrame) -> dict | None:
     }
 
 
-def _colours(variants) -> dict[str, tuple]:
+def _colours(variants: pd.Series) -> dict[str, tuple]:
+    """One colour per format, by sorted name, so a format has the same colour in every figure."""
+    variants = sorted(variants.dropna().unique())
     palette = plt.get_cmap("tab20" if len(variants) > 10 else "tab10")
     return {variant: palette(number % palette.N) for number, variant in enumerate(variants)}
 

@@ -11,7 +11,7 @@ turn, so load changes on the machine hit them alike):
 Formats use `example_config` (about 8 bits). Targets: integer and minifloat model step < 2x
 fp32, every format < 4x. Prints a table and writes bench/out/quantized_linear.json.
 
-    .venv/bin/python bench/bench_quantized_linear.py [--repeats N] [--threads T] [--formats a,b]
+    .venv/bin/python bench/bench_quantized_linear.py [--repeats N] [--threads T] [--formats a,b] [--device cuda]
 """
 
 import argparse
@@ -33,25 +33,34 @@ TIGHT_TARGET, TARGET = 2.0, 4.0
 TIGHT_FORMATS = ("integer", "minifloat_denorm", "minifloat_ieee")
 
 
-def interleaved_medians(steps: dict[str, Callable[[], None]], repeats: int, warmup: int) -> dict[str, float]:
+def interleaved_medians(
+    steps: dict[str, Callable[[], None]], repeats: int, warmup: int, device: torch.device
+) -> dict[str, float]:
     """Median seconds of each step; each repeat runs every step once, in turn."""
+
+    def sync() -> None:
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
     for _ in range(warmup):
         for step in steps.values():
             step()
     times: dict[str, list[float]] = {name: [] for name in steps}
     for _ in range(repeats):
         for name, step in steps.items():
+            sync()
             start = time.perf_counter()
             step()
+            sync()
             times[name].append(time.perf_counter() - start)
     return {name: statistics.median(values) for name, values in times.items()}
 
 
-def layer_steps(formats: list[str]) -> dict[str, Callable[[], None]]:
+def layer_steps(formats: list[str], device: torch.device) -> dict[str, Callable[[], None]]:
     torch.manual_seed(0)
-    base = nn.Linear(HIDDEN, INTERMEDIATE)
-    x = torch.randn(BATCH, TOKENS, HIDDEN, requires_grad=True)
-    grad = torch.randn(BATCH, TOKENS, INTERMEDIATE)
+    base = nn.Linear(HIDDEN, INTERMEDIATE, device=device)
+    x = torch.randn(BATCH, TOKENS, HIDDEN, device=device, requires_grad=True)
+    grad = torch.randn(BATCH, TOKENS, INTERMEDIATE, device=device)
     layers = {"fp32": base}
     layers.update(
         {name: LINEAR_FORMATS[name].from_linear(base, example_config(name), "bench") for name in formats}
@@ -68,14 +77,15 @@ def layer_steps(formats: list[str]) -> dict[str, Callable[[], None]]:
     return {name: step_of(layer) for name, layer in layers.items()}
 
 
-def model_steps(formats: list[str]) -> dict[str, Callable[[], None]]:
-    base = build_model(BERT_BASE_VOCAB, 2, pretrained=False, seed=0)
+def model_steps(formats: list[str], device: torch.device) -> dict[str, Callable[[], None]]:
+    base = build_model(BERT_BASE_VOCAB, 2, pretrained=False, seed=0).to(device)
     generator = torch.Generator().manual_seed(0)
     batch = {
         "input_ids": torch.randint(1000, BERT_BASE_VOCAB, (BATCH, TOKENS), generator=generator),
         "attention_mask": torch.ones(BATCH, TOKENS, dtype=torch.long),
         "labels": torch.randint(0, 2, (BATCH,), generator=generator),
     }
+    batch = {key: value.to(device) for key, value in batch.items()}
     models = {"fp32": base}
     for name in formats:
         config = {"by": "type", "linear": {"config": example_config(name)}}
@@ -109,19 +119,21 @@ def main() -> None:
     parser.add_argument("--layer-repeats", type=int, default=25)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("--formats", default=",".join(LINEAR_FORMATS), help="comma-separated format names")
+    parser.add_argument("--device", default="cpu", help="cpu or cuda")
     args = parser.parse_args()
+    device = torch.device(args.device)
     torch.set_num_threads(args.threads)
     formats = [name for name in args.formats.split(",") if name]
     unknown = set(formats) - set(LINEAR_FORMATS)
     if unknown:
         parser.error(f"unknown formats {sorted(unknown)}; choose from {sorted(LINEAR_FORMATS)}")
 
-    layer = interleaved_medians(layer_steps(formats), args.layer_repeats, warmup=3)
-    model = interleaved_medians(model_steps(formats), args.repeats, warmup=2)
+    layer = interleaved_medians(layer_steps(formats, device), args.layer_repeats, 3, device)
+    model = interleaved_medians(model_steps(formats, device), args.repeats, 2, device)
 
     rows = {}
     print(
-        f"threads={args.threads}  layer: Linear {HIDDEN}->{INTERMEDIATE} on ({BATCH}, {TOKENS}, {HIDDEN}) "
+        f"device={device} threads={args.threads}  layer: Linear {HIDDEN}->{INTERMEDIATE} on ({BATCH}, {TOKENS}, {HIDDEN}) "
         f"fwd+bwd  model: bert-tiny train step, batch {BATCH} x {TOKENS}"
     )
     print(f"{'format':22s} {'layer ms':>9s} {'ratio':>6s} {'model ms':>9s} {'ratio':>6s}  target")
@@ -147,6 +159,7 @@ def main() -> None:
         "repeats": args.repeats,
         "layer_repeats": args.layer_repeats,
         "threads": args.threads,
+        "device": str(device),
         "torch": torch.__version__,
     }
     (out / "quantized_linear.json").write_text(json.dumps(result, indent=1))

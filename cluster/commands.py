@@ -4,7 +4,6 @@ import argparse
 import logging
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +63,9 @@ def cmd_submit(args: argparse.Namespace) -> int:
     from cluster import jobs
 
     jobs.check_submittable(args.experiment, args)
-    client = JobsClient(args.address)
+    client = _connect(args)
     job_id = jobs.submission_id(args.experiment)
-    with _quiet_ray_logs(args):
-        client.submit(jobs.entrypoint(args.experiment, args), job_id, jobs.runtime_env(),
-                      jobs.metadata(args.experiment, args))
+    client.submit(jobs.entrypoint(args.experiment, args), job_id, jobs.runtime_env(), jobs.metadata(args.experiment, args))
     print(job_id, flush=True)
     if args.follow:
         return _follow(client, job_id)
@@ -79,7 +76,7 @@ def cmd_submit(args: argparse.Namespace) -> int:
 def cmd_jobs(args: argparse.Namespace) -> int:
     from cluster.jobs import METADATA_KEY, is_adls_job
 
-    client = JobsClient(args.address)
+    client = _connect(args)
     listed = [job for job in client.list() if args.all or is_adls_job(job)]
     if not listed:
         print(f"no adls jobs on the cluster at {client.address}" + ("" if args.all else " (--all lists every job)"))
@@ -99,7 +96,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 
 def cmd_logs(args: argparse.Namespace) -> int:
-    client = JobsClient(args.address)
+    client = _connect(args)
     if args.follow:
         return _follow(client, args.job_id)
     sys.stdout.write(client.logs(args.job_id))
@@ -108,7 +105,7 @@ def cmd_logs(args: argparse.Namespace) -> int:
 
 
 def cmd_stop(args: argparse.Namespace) -> int:
-    client = JobsClient(args.address)
+    client = _connect(args)
     info = client.stop(args.job_id)
     print(f"{args.job_id}: {info.status}" + (f" ({info.message})" if info.message else ""))
     return 0
@@ -141,17 +138,11 @@ def _follow(client: JobsClient, job_id: str) -> int:
     return EXIT_JOB_FAILED
 
 
-@contextmanager
-def _quiet_ray_logs(args: argparse.Namespace):
-    """Hide Ray's packaging chatter (which files it skips, upload sizes) unless -v was given."""
-    logger = logging.getLogger("ray")
-    level = logger.level
+def _connect(args: argparse.Namespace) -> JobsClient:
+    """The cluster's Jobs API client, with Ray's own chatter (packaging, websockets) hidden unless -v."""
     if not getattr(args, "verbose", False):
-        logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
+        logging.getLogger("ray").setLevel(logging.ERROR)
+    return JobsClient(args.address)
 
 
 def _clock(milliseconds: int | None) -> str:

@@ -30,6 +30,10 @@ class SearchVariant:
     settings: dict[str, Any] = field(default_factory=dict)
     sampler_settings: dict[str, Any] = field(default_factory=dict)
     repeat: int = 0
+    # Run successive trials in the same worker process (Tune's reuse_actors): saves the process
+    # start and imports per trial. Only for trial functions that seed torch themselves, since a
+    # reused process carries the previous trial's random state.
+    reuse_workers: bool = False
 
 
 class Experiment(Protocol):

@@ -96,6 +96,9 @@ class RunOptions:
             "train_subset": profile.train_subset,
             "test_subset": profile.test_subset,
             "seed": self.seed,
+            # Resolved once here, on the driver: nodes with different hub access must still
+            # tokenize (and size the vocabulary) the same way.
+            "tokenizer": _resolved_tokenizer(),
         }
 
     def train_settings(self) -> dict[str, Any]:
@@ -119,3 +122,11 @@ class RunOptions:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _resolved_tokenizer() -> str:
+    """bert-base-uncased when the hub answers (checked once per process), else wordpiece."""
+    from trainables.data import DataSpec
+    from trainables.data.tokenizer import resolve_tokenizer_name
+
+    return resolve_tokenizer_name(DataSpec())

@@ -174,6 +174,7 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
             search_alg=searcher,
             num_samples=variant.num_samples,
             max_concurrent_trials=max_concurrent(options),
+            reuse_actors=variant.reuse_workers,
         ),
         run_config=tune.RunConfig(
             name=run_name,

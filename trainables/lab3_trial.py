@@ -75,6 +75,9 @@ def lab3_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any]:
     `cost_` metrics (`cost_size_mb`, `cost_avg_linear_bits`, ...).
     """
     start = time.perf_counter()
+    # Dropout and stochastic formats draw from torch's global generator; seeding it makes a trial
+    # depend on its config alone, not on what ran before it in a reused worker process.
+    torch.manual_seed(int(config["seed"]))
     data = open_data(config)
     model, recipe = starting_model(config["start_checkpoint"], ctx.device)
     fp32_size_mb = cost_metrics(model)["cost_size_mb"]

@@ -102,6 +102,8 @@ def layerwise_variants(
                     "objectives": ",".join(options.objectives),
                 },
                 repeat=repeat,
+                # lab3_trial seeds torch itself, and a reused worker keeps the loaded starting model.
+                reuse_workers=True,
             )
         )
     return variants

@@ -128,12 +128,12 @@ def test_a_lost_worker_node_costs_retries_not_trials(local_cluster):
 
 
 def _runs_a_trial(node) -> bool:
-    """True while one of the node's processes is a Tune trial (its title is `ray::<trial function>`)."""
+    """True while one of the node's processes is a Tune trial (Tune names its actor process `ray::ImplicitFunc`)."""
     for proc in node.processes():
         try:
             title = " ".join(proc.cmdline())
         except Exception:  # noqa: BLE001 - the process may end while we look
             continue
-        if title.startswith("ray::lab1_qat_trial"):
+        if title.startswith("ray::ImplicitFunc"):
             return True
     return False

@@ -200,3 +200,53 @@ def test_spec_validate_names_field_and_value(field, value):
 def test_spec_defaults_validate():
     DataSpec().validate()
     DataSpec(dataset="imdb", data_dir="~/aclImdb", train_subset=10).validate()
+
+
+def _fake_hub_imdb():
+    import datasets
+
+    features = datasets.Features(
+        {"text": datasets.Value("string"), "label": datasets.ClassLabel(names=["neg", "pos"])}
+    )
+    rows = {"text": ["awful", "great", "fine"], "label": [0, 1, 1]}
+    split = datasets.Dataset.from_dict(rows, features=features)
+    return datasets.DatasetDict({"train": split, "test": split, "unsupervised": split})
+
+
+@pytest.mark.parametrize("online", [True, False])
+def test_imdb_from_hub_or_its_cache(monkeypatch, online):
+    import datasets
+    import huggingface_hub.constants
+
+    import trainables.data.datasets as module
+
+    seen = []
+
+    def fake_load_dataset(name, *args, **kwargs):
+        # offline, the libraries must be switched to offline mode so a cached copy loads at once
+        seen.append((name, datasets.config.HF_HUB_OFFLINE, huggingface_hub.constants.HF_HUB_OFFLINE))
+        return _fake_hub_imdb()
+
+    monkeypatch.setattr(module, "hub_reachable", lambda: online)
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    data = load_text_dataset("imdb")
+    assert [name for name, *_ in seen] == ["stanfordnlp/imdb"]
+    if not online:
+        assert seen[0][1:] == (True, True)
+    assert set(data) == {"train", "test"}
+    assert data["train"].features == module.FEATURES and list(data["train"]["label"]) == [0, 1, 1]
+
+
+def test_imdb_hub_failure_online_is_one_line(monkeypatch):
+    import datasets
+
+    import trainables.data.datasets as module
+
+    def broken(*args, **kwargs):
+        raise ConnectionError("502 Bad Gateway\nmore detail")
+
+    monkeypatch.setattr(module, "hub_reachable", lambda: True)
+    monkeypatch.setattr(datasets, "load_dataset", broken)
+    with pytest.raises(DataError, match="502 Bad Gateway") as caught:
+        load_text_dataset("imdb")
+    assert "\n" not in str(caught.value) and "--data-dir" in str(caught.value)

@@ -14,11 +14,17 @@ from trainables.trial_context import local_context
 from trainables.trial_steps import open_data
 
 
+# Smaller than bert-tiny so activation pruning (a top-k per Linear input) keeps the tests fast.
+SMALL_ARCH = {"num_hidden_layers": 1, "num_attention_heads": 2, "hidden_size": 32, "intermediate_size": 64}
+
+
 @pytest.fixture(scope="module")
 def start_checkpoint(smoke_config, tmp_path_factory):
     """A saved 8-bit QAT-like start model, as lab1-qat would leave it."""
     data = open_data(smoke_config)
-    recipe = ModelRecipe(vocab_size=data.prepared.vocab_size, num_labels=data.prepared.num_labels, seed=0)
+    recipe = ModelRecipe(
+        vocab_size=data.prepared.vocab_size, num_labels=data.prepared.num_labels, arch=SMALL_ARCH, seed=0
+    )
     model = build_from_recipe(recipe)
     recipe.quantization = fixed_point_config(8, 4)
     quantize_model(model, recipe.quantization)

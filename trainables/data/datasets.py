@@ -135,7 +135,7 @@ def load_imdb_hub() -> datasets.DatasetDict:
     try:
         with contextlib.nullcontext() if online else _hf_offline_mode():
             loaded = datasets.load_dataset(IMDB_HUB_ID)
-    except Exception as exc:  # noqa: BLE001 - any failure here means "no IMDb"; say so in one line
+    except Exception as exc:  # any failure here means "no IMDb"; say so in one line
         if online:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             raise DataError(f"could not load {IMDB_HUB_ID} from the hub ({first}); or {_IMDB_HOW}") from exc

@@ -120,7 +120,7 @@ def _load_bert(max_length: int) -> PreTrainedTokenizerFast:
     local_only = not hub_reachable()
     try:
         tokenizer = AutoTokenizer.from_pretrained(BERT_HUB_ID, local_files_only=local_only, use_fast=True)
-    except Exception as exc:  # noqa: BLE001 - any failure means "no bert tokenizer"; say so in one line
+    except Exception as exc:  # any failure means "no bert tokenizer"; say so in one line
         where = (
             "is not in the local Hugging Face cache and the hub is unreachable" if local_only else "failed"
         )

@@ -33,17 +33,19 @@ def binary_quantize(x: torch.Tensor, stochastic: bool = False, bipolar: bool = F
     Stochastic binarisation draws from torch's global generator. The gradient passes straight
     through (MASE's binarising ops are identity in backward).
     """
+    # sign() and copysign() rather than comparisons: boolean tensors are slow on CPU.
     with torch.no_grad():
         if stochastic:
+            # Positive with probability p: sign(p - u) > 0 for u uniform in [0, 1).
             probability = torch.clamp((x + 1) / 2, 0, 1)
-            positive = torch.rand_like(probability) < probability
+            decide = probability.sub_(torch.rand_like(probability))
         else:
-            positive = x >= 0 if bipolar else x > 0
-        levels = positive.to(x.dtype)
+            # + 0.0 turns -0.0 into +0.0, so zero goes to +1 (bipolar) or 0, as in MASE.
+            decide = x + 0.0
         if bipolar:
-            q = levels * 2 - 1
+            q = torch.ones_like(x).copysign_(decide)
         else:
-            q = levels * x.abs().mean(dim=slice_dims(x), keepdim=True)
+            q = torch.sign(decide).clamp_(min=0).mul_(x.abs().mean(dim=slice_dims(x), keepdim=True))
     return straight_through(x, q)
 
 

@@ -16,7 +16,13 @@ Where we differ from MASE, deliberately:
 import torch
 
 from trainables.compress.formats.blocking import BlockSize, block_layout
-from trainables.compress.formats.float_grid import as_float32, floor_log2, pow2
+from trainables.compress.formats.float_grid import (
+    FLOAT32_MAX_EXP,
+    FLOAT32_MIN_EXP,
+    as_float32,
+    floor_log2,
+    pow2,
+)
 from trainables.compress.formats.minifloat import exponent_range
 from trainables.compress.ste import straight_through
 
@@ -41,9 +47,10 @@ def block_fp_quantize(
     with torch.no_grad():
         blocked = layout.split(as_float32(x))
         # floor(log2 max) + 1: the block max lies in [2^(e-1), 2^e). An all-zero block gets -126,
-        # clamped into range; its elements are zero whatever the step.
+        # clamped into range; its elements are zero whatever the step. The step is then kept where
+        # both it and its inverse are normal float32 numbers.
         shared = (floor_log2(layout.block_max(blocked)) + 1).clamp(low, high) - mantissa_bits
-        steps = torch.round(blocked.abs() * pow2(-shared)).clamp_(max=2**mantissa_bits - 1)
-        q = torch.copysign(steps * pow2(shared), blocked)
-        q = layout.merge(q).to(x.dtype)
+        shared = shared.clamp_(FLOAT32_MIN_EXP, FLOAT32_MAX_EXP - 1)
+        steps = blocked.abs().mul_(pow2(-shared)).round_().clamp_(max=2**mantissa_bits - 1)
+        q = layout.merge(steps.mul_(pow2(shared)).copysign_(blocked)).to(x.dtype)
     return straight_through(x, q)

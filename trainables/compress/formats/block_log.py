@@ -31,8 +31,9 @@ def block_log_quantize(
     with torch.no_grad():
         blocked = layout.split(as_float32(x))
         block_max = layout.block_max(blocked)
-        max_exponent = torch.where(block_max > 0, ceil_log2(block_max), 0)
-        bias = (top - max_exponent).clamp(0, 2**exponent_bias_width - 1)
+        # An all-zero block is treated as if its max were 1 (MASE's fallback when all blocks are zero).
+        max_exponent = ceil_log2(torch.where(block_max > 0, block_max, 1.0))
+        bias = (top - max_exponent).clamp_(0, 2**exponent_bias_width - 1)
         q = round_to_log_grid(blocked.abs(), -bias, top - bias)
-        q = layout.merge(torch.where(blocked < 0, -q, q)).to(x.dtype)
+        q = layout.merge(q.copysign_(blocked + 0.0)).to(x.dtype)
     return straight_through(x, q)

@@ -23,7 +23,6 @@ import torch
 
 from trainables.compress.formats.blocking import BlockSize, block_layout
 from trainables.compress.formats.float_grid import (
-    FLOAT32_MAX_EXP,
     as_float32,
     floor_log2,
     pow2,
@@ -51,9 +50,8 @@ def block_minifloat_quantize(
     with torch.no_grad():
         blocked = layout.split(as_float32(x))
         # An all-zero block reads as floor(log2) = -127 and gets the largest bias; harmless.
-        bias = (top - floor_log2(layout.block_max(blocked))).clamp(0, 2**exponent_bias_width - 1)
-        high = top - bias
-        max_value = pow2(high.clamp(max=FLOAT32_MAX_EXP)) * (2 - 2.0**-mantissa_bits)
-        q = round_to_float_grid(blocked.abs(), mantissa_bits, 1 - bias, high, max_value)
-        q = layout.merge(torch.copysign(q, blocked)).to(x.dtype)
+        bias = (top - floor_log2(layout.block_max(blocked))).clamp_(0, 2**exponent_bias_width - 1)
+        max_value = pow2(top - bias) * (2 - 2.0**-mantissa_bits)
+        q = round_to_float_grid(blocked.abs(), mantissa_bits, 1 - bias, max_value)
+        q = layout.merge(q.copysign_(blocked)).to(x.dtype)
     return straight_through(x, q)

@@ -31,5 +31,6 @@ def log_quantize(x: torch.Tensor, width: int, exponent_bias: int | None = None) 
     with torch.no_grad():
         value = as_float32(x)
         q = round_to_log_grid(value.abs(), low, high)
-        q = torch.where(value < 0, -q, q).to(x.dtype)
+        # + 0.0 turns -0.0 into +0.0, so that zero of either sign maps to +2^-bias.
+        q = q.copysign_(value + 0.0).to(x.dtype)
     return straight_through(x, q)

@@ -38,10 +38,10 @@ def minifloat_denorm_quantize(
     with torch.no_grad():
         value = as_float32(x)
         # Values in [2^(e-1), 2^e) use the step 2^(e - M): a float grid with M - 1 bits after
-        # the leading one, whose exponent floor(log2 |x|) runs over [low - 1, high - 1].
+        # the leading one, whose exponent floor(log2 |x|) starts at low - 1.
         max_value = (2**mantissa_bits - 1) * 2.0 ** (high - mantissa_bits)
-        q = round_to_float_grid(value.abs(), mantissa_bits - 1, low - 1, high - 1, max_value)
-        q = torch.copysign(q, value).to(x.dtype)
+        q = round_to_float_grid(value.abs(), mantissa_bits - 1, low - 1, max_value)
+        q = q.copysign_(value).to(x.dtype)
     return straight_through(x, q)
 
 
@@ -61,6 +61,6 @@ def minifloat_ieee_quantize(
         max_value = (2 - 2.0**-mantissa_bits) * 2.0**high
         # Subnormals share the step of the smallest normal binade, so clamping the exponent at
         # low + 1 yields both.
-        q = round_to_float_grid(value.abs(), mantissa_bits, low + 1, high, max_value)
-        q = torch.copysign(q, value).to(x.dtype)
+        q = round_to_float_grid(value.abs(), mantissa_bits, low + 1, max_value)
+        q = q.copysign_(value).to(x.dtype)
     return straight_through(x, q)

@@ -1,0 +1,104 @@
+"""lab3-mixed and lab3-precisions end to end on synthetic data through real Ray Tune runs (smoke profile).
+
+The two tests share one storage folder, so `base` is trained once and the second test reuses it.
+"""
+
+import math
+
+import pandas as pd
+import pytest
+
+from analysis import load_results
+from search.options import RunOptions
+from search.precision_spaces import PRECISION_SPACES, layer_keys
+from search.runner import run
+from trainables.checkpoint import load_model
+from trainables.compress import LINEAR_FORMATS
+
+
+@pytest.fixture(scope="module")
+def storage(tmp_path_factory):
+    return tmp_path_factory.mktemp("lab3")
+
+
+def layer_names(table: pd.DataFrame) -> list[str]:
+    return [column.removesuffix(".type") for column in table.columns if column.endswith(".type")]
+
+
+def assert_knobs_only_where_the_format_was_chosen(table: pd.DataFrame) -> None:
+    """The define-by-run space: a layer's knob columns are set exactly in the rows where it chose the format."""
+    layers = layer_names(table)
+    assert len(layers) == 14
+    for _, row in table.iterrows():
+        knobs = PRECISION_SPACES[row["variant"]].knobs
+        for layer in layers:
+            chosen = row[f"{layer}.type"] == row["variant"]
+            assert row[f"{layer}.type"] in ("fp32", row["variant"])
+            for knob in knobs:
+                value = row.get(f"{layer}.{knob}")
+                present = value is not None and not (isinstance(value, float) and math.isnan(value))
+                assert present == chosen, (row["variant"], layer, knob, value)
+
+
+def test_lab3_mixed_samples_widths_only_for_integer_layers(ray_session, storage):
+    options = RunOptions(profile_name="smoke", dataset="synthetic", storage=str(storage))
+    table = run("lab3-mixed", options)["lab3-mixed"]
+    base = load_results(storage / "base")
+
+    assert len(table) == options.profile.budget
+    assert (table["status"] == "TERMINATED").all() and (table["variant"] == "integer").all()
+    assert (table["sampler"] == "tpe").all() and (table["start_from"] == "base").all()
+    assert (table["fp32_accuracy"] == base["accuracy"].iloc[0]).all()
+    assert_knobs_only_where_the_format_was_chosen(table)
+    layers = layer_names(table)
+    choices = table[[f"{layer}.type" for layer in layers]]
+    assert set(choices.stack()) == {"fp32", "integer"}
+    assert set(table[[f"{layer}.width" for layer in layers]].stack().dropna()) <= {8, 16, 32}
+    assert set(table[[f"{layer}.frac_width" for layer in layers]].stack().dropna()) <= {2, 4, 8}
+    assert (table["quantized_layers"] == (choices == "integer").sum(axis=1)).all()
+
+    # The reported average bits are those of the sampled widths: every trial applied its own choice.
+    start, _ = load_model(base["checkpoint"].iloc[0])
+    sizes = {short: start.get_submodule(name).weight.numel() for short, name in layer_keys(start).items()}
+    for _, row in table.iterrows():
+        bits = sum(
+            n * (row[f"{layer}.width"] if row[f"{layer}.type"] == "integer" else 32)
+            for layer, n in sizes.items()
+        )
+        assert row["cost_avg_linear_bits"] == pytest.approx(bits / sum(sizes.values()))
+        assert row["cost_size_mb"] <= row["fp32_size_mb"]
+
+    folder = storage / "lab3-mixed"
+    assert (folder / "lab3-mixed.png").stat().st_size > 10_000
+    assert (folder / "lab3-mixed-pareto.png").stat().st_size > 10_000
+    curve = pd.read_csv(folder / "lab3-mixed.csv")
+    assert curve["trial"].tolist() == [1, 2, 3] and curve["best_so_far"].is_monotonic_increasing
+
+
+def test_lab3_precisions_searches_every_format_for_accuracy_and_size(ray_session, storage):
+    options = RunOptions(
+        profile_name="smoke", dataset="synthetic", storage=str(storage), objectives=("accuracy", "size")
+    )
+    table = run("lab3-precisions", options)["lab3-precisions"]
+
+    # Every format the compression library registers, read now rather than listed here.
+    assert set(table["variant"]) == set(LINEAR_FORMATS)
+    done = table[table["status"] == "TERMINATED"]
+    assert (done.groupby("variant").size() >= 2).all(), table.groupby("variant")["status"].value_counts()
+    assert (table["objectives"] == "accuracy,size").all()
+    assert_knobs_only_where_the_format_was_chosen(done)
+
+    # Each format's two-objective search returns its Pareto set: no trial of that search beats a
+    # member on both accuracy (max) and size (min), and every other trial is beaten by one.
+    for variant, rows in done.groupby("variant"):
+        points = list(zip(rows["accuracy"], rows["cost_size_mb"], strict=True))
+        assert rows["pareto_optimal"].any(), variant
+        for (accuracy, size), optimal in zip(points, rows["pareto_optimal"], strict=True):
+            dominated = any(a >= accuracy and s <= size and (a, s) != (accuracy, size) for a, s in points)
+            assert optimal == (not dominated), (variant, accuracy, size)
+
+    folder = storage / "lab3-precisions"
+    assert (folder / "lab3-precisions.png").stat().st_size > 10_000
+    pareto = pd.read_csv(folder / "lab3-precisions-pareto.csv")
+    assert len(pareto) == len(done) and pareto["on_front"].any()
+    assert set(pd.read_csv(folder / "lab3-precisions.csv")["variant"]) == set(LINEAR_FORMATS)
