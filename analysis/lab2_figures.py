@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from analysis.curves import pareto_front, running_max
 from analysis.figure_io import new_axes, save
@@ -20,6 +21,8 @@ from analysis.results import ResultsError, load_results
 log = logging.getLogger(__name__)
 
 SAMPLER_COLOURS = {"grid": "tab:green", "tpe": "tab:blue", "random": "tab:orange"}
+# Curves often tie (e.g. every search finds the same best early): styles keep each one visible.
+STYLES = (("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"))
 NAS_EXPERIMENT = "lab2-nas"
 # Compression-aware variant -> (its accuracy, its label, its colour).
 COMPRESS_CURVES = {
@@ -47,9 +50,14 @@ def best_so_far_band(table: pd.DataFrame, metric: str, by: Sequence[str] = ("var
 def plot_lab2_nas(table: pd.DataFrame, folder: str | Path) -> list[Path]:
     """Trials (x) against best accuracy so far (y), one curve per sampler (Grid, TPE, Random)."""
     points = best_so_far_band(table, "accuracy", by=("variant",))
-    figure, axes = new_axes(_nas_title(table), "trial (launch order)", "best test accuracy so far")
-    for sampler in _ordered(points["variant"].unique()):
-        _curve(axes, points[points["variant"] == sampler], str(sampler), SAMPLER_COLOURS.get(str(sampler)))
+    figure, axes = new_axes(
+        _nas_title(table, "best accuracy so far", band=True),
+        "trial (launch order)",
+        "best test accuracy so far",
+    )
+    for number, sampler in enumerate(_ordered(points["variant"].unique())):
+        part = points[points["variant"] == sampler]
+        _curve(axes, part, str(sampler), SAMPLER_COLOURS.get(str(sampler)), number)
     axes.legend(fontsize=8)
     return [save(figure, points, folder, "lab2-nas")]
 
@@ -59,7 +67,9 @@ def plot_lab2_nas_params(table: pd.DataFrame, folder: str | Path) -> list[Path]:
     done = table[table["status"] == "TERMINATED"].dropna(subset=["accuracy", "cost_params"]).copy()
     front = pareto_front(done, maximize="accuracy", minimize="cost_params")
     done["on_front"] = done.index.isin(front.index)
-    figure, axes = new_axes(_nas_title(table, "accuracy against size"), "parameters", "test accuracy")
+    figure, axes = new_axes(
+        _nas_title(table, "accuracy against size", band=False), "parameters", "test accuracy"
+    )
     for sampler in _ordered(done["variant"].unique()):
         part = done[done["variant"] == sampler]
         axes.scatter(
@@ -77,6 +87,9 @@ def plot_lab2_nas_params(table: pd.DataFrame, folder: str | Path) -> list[Path]:
             color="black",
             linewidth=1.0,
             drawstyle="steps-post",
+            marker="o",
+            markersize=9,
+            markerfacecolor="none",
             label="Pareto front",
         )
     if len(done):
@@ -133,20 +146,30 @@ def plot_lab2_compress_aware(table: pd.DataFrame, folder: str | Path) -> list[Pa
         label: colour for _, label, colour in COMPRESS_CURVES.values()
     }
     figure, axes = new_axes(
-        f"Lab 2: compression-aware NAS ({sampler}{_repeats_note(table)})",
+        f"Lab 2: compression-aware NAS\n({sampler} sampler{_repeats_note(table, band=True)})",
         "trial (launch order)",
         "best test accuracy so far",
     )
-    for curve, part in points.groupby("curve", sort=False):
-        _curve(axes, part, str(curve), colours.get(str(curve)))
+    for number, (curve, part) in enumerate(points.groupby("curve", sort=False)):
+        _curve(axes, part, str(curve), colours.get(str(curve)), number)
     axes.legend(fontsize=8)
     columns = ["curve", *[c for c in points.columns if c != "curve"]]
     return [save(figure, points[columns], folder, "lab2-compress-aware")]
 
 
-def _curve(axes, part: pd.DataFrame, label: str, colour: str | None) -> None:
+def _curve(axes, part: pd.DataFrame, label: str, colour: str | None, number: int) -> None:
     """One best-so-far line, with its min-max band when it averages several repeats."""
-    axes.plot(part["trial"], part["best_so_far"], "o-", markersize=3, color=colour, label=label)
+    line, marker = STYLES[number % len(STYLES)]
+    axes.plot(
+        part["trial"],
+        part["best_so_far"],
+        linestyle=line,
+        marker=marker,
+        markersize=4,
+        color=colour,
+        label=label,
+    )
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     if (part["repeats"] > 1).any():
         axes.fill_between(
             part["trial"], part["lowest"], part["highest"], color=colour, alpha=0.15, linewidth=0
@@ -167,17 +190,20 @@ def _ordered(samplers) -> list:
     return known + sorted(s for s in samplers if s not in SAMPLER_COLOURS)
 
 
-def _repeats_note(table: pd.DataFrame) -> str:
+def _repeats_note(table: pd.DataFrame, band: bool) -> str:
     repeats = table["repeat"].nunique() if "repeat" in table else 1
-    return f", mean of {repeats} repeats, band min-max" if repeats > 1 else ""
+    if repeats < 2:
+        return ""
+    return f", mean of {repeats} repeats, band min-max" if band else f", {repeats} repeats"
 
 
-def _nas_title(table: pd.DataFrame, what: str = "best accuracy so far") -> str:
+def _nas_title(table: pd.DataFrame, what: str, band: bool) -> str:
+    """`Lab 2 NAS: <what>` over a second line naming the space, budget and repeats."""
     details = []
     if "nas_space" in table and table["nas_space"].notna().any():
         details.append(f"{table['nas_space'].dropna().iloc[0]} space")
     if "budget" in table and table["budget"].notna().any():
         details.append(f"{int(table['budget'].dropna().iloc[0])} trials per sampler")
-    note = _repeats_note(table)
-    suffix = f" ({', '.join(details)}{note})" if details else ""
+    note = _repeats_note(table, band)
+    suffix = f"\n({', '.join(details)}{note})" if details else ""
     return f"Lab 2 NAS: {what}{suffix}"

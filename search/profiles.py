@@ -14,6 +14,9 @@ class Profile:
     `budget` is the number of trials of a sampled (non-grid) search (lab3-mixed's too).
     `lab3_epochs` is what each Lab 3 trial trains after swapping its layers (a fraction of an
     epoch on a CPU); `lab3_format_budget` is the trials of each lab3-precisions format search.
+    `nas_space` names the Lab 2 architecture space (search/nas_space.py); `nas_budget` is the
+    trials of each Lab 2 search (per sampler and repeat in lab2-nas, per objective in
+    lab2-compress-aware).
     """
 
     name: str
@@ -30,6 +33,7 @@ class Profile:
     frac_ratios: tuple[float, ...] = (0.5,)
     sparsities: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
     nas_space: str = "tutorial"
+    nas_budget: int = 100
     lab3_epochs: float = 1.0
     lab3_format_budget: int = 20
 
@@ -55,6 +59,8 @@ PROFILES: dict[str, Profile] = {
         widths=(4, 8, 16, 32),
         sparsities=(0.3, 0.7),
         nas_space="small",
+        # Two trials per search run side by side on a 2-core CI machine: one round per search.
+        nas_budget=2,
         lab3_epochs=0.25,
         lab3_format_budget=2,
     ),
@@ -72,6 +78,8 @@ PROFILES: dict[str, Profile] = {
         budget=20,
         widths=LAB1_WIDTHS,
         nas_space="small",
+        # 3 x 20 NAS trials + 2 x 20 compression-aware trials: `adls run lab2` in under 45 minutes.
+        nas_budget=20,
         # ~20 s of one core per Lab 3 trial: 130 trials (20 mixed + 11 formats x 10) in under an hour.
         lab3_epochs=0.2,
         lab3_format_budget=10,

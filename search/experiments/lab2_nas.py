@@ -22,8 +22,8 @@ NAS_SAMPLERS = ("grid", "tpe", "random")
 
 
 def nas_budget(options: RunOptions, space: NasSpace) -> int:
-    """Trials per search: the profile's budget, capped at the number of distinct architectures."""
-    return min(options.profile.budget, space.size())
+    """Trials per search: the profile's NAS budget, capped at the number of distinct architectures."""
+    return min(options.profile.nas_budget, space.size())
 
 
 def nas_search(

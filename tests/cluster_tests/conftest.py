@@ -3,7 +3,7 @@
 Every process a test starts runs in a session of its own (start_new_session), so teardown and the
 node-loss test stop exactly those processes by pid, never anything found by name: other Ray
 instances may run on the same machine. Each cluster has its own ports, temp folders and token.
-The command lines are built by the functions below; docs/cluster.md shows the same commands and
+The command lines come from `Commands`; docs/cluster.md shows the same commands and
 tests/cluster_tests/test_docs.py checks that it does.
 """
 
@@ -31,22 +31,83 @@ HEAD_IP = "127.0.0.3"  # loopback, but not 127.0.0.1, which Ray swaps for the ma
 WORKER_IP = "127.0.0.2"
 
 
-# The commands of docs/cluster.md ("Try it on one machine"), with the values the tests choose.
-def head_command(port: int, dashboard_port: int, agent_port: int, client_port: int, temp_dir: str) -> list[str]:
-    return ["ray", "start", "--head", f"--node-ip-address={HEAD_IP}", f"--port={port}",
-            "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard_port}",
-            f"--dashboard-agent-listen-port={agent_port}", f"--ray-client-server-port={client_port}",
-            "--num-cpus=1", f"--temp-dir={temp_dir}", "--disable-usage-stats"]
+class Commands:
+    """The command lines of docs/cluster.md. Tests run them with free ports and private folders, because
+    other Ray instances may share the machine; the document shows them with Ray's default ports."""
+
+    @staticmethod
+    def ray_head(port: int, dashboard_port: int, agent_port: int, client_port: int, temp_dir: str) -> list[str]:
+        return ["ray", "start", "--head", f"--node-ip-address={HEAD_IP}", f"--port={port}",
+                "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard_port}",
+                f"--dashboard-agent-listen-port={agent_port}", f"--ray-client-server-port={client_port}",
+                "--num-cpus=1", f"--temp-dir={temp_dir}", "--disable-usage-stats"]
+
+    @staticmethod
+    def ray_worker(port: int, agent_port: int, temp_dir: str) -> list[str]:
+        return ["ray", "start", f"--address={HEAD_IP}:{port}", f"--node-ip-address={WORKER_IP}",
+                f"--dashboard-agent-listen-port={agent_port}", "--num-cpus=1", f"--temp-dir={temp_dir}",
+                "--disable-usage-stats"]
+
+    @staticmethod
+    def submit(experiment: str, storage: str, *extra: str) -> list[str]:
+        return ["adls", "submit", experiment, "--profile", "smoke", "--dataset", "synthetic", "--storage", storage,
+                *extra]
+
+    @staticmethod
+    def logs(job: str, *extra: str) -> list[str]:
+        return ["adls", "logs", job, *extra]
+
+    @staticmethod
+    def jobs() -> list[str]:
+        return ["adls", "jobs"]
+
+    @staticmethod
+    def stop(job: str) -> list[str]:
+        return ["adls", "stop", job]
+
+    @staticmethod
+    def fetch(experiment: str, storage: str, to: str) -> list[str]:
+        return ["adls", "fetch", experiment, "--storage", storage, "--to", to]
+
+    @staticmethod
+    def ray_up(config: str) -> list[str]:
+        return ["ray", "up", "-y", config]
+
+    @staticmethod
+    def ray_dashboard(config: str, local_port: int, remote_port: int) -> list[str]:
+        return ["ray", "dashboard", "-p", str(local_port), "--remote-port", str(remote_port), config]
+
+    @staticmethod
+    def ray_down(config: str) -> list[str]:
+        return ["ray", "down", "-y", config]
 
 
-def worker_command(port: int, agent_port: int, temp_dir: str) -> list[str]:
-    return ["ray", "start", f"--address={HEAD_IP}:{port}", f"--node-ip-address={WORKER_IP}",
-            f"--dashboard-agent-listen-port={agent_port}", "--num-cpus=1", f"--temp-dir={temp_dir}",
-            "--disable-usage-stats"]
+# What docs/cluster.md shows: the commands above with Ray's default ports and the document's folders.
+DOC_STORAGE = "/tmp/adls-shared/results"
+DOCUMENTED = [
+    Commands.ray_head(6379, 8265, 52365, 10001, "/tmp/ray-head"),
+    Commands.ray_worker(6379, 52366, "/tmp/ray-worker"),
+    Commands.submit("lab1-qat", DOC_STORAGE),
+    Commands.logs("JOB_ID", "--follow"),
+    Commands.logs("JOB_ID"),
+    Commands.jobs(),
+    Commands.fetch("lab1-qat", DOC_STORAGE, "results"),
+    Commands.stop("JOB_ID"),
+    Commands.ray_up("ray_cluster.yaml"),
+    Commands.ray_dashboard("ray_cluster.yaml", 8265, 8265),
+    Commands.submit("base", DOC_STORAGE, "--follow"),
+    Commands.ray_down("ray_cluster.yaml"),
+]
 
 
-def submit_command(experiment: str, storage: str) -> list[str]:
-    return ["adls", "submit", experiment, "--profile", "smoke", "--dataset", "synthetic", "--storage", storage]
+@pytest.fixture(scope="session")
+def commands() -> type[Commands]:
+    return Commands
+
+
+@pytest.fixture(scope="session")
+def documented_commands() -> list[str]:
+    return [" ".join(command) for command in DOCUMENTED]
 
 
 def free_port() -> int:
@@ -150,14 +211,14 @@ class LocalCluster:
 
     def start_head(self) -> Node:
         temp_dir = Path(tempfile.mkdtemp(prefix="adlsc-head-"))  # short: Ray's socket paths must fit 107 bytes
-        command = head_command(self.port, self.dashboard_port, free_port(), free_port(), str(temp_dir))
+        command = Commands.ray_head(self.port, self.dashboard_port, free_port(), free_port(), str(temp_dir))
         return self._start("head", HEAD_IP, command, temp_dir)
 
     def add_worker(self, hidden: Path | None = None) -> Node:
         """Start a worker node; `hidden` (a folder) is covered by an empty tmpfs in the worker's own mount
         namespace, so that folder is node-local to the head while the rest of the disk stays shared."""
         temp_dir = Path(tempfile.mkdtemp(prefix="adlsc-worker-"))
-        command = worker_command(self.port, free_port(), str(temp_dir))
+        command = Commands.ray_worker(self.port, free_port(), str(temp_dir))
         if hidden is not None:
             hidden.mkdir(parents=True, exist_ok=True)
             script = f"mount -t tmpfs adls-node-local {hidden} && exec {subprocess.list2cmdline(command)}"
@@ -196,10 +257,11 @@ class LocalCluster:
                 raise TimeoutError(f"the cluster did not reach {count} alive nodes in {timeout} s")
             time.sleep(0.5)
 
-    def adls(self, *args: str, timeout: float = 300, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-        """Run the `adls` command as a user would, from the project folder."""
-        return subprocess.run([str(VENV_BIN / "adls"), *args], env=env or self.client_env(), cwd=PROJECT,
-                              capture_output=True, text=True, timeout=timeout)
+    def run(self, command: list[str], timeout: float = 300, env: dict[str, str] | None = None
+            ) -> subprocess.CompletedProcess:
+        """Run a command (`adls ...`) as a user of this cluster would, from the project folder."""
+        return subprocess.run(command, env=env or self.client_env(), cwd=PROJECT, capture_output=True, text=True,
+                              timeout=timeout)
 
     def shutdown(self) -> None:
         for node in reversed(self.nodes):

@@ -3,8 +3,8 @@
 The tests share one cluster and run in file order; the node-loss test kills the worker, so it is last.
 """
 
+import re
 import shutil
-import socket
 import time
 
 import pandas as pd
@@ -22,29 +22,28 @@ def _job_id(done) -> str:
     return done.stdout.strip().splitlines()[0]
 
 
-def test_submitted_search_runs_on_both_nodes_and_its_progress_is_in_the_logs(local_cluster, tmp_path):
-    storage = local_cluster.root / "shared" / "results"
-    submitted = local_cluster.adls("submit", "lab1-qat", "--profile", "smoke", "--dataset", "synthetic",
-                                   "--storage", str(storage))
+def test_submitted_search_runs_on_both_nodes_and_its_progress_is_in_the_logs(local_cluster, commands, tmp_path):
+    storage = str(local_cluster.root / "shared" / "results")
+    submitted = local_cluster.run(commands.submit("lab1-qat", storage))
     job = _job_id(submitted)
     assert job.startswith("adls-lab1-qat-")
     assert f"adls logs {job} --follow" in submitted.stderr
 
-    followed = local_cluster.adls("logs", job, "--follow", timeout=400)
+    followed = local_cluster.run(commands.logs(job, "--follow"), timeout=400)
     assert followed.returncode == 0, followed.stdout[-3000:] + followed.stderr
     # The driver's live progress lines reach the job log as they are printed.
     assert "[base/base] " in followed.stdout and "[lab1-qat/qat] " in followed.stdout
     assert "best qat_accuracy" in followed.stdout
     assert "[lab1-qat] 4 trials in" in followed.stdout
 
-    logs = local_cluster.adls("logs", job)
+    logs = local_cluster.run(commands.logs(job))
     assert logs.returncode == 0 and "[lab1-qat] 4 trials in" in logs.stdout
 
-    listed = local_cluster.adls("jobs")
+    listed = local_cluster.run(commands.jobs())
     line = next(line for line in listed.stdout.splitlines() if line.startswith(job))
     assert "SUCCEEDED" in line and "lab1-qat" in line and "smoke" in line
 
-    fetched = local_cluster.adls("fetch", "lab1-qat", "--storage", str(storage), "--to", str(tmp_path / "results"))
+    fetched = local_cluster.run(commands.fetch("lab1-qat", storage, str(tmp_path / "results")))
     assert fetched.returncode == 0, fetched.stderr
     table = load_results(tmp_path / "results" / "lab1-qat")
     assert sorted(table["width"]) == [4, 8, 16, 32]
@@ -60,33 +59,25 @@ def test_submitted_search_runs_on_both_nodes_and_its_progress_is_in_the_logs(loc
         assert not list(node.cache_dir.glob(".tmp-*"))
 
 
-def test_cluster_errors_are_one_line_and_exit_2(local_cluster):
-    no_token = local_cluster.adls("jobs", env=local_cluster.client_env(RAY_AUTH_TOKEN_PATH="", HOME=str(local_cluster.root)))
-    assert no_token.returncode == 2
+def test_the_real_cluster_refuses_a_missing_token_and_an_unknown_job_in_one_line(local_cluster, commands):
+    # HOME elsewhere: not even ~/.ray/auth_token can supply a token.
+    no_token = local_cluster.run(commands.jobs(), env=local_cluster.client_env(RAY_AUTH_TOKEN_PATH="",
+                                                                             HOME=str(local_cluster.root)))
+    assert no_token.returncode == 2, no_token.stderr
     assert no_token.stderr.count("\n") == 1 and "requires an authentication token" in no_token.stderr
     assert "ray get-auth-token" in no_token.stderr
 
-    wrong = local_cluster.adls("jobs", env=local_cluster.client_env(RAY_AUTH_TOKEN="not-the-token"))
-    assert wrong.returncode == 2 and "rejected the token from RAY_AUTH_TOKEN" in wrong.stderr
-
-    unknown = local_cluster.adls("logs", "adls-nope")
-    assert unknown.returncode == 2 and "no job 'adls-nope'" in unknown.stderr
-    assert unknown.stderr.count("\n") == 1
-
-    with socket.socket() as probe:  # a port nothing listens on
-        probe.bind(("127.0.0.1", 0))
-        nowhere = f"http://127.0.0.1:{probe.getsockname()[1]}"
-    dead = local_cluster.adls("stop", "adls-nope", "--address", nowhere)
-    assert dead.returncode == 2 and f"cannot reach the Ray Jobs API at {nowhere}" in dead.stderr
+    unknown = local_cluster.run(commands.logs("adls-nope"))
+    assert unknown.returncode == 2 and unknown.stderr.count("\n") == 1
+    assert f"no job 'adls-nope' on the cluster at {local_cluster.address}" in unknown.stderr
 
 
-def test_a_folder_only_the_head_sees_is_refused(local_cluster):
+def test_a_folder_only_the_head_sees_is_refused(local_cluster, commands):
     if local_cluster.hidden is None:
         pytest.skip(f"cannot give the worker a private folder: {local_cluster.hidden_reason}")
     storage = local_cluster.hidden / "results"
-    submitted = local_cluster.adls("submit", "base", "--profile", "smoke", "--dataset", "synthetic",
-                                   "--storage", str(storage))
-    followed = local_cluster.adls("logs", _job_id(submitted), "--follow", timeout=300)
+    followed = local_cluster.run(commands.logs(_job_id(local_cluster.run(commands.submit("base", str(storage)))),
+                                               "--follow"), timeout=300)
     assert followed.returncode == 1
     assert f"adls: error: --storage '{storage}' is a folder on this node only" in followed.stdout
     assert WORKER in followed.stdout and "s3://" in followed.stdout
@@ -94,32 +85,30 @@ def test_a_folder_only_the_head_sees_is_refused(local_cluster):
     assert not (storage / "base" / "trials.parquet").exists()
 
 
-def test_stop_ends_a_running_job(local_cluster):
-    submitted = local_cluster.adls("submit", "base", "--profile", "smoke", "--dataset", "synthetic",
-                                   "--storage", str(local_cluster.root / "shared" / "stopped"))
-    job = _job_id(submitted)
-    stopped = local_cluster.adls("stop", job)
+def test_stop_ends_a_running_job(local_cluster, commands):
+    job = _job_id(local_cluster.run(commands.submit("base", str(local_cluster.root / "shared" / "stopped"))))
+    stopped = local_cluster.run(commands.stop(job))
     assert stopped.returncode == 0, stopped.stderr
     assert f"{job}: STOPPED" in stopped.stdout
 
 
-def test_a_lost_worker_node_costs_retries_not_trials(local_cluster):
+def test_a_lost_worker_node_costs_retries_not_trials(local_cluster, commands):
     storage = local_cluster.root / "shared" / "node-loss"
     # Reuse the base model of the first test so the job is the four lab1-qat trials only.
     shutil.copytree(local_cluster.root / "shared" / "results" / "base", storage / "base")
     worker = next(node for node in local_cluster.nodes if node.name == "worker")
-    job = _job_id(local_cluster.adls("submit", "lab1-qat", "--profile", "smoke", "--dataset", "synthetic",
-                                     "--storage", str(storage)))
+    job = _job_id(local_cluster.run(commands.submit("lab1-qat", str(storage))))
 
     deadline = time.monotonic() + 240
-    while not _runs_a_trial(worker):
-        assert time.monotonic() < deadline, local_cluster.adls("logs", job).stdout[-3000:]
+    while not _holds_a_trial(worker):
+        assert time.monotonic() < deadline, local_cluster.run(commands.logs(job)).stdout[-3000:]
         time.sleep(0.2)
     worker.kill()  # SIGKILL to every process of the worker node: raylet, agents, the trial itself
 
-    followed = local_cluster.adls("logs", job, "--follow", timeout=400)
+    followed = local_cluster.run(commands.logs(job, "--follow"), timeout=400)
     assert followed.returncode == 0, followed.stdout[-3000:] + followed.stderr
-    table = load_results(storage / "lab1-qat")
+    assert re.search(r"Actor\w*Error", followed.stdout)  # Tune saw the trial die with its node ...
+    table = load_results(storage / "lab1-qat")  # ... and retried it: every trial once, all finished
     assert len(table) == 4 and table["trial_id"].is_unique
     assert sorted(table["width"]) == [4, 8, 16, 32]
     assert (table["status"] == "TERMINATED").all(), table[["width", "status", "error"]]
@@ -127,8 +116,8 @@ def test_a_lost_worker_node_costs_retries_not_trials(local_cluster):
     assert HEAD in set(table["node"])
 
 
-def _runs_a_trial(node) -> bool:
-    """True while one of the node's processes is a Tune trial (Tune names its actor process `ray::ImplicitFunc`)."""
+def _holds_a_trial(node) -> bool:
+    """True while one of the node's processes is a Tune trial actor (titled `ray::ImplicitFunc...`)."""
     for proc in node.processes():
         try:
             title = " ".join(proc.cmdline())

@@ -313,6 +313,15 @@ def test_block_minifloat_hand_case_aligns_bias_with_block_max():
     assert q.tolist() == [3.0, 0.5, -0.1875, 2.0**-7]
 
 
+def test_block_minifloat_and_block_log_saturate_when_the_bias_runs_out():
+    # E3, M2, 2 bias bits: a max of 1e6 wants bias 7 - 19 < 0, gets 0 -> top 2^7 * 1.75 = 224.
+    q = block_minifloat_quantize(torch.tensor([1e6, -3.0]), 6, 3, 2, [2])
+    assert q.tolist() == [224.0, -3.0]
+    # 2 exponent bits (top 3), 2 bias bits: a max of 100 gets bias 0 -> largest value 2^3.
+    q = block_log_quantize(torch.tensor([100.0, -0.3]), width=3, exponent_bias_width=2, block_size=[2])
+    assert q.tolist() == [8.0, -1.0]
+
+
 def test_block_minifloat_keeps_typical_weights():
     # MASE gives bias 0 to every block with max < 1, which zeroes weights of std 0.02.
     w = torch.randn(64, 64) * 0.02

@@ -35,9 +35,19 @@ def prepare_lab1_qat(options: RunOptions) -> dict[int, str]:
         quantize_model(model, recipe.quantization)
         checkpoint = str(save_model(model, recipe, f"{folder}/checkpoints/{width}"))
         checkpoints[width] = checkpoint
-        rows.append({"experiment": "lab1-qat", "variant": "qat", "repeat": 0, "trial_index": index,
-                     "width": width, "frac_width": width // 2, "qat_accuracy": qat_accuracy, "status": status,
-                     "checkpoint": checkpoint if status == "TERMINATED" else None})
+        rows.append(
+            {
+                "experiment": "lab1-qat",
+                "variant": "qat",
+                "repeat": 0,
+                "trial_index": index,
+                "width": width,
+                "frac_width": width // 2,
+                "qat_accuracy": qat_accuracy,
+                "status": status,
+                "checkpoint": checkpoint if status == "TERMINATED" else None,
+            }
+        )
     rows.append({**rows[0], "trial_index": 4, "width": 12, "qat_accuracy": 0.95, "checkpoint": None})
     write_table(rows, folder)
     identity = run_identity(get_experiment("lab1-qat"), options)

@@ -53,8 +53,9 @@ def test_lab3_mixed_samples_widths_only_for_integer_layers(ray_session, storage)
     layers = layer_names(table)
     choices = table[[f"{layer}.type" for layer in layers]]
     assert set(choices.stack()) == {"fp32", "integer"}
-    assert set(table[[f"{layer}.width" for layer in layers]].stack().dropna()) <= {8, 16, 32}
-    assert set(table[[f"{layer}.frac_width" for layer in layers]].stack().dropna()) <= {2, 4, 8}
+    # A layer that never chose integer has no width column at all.
+    assert set(table.filter(regex=r"\.width$").stack().dropna()) <= {8, 16, 32}
+    assert set(table.filter(regex=r"\.frac_width$").stack().dropna()) <= {2, 4, 8}
     assert (table["quantized_layers"] == (choices == "integer").sum(axis=1)).all()
 
     # The reported average bits are those of the sampled widths: every trial applied its own choice.

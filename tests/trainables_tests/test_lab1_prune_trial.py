@@ -13,7 +13,6 @@ from trainables.model_recipe import ModelRecipe, build_from_recipe
 from trainables.trial_context import local_context
 from trainables.trial_steps import open_data
 
-
 # Smaller than bert-tiny so activation pruning (a top-k per Linear input) keeps the tests fast.
 SMALL_ARCH = {"num_hidden_layers": 1, "num_attention_heads": 2, "hidden_size": 32, "intermediate_size": 64}
 
@@ -65,11 +64,15 @@ def test_l1_trial_prunes_the_quantized_model_and_saves_masks_that_survive_fine_t
     for name, layer in linear_layers(model).items():
         # Exactly half of every weight tensor is zero after fine-tuning, and the reload keeps it.
         assert int((layer.weight == 0).sum()) >= layer.weight.numel() // 2, name
-        assert torch.equal(layer.weight[~layer.weight_mask], torch.zeros_like(layer.weight[~layer.weight_mask]))
+        assert torch.equal(
+            layer.weight[~layer.weight_mask], torch.zeros_like(layer.weight[~layer.weight_mask])
+        )
         assert any(isinstance(hook, InputPruning) for hook in layer._forward_pre_hooks.values())
 
 
-def test_random_trial_does_not_depend_on_the_global_rng_state_before_it(smoke_config, start_checkpoint, tmp_path):
+def test_random_trial_does_not_depend_on_the_global_rng_state_before_it(
+    smoke_config, start_checkpoint, tmp_path
+):
     # Tune may run several trials in one worker process: the result must not depend on the order.
     torch.manual_seed(123)
     first, _ = prune_trial(smoke_config, start_checkpoint, tmp_path / "a", 0.7, "random")

@@ -23,7 +23,9 @@ COMPRESSION = {"quantization": TUTORIAL_QUANTIZATION, "pruning": TUTORIAL_PRUNIN
 
 def test_reports_all_three_accuracies_and_saves_the_compressed_model(smoke_config, tmp_path):
     ctx = local_context(tmp_path)
-    metrics = lab2_compress_aware_trial({**smoke_config, **PARAMS, **COMPRESSION, "post_train_epochs": 0.25}, ctx)
+    metrics = lab2_compress_aware_trial(
+        {**smoke_config, **PARAMS, **COMPRESSION, "post_train_epochs": 0.25}, ctx
+    )
     for key in ("trained_accuracy", "compressed_accuracy", "post_trained_accuracy"):
         assert 0 <= metrics[key] <= 1, key
     assert metrics["train_steps"] > 0 and metrics["post_train_steps"] > 0

@@ -1,0 +1,55 @@
+"""Helpers around ray_cluster.yaml: load it, check it the way `ray up` does, turn it into an on-premise config."""
+
+import copy
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from cluster.errors import ClusterError
+
+CLUSTER_CONFIG = Path(__file__).resolve().parents[1] / "ray_cluster.yaml"
+# Node-type settings that only a cloud provider understands; `provider: type: local` refuses them.
+CLOUD_ONLY_KEYS = ("available_node_types", "head_node_type", "docker")
+
+
+def load_cluster_config(path: str | Path = CLUSTER_CONFIG) -> dict[str, Any]:
+    """The YAML file as a dict; ClusterError if it is missing or not YAML."""
+    try:
+        config = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError) as error:
+        raise ClusterError(f"cannot read the cluster config {str(path)!r}: {error}") from None
+    if not isinstance(config, dict):
+        raise ClusterError(f"the cluster config {str(path)!r} is not a YAML mapping")
+    return config
+
+
+def validate_cluster_config(config: dict[str, Any]) -> dict[str, Any]:
+    """Check `config` with Ray's own cluster-config schema, before and after Ray fills in its defaults.
+
+    Returns the config with defaults, as `ray up` would use it. Raises jsonschema.ValidationError
+    (or ValueError) exactly where `ray up` would fail; nothing here calls a cloud API.
+    """
+    import jsonschema
+    import ray.autoscaler
+    from ray.autoscaler._private.util import prepare_config, validate_config
+
+    schema_path = os.path.join(os.path.dirname(ray.autoscaler.__file__), "ray-schema.json")
+    with open(schema_path) as handle:
+        jsonschema.validate(config, json.load(handle))
+    prepared = prepare_config(copy.deepcopy(config))
+    validate_config(prepared)
+    return prepared
+
+
+def local_variant(config: dict[str, Any], head_ip: str, worker_ips: list[str], ssh_user: str,
+                  ssh_private_key: str) -> dict[str, Any]:
+    """The same cluster on machines you already have (`provider: type: local`), as ray_cluster.yaml's
+    comments describe: local provider, your SSH user and key, no cloud node types, no Docker."""
+    variant = {key: copy.deepcopy(value) for key, value in config.items() if key not in CLOUD_ONLY_KEYS}
+    variant["provider"] = {"type": "local", "head_ip": head_ip, "worker_ips": list(worker_ips)}
+    variant["auth"] = {"ssh_user": ssh_user, "ssh_private_key": ssh_private_key}
+    variant["max_workers"] = len(worker_ips)  # a fixed set of machines: every one is used
+    return variant

@@ -1,0 +1,35 @@
+"""Results storage on a cluster: a folder some nodes cannot see is refused, with the reason."""
+
+import pytest
+
+from cluster.errors import ClusterError
+from cluster.shared_storage import require_shared_storage, unshared_storage_message
+from search.options import RunOptions
+from search.runner import check_resources
+from trainables.compress.errors import ConfigError
+
+
+def test_the_refusal_names_the_blind_nodes_and_the_alternatives():
+    assert unshared_storage_message("/data/results", {"10.0.0.1": True, "10.0.0.2": True}) is None
+    message = unshared_storage_message("/data/results", {"10.0.0.1": True, "10.0.0.3": False, "10.0.0.2": False})
+    assert message.startswith("--storage '/data/results' is a folder on this node only: 2 of 3 cluster nodes")
+    assert "(10.0.0.2, 10.0.0.3)" in message and "s3://" in message and "NFS" in message
+
+
+def test_a_uri_needs_no_probe():
+    require_shared_storage("s3://bucket/adls")  # returns before touching Ray
+
+
+def test_a_single_node_sees_its_own_folder(ray_session, tmp_path):
+    check_resources(RunOptions(storage=str(tmp_path / "results")), joined=True)
+
+
+def test_gpu_trials_on_a_machine_without_a_gpu_are_refused(ray_session):
+    if ray_session.cluster_resources().get("GPU", 0):
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(ConfigError, match=r"--gpus-per-trial=0.5 but Ray sees no GPU on this machine"):
+        check_resources(RunOptions(gpus_per_trial=0.5), joined=False)
+
+
+def test_cluster_errors_are_config_errors():
+    assert issubclass(ClusterError, ConfigError)  # the CLI prints them as one line with exit status 2
