@@ -11,7 +11,8 @@ turn, so load changes on the machine hit them alike):
 Formats use `example_config` (about 8 bits). Targets: integer and minifloat model step < 2x
 fp32, every format < 4x. Prints a table and writes bench/out/quantized_linear.json.
 
-    .venv/bin/python bench/bench_quantized_linear.py [--repeats N] [--threads T] [--formats a,b] [--device cuda]
+    .venv/bin/python bench/bench_quantized_linear.py [--repeats N] [--threads T] [--formats a,b]
+        [--device cuda]
 """
 
 import argparse
@@ -117,7 +118,7 @@ def main() -> None:
     )
     parser.add_argument("--repeats", type=int, default=7, help="timed repeats per variant (median)")
     parser.add_argument("--layer-repeats", type=int, default=25)
-    parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1: steadiest on a shared box)")
     parser.add_argument("--formats", default=",".join(LINEAR_FORMATS), help="comma-separated format names")
     parser.add_argument("--device", default="cpu", help="cpu or cuda")
     args = parser.parse_args()
@@ -133,8 +134,8 @@ def main() -> None:
 
     rows = {}
     print(
-        f"device={device} threads={args.threads}  layer: Linear {HIDDEN}->{INTERMEDIATE} on ({BATCH}, {TOKENS}, {HIDDEN}) "
-        f"fwd+bwd  model: bert-tiny train step, batch {BATCH} x {TOKENS}"
+        f"device={device} threads={args.threads}  layer: Linear {HIDDEN}->{INTERMEDIATE} fwd+bwd on "
+        f"({BATCH}, {TOKENS}, {HIDDEN})  model: bert-tiny train step, batch {BATCH} x {TOKENS}"
     )
     print(f"{'format':22s} {'layer ms':>9s} {'ratio':>6s} {'model ms':>9s} {'ratio':>6s}  target")
     for name in ["fp32", *formats]:

@@ -72,7 +72,9 @@ def find_token() -> tuple[str | None, str]:
             raise ClusterError(f"RAY_AUTH_TOKEN_PATH={path_setting!r} does not exist; {TOKEN_HELP}") from None
         return None, ""
     except OSError as error:
-        raise ClusterError(f"cannot read the Ray token file {str(path)!r} ({error.strerror}); {TOKEN_HELP}") from None
+        raise ClusterError(
+            f"cannot read the Ray token file {str(path)!r} ({error.strerror}); {TOKEN_HELP}"
+        ) from None
     if not token:
         raise ClusterError(f"the Ray token file {str(path)!r} is empty; {TOKEN_HELP}")
     return token, str(path)
@@ -107,12 +109,18 @@ class JobsClient:
         # The constructor already asks the server for its version, so auth errors surface here.
         self.client = self._call(lambda: JobSubmissionClient(self.address, headers=headers))
 
-    def submit(self, entrypoint: str, submission_id: str, runtime_env: dict[str, Any],
-               metadata: dict[str, str]) -> str:
+    def submit(
+        self, entrypoint: str, submission_id: str, runtime_env: dict[str, Any], metadata: dict[str, str]
+    ) -> str:
         """Submit a job; returns its submission id."""
-        return self._call(lambda: self.client.submit_job(
-            entrypoint=entrypoint, submission_id=submission_id, runtime_env=runtime_env, metadata=metadata,
-        ))
+        return self._call(
+            lambda: self.client.submit_job(
+                entrypoint=entrypoint,
+                submission_id=submission_id,
+                runtime_env=runtime_env,
+                metadata=metadata,
+            )
+        )
 
     def info(self, job_id: str) -> Any:
         """The job's JobDetails (status, message, metadata, start/end times in ms)."""
@@ -168,7 +176,9 @@ class JobsClient:
                 f"the Ray cluster at {self.address} rejected the token from {self.token_source}; {TOKEN_HELP}"
             ) from None
         except ConnectionError as error:  # requests' ConnectionError derives from OSError, Ray's from this
-            raise ClusterError(f"lost the connection to the Ray Jobs API at {self.address}: {_first_line(error)}") from None
+            raise ClusterError(
+                f"lost the connection to the Ray Jobs API at {self.address}: {_first_line(error)}"
+            ) from None
         except RuntimeError as error:
             text = str(error)
             if job_id is not None and "404" in text:
@@ -177,7 +187,9 @@ class JobsClient:
                 ) from None
             raise ClusterError(f"the Ray Jobs API at {self.address} failed: {_first_line(error)}") from None
         except OSError as error:
-            raise ClusterError(f"lost the connection to the Ray Jobs API at {self.address}: {_first_line(error)}") from None
+            raise ClusterError(
+                f"lost the connection to the Ray Jobs API at {self.address}: {_first_line(error)}"
+            ) from None
 
 
 def _first_line(error: BaseException) -> str:

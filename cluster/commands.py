@@ -16,7 +16,9 @@ def add_cluster_commands(subparsers: Any) -> None:
     """Add the cluster commands to the `adls` parser's subparsers (search/cli.py calls this)."""
     from search.cli import add_run_options
 
-    address_help = f"the cluster's Jobs API (default: $RAY_ADDRESS, else {DEFAULT_ADDRESS}, `ray dashboard`'s tunnel)"
+    address_help = (
+        f"the cluster's Jobs API (default: $RAY_ADDRESS, else {DEFAULT_ADDRESS}, `ray dashboard`'s tunnel)"
+    )
 
     submit = subparsers.add_parser(
         "submit", help="run an experiment or a lab on a Ray cluster as a job; prints the job id"
@@ -29,8 +31,11 @@ def add_cluster_commands(subparsers: Any) -> None:
         if action.dest == "storage":
             action.help = "where every node writes results: a URI (s3://, gs://) or an absolute shared path"
     submit.add_argument("--address", default=None, help=address_help)
-    submit.add_argument("--follow", action="store_true",
-                        help="stream the job's output until it ends; exit 0 only if it succeeded")
+    submit.add_argument(
+        "--follow",
+        action="store_true",
+        help="stream the job's output until it ends; exit 0 only if it succeeded",
+    )
     submit.set_defaults(func=cmd_submit)
 
     jobs = subparsers.add_parser("jobs", help="this project's jobs on the cluster and their states")
@@ -41,8 +46,12 @@ def add_cluster_commands(subparsers: Any) -> None:
     logs = subparsers.add_parser("logs", help="a job's output (progress lines, errors)")
     logs.add_argument("job_id", metavar="JOB_ID")
     logs.add_argument("--address", default=None, help=address_help)
-    logs.add_argument("--follow", "-f", action="store_true",
-                      help="keep printing until the job ends; exit 0 only if it succeeded")
+    logs.add_argument(
+        "--follow",
+        "-f",
+        action="store_true",
+        help="keep printing until the job ends; exit 0 only if it succeeded",
+    )
     logs.set_defaults(func=cmd_logs)
 
     stop = subparsers.add_parser("stop", help="stop a running job (its finished trials stay in storage)")
@@ -50,12 +59,17 @@ def add_cluster_commands(subparsers: Any) -> None:
     stop.add_argument("--address", default=None, help=address_help)
     stop.set_defaults(func=cmd_stop)
 
-    fetch = subparsers.add_parser("fetch", help="copy an experiment's (or a lab's) results from cluster storage")
+    fetch = subparsers.add_parser(
+        "fetch", help="copy an experiment's (or a lab's) results from cluster storage"
+    )
     fetch.add_argument("experiment", help="an experiment or lab name")
     fetch.add_argument("--storage", required=True, help="the --storage the job was submitted with")
     fetch.add_argument("--to", default="results", help="local results folder (default results)")
-    fetch.add_argument("--with-checkpoints", action="store_true",
-                       help="also copy Ray Tune's folder with every trial's checkpoint (large)")
+    fetch.add_argument(
+        "--with-checkpoints",
+        action="store_true",
+        help="also copy Ray Tune's folder with every trial's checkpoint (large)",
+    )
     fetch.set_defaults(func=cmd_fetch)
 
 
@@ -65,7 +79,12 @@ def cmd_submit(args: argparse.Namespace) -> int:
     jobs.check_submittable(args.experiment, args)
     client = _connect(args)
     job_id = jobs.submission_id(args.experiment)
-    client.submit(jobs.entrypoint(args.experiment, args), job_id, jobs.runtime_env(), jobs.metadata(args.experiment, args))
+    client.submit(
+        jobs.entrypoint(args.experiment, args),
+        job_id,
+        jobs.runtime_env(),
+        jobs.metadata(args.experiment, args),
+    )
     print(job_id, flush=True)
     if args.follow:
         return _follow(client, job_id)
@@ -79,16 +98,25 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     client = _connect(args)
     listed = [job for job in client.list() if args.all or is_adls_job(job)]
     if not listed:
-        print(f"no adls jobs on the cluster at {client.address}" + ("" if args.all else " (--all lists every job)"))
+        print(
+            f"no adls jobs on the cluster at {client.address}"
+            + ("" if args.all else " (--all lists every job)")
+        )
         return 0
     rows = [("JOB ID", "STATUS", "EXPERIMENT", "PROFILE", "STARTED", "DURATION", "STORAGE")]
     for job in listed:
         labels = job.metadata or {}
-        rows.append((
-            job.submission_id or job.job_id or "-", str(job.status), labels.get(METADATA_KEY, "-"),
-            labels.get("adls_profile", "-"), _clock(job.start_time), _duration(job.start_time, job.end_time),
-            labels.get("adls_storage", "-"),
-        ))
+        rows.append(
+            (
+                job.submission_id or job.job_id or "-",
+                str(job.status),
+                labels.get(METADATA_KEY, "-"),
+                labels.get("adls_profile", "-"),
+                _clock(job.start_time),
+                _duration(job.start_time, job.end_time),
+                labels.get("adls_storage", "-"),
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
@@ -130,7 +158,15 @@ def _follow(client: JobsClient, job_id: str) -> int:
         sys.stdout.write(chunk)
         sys.stdout.flush()
 
-    info = client.follow(job_id, write)
+    try:
+        info = client.follow(job_id, write)
+    except KeyboardInterrupt:
+        # Only the following stops; say so, or the user would think the search stopped too.
+        print(
+            f"adls: stopped following; job {job_id} keeps running (`adls stop {job_id}` ends it)",
+            file=sys.stderr,
+        )
+        return 130
     status = str(info.status)
     if status == "SUCCEEDED":
         return 0

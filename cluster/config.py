@@ -44,8 +44,9 @@ def validate_cluster_config(config: dict[str, Any]) -> dict[str, Any]:
     return prepared
 
 
-def local_variant(config: dict[str, Any], head_ip: str, worker_ips: list[str], ssh_user: str,
-                  ssh_private_key: str) -> dict[str, Any]:
+def local_variant(
+    config: dict[str, Any], head_ip: str, worker_ips: list[str], ssh_user: str, ssh_private_key: str
+) -> dict[str, Any]:
     """The same cluster on machines you already have (`provider: type: local`), as ray_cluster.yaml's
     comments describe: local provider, your SSH user and key, no cloud node types, no Docker."""
     variant = {key: copy.deepcopy(value) for key, value in config.items() if key not in CLOUD_ONLY_KEYS}

@@ -32,7 +32,7 @@ def fetch_experiment(name: str, source_root: str, target_root: Path, with_checkp
     shutil.rmtree(staging, ignore_errors=True)
     selector = pyarrow.fs.FileSelector(source_path, recursive=True)
     for info in fs.get_file_info(selector):
-        relative = info.path[len(source_path):].lstrip("/")
+        relative = info.path[len(source_path) :].lstrip("/")
         if info.type != pyarrow.fs.FileType.File:
             continue
         if not with_checkpoints and relative.split("/", 1)[0] == TUNE_DIR:

@@ -17,8 +17,19 @@ from search import storage
 # upload limit is 100 MiB and the nodes have their own.
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 SHIP_EXCLUDES = [
-    ".git/", ".venv/", "venv/", "results/", ".cache/", "**/__pycache__/", ".pytest_cache/", ".ruff_cache/",
-    ".hypothesis/", "bench/out/", "build/", "*.egg-info/", "*.pyc",
+    ".git/",
+    ".venv/",
+    "venv/",
+    "results/",
+    ".cache/",
+    "**/__pycache__/",
+    ".pytest_cache/",
+    ".ruff_cache/",
+    ".hypothesis/",
+    "bench/out/",
+    "build/",
+    "*.egg-info/",
+    "*.pyc",
 ]
 JOB_PREFIX = "adls-"
 METADATA_KEY = "adls_experiment"  # marks the jobs this project submitted (`adls jobs` lists only those)

@@ -56,13 +56,10 @@ def require_shared_storage(location: str) -> None:
         return os.path.exists(path)
 
     try:
-        probes = {
-            node["NodeManagerAddress"] + (f" ({node['NodeID'][:8]})" if _ip_repeats(nodes, node) else ""):
-            sees.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)).remote(
-                str(marker)
-            )
-            for node in nodes
-        }
+        probes = {}
+        for node in nodes:
+            pinned = NodeAffinitySchedulingStrategy(node["NodeID"], soft=False)
+            probes[_node_name(nodes, node)] = sees.options(scheduling_strategy=pinned).remote(str(marker))
         try:
             seen = dict(zip(probes, ray.get(list(probes.values()), timeout=PROBE_TIMEOUT_S), strict=True))
         except (ray.exceptions.GetTimeoutError, ray.exceptions.RayError) as error:
@@ -77,5 +74,8 @@ def require_shared_storage(location: str) -> None:
     log.info("all %d nodes see %s", len(seen), location)
 
 
-def _ip_repeats(nodes: list[dict], node: dict) -> bool:
-    return sum(other["NodeManagerAddress"] == node["NodeManagerAddress"] for other in nodes) > 1
+def _node_name(nodes: list[dict], node: dict) -> str:
+    """The node's IP, with its id when several nodes share that IP (several nodes on one machine)."""
+    ip = node["NodeManagerAddress"]
+    shared = sum(other["NodeManagerAddress"] == ip for other in nodes) > 1
+    return f"{ip} ({node['NodeID'][:8]})" if shared else ip

@@ -12,6 +12,7 @@ replace either config through `RunOptions.extra["quantization"]` / `extra["pruni
 """
 
 import copy
+import json
 from typing import Any
 
 import pandas as pd
@@ -117,7 +118,13 @@ class Lab2CompressAwareExperiment:
                 metric=metric,
                 trial_fn=lab2_compress_aware_trial,
                 settings=settings,
-                recorded={"objective": metric, "sampler_chosen_by": chosen_by},
+                recorded={
+                    "objective": metric,
+                    "sampler_chosen_by": chosen_by,
+                    # As JSON text: one column each, readable in the CSV, whatever the config holds.
+                    "quantization": json.dumps(quantization, sort_keys=True),
+                    "pruning": json.dumps(pruning, sort_keys=True),
+                },
             )
             for repeat in range(options.repeats)
             for name, metric in OBJECTIVES.items()

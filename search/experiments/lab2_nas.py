@@ -4,6 +4,8 @@ One Tune experiment per sampler (and per repeat) over the same finite space (sea
 with the same budget and seed policy: repeat r seeds its sampler and its trials with seed + r.
 Grid visits `budget` distinct points of the grid (Optuna's GridSampler draws unvisited points in
 a seeded random order, so a grid larger than the budget is sampled without replacement).
+`--sampler` does not narrow this comparison: it picks lab2-compress-aware's sampler, and a
+lab2-nas run that depended on it would replace the stored three-sampler results.
 """
 
 from collections.abc import Sequence

@@ -111,7 +111,9 @@ def layerwise_variants(
 
 class Lab3MixedExperiment:
     name = "lab3-mixed"
-    lab_task = "Lab 3 task 1: per-layer fp32 or integer (width 8/16/32, frac 2/4/8), TPE"
+    lab_task = (
+        "Lab 3 task 1: per-layer fp32 or integer (width 8/16/32, frac 2/4/8), TPE; --from base|lab2-nas"
+    )
     # The default start; `inputs_for` swaps in lab2-nas when it is chosen or stored.
     requires: tuple[str, ...] = ("base",)
 

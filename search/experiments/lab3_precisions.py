@@ -29,7 +29,7 @@ def formats(options: RunOptions) -> list[str]:
 
 class Lab3PrecisionsExperiment:
     name = "lab3-precisions"
-    lab_task = "Lab 3 task 2: one per-layer search per Linear format (fp32 or that format), TPE"
+    lab_task = "Lab 3 task 2: per-layer fp32 or one Linear format, a search per format (--precisions)"
     requires: tuple[str, ...] = ("base",)
 
     def inputs_for(self, options: RunOptions) -> tuple[str, ...]:

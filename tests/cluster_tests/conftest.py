@@ -36,22 +36,51 @@ class Commands:
     other Ray instances may share the machine; the document shows them with Ray's default ports."""
 
     @staticmethod
-    def ray_head(port: int, dashboard_port: int, agent_port: int, client_port: int, temp_dir: str) -> list[str]:
-        return ["ray", "start", "--head", f"--node-ip-address={HEAD_IP}", f"--port={port}",
-                "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard_port}",
-                f"--dashboard-agent-listen-port={agent_port}", f"--ray-client-server-port={client_port}",
-                "--num-cpus=1", f"--temp-dir={temp_dir}", "--disable-usage-stats"]
+    def ray_head(
+        port: int, dashboard_port: int, agent_port: int, client_port: int, temp_dir: str
+    ) -> list[str]:
+        return [
+            "ray",
+            "start",
+            "--head",
+            f"--node-ip-address={HEAD_IP}",
+            f"--port={port}",
+            "--dashboard-host=127.0.0.1",
+            f"--dashboard-port={dashboard_port}",
+            f"--dashboard-agent-listen-port={agent_port}",
+            f"--ray-client-server-port={client_port}",
+            "--num-cpus=1",
+            f"--temp-dir={temp_dir}",
+            "--disable-usage-stats",
+        ]
 
     @staticmethod
     def ray_worker(port: int, agent_port: int, temp_dir: str) -> list[str]:
-        return ["ray", "start", f"--address={HEAD_IP}:{port}", f"--node-ip-address={WORKER_IP}",
-                f"--dashboard-agent-listen-port={agent_port}", "--num-cpus=1", f"--temp-dir={temp_dir}",
-                "--disable-usage-stats"]
+        return [
+            "ray",
+            "start",
+            f"--address={HEAD_IP}:{port}",
+            f"--node-ip-address={WORKER_IP}",
+            f"--dashboard-agent-listen-port={agent_port}",
+            "--num-cpus=1",
+            f"--temp-dir={temp_dir}",
+            "--disable-usage-stats",
+        ]
 
     @staticmethod
     def submit(experiment: str, storage: str, *extra: str) -> list[str]:
-        return ["adls", "submit", experiment, "--profile", "smoke", "--dataset", "synthetic", "--storage", storage,
-                *extra]
+        return [
+            "adls",
+            "submit",
+            experiment,
+            "--profile",
+            "smoke",
+            "--dataset",
+            "synthetic",
+            "--storage",
+            storage,
+            *extra,
+        ]
 
     @staticmethod
     def logs(job: str, *extra: str) -> list[str]:
@@ -188,15 +217,22 @@ class LocalCluster:
 
     def node_env(self, cache_dir: Path) -> dict[str, str]:
         """What the node processes (and so the job's driver and trials) see."""
-        env = {key: value for key, value in os.environ.items()
-               if not key.startswith(("RAY_", "PYTHONPATH", "ADLS_"))}
+        env = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith(("RAY_", "PYTHONPATH", "ADLS_"))
+        }
         env.update(
             PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
-            RAY_AUTH_MODE="token", RAY_AUTH_TOKEN=self.token,  # never ~/.ray/auth_token: others use it
-            RAY_USAGE_STATS_ENABLED="0", HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false",
+            RAY_AUTH_MODE="token",
+            RAY_AUTH_TOKEN=self.token,  # never ~/.ray/auth_token: others use it
+            RAY_USAGE_STATS_ENABLED="0",
+            HF_HUB_OFFLINE="1",
+            TOKENIZERS_PARALLELISM="false",
             ADLS_CACHE_DIR=str(cache_dir),
             # Notice a lost node in seconds rather than the default half minute.
-            RAY_health_check_period_ms="1000", RAY_health_check_timeout_ms="2000",
+            RAY_health_check_period_ms="1000",
+            RAY_health_check_timeout_ms="2000",
             RAY_health_check_failure_threshold="5",
         )
         return env
@@ -204,13 +240,17 @@ class LocalCluster:
     def client_env(self, **overrides: str) -> dict[str, str]:
         """What a user's shell has: the Jobs API address and where the token is; nothing else of Ray."""
         env = {key: value for key, value in os.environ.items() if not key.startswith(("RAY_", "PYTHONPATH"))}
-        env.update(PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}", RAY_ADDRESS=self.address,
-                   RAY_AUTH_TOKEN_PATH=str(self.token_file))
+        env.update(
+            PATH=f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}",
+            RAY_ADDRESS=self.address,
+            RAY_AUTH_TOKEN_PATH=str(self.token_file),
+        )
         env.update(overrides)
         return {key: value for key, value in env.items() if value != ""}
 
     def start_head(self) -> Node:
-        temp_dir = Path(tempfile.mkdtemp(prefix="adlsc-head-"))  # short: Ray's socket paths must fit 107 bytes
+        # A short path: Ray's socket paths below it must fit in 107 bytes.
+        temp_dir = Path(tempfile.mkdtemp(prefix="adlsc-head-"))
         command = Commands.ray_head(self.port, self.dashboard_port, free_port(), free_port(), str(temp_dir))
         return self._start("head", HEAD_IP, command, temp_dir)
 
@@ -228,19 +268,28 @@ class LocalCluster:
     def _start(self, name: str, ip: str, command: list[str], temp_dir: Path) -> Node:
         cache_dir = self.root / f"cache-{name}"
         log = open(self.logs / f"{name}-start.log", "w")  # noqa: SIM115 - kept open for the child
-        process = subprocess.Popen(command, env=self.node_env(cache_dir), stdout=log, stderr=subprocess.STDOUT,
-                                   start_new_session=True, cwd=self.root)
+        process = subprocess.Popen(
+            command,
+            env=self.node_env(cache_dir),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=self.root,
+        )
         node = Node(name, ip, process.pid, temp_dir, cache_dir)
         self.nodes.append(node)
         # `ray start` returns once the node's daemons run; they stay in the session it started.
         rc = process.wait(timeout=180)
         if rc != 0:
-            raise RuntimeError(f"{' '.join(command)} failed ({rc}):\n{(self.logs / f'{name}-start.log').read_text()}")
+            raise RuntimeError(
+                f"{' '.join(command)} failed ({rc}):\n{(self.logs / f'{name}-start.log').read_text()}"
+            )
         return node
 
     def alive_nodes(self) -> list[dict]:
-        request = urllib.request.Request(f"{self.address}/api/v0/nodes?limit=100",
-                                         headers={"Authorization": f"Bearer {self.token}"})
+        request = urllib.request.Request(
+            f"{self.address}/api/v0/nodes?limit=100", headers={"Authorization": f"Bearer {self.token}"}
+        )
         with urllib.request.urlopen(request, timeout=10) as response:
             payload = json.load(response)
         return [n for n in payload["data"]["result"]["result"] if n.get("state") == "ALIVE"]
@@ -257,11 +306,18 @@ class LocalCluster:
                 raise TimeoutError(f"the cluster did not reach {count} alive nodes in {timeout} s")
             time.sleep(0.5)
 
-    def run(self, command: list[str], timeout: float = 300, env: dict[str, str] | None = None
-            ) -> subprocess.CompletedProcess:
+    def run(
+        self, command: list[str], timeout: float = 300, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess:
         """Run a command (`adls ...`) as a user of this cluster would, from the project folder."""
-        return subprocess.run(command, env=env or self.client_env(), cwd=PROJECT, capture_output=True, text=True,
-                              timeout=timeout)
+        return subprocess.run(
+            command,
+            env=env or self.client_env(),
+            cwd=PROJECT,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def shutdown(self) -> None:
         for node in reversed(self.nodes):
@@ -289,5 +345,7 @@ def namespaces_usable() -> str | None:
     """None when this process may create mount namespaces (root with CAP_SYS_ADMIN), else why not."""
     if shutil.which("unshare") is None:
         return "`unshare` (util-linux) is not installed"
-    probe = subprocess.run(["unshare", "--mount", "--propagation", "private", "true"], capture_output=True, text=True)
+    probe = subprocess.run(
+        ["unshare", "--mount", "--propagation", "private", "true"], capture_output=True, text=True
+    )
     return None if probe.returncode == 0 else f"`unshare --mount` fails here: {probe.stderr.strip()}"

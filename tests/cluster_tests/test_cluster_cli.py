@@ -30,14 +30,20 @@ def _error(argv, capsys) -> str:
     return err
 
 
-@pytest.mark.parametrize(("argv", "message"), [
-    (["submit", "lab1-qat"], "adls submit needs --storage"),
-    (["submit", "lab1-qat", "--storage", "results"], "is a relative path"),
-    (["submit", "lab9", "--storage", "s3://b/adls"], "unknown experiment 'lab9'"),
-    (["submit", "lab1-qat", "--storage", "s3://b/adls", "--gpus-per-trial", "1.5"], "above 1 it must be a whole"),
-    (["jobs", "--address", "ray://head:10001"], "is not a Jobs API address"),
-    (["logs", "x", "--address", "ftp://head"], "is not an http(s)://HOST:PORT address"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["submit", "lab1-qat"], "adls submit needs --storage"),
+        (["submit", "lab1-qat", "--storage", "results"], "is a relative path"),
+        (["submit", "lab9", "--storage", "s3://b/adls"], "unknown experiment 'lab9'"),
+        (
+            ["submit", "lab1-qat", "--storage", "s3://b/adls", "--gpus-per-trial", "1.5"],
+            "above 1 it must be a whole",
+        ),
+        (["jobs", "--address", "ray://head:10001"], "is not a Jobs API address"),
+        (["logs", "x", "--address", "ftp://head"], "is not an http(s)://HOST:PORT address"),
+    ],
+)
 def test_bad_cluster_input_is_one_line_and_exit_2(argv, message, capsys):
     assert message in _error(argv, capsys)
 
@@ -53,8 +59,24 @@ def test_an_address_nothing_listens_on_fails_in_seconds(capsys):
 
 
 def test_the_job_runs_adls_run_with_the_same_options():
-    argv = ["submit", "lab1-qat", "--profile", "smoke", "--storage", "s3://bucket/adls", "--gpus-per-trial", "0.25",
-            "--cpus-per-trial", "2", "--force", "--seed", "3", "--address", "http://head:8265", "--follow"]
+    argv = [
+        "submit",
+        "lab1-qat",
+        "--profile",
+        "smoke",
+        "--storage",
+        "s3://bucket/adls",
+        "--gpus-per-trial",
+        "0.25",
+        "--cpus-per-trial",
+        "2",
+        "--force",
+        "--seed",
+        "3",
+        "--address",
+        "http://head:8265",
+        "--follow",
+    ]
     args = build_parser().parse_args(argv)
     entrypoint = jobs.entrypoint("lab1-qat", args)
     assert entrypoint.startswith("python -m search.cli run lab1-qat ")
@@ -65,7 +87,9 @@ def test_the_job_runs_adls_run_with_the_same_options():
 
 def test_what_is_shipped_and_how_the_job_is_labelled():
     env = jobs.runtime_env()
-    assert env["working_dir"] == str(jobs.PROJECT_ROOT) and (jobs.PROJECT_ROOT / "search" / "cli.py").is_file()
+    assert (
+        env["working_dir"] == str(jobs.PROJECT_ROOT) and (jobs.PROJECT_ROOT / "search" / "cli.py").is_file()
+    )
     for folder in (".venv/", "results/", ".git/", ".cache/"):
         assert folder in env["excludes"]
     assert env["env_vars"]["PYTHONUNBUFFERED"] == "1"

@@ -52,17 +52,32 @@ def test_setup_installs_the_pinned_requirements(config):
 
 def test_token_auth_stays_on_and_the_jobs_api_is_local_to_the_head(config):
     assert config["file_mounts"]["~/.ray/auth_token"] == "~/.ray/auth_token"
-    starts = [c for c in config["head_start_ray_commands"] + config["worker_start_ray_commands"] if "ray start" in c]
+    starts = [
+        c for c in config["head_start_ray_commands"] + config["worker_start_ray_commands"] if "ray start" in c
+    ]
     assert len(starts) == 2 and all("RAY_AUTH_MODE=token" in command for command in starts)
     head = next(c for c in config["head_start_ray_commands"] if "ray start" in c)
     assert "--dashboard-host=127.0.0.1" in head and "0.0.0.0" not in head
 
 
 def test_no_credential_in_the_config_or_anywhere_in_the_repository():
-    skipped_dirs = {".git", ".venv", "venv", "results", ".cache", "__pycache__", ".pytest_cache", ".ruff_cache",
-                    ".hypothesis", "build"}
-    tracked = [str(path.relative_to(PROJECT)) for path in PROJECT.rglob("*")
-               if not skipped_dirs.intersection(path.relative_to(PROJECT).parts)]
+    skipped_dirs = {
+        ".git",
+        ".venv",
+        "venv",
+        "results",
+        ".cache",
+        "__pycache__",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".hypothesis",
+        "build",
+    }
+    tracked = [
+        str(path.relative_to(PROJECT))
+        for path in PROJECT.rglob("*")
+        if not skipped_dirs.intersection(path.relative_to(PROJECT).parts)
+    ]
     secret = re.compile(
         r"AKIA[0-9A-Z]{16}|aws_secret_access_key\s*[=:]|BEGIN [A-Z ]*PRIVATE KEY|RAY_AUTH_TOKEN\s*[=:]\s*['\"]?[0-9a-f]{16}"
     )

@@ -16,7 +16,9 @@ def _command_lines() -> list[str]:
 
 def test_every_command_the_cluster_tests_run_is_in_the_document(documented_commands):
     lines = _command_lines()
-    missing = [command for command in documented_commands if not any(line.startswith(command) for line in lines)]
+    missing = [
+        command for command in documented_commands if not any(line.startswith(command) for line in lines)
+    ]
     assert missing == []
 
 

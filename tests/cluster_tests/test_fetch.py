@@ -11,8 +11,21 @@ from search.results_table import write_table
 
 def _stored_run(storage, seconds: float) -> None:
     folder = storage / "base"
-    write_table([{"experiment": "base", "variant": "base", "repeat": 0, "trial_index": 0, "status": "TERMINATED",
-                  "accuracy": 0.75, "node": "10.0.0.2", "device": "cuda"}], str(folder))
+    write_table(
+        [
+            {
+                "experiment": "base",
+                "variant": "base",
+                "repeat": 0,
+                "trial_index": 0,
+                "status": "TERMINATED",
+                "accuracy": 0.75,
+                "node": "10.0.0.2",
+                "device": "cuda",
+            }
+        ],
+        str(folder),
+    )
     (folder / "run.json").write_text(json.dumps({"identity": {"experiment": "base"}, "seconds": seconds}))
     checkpoint = folder / "tune" / "base" / "trial_0" / "checkpoint_000000"
     checkpoint.mkdir(parents=True)
@@ -30,7 +43,9 @@ def test_fetch_copies_the_table_but_not_the_checkpoints(tmp_path, capsys):
     assert not (local / "base" / "tune").exists()
 
     assert main(["fetch", "base", "--storage", str(storage), "--to", str(local), "--with-checkpoints"]) == 0
-    assert (local / "base" / "tune" / "base" / "trial_0" / "checkpoint_000000" / "model.safetensors").is_file()
+    assert (
+        local / "base" / "tune" / "base" / "trial_0" / "checkpoint_000000" / "model.safetensors"
+    ).is_file()
     assert not (local / "base.previous").exists()  # the same run fetched again is refreshed in place
 
 

@@ -22,7 +22,9 @@ def _job_id(done) -> str:
     return done.stdout.strip().splitlines()[0]
 
 
-def test_submitted_search_runs_on_both_nodes_and_its_progress_is_in_the_logs(local_cluster, commands, tmp_path):
+def test_submitted_search_runs_on_both_nodes_and_its_progress_is_in_the_logs(
+    local_cluster, commands, tmp_path
+):
     storage = str(local_cluster.root / "shared" / "results")
     submitted = local_cluster.run(commands.submit("lab1-qat", storage))
     job = _job_id(submitted)
@@ -61,8 +63,9 @@ def test_submitted_search_runs_on_both_nodes_and_its_progress_is_in_the_logs(loc
 
 def test_the_real_cluster_refuses_a_missing_token_and_an_unknown_job_in_one_line(local_cluster, commands):
     # HOME elsewhere: not even ~/.ray/auth_token can supply a token.
-    no_token = local_cluster.run(commands.jobs(), env=local_cluster.client_env(RAY_AUTH_TOKEN_PATH="",
-                                                                             HOME=str(local_cluster.root)))
+    no_token = local_cluster.run(
+        commands.jobs(), env=local_cluster.client_env(RAY_AUTH_TOKEN_PATH="", HOME=str(local_cluster.root))
+    )
     assert no_token.returncode == 2, no_token.stderr
     assert no_token.stderr.count("\n") == 1 and "requires an authentication token" in no_token.stderr
     assert "ray get-auth-token" in no_token.stderr
@@ -76,8 +79,10 @@ def test_a_folder_only_the_head_sees_is_refused(local_cluster, commands):
     if local_cluster.hidden is None:
         pytest.skip(f"cannot give the worker a private folder: {local_cluster.hidden_reason}")
     storage = local_cluster.hidden / "results"
-    followed = local_cluster.run(commands.logs(_job_id(local_cluster.run(commands.submit("base", str(storage)))),
-                                               "--follow"), timeout=300)
+    followed = local_cluster.run(
+        commands.logs(_job_id(local_cluster.run(commands.submit("base", str(storage)))), "--follow"),
+        timeout=300,
+    )
     assert followed.returncode == 1
     assert f"adls: error: --storage '{storage}' is a folder on this node only" in followed.stdout
     assert WORKER in followed.stdout and "s3://" in followed.stdout

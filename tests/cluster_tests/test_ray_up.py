@@ -38,8 +38,13 @@ def why_ray_up_cannot_run() -> str | None:
     """None when this machine can run the test, else exactly what is missing."""
     if os.geteuid() != 0:
         return "needs root: it creates the node user and runs sshd -i (run as root, as .ci/run does)"
-    for tool, package in ((SSHD, "openssh-server"), ("ssh", "openssh-client"), ("ssh-keygen", "openssh-client"),
-                          ("rsync", "rsync"), ("useradd", "passwd")):
+    for tool, package in (
+        (SSHD, "openssh-server"),
+        ("ssh", "openssh-client"),
+        ("ssh-keygen", "openssh-client"),
+        ("rsync", "rsync"),
+        ("useradd", "passwd"),
+    ):
         if shutil.which(tool) is None:
             return f"{tool} is missing: apt-get install {package} (.ci/run installs it)"
     return None
@@ -53,7 +58,9 @@ def free_port() -> int:
 
 def run(command: list[str], timeout: float, **kwargs) -> subprocess.CompletedProcess:
     # A session of its own, so SSH control masters and tunnels it leaves behind can be found by sid.
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, start_new_session=True, **kwargs)
+    return subprocess.run(
+        command, capture_output=True, text=True, timeout=timeout, start_new_session=True, **kwargs
+    )
 
 
 def ensure_node_user() -> pwd.struct_passwd:
@@ -77,11 +84,19 @@ def node_python(user: pwd.struct_passwd, work: Path) -> Path:
     """
     if _runs_as(user, [sys.executable, "-c", "pass"]):
         return VENV_BIN
-    system = next((p for p in ("/usr/bin/python3.11", "/usr/local/bin/python3.11") if _runs_as(user, [p, "-c", "pass"])),
-                  None)
+    system = next(
+        (
+            p
+            for p in ("/usr/bin/python3.11", "/usr/local/bin/python3.11")
+            if _runs_as(user, [p, "-c", "pass"])
+        ),
+        None,
+    )
     if system is None:
-        pytest.skip(f"`ray up` test cannot run here: the node user cannot execute {sys.executable} and no "
-                    "Python 3.11 it can run exists (apt-get install python3.11)")
+        pytest.skip(
+            f"`ray up` test cannot run here: the node user cannot execute {sys.executable} and no "
+            "Python 3.11 it can run exists (apt-get install python3.11)"
+        )
     env = work / "node-env"
     subprocess.run([system, "-m", "venv", "--without-pip", str(env)], check=True)
     site_packages = next((Path(sys.prefix) / "lib").glob("python3.11/site-packages"))
@@ -97,8 +112,12 @@ def node_python(user: pwd.struct_passwd, work: Path) -> Path:
 
 def _runs_as(user: pwd.struct_passwd, command: list[str]) -> bool:
     try:
-        return subprocess.run(command, user=user.pw_uid, group=user.pw_gid, capture_output=True, cwd="/",
-                              timeout=60).returncode == 0
+        return (
+            subprocess.run(
+                command, user=user.pw_uid, group=user.pw_gid, capture_output=True, cwd="/", timeout=60
+            ).returncode
+            == 0
+        )
     except OSError:
         return False
 
@@ -149,7 +168,9 @@ def _ray_up_submit_down(commands) -> None:
     work.chmod(0o755)  # the node user reads its authorized key and writes results below
     write_login_env(user, node_python(user, work))
     for name in ("host_key", "client_key"):
-        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(work / name)], check=True)
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", name, "-f", str(work / name)], check=True
+        )
     shutil.copy(work / "client_key.pub", work / "authorized_keys")
     (work / "authorized_keys").chmod(0o644)
     (work / "sshd_config").write_text(
@@ -181,14 +202,21 @@ def _ray_up_submit_down(commands) -> None:
         assert started.returncode == 0, started.stdout[-4000:] + started.stderr[-4000:]
 
         local_port = free_port()
-        tunnel = subprocess.Popen(commands.ray_dashboard(str(config_file), local_port, ports["dashboard-port"]),
-                                  env=client, cwd=PROJECT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                  start_new_session=True)
+        tunnel = subprocess.Popen(
+            commands.ray_dashboard(str(config_file), local_port, ports["dashboard-port"]),
+            env=client,
+            cwd=PROJECT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         sessions.append(tunnel.pid)
         _wait_for_port(local_port, 60)
 
         client.update(RAY_ADDRESS=f"http://127.0.0.1:{local_port}", RAY_AUTH_TOKEN_PATH=str(token))
-        submitted = run(commands.submit("base", str(node_dirs["results"]), "--follow"), 400, env=client, cwd=PROJECT)
+        submitted = run(
+            commands.submit("base", str(node_dirs["results"]), "--follow"), 400, env=client, cwd=PROJECT
+        )
         assert submitted.returncode == 0, submitted.stdout[-4000:] + submitted.stderr[-2000:]
         assert "[base] 1 trials in" in submitted.stdout
         assert (node_dirs["results"] / "base" / "trials.parquet").is_file()
@@ -213,7 +241,9 @@ def _ray_up_submit_down(commands) -> None:
         for proc in user_processes(user.pw_uid):  # every process of this user was started by this test
             proc.kill()
         for suffix in ("state", "lock"):  # the local provider's record of the cluster
-            Path(tempfile.gettempdir(), "ray", f"cluster-{config['cluster_name']}.{suffix}").unlink(missing_ok=True)
+            Path(tempfile.gettempdir(), "ray", f"cluster-{config['cluster_name']}.{suffix}").unlink(
+                missing_ok=True
+            )
         shutil.rmtree(work, ignore_errors=True)
 
 
@@ -234,8 +264,10 @@ def ray_up_config(work: Path, ports: dict[str, int], temp_dir: Path) -> dict:
         for flag, port in ports.items():
             command = re.sub(rf"--{flag}=\d+", f"--{flag}={port}", command)
         if "ray start" in command:
-            command += (f" --temp-dir={temp_dir} --dashboard-agent-listen-port={free_port()}"
-                        f" --ray-client-server-port={free_port()} --num-cpus=1")
+            command += (
+                f" --temp-dir={temp_dir} --dashboard-agent-listen-port={free_port()}"
+                f" --ray-client-server-port={free_port()} --num-cpus=1"
+            )
         starts.append(command)
     config["head_start_ray_commands"] = starts
     return config

@@ -11,7 +11,9 @@ from trainables.compress.errors import ConfigError
 
 def test_the_refusal_names_the_blind_nodes_and_the_alternatives():
     assert unshared_storage_message("/data/results", {"10.0.0.1": True, "10.0.0.2": True}) is None
-    message = unshared_storage_message("/data/results", {"10.0.0.1": True, "10.0.0.3": False, "10.0.0.2": False})
+    message = unshared_storage_message(
+        "/data/results", {"10.0.0.1": True, "10.0.0.3": False, "10.0.0.2": False}
+    )
     assert message.startswith("--storage '/data/results' is a folder on this node only: 2 of 3 cluster nodes")
     assert "(10.0.0.2, 10.0.0.3)" in message and "s3://" in message and "NFS" in message
 

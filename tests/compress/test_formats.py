@@ -1,4 +1,4 @@
-"""Number formats: representable sets, nearest rounding, idempotence, saturation, zeros, gradients, MASE cases.
+"""Number formats: representable sets, nearest rounding, idempotence, saturation, zeros, gradients, MASE.
 
 Representable sets are enumerated from the formats' definitions for small widths, independently of
 the implementation, and every output is checked to be a nearest member of its set.

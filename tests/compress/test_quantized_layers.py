@@ -1,4 +1,4 @@
-"""Quantized Linear layers of every format: forward, training, bits, quantize_model on bert-tiny, config errors."""
+"""Quantized Linear layers of every format: forward, training, bits, quantize_model, config errors."""
 
 import copy
 import pickle

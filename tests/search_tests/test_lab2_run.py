@@ -1,10 +1,12 @@
 """`adls run lab2` on the smoke profile: three NAS searches, then the compression-aware searches."""
 
+import json
+
 import pandas as pd
 import pytest
 
 from analysis import load_results
-from search.experiments.lab2_compress_aware import best_sampler
+from search.experiments.lab2_compress_aware import TUTORIAL_PRUNING, TUTORIAL_QUANTIZATION, best_sampler
 from search.nas_space import ARCH_FIELDS, PROJECTION_PARAMS, arch_from_params
 from search.options import RunOptions
 from search.runner import run
@@ -53,6 +55,8 @@ def test_lab2_runs_grid_tpe_random_then_compression_aware_and_draws_the_figures(
     for column in ("trained_accuracy", "compressed_accuracy", "post_trained_accuracy"):
         assert aware[column].between(0, 1).all(), column
     assert (aware["cost_avg_linear_bits"] == 8.0).all() and (aware["cost_sparsity"] > 0.1).all()
+    assert json.loads(aware["pruning"].iloc[0]) == TUTORIAL_PRUNING
+    assert json.loads(aware["quantization"].iloc[0]) == TUTORIAL_QUANTIZATION
     objectives = aware.groupby("variant")["objective"].first().to_dict()
     assert objectives == {"compressed": "compressed_accuracy", "post-trained": "post_trained_accuracy"}
 

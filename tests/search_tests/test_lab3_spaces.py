@@ -17,6 +17,7 @@ from search.precision_spaces import (
     searchable_formats,
     space_table_markdown,
 )
+from search.samplers import make_sampler
 from trainables.compress import LINEAR_FORMATS, ConfigError
 from trainables.model import build_model
 from trainables.model_recipe import replace_projections_with_identity
@@ -89,3 +90,17 @@ def test_the_readme_table_lists_every_format_and_knob():
         assert f"| `{name}` |" in table
         for knob in space.knobs:
             assert f"`{knob}`" in table
+
+
+@pytest.mark.parametrize("sampler_name", ["tpe", "nsga2", "random"])
+def test_every_lab3_sampler_searches_the_conditional_space_for_two_objectives(sampler_name):
+    # Beyond TPE's 5 random start-up trials and NSGA-II's first generation of 10.
+    sampler, _ = make_sampler(sampler_name, seed=0)
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
+    space = LayerwiseSpace("minifloat_ieee", ("l0.query", "l0.key", "l1.ffn_in", "classifier"))
+    for number in range(24):
+        trial = study.ask()
+        space(trial)
+        chosen = sum(trial.params[f"{layer}.type"] != FP32 for layer in space.layers)
+        study.tell(trial, [0.5 + 0.01 * (number % 5), 32.0 - 4 * chosen])
+    assert len(study.best_trials) >= 1
