@@ -79,10 +79,7 @@ def test_a_folder_only_the_head_sees_is_refused(local_cluster, commands):
     if local_cluster.hidden is None:
         pytest.skip(f"cannot give the worker a private folder: {local_cluster.hidden_reason}")
     storage = local_cluster.hidden / "results"
-    followed = local_cluster.run(
-        commands.logs(_job_id(local_cluster.run(commands.submit("base", str(storage)))), "--follow"),
-        timeout=300,
-    )
+    followed = local_cluster.run(commands.submit("base", str(storage), "--follow"), timeout=300)
     assert followed.returncode == 1
     assert f"adls: error: --storage '{storage}' is a folder on this node only" in followed.stdout
     assert WORKER in followed.stdout and "s3://" in followed.stdout

@@ -25,6 +25,17 @@ from trainables.compress.formats.ternary import ternary_quantize
 
 FAST = settings(max_examples=25, deadline=None)
 
+
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Run on one thread: these tensors are small, and a second thread spins when the box is busy
+    (model tests elsewhere ran 15x slower on two threads under load)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 values_32 = st.floats(min_value=-600, max_value=600, width=32, allow_nan=False)
 small_values_32 = st.floats(min_value=-4, max_value=4, width=32, allow_nan=False)
 

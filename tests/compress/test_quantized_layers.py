@@ -23,6 +23,16 @@ from trainables.compress.format_examples import EXAMPLE_CONFIGS
 FORMATS = sorted(EXAMPLE_CONFIGS)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_torch_thread():
+    """Run on one thread: these tensors are small, and a second thread spins when the box is busy
+    (a bert-tiny step took 10 s instead of 0.6 s with two threads under load)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def test_every_registered_format_has_an_example_and_is_exported():
     import trainables.compress as compress
 

@@ -7,7 +7,7 @@ from typing import Any
 from trainables.compress.config_checks import require_int
 from trainables.compress.errors import ConfigError
 from trainables.compress.formats.integer import fixed_point_quantize
-from trainables.compress.quantized_linear import TENSORS, Quantizer, QuantizedLinear
+from trainables.compress.quantized_linear import TENSORS, QuantizedLinear, Quantizer
 
 MAX_WIDTH = 64
 
