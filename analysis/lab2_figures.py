@@ -177,7 +177,8 @@ def _curve(axes, part: pd.DataFrame, label: str, colour: str | None, number: int
 
 
 def _nas_table(folder: str | Path) -> pd.DataFrame | None:
-    location = Path(folder).parent / NAS_EXPERIMENT
+    # String arithmetic rather than Path: the folder may be a URI (s3://...), which load_results reads.
+    location = str(folder).rstrip("/").rsplit("/", 1)[0] + "/" + NAS_EXPERIMENT
     try:
         return load_results(location)
     except ResultsError as error:

@@ -115,6 +115,9 @@ def run_experiment(name: str, options: RunOptions) -> pd.DataFrame:
             # A multi-objective search returns a set of best trials, not one: mark them.
             mark_pareto_front(variant_rows, variant.metric, variant.mode)
         rows += variant_rows
+    for row in rows:  # later stages load these checkpoints from wherever they run: full URIs
+        row["checkpoint"] = storage.as_uri(row.get("checkpoint"), folder)
+        row["trial_path"] = storage.as_uri(row.get("trial_path"), folder)
     table = write_table(rows, folder)
     storage.write_json(
         storage.join(folder, RUN_FILE),
@@ -174,6 +177,8 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
             search_alg=searcher,
             num_samples=variant.num_samples,
             max_concurrent_trials=max_concurrent(options),
+            # A fresh worker per trial costs ~5 CPU-s of imports; trials seed themselves.
+            reuse_actors=True,
             reuse_actors=variant.reuse_workers,
         ),
         run_config=tune.RunConfig(

@@ -22,6 +22,26 @@ def join(location: str, *parts: str) -> str:
     return "/".join([location.rstrip("/"), *parts])
 
 
+# Storages whose in-filesystem paths start with the bucket (pyarrow: "bucket/key", no scheme).
+_BUCKET_SCHEMES = ("s3", "gs", "gcs")
+
+
+def as_uri(path: str | None, like: str) -> str | None:
+    """A path that Ray Tune reports inside the storage `like` (a URI), as a full URI of that storage.
+
+    Tune gives checkpoint and trial folders as in-filesystem paths ("bucket/adls/..." for
+    s3://bucket/adls); stored that way in the results table, a later stage would look for them on
+    its local disk. Local storage, None and paths that already are URIs are returned unchanged.
+    """
+    if not path or not is_uri(like) or is_uri(path):
+        return path
+    scheme, rest = like.split("://", 1)
+    if scheme in _BUCKET_SCHEMES:
+        return f"{scheme}://{path.lstrip('/')}"
+    authority = rest.split("/", 1)[0]  # host:port of hdfs://..., empty for file:///
+    return f"{scheme}://{authority}/{path.lstrip('/')}"
+
+
 def filesystem(location: str) -> tuple[pyarrow.fs.FileSystem, str]:
     """The pyarrow filesystem and in-filesystem path of a location; ConfigError if unsupported."""
     if not is_uri(location):

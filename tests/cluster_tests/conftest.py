@@ -112,19 +112,20 @@ class Commands:
 
 
 # What docs/cluster.md shows: the commands above with Ray's default ports and the document's folders.
-DOC_STORAGE = "/tmp/adls-shared/results"
+DOC_URI = "file:///tmp/adls-shared/results"  # the two-node example: a URI, as on a real cluster
+DOC_FOLDER = "/tmp/adls-shared/results"  # the `ray up` smoke check: a folder on the only node
 DOCUMENTED = [
     Commands.ray_head(6379, 8265, 52365, 10001, "/tmp/ray-head"),
     Commands.ray_worker(6379, 52366, "/tmp/ray-worker"),
-    Commands.submit("lab1-qat", DOC_STORAGE),
+    Commands.submit("lab1-qat", DOC_URI),
     Commands.logs("JOB_ID", "--follow"),
     Commands.logs("JOB_ID"),
     Commands.jobs(),
-    Commands.fetch("lab1-qat", DOC_STORAGE, "results"),
+    Commands.fetch("lab1-qat", DOC_URI, "results"),
     Commands.stop("JOB_ID"),
     Commands.ray_up("ray_cluster.yaml"),
     Commands.ray_dashboard("ray_cluster.yaml", 8265, 8265),
-    Commands.submit("base", DOC_STORAGE, "--follow"),
+    Commands.submit("base", DOC_FOLDER, "--follow"),
     Commands.ray_down("ray_cluster.yaml"),
 ]
 

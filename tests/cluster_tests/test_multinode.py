@@ -25,7 +25,8 @@ def _job_id(done) -> str:
 def test_submitted_search_runs_on_both_nodes_and_its_progress_is_in_the_logs(
     local_cluster, commands, tmp_path
 ):
-    storage = str(local_cluster.root / "shared" / "results")
+    # A URI, as on a real cluster (s3://...): Tune, the stage chaining and fetch all go through pyarrow.
+    storage = f"file://{local_cluster.root / 'shared' / 'results'}"
     submitted = local_cluster.run(commands.submit("lab1-qat", storage))
     job = _job_id(submitted)
     assert job.startswith("adls-lab1-qat-")
@@ -52,6 +53,7 @@ def test_submitted_search_runs_on_both_nodes_and_its_progress_is_in_the_logs(
     assert (table["status"] == "TERMINATED").all()
     assert set(table["node"]) == {HEAD, WORKER}  # one CPU per node, two trials at once: both nodes work
     assert set(table["device"]) == {"cpu"}
+    assert table["checkpoint"].str.startswith("file:///").all()  # later stages can load them anywhere
     assert not (tmp_path / "results" / "lab1-qat" / "tune").exists()  # checkpoints stay on the cluster
     assert (tmp_path / "results" / "lab1-qat" / "lab1-qat.png").is_file()  # figures drawn where fetched
     # Each node tokenized the data into its own cache, once.

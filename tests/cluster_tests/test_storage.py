@@ -1,4 +1,4 @@
-"""Results storage on a cluster: a folder some nodes cannot see is refused, with the reason."""
+"""Results storage on a cluster: a folder some nodes cannot see is refused; URIs stay URIs in the table."""
 
 import pytest
 
@@ -6,6 +6,7 @@ from cluster.errors import ClusterError
 from cluster.shared_storage import require_shared_storage, unshared_storage_message
 from search.options import RunOptions
 from search.runner import check_resources
+from search.storage import as_uri
 from trainables.compress.errors import ConfigError
 
 
@@ -35,3 +36,16 @@ def test_gpu_trials_on_a_machine_without_a_gpu_are_refused(ray_session):
 
 def test_cluster_errors_are_config_errors():
     assert issubclass(ClusterError, ConfigError)  # the CLI prints them as one line with exit status 2
+
+
+def test_paths_tune_reports_inside_a_uri_storage_become_uris():
+    # Tune reports "bucket/key" without the scheme; a later stage must not look for it on local disk.
+    assert as_uri("bucket/adls/base/tune/t/checkpoint_000000", "s3://bucket/adls/base") == (
+        "s3://bucket/adls/base/tune/t/checkpoint_000000"
+    )
+    assert as_uri("bucket/a/ckpt", "gs://bucket/a") == "gs://bucket/a/ckpt"
+    assert as_uri("/tmp/a/ckpt", "file:///tmp/a") == "file:///tmp/a/ckpt"
+    assert as_uri("/data/a/ckpt", "hdfs://namenode:8020/data/a") == "hdfs://namenode:8020/data/a/ckpt"
+    assert as_uri("/tmp/a/ckpt", "/tmp/a") == "/tmp/a/ckpt"
+    assert as_uri(None, "s3://bucket/a") is None
+    assert as_uri("s3://bucket/a/ckpt", "s3://bucket/a") == "s3://bucket/a/ckpt"
