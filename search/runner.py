@@ -177,8 +177,6 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
             search_alg=searcher,
             num_samples=variant.num_samples,
             max_concurrent_trials=max_concurrent(options),
-            # A fresh worker per trial costs ~5 CPU-s of imports; trials seed themselves.
-            reuse_actors=True,
             reuse_actors=variant.reuse_workers,
         ),
         run_config=tune.RunConfig(

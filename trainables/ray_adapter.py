@@ -5,6 +5,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from trainables.trial_context import TrialContext, pick_device, set_threads
 
 TrialFunction = Callable[[dict[str, Any], TrialContext], dict[str, Any]]
@@ -23,6 +25,8 @@ def ray_trainable(trial_fn: TrialFunction, settings: dict[str, Any]) -> Callable
 
         cpus = int(settings.get("cpus_per_trial", 1))
         set_threads(cpus)
+        # Workers are reused across trials: reseed so a trial never depends on the one before.
+        torch.manual_seed(int(settings.get("seed", 0)))
         node = ray.util.get_node_ip_address()
 
         def reporter(metrics: dict[str, Any], checkpoint_dir: Path | None) -> None:

@@ -121,12 +121,13 @@ def test_a_lost_worker_node_costs_retries_not_trials(local_cluster, commands):
 
 
 def _holds_a_trial(node) -> bool:
-    """True while one of the node's processes is a Tune trial actor (titled `ray::ImplicitFunc...`)."""
+    """True while a Tune trial runs on the node: its actor's process is titled `ray::ImplicitFunc.train`
+    while it trains (an idle actor kept for reuse is just `ray::ImplicitFunc`)."""
     for proc in node.processes():
         try:
             title = " ".join(proc.cmdline())
         except Exception:  # noqa: BLE001 - the process may end while we look
             continue
-        if title.startswith("ray::ImplicitFunc"):
+        if title.startswith("ray::ImplicitFunc.train"):
             return True
     return False
