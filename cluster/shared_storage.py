@@ -26,7 +26,7 @@ def unshared_storage_message(location: str, seen_by_node: Mapping[str, bool]) ->
     if not blind:
         return None
     return (
-        f"--storage {location!r} is a folder on this node only: {len(blind)} of {len(seen_by_node)} cluster "
+        f"--storage {location!r} is not shared by every node: {len(blind)} of {len(seen_by_node)} cluster "
         f"nodes ({', '.join(blind)}) cannot see it, so their trials' results would be lost; give a URI every "
         "node can write (s3://bucket/adls, gs://...) or a folder shared by all nodes at the same path (NFS)"
     )

@@ -33,6 +33,9 @@ class SearchVariant:
     # Reuse Ray worker processes across trials (saves a process start and ~5 CPU-s of imports per
     # trial). Safe by default: the Ray adapter reseeds torch before every trial.
     reuse_workers: bool = True
+    # At most this many trials at once (None: as many as the cluster allows), for searches whose
+    # trials are shorter than starting another worker. An explicit --max-concurrent wins.
+    max_concurrent: int | None = None
 
 
 class Experiment(Protocol):

@@ -13,7 +13,8 @@ class Profile:
     `epochs` is what a trial trains (QAT, fine-tuning, NAS); `base_epochs` is the base model's.
     `budget` is the number of trials of a sampled (non-grid) search (lab3-mixed's too).
     `lab3_epochs` is what each Lab 3 trial trains after swapping its layers (a fraction of an
-    epoch on a CPU); `lab3_format_budget` is the trials of each lab3-precisions format search.
+    epoch on a CPU); `lab3_format_budget` is the trials of each lab3-precisions format search;
+    `lab3_max_concurrent` caps a Lab 3 search's concurrent trials (None: fill the cluster).
     `nas_space` names the Lab 2 architecture space (search/nas_space.py); `nas_budget` is the
     trials of each Lab 2 search (per sampler and repeat in lab2-nas, per objective in
     lab2-compress-aware).
@@ -36,6 +37,7 @@ class Profile:
     nas_budget: int = 100
     lab3_epochs: float = 1.0
     lab3_format_budget: int = 20
+    lab3_max_concurrent: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -63,6 +65,8 @@ PROFILES: dict[str, Profile] = {
         nas_budget=2,
         lab3_epochs=0.25,
         lab3_format_budget=2,
+        # A smoke trial takes ~2 s, less than starting a second worker (~5 s of imports).
+        lab3_max_concurrent=1,
     ),
     # Minutes on a 2-core CPU: all of Rotten Tomatoes, random-init bert-tiny needs a larger lr.
     "quick": Profile(

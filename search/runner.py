@@ -176,7 +176,7 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
         tune_config=tune.TuneConfig(
             search_alg=searcher,
             num_samples=variant.num_samples,
-            max_concurrent_trials=max_concurrent(options),
+            max_concurrent_trials=max_concurrent(options, variant.max_concurrent),
             reuse_actors=variant.reuse_workers,
         ),
         run_config=tune.RunConfig(
@@ -220,10 +220,12 @@ def _row_base(
     }
 
 
-def max_concurrent(options: RunOptions) -> int:
-    """As many trials as the cluster's CPUs (or GPUs) allow, unless the user set a limit."""
+def max_concurrent(options: RunOptions, cap: int | None = None) -> int:
+    """As many trials as the cluster's CPUs (or GPUs) allow, at most `cap`, unless the user set a limit."""
     if options.max_concurrent:
         return options.max_concurrent
+    if cap is not None:
+        return max(1, min(cap, max_concurrent(options)))
     import ray
 
     resources = ray.cluster_resources()

@@ -102,8 +102,7 @@ def layerwise_variants(
                     "objectives": ",".join(options.objectives),
                 },
                 repeat=repeat,
-                # lab3_trial seeds torch itself, and a reused worker keeps the loaded starting model.
-                reuse_workers=True,
+                max_concurrent=options.profile.lab3_max_concurrent,
             )
         )
     return variants

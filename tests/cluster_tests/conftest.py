@@ -27,8 +27,9 @@ import pytest
 
 PROJECT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(sys.executable).parent
-HEAD_IP = "127.0.0.3"  # loopback, but not 127.0.0.1, which Ray swaps for the machine's network address
-WORKER_IP = "127.0.0.2"
+# Loopback addresses, but not 127.0.0.1, which Ray swaps for the machine's network address.
+HEAD_IP = "127.0.0.3"
+WORKER_IPS = ("127.0.0.2", "127.0.0.4")
 
 
 class Commands:
@@ -49,18 +50,19 @@ class Commands:
             f"--dashboard-port={dashboard_port}",
             f"--dashboard-agent-listen-port={agent_port}",
             f"--ray-client-server-port={client_port}",
-            "--num-cpus=1",
+            # The head runs the job's driver only; trials go to the workers, as on a GPU cluster.
+            "--num-cpus=0",
             f"--temp-dir={temp_dir}",
             "--disable-usage-stats",
         ]
 
     @staticmethod
-    def ray_worker(port: int, agent_port: int, temp_dir: str) -> list[str]:
+    def ray_worker(port: int, ip: str, agent_port: int, temp_dir: str) -> list[str]:
         return [
             "ray",
             "start",
             f"--address={HEAD_IP}:{port}",
-            f"--node-ip-address={WORKER_IP}",
+            f"--node-ip-address={ip}",
             f"--dashboard-agent-listen-port={agent_port}",
             "--num-cpus=1",
             f"--temp-dir={temp_dir}",
@@ -116,7 +118,8 @@ DOC_URI = "file:///tmp/adls-shared/results"  # the two-node example: a URI, as o
 DOC_FOLDER = "/tmp/adls-shared/results"  # the `ray up` smoke check: a folder on the only node
 DOCUMENTED = [
     Commands.ray_head(6379, 8265, 52365, 10001, "/tmp/ray-head"),
-    Commands.ray_worker(6379, 52366, "/tmp/ray-worker"),
+    Commands.ray_worker(6379, WORKER_IPS[0], 52366, "/tmp/ray-worker-1"),
+    Commands.ray_worker(6379, WORKER_IPS[1], 52367, "/tmp/ray-worker-2"),
     Commands.submit("lab1-qat", DOC_URI),
     Commands.logs("JOB_ID", "--follow"),
     Commands.logs("JOB_ID"),
@@ -201,7 +204,7 @@ class LocalCluster:
     port: int = field(default_factory=free_port)
     dashboard_port: int = field(default_factory=free_port)
     nodes: list[Node] = field(default_factory=list)
-    hidden: Path | None = None  # a folder the worker node cannot see (see add_worker)
+    hidden: Path | None = None  # a folder the last worker node cannot see (see add_worker)
     hidden_reason: str | None = None  # why there is none
     logs: Path = field(init=False)
 
@@ -255,16 +258,16 @@ class LocalCluster:
         command = Commands.ray_head(self.port, self.dashboard_port, free_port(), free_port(), str(temp_dir))
         return self._start("head", HEAD_IP, command, temp_dir)
 
-    def add_worker(self, hidden: Path | None = None) -> Node:
+    def add_worker(self, ip: str, hidden: Path | None = None) -> Node:
         """Start a worker node; `hidden` (a folder) is covered by an empty tmpfs in the worker's own mount
         namespace, so that folder is node-local to the head while the rest of the disk stays shared."""
         temp_dir = Path(tempfile.mkdtemp(prefix="adlsc-worker-"))
-        command = Commands.ray_worker(self.port, free_port(), str(temp_dir))
+        command = Commands.ray_worker(self.port, ip, free_port(), str(temp_dir))
         if hidden is not None:
             hidden.mkdir(parents=True, exist_ok=True)
             script = f"mount -t tmpfs adls-node-local {hidden} && exec {subprocess.list2cmdline(command)}"
             command = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script]
-        return self._start("worker", WORKER_IP, command, temp_dir)
+        return self._start(f"worker-{ip}", ip, command, temp_dir)
 
     def _start(self, name: str, ip: str, command: list[str], temp_dir: Path) -> Node:
         cache_dir = self.root / f"cache-{name}"
@@ -328,15 +331,17 @@ class LocalCluster:
 
 @pytest.fixture(scope="module")
 def local_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCluster]:
-    """A head and one worker; the worker cannot see `<root>/node-local` if mount namespaces are allowed."""
+    """A head (no CPUs: drivers only) and two one-CPU workers; the second worker cannot see
+    `<root>/node-local` when this machine allows mount namespaces."""
     root = tmp_path_factory.mktemp("cluster")
     cluster = LocalCluster(root)
     try:
         cluster.start_head()
         cluster.hidden_reason = namespaces_usable()
         cluster.hidden = None if cluster.hidden_reason else root / "node-local"
-        cluster.add_worker(hidden=cluster.hidden)
-        cluster.wait_for_nodes(2)
+        cluster.add_worker(WORKER_IPS[0])
+        cluster.add_worker(WORKER_IPS[1], hidden=cluster.hidden)
+        cluster.wait_for_nodes(3)
         yield cluster
     finally:
         cluster.shutdown()

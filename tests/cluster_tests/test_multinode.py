@@ -1,6 +1,6 @@
-"""A head and a worker node as separate Ray processes on this machine, driven only through `adls`.
+"""A head and two worker nodes as separate Ray processes on this machine, driven only through `adls`.
 
-The tests share one cluster and run in file order; the node-loss test kills the worker, so it is last.
+The tests share one cluster and run in file order; the node-loss test kills a worker, so it is last.
 """
 
 import re
@@ -14,7 +14,7 @@ from analysis import load_results
 
 pytestmark = pytest.mark.cluster
 
-HEAD, WORKER = "127.0.0.3", "127.0.0.2"
+HEAD, WORKER, HIDING_WORKER = "127.0.0.3", "127.0.0.2", "127.0.0.4"
 
 
 def _job_id(done) -> str:
@@ -51,7 +51,8 @@ def test_submitted_search_runs_on_both_nodes_and_its_progress_is_in_the_logs(
     table = load_results(tmp_path / "results" / "lab1-qat")
     assert sorted(table["width"]) == [4, 8, 16, 32]
     assert (table["status"] == "TERMINATED").all()
-    assert set(table["node"]) == {HEAD, WORKER}  # one CPU per node, two trials at once: both nodes work
+    # The head has no CPU and each worker one, so the first two trials start together, one per worker.
+    assert set(table["node"]) == {WORKER, HIDING_WORKER}
     assert set(table["device"]) == {"cpu"}
     assert table["checkpoint"].str.startswith("file:///").all()  # later stages can load them anywhere
     assert not (tmp_path / "results" / "lab1-qat" / "tune").exists()  # checkpoints stay on the cluster
@@ -77,14 +78,14 @@ def test_the_real_cluster_refuses_a_missing_token_and_an_unknown_job_in_one_line
     assert f"no job 'adls-nope' on the cluster at {local_cluster.address}" in unknown.stderr
 
 
-def test_a_folder_only_the_head_sees_is_refused(local_cluster, commands):
+def test_a_folder_some_nodes_cannot_see_is_refused(local_cluster, commands):
     if local_cluster.hidden is None:
-        pytest.skip(f"cannot give the worker a private folder: {local_cluster.hidden_reason}")
+        pytest.skip(f"cannot give a worker a private folder: {local_cluster.hidden_reason}")
     storage = local_cluster.hidden / "results"
     followed = local_cluster.run(commands.submit("base", str(storage), "--follow"), timeout=300)
     assert followed.returncode == 1
-    assert f"adls: error: --storage '{storage}' is a folder on this node only" in followed.stdout
-    assert WORKER in followed.stdout and "s3://" in followed.stdout
+    assert f"adls: error: --storage '{storage}' is not shared by every node" in followed.stdout
+    assert f"1 of 3 cluster nodes ({HIDING_WORKER})" in followed.stdout and "s3://" in followed.stdout
     assert "FAILED" in followed.stderr
     assert not (storage / "base" / "trials.parquet").exists()
 
@@ -100,7 +101,7 @@ def test_a_lost_worker_node_costs_retries_not_trials(local_cluster, commands):
     storage = local_cluster.root / "shared" / "node-loss"
     # Reuse the base model of the first test so the job is the four lab1-qat trials only.
     shutil.copytree(local_cluster.root / "shared" / "results" / "base", storage / "base")
-    worker = next(node for node in local_cluster.nodes if node.name == "worker")
+    worker = next(node for node in local_cluster.nodes if node.ip == HIDING_WORKER)
     job = _job_id(local_cluster.run(commands.submit("lab1-qat", str(storage))))
 
     deadline = time.monotonic() + 240
@@ -117,7 +118,7 @@ def test_a_lost_worker_node_costs_retries_not_trials(local_cluster, commands):
     assert sorted(table["width"]) == [4, 8, 16, 32]
     assert (table["status"] == "TERMINATED").all(), table[["width", "status", "error"]]
     assert pd.notna(table["qat_accuracy"]).all()
-    assert HEAD in set(table["node"])
+    assert WORKER in set(table["node"])
 
 
 def _holds_a_trial(node) -> bool:

@@ -15,7 +15,7 @@ def test_the_refusal_names_the_blind_nodes_and_the_alternatives():
     message = unshared_storage_message(
         "/data/results", {"10.0.0.1": True, "10.0.0.3": False, "10.0.0.2": False}
     )
-    assert message.startswith("--storage '/data/results' is a folder on this node only: 2 of 3 cluster nodes")
+    assert message.startswith("--storage '/data/results' is not shared by every node: 2 of 3 cluster nodes")
     assert "(10.0.0.2, 10.0.0.3)" in message and "s3://" in message and "NFS" in message
 
 
