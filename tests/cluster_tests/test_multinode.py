@@ -57,8 +57,8 @@ def test_submitted_search_runs_on_both_nodes_and_its_progress_is_in_the_logs(
     assert table["checkpoint"].str.startswith("file:///").all()  # later stages can load them anywhere
     assert not (tmp_path / "results" / "lab1-qat" / "tune").exists()  # checkpoints stay on the cluster
     assert (tmp_path / "results" / "lab1-qat" / "lab1-qat.png").is_file()  # figures drawn where fetched
-    # Each node tokenized the data into its own cache, once.
-    for node in local_cluster.nodes:
+    # Each worker tokenized the data into its own cache, once.
+    for node in local_cluster.nodes[1:]:
         built = list(node.cache_dir.glob("synthetic-*/meta.json"))
         assert len(built) == 1, (node.name, built)
         assert not list(node.cache_dir.glob(".tmp-*"))
