@@ -48,13 +48,18 @@ class TrialLedger(Callback):
             self._print(trials)
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._print(trials)
+        self._print(trials, (trial, "TERMINATED"))
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._print(trials)
+        self._print(trials, (trial, "ERROR"))
 
-    def status_line(self, trials: list) -> str:
-        states = [t.status for t in trials]
+    def status_line(self, trials: list, ending: tuple[Any, str] | None = None) -> str:
+        """The progress line; `ending` is a (trial, final status) that Tune has not applied yet.
+
+        Tune calls on_trial_complete/on_trial_error before it changes the trial's status, so
+        without `ending` the last line of a search would still show that trial as running.
+        """
+        states = [ending[1] if ending and t is ending[0] else t.status for t in trials]
         done = states.count("TERMINATED")
         failed = states.count("ERROR")
         running = states.count("RUNNING")
@@ -68,9 +73,9 @@ class TrialLedger(Callback):
             f"({done} ok, {failed} failed), {running} running, best {self.metric} {best}{others}"
         )
 
-    def _print(self, trials: list) -> None:
+    def _print(self, trials: list, ending: tuple[Any, str] | None = None) -> None:
         self._last_print = time.monotonic()
-        print(self.status_line(trials), file=sys.stdout, flush=True)
+        print(self.status_line(trials, ending), file=sys.stdout, flush=True)
 
 
 def _better(best: float | None, value: Any, mode: str) -> float | None:
