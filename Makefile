@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast test-cluster lint format bench clean
+.PHONY: demo test smoke test-cluster lint format bench clean
 
 # Reinstall only when the requirements or the project metadata change.
 $(STAMP): requirements.txt pyproject.toml
@@ -19,6 +19,14 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest -q -m "not cluster"
+
+# The smoke profile of every experiment on the embedded real data (CI runs it; each < 2 minutes).
+smoke: $(STAMP)
+	dir=$$(mktemp -d /tmp/adls-smoke-XXXXXX) && \
+	$(BIN)/adls run lab1 --profile smoke --storage $$dir && \
+	$(BIN)/adls run lab2 --profile smoke --storage $$dir && \
+	$(BIN)/adls run lab3 --profile smoke --storage $$dir && \
+	rm -rf $$dir
 
 test-cluster: $(STAMP)
 	$(BIN)/pytest -q -m cluster

@@ -35,7 +35,9 @@ def load_model(location: str | Path, device: torch.device | str = "cpu") -> tupl
         recipe = ModelRecipe.from_dict(json.loads((local / RECIPE_FILE).read_text()))
         state = torch.load(local / WEIGHTS_FILE, map_location="cpu", weights_only=True)
     except FileNotFoundError:
-        raise FileNotFoundError(f"no saved model in {location} (expected {RECIPE_FILE} and {WEIGHTS_FILE})") from None
+        raise FileNotFoundError(
+            f"no saved model in {location} (expected {RECIPE_FILE} and {WEIGHTS_FILE})"
+        ) from None
     model = build_from_recipe(recipe)
     model.load_state_dict(state)
     return model.to(device), recipe
