@@ -3,7 +3,7 @@
 Every process a test starts runs in a session of its own (start_new_session), so teardown and the
 node-loss test stop exactly those processes by pid, never anything found by name: other Ray
 instances may run on the same machine. Each cluster has its own ports, temp folders and token.
-The command lines come from `Commands`; docs/cluster.md shows the same commands and
+The command lines come from `Commands`; README.md shows the same commands and
 tests/cluster_tests/test_docs.py checks that it does.
 """
 
@@ -33,7 +33,7 @@ WORKER_IPS = ("127.0.0.2", "127.0.0.4")
 
 
 class Commands:
-    """The command lines of docs/cluster.md. Tests run them with free ports and private folders, because
+    """The command lines of README.md. Tests run them with free ports and private folders, because
     other Ray instances may share the machine; the document shows them with Ray's default ports."""
 
     @staticmethod
@@ -113,7 +113,7 @@ class Commands:
         return ["ray", "down", "-y", config]
 
 
-# What docs/cluster.md shows: the commands above with Ray's default ports and the document's folders.
+# What README.md shows: the commands above with Ray's default ports and the document's folders.
 DOC_URI = "file:///tmp/adls-shared/results"  # the two-node example: a URI, as on a real cluster
 DOC_FOLDER = "/tmp/adls-shared/results"  # the `ray up` smoke check: a folder on the only node
 DOCUMENTED = [
