@@ -4,19 +4,9 @@ import time
 from typing import Any
 
 from trainables.checkpoint import load_model
-from trainables.compress import quantize_model
+from trainables.compress import fixed_point_config, quantize_model
 from trainables.trial_context import TrialContext
 from trainables.trial_steps import accuracy, cost_metrics, open_data, save_checkpoint, train_model
-
-
-def fixed_point_config(width: int, frac_width: int) -> dict[str, Any]:
-    """MASE's `by: type` config putting every Linear's input, weight and bias at one fixed point."""
-    tensors = ("data_in", "weight", "bias")
-    linear = {"name": "integer"}
-    for tensor in tensors:
-        linear[f"{tensor}_width"] = width
-        linear[f"{tensor}_frac_width"] = frac_width
-    return {"by": "type", "default": {"config": {"name": None}}, "linear": {"config": linear}}
 
 
 def lab1_qat_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any]:

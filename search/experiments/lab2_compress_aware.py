@@ -21,28 +21,14 @@ from torch import nn
 from search.experiment import SearchVariant
 from search.experiments.lab2_nas import NAS_SAMPLERS, nas_search
 from search.options import RunOptions
-from trainables.compress import prune_model, quantize_model
+from trainables.compress import fixed_point_config, prune_model, quantize_model
 from trainables.compress.errors import ConfigError
 from trainables.compress.prune import check_prune_config
 from trainables.lab2_compress_aware_trial import lab2_compress_aware_trial
 
 NAS_EXPERIMENT = "lab2-nas"
 # Tutorial 5's CompressionPipeline configs.
-TUTORIAL_QUANTIZATION: dict[str, Any] = {
-    "by": "type",
-    "default": {"config": {"name": None}},
-    "linear": {
-        "config": {
-            "name": "integer",
-            "data_in_width": 8,
-            "data_in_frac_width": 4,
-            "weight_width": 8,
-            "weight_frac_width": 4,
-            "bias_width": 8,
-            "bias_frac_width": 4,
-        }
-    },
-}
+TUTORIAL_QUANTIZATION: dict[str, Any] = fixed_point_config(8, 4)
 TUTORIAL_PRUNING: dict[str, Any] = {
     "weight": {"sparsity": 0.5, "method": "l1-norm", "scope": "local"},
     "activation": {"sparsity": 0.5, "method": "l1-norm", "scope": "local"},

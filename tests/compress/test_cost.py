@@ -10,24 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from trainables.compress import model_cost, prune_model, quantize_model
+from trainables.compress import fixed_point_config, model_cost, prune_model, quantize_model
 from trainables.compress.quantized_linear import QuantizedLinear
 
-INTEGER_8 = {
-    "by": "type",
-    "default": {"config": {"name": None}},
-    "linear": {
-        "config": {
-            "name": "integer",
-            "data_in_width": 8,
-            "data_in_frac_width": 4,
-            "weight_width": 8,
-            "weight_frac_width": 4,
-            "bias_width": 8,
-            "bias_frac_width": 4,
-        }
-    },
-}
+INTEGER_8 = fixed_point_config(8, 4)
 KEYS = {
     "params",
     "nonzero_params",

@@ -10,26 +10,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from trainables.compress import ConfigError, attach_pruning_hooks, prune_model, quantize_model
+from trainables.compress import (
+    ConfigError,
+    attach_pruning_hooks,
+    fixed_point_config,
+    prune_model,
+    quantize_model,
+)
 from trainables.compress.formats.integer import fixed_point_quantize
 from trainables.compress.linear_integer import LinearInteger
 from trainables.compress.prune import InputPruning, WeightMaskHook
 
-INTEGER_8 = {
-    "by": "type",
-    "default": {"config": {"name": None}},
-    "linear": {
-        "config": {
-            "name": "integer",
-            "data_in_width": 8,
-            "data_in_frac_width": 4,
-            "weight_width": 8,
-            "weight_frac_width": 4,
-            "bias_width": 8,
-            "bias_frac_width": 4,
-        }
-    },
-}
+INTEGER_8 = fixed_point_config(8, 4)
 
 
 def weight_config(sparsity=0.5, method="l1-norm", scope="local"):

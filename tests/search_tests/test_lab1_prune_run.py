@@ -12,8 +12,7 @@ from search.registry import get_experiment
 from search.results_table import write_table
 from search.runner import changed_inputs, has_results, run
 from trainables.checkpoint import save_model
-from trainables.compress import quantize_model
-from trainables.lab1_qat_trial import fixed_point_config
+from trainables.compress import fixed_point_config, quantize_model
 from trainables.model_recipe import ModelRecipe, build_from_recipe
 from trainables.trial_steps import open_data
 

@@ -5,10 +5,9 @@ import torch
 from torch import nn
 
 from trainables.checkpoint import load_model, save_model
-from trainables.compress import quantize_model
+from trainables.compress import fixed_point_config, quantize_model
 from trainables.compress.prune import InputPruning
 from trainables.lab1_prune_trial import lab1_prune_trial, prune_config
-from trainables.lab1_qat_trial import fixed_point_config
 from trainables.model_recipe import ModelRecipe, build_from_recipe
 from trainables.trial_context import local_context
 from trainables.trial_steps import open_data

@@ -5,7 +5,7 @@ from trainables.compress.errors import ConfigError
 from trainables.compress.format_examples import example_config
 from trainables.compress.linear_binary import LinearBinary, LinearBinaryResidualSign, LinearBinaryScaling
 from trainables.compress.linear_block import LinearBlockFP, LinearBlockLog, LinearBlockMinifloat
-from trainables.compress.linear_integer import LinearInteger
+from trainables.compress.linear_integer import LinearInteger, fixed_point_config
 from trainables.compress.linear_log import LinearLog
 from trainables.compress.linear_minifloat import LinearMinifloatDenorm, LinearMinifloatIEEE
 from trainables.compress.linear_ternary import LinearTernary
@@ -31,6 +31,7 @@ __all__ = [
     "QuantizedLinear",
     "attach_pruning_hooks",
     "example_config",
+    "fixed_point_config",
     "model_cost",
     "prune_model",
     "quantize_model",
