@@ -43,3 +43,19 @@ def pareto_front(table: pd.DataFrame, maximize: str, minimize: str) -> pd.DataFr
         if not dominated:
             keep.append(index)
     return table.loc[keep].sort_values(minimize, kind="stable")
+
+
+def best_so_far_band(table: pd.DataFrame, metric: str, by: Sequence[str] = ("variant",)) -> pd.DataFrame:
+    """Per group and trial number (1-based, launch order): best `metric` so far over repeats.
+
+    Columns: the `by` columns, `trial`, `best_so_far` (mean over repeats), `lowest`, `highest`
+    and `repeats` (how many repeats reached that trial). Each repeat's curve is a running max,
+    so it never decreases and starts at its first trial's value; a failed trial keeps the best.
+    """
+    curves = running_max(table, metric, by=(*by, "repeat"))
+    groups = [column for column in by if column in curves.columns]
+    return (
+        curves.groupby([*groups, "trial"], sort=False)["best_so_far"]
+        .agg(best_so_far="mean", lowest="min", highest="max", repeats="count")
+        .reset_index()
+    )

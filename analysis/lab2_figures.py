@@ -8,13 +8,12 @@ and its band spans the lowest to the highest repeat.
 """
 
 import logging
-from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from analysis.curves import pareto_front, running_max
+from analysis.curves import best_so_far_band, pareto_front
 from analysis.figure_io import new_axes, save
 from analysis.results import ResultsError, load_results
 
@@ -29,22 +28,6 @@ COMPRESS_CURVES = {
     "compressed": ("compressed_accuracy", "compression-aware, no post-training", "tab:red"),
     "post-trained": ("post_trained_accuracy", "compression-aware, with post-training", "tab:purple"),
 }
-
-
-def best_so_far_band(table: pd.DataFrame, metric: str, by: Sequence[str] = ("variant",)) -> pd.DataFrame:
-    """Per group and trial number (1-based, launch order): best `metric` so far over repeats.
-
-    Columns: the `by` columns, `trial`, `best_so_far` (mean over repeats), `lowest`, `highest`
-    and `repeats` (how many repeats reached that trial). Each repeat's curve is a running max,
-    so it never decreases and starts at its first trial's value; a failed trial keeps the best.
-    """
-    curves = running_max(table, metric, by=(*by, "repeat"))
-    groups = [column for column in by if column in curves.columns]
-    return (
-        curves.groupby([*groups, "trial"], sort=False)["best_so_far"]
-        .agg(best_so_far="mean", lowest="min", highest="max", repeats="count")
-        .reset_index()
-    )
 
 
 def plot_lab2_nas(table: pd.DataFrame, folder: str | Path) -> list[Path]:

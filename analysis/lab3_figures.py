@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from analysis.curves import pareto_front, running_max
+from analysis.curves import best_so_far_band, pareto_front
 from analysis.figure_io import new_axes, save
 
 ACCURACY = "accuracy"
@@ -27,12 +27,7 @@ def plot_lab3_best_so_far(table: pd.DataFrame, folder: str | Path) -> list[Path]
     is the mean over repeats and the band spans their lowest to highest.
     """
     experiment = _experiment(table)
-    curves = running_max(table, ACCURACY, by=("variant", "repeat"))
-    points = (
-        curves.groupby(["variant", "trial"], sort=False)["best_so_far"]
-        .agg(best_so_far="mean", lowest="min", highest="max", repeats="count")
-        .reset_index()
-    )
+    points = best_so_far_band(table, ACCURACY, by=("variant",))
     figure, axes = new_axes(
         _title(table, "best accuracy so far"), "trial (launch order)", "best test accuracy so far"
     )

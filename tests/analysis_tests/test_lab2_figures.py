@@ -3,9 +3,10 @@
 import pandas as pd
 import pytest
 
+from analysis.curves import best_so_far_band
 from analysis.figures import draw_figures
 from analysis.lab1_figures import plot_lab1_prune
-from analysis.lab2_figures import best_so_far_band, plot_lab2_compress_aware, plot_lab2_nas
+from analysis.lab2_figures import plot_lab2_compress_aware, plot_lab2_nas
 
 NAS = {  # (sampler, repeat) -> accuracy per trial in launch order; NaN = a failed trial
     ("grid", 0): [0.6, 0.55, 0.7, 0.65],
