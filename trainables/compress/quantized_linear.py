@@ -72,9 +72,8 @@ class QuantizedLinear(nn.Linear):
             if linear.bias is not None:
                 layer.bias.copy_(linear.bias)
         layer.train(linear.training)
-        for hook_owner in ("_forward_pre_hooks",):
-            # Pruning hooks installed before quantization must keep acting on the new layer.
-            getattr(layer, hook_owner).update(getattr(linear, hook_owner))
+        # Pruning hooks installed before quantization must keep acting on the new layer.
+        layer._forward_pre_hooks.update(linear._forward_pre_hooks)
         for name, buffer in linear.named_buffers(recurse=False):
             layer.register_buffer(name, buffer)
         return layer
