@@ -34,10 +34,16 @@ BLOCKS_16 = {
 
 @dataclass(frozen=True)
 class Knob:
-    """One searched choice of a format: its values and the MASE config keys it sets."""
+    """One searched choice of a format: its values and the MASE config keys it sets.
+
+    A plain knob sets every key in `keys` to the chosen value. A knob with `expands` sets, for a
+    chosen value, the keys and values `expands[value]` lists instead (`E4M3` -> exponent and
+    mantissa widths of every tensor).
+    """
 
     choices: tuple[Any, ...]
     keys: tuple[str, ...]
+    expands: Mapping[Any, Mapping[str, Any]] | None = None
 
 
 def per_tensor(key: str, choices: Sequence[Any]) -> Knob:
@@ -48,6 +54,19 @@ def per_tensor(key: str, choices: Sequence[Any]) -> Knob:
 def one_key(key: str, choices: Sequence[Any]) -> Knob:
     """A knob setting a single MASE config key."""
     return Knob(tuple(choices), (key,))
+
+
+def mx_element_knob(names: Sequence[str]) -> Knob:
+    """A knob choosing the MXFP element type (`E4M3`, ...) of input, weight and bias together."""
+    expands = {}
+    for name in names:
+        exponent, mantissa = (int(part) for part in name.removeprefix("E").split("M"))
+        expands[name] = {
+            **{f"{tensor}_exponent_width": exponent for tensor in TENSORS},
+            **{f"{tensor}_frac_width": mantissa for tensor in TENSORS},
+        }
+    keys = tuple(key for tensor in TENSORS for key in (f"{tensor}_exponent_width", f"{tensor}_frac_width"))
+    return Knob(tuple(names), keys, expands)
 
 
 @dataclass(frozen=True)
@@ -122,6 +141,16 @@ PRECISION_SPACES: dict[str, PrecisionSpace] = {
         },
         note="residual-sign input, +-1 weight with learned scale",
     ),
+    "mxint": PrecisionSpace(
+        {"width": per_tensor("width", (4, 6, 8))},
+        _fixed_per_tensor(block_size=32),
+        note="OCP MXINT: 8-bit power-of-two scale per 32 elements of a row",
+    ),
+    "mxfp": PrecisionSpace(
+        {"element": mx_element_knob(("E4M3", "E5M2", "E3M2", "E2M3", "E2M1"))},
+        _fixed_per_tensor(block_size=32),
+        note="OCP MXFP8/6/4: 8-bit power-of-two scale per 32 elements of a row",
+    ),
     "ternary": PrecisionSpace(
         {
             "weight_threshold_statistic": one_key("weight_threshold_statistic", ("mean", "max", "median")),
@@ -163,6 +192,15 @@ def check_precisions(names: Sequence[str]) -> None:
 def knob_keys(format_name: str) -> dict[str, list[str]]:
     """{knob: MASE keys it sets} of a format: what a trial needs to build each layer's config."""
     return {name: list(knob.keys) for name, knob in precision_space(format_name).knobs.items()}
+
+
+def knob_values(format_name: str) -> dict[str, dict[str, dict[str, Any]]]:
+    """{knob: {choice: {MASE key: value}}} for the knobs of a format that expand (see Knob)."""
+    return {
+        name: {str(choice): dict(keys) for choice, keys in knob.expands.items()}
+        for name, knob in precision_space(format_name).knobs.items()
+        if knob.expands is not None
+    }
 
 
 def format_config(format_name: str) -> dict[str, Any]:

@@ -3,8 +3,9 @@
 The config names, per layer, whether it stays fp32 or takes the searched format and, if so, that
 layer's knob values (`<layer>.type`, `<layer>.<knob>`). Fixed settings say what those mean:
 `layers` ({short name: module name}), `format` and `format_config` (the MASE keys every layer of
-the format gets), `knob_keys` ({knob: MASE keys it sets}), `start_checkpoint`, `fp32_accuracy`
-(the starting model's accuracy, for reference) and `train_epochs`.
+the format gets), `knob_keys` ({knob: MASE keys it sets}), `knob_values` (optional, {knob: {choice:
+{key: value}}} for a knob that sets several keys to different values), `start_checkpoint`,
+`fp32_accuracy` (the starting model's accuracy, for reference) and `train_epochs`.
 """
 
 import copy
@@ -34,9 +35,14 @@ def layer_quantization(config: dict[str, Any]) -> dict[str, Any]:
         if config.get(f"{short}.type") != format_name:
             continue
         layer = dict(config["format_config"])
+        expands = config.get("knob_values", {})
         for knob, keys in config["knob_keys"].items():
+            value = config[f"{short}.{knob}"]
+            if knob in expands:
+                layer.update(expands[knob][str(value)])
+                continue
             for key in keys:
-                layer[key] = config[f"{short}.{knob}"]
+                layer[key] = value
         quantization[module_name] = {"config": layer}
     return quantization
 

@@ -16,7 +16,7 @@ import pandas as pd
 from search.experiment import SearchVariant
 from search.lab3_start import start_experiment, starting_point
 from search.options import RunOptions
-from search.precision_spaces import LayerwiseSpace, format_config, knob_keys, layer_keys
+from search.precision_spaces import LayerwiseSpace, format_config, knob_keys, knob_values, layer_keys
 from search.samplers import make_sampler
 from trainables.compress.errors import ConfigError
 from trainables.lab3_trial import lab3_trial, starting_model
@@ -81,6 +81,7 @@ def layerwise_variants(
         "format": format_name,
         "format_config": format_config(format_name),
         "knob_keys": knob_keys(format_name),
+        "knob_values": knob_values(format_name),
         "train_epochs": options.profile.lab3_epochs,
     }
     variants = []

@@ -37,7 +37,8 @@ def test_every_combination_of_a_space_is_a_valid_layer_config(format_name):
         config = format_config(format_name)
         for (knob, keys), value in zip(knob_keys(format_name).items(), values, strict=True):
             assert len(knobs[knob].choices) >= 2, "a knob with one choice belongs in `fixed`"
-            config |= dict.fromkeys(keys, value)
+            expands = knobs[knob].expands
+            config |= dict(expands[value]) if expands else dict.fromkeys(keys, value)
         cls.check_config(config, "layer")
         layer = cls.from_linear(nn.Linear(32, 16), config, "layer")
         # At most fp32's 32 bits, plus a 32-bit scale per row of 32 weights for some formats.

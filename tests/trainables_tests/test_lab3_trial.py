@@ -5,7 +5,7 @@ import torch
 from torch import nn
 
 from search.options import RunOptions
-from search.precision_spaces import format_config, knob_keys, layer_keys
+from search.precision_spaces import format_config, knob_keys, knob_values, layer_keys
 from trainables.checkpoint import load_model, save_model
 from trainables.compress import LinearInteger
 from trainables.lab3_trial import lab3_trial, layer_quantization, quantize_layers, starting_model
@@ -63,6 +63,21 @@ def test_quantization_config_names_only_the_layers_that_chose_the_format(start):
     assert layer["name"] == "integer"
     assert [layer[f"{t}_width"] for t in ("data_in", "weight", "bias")] == [16, 16, 16]
     assert [layer[f"{t}_frac_width"] for t in ("data_in", "weight", "bias")] == [4, 4, 4]
+
+
+def test_an_expanding_knob_sets_each_key_it_lists(start):
+    layers = list(start["layers"])
+    config = dict(start) | {f"{layer}.type": "fp32" for layer in layers}
+    config |= {"format": "mxfp", "format_config": format_config("mxfp"), "knob_keys": knob_keys("mxfp")}
+    config |= {
+        "knob_values": knob_values("mxfp"),
+        f"{layers[0]}.type": "mxfp",
+        f"{layers[0]}.element": "E2M1",
+    }
+    layer = layer_quantization(config)[start["layers"][layers[0]]]["config"]
+    assert [layer[f"{t}_exponent_width"] for t in ("data_in", "weight", "bias")] == [2, 2, 2]
+    assert [layer[f"{t}_frac_width"] for t in ("data_in", "weight", "bias")] == [1, 1, 1]
+    assert layer["weight_block_size"] == 32
 
 
 def test_swapped_layers_carry_the_starting_weights_and_equal_fp32_at_32_bits(start):

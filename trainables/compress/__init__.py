@@ -8,6 +8,7 @@ from trainables.compress.linear_block import LinearBlockFP, LinearBlockLog, Line
 from trainables.compress.linear_integer import LinearInteger, fixed_point_config
 from trainables.compress.linear_log import LinearLog
 from trainables.compress.linear_minifloat import LinearMinifloatDenorm, LinearMinifloatIEEE
+from trainables.compress.linear_mx import LinearMXFP, LinearMXInt
 from trainables.compress.linear_ternary import LinearTernary
 from trainables.compress.prune import attach_pruning_hooks, prune_model
 from trainables.compress.quantize import quantize_model
@@ -27,6 +28,8 @@ __all__ = [
     "LinearLog",
     "LinearMinifloatDenorm",
     "LinearMinifloatIEEE",
+    "LinearMXFP",
+    "LinearMXInt",
     "LinearTernary",
     "QuantizedLinear",
     "attach_pruning_hooks",

@@ -73,6 +73,9 @@ EXAMPLE_CONFIGS: dict[str, dict[str, Any]] = {
         **_per_tensor(stochastic=False, bipolar=True),
         "binary_training": True,
     },
+    # OCP's MXINT8 and MXFP8 (E4M3): one 8-bit power-of-two scale per 32 consecutive elements.
+    "mxint": {"name": "mxint", **_per_tensor(width=8, block_size=32)},
+    "mxfp": {"name": "mxfp", **_per_tensor(exponent_width=4, frac_width=3, block_size=32)},
     "ternary": {"name": "ternary", "weight_scaling_factor": True, "weight_threshold_statistic": "mean"},
 }
 

@@ -6,6 +6,7 @@ from trainables.compress.linear_block import LinearBlockFP, LinearBlockLog, Line
 from trainables.compress.linear_integer import LinearInteger
 from trainables.compress.linear_log import LinearLog
 from trainables.compress.linear_minifloat import LinearMinifloatDenorm, LinearMinifloatIEEE
+from trainables.compress.linear_mx import LinearMXFP, LinearMXInt
 from trainables.compress.linear_ternary import LinearTernary
 from trainables.compress.quantized_linear import QuantizedLinear
 
@@ -23,6 +24,8 @@ LINEAR_FORMATS: dict[str, type[QuantizedLinear]] = {
         LinearBinaryScaling,
         LinearBinaryResidualSign,
         LinearTernary,
+        LinearMXInt,
+        LinearMXFP,
     )
 }
 
