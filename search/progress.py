@@ -7,6 +7,8 @@ from typing import Any
 
 from ray.tune import Callback
 
+from trainables.ray_adapter import TRIAL_ERROR_KEY
+
 log = logging.getLogger(__name__)
 
 
@@ -59,7 +61,7 @@ class TrialLedger(Callback):
         Tune calls on_trial_complete/on_trial_error before it changes the trial's status, so
         without `ending` the last line of a search would still show that trial as running.
         """
-        states = [ending[1] if ending and t is ending[0] else t.status for t in trials]
+        states = [_outcome(t, ending[1] if ending and t is ending[0] else t.status) for t in trials]
         done = states.count("TERMINATED")
         failed = states.count("ERROR")
         running = states.count("RUNNING")
@@ -76,6 +78,13 @@ class TrialLedger(Callback):
     def _print(self, trials: list, ending: tuple[Any, str] | None = None) -> None:
         self._last_print = time.monotonic()
         print(self.status_line(trials, ending), file=sys.stdout, flush=True)
+
+
+def _outcome(trial: Any, status: str) -> str:
+    """ERROR for a trial that ended normally but reported a failure reason (a non-finite loss)."""
+    if status == "TERMINATED" and TRIAL_ERROR_KEY in (getattr(trial, "last_result", None) or {}):
+        return "ERROR"
+    return status
 
 
 def _better(best: float | None, value: Any, mode: str) -> float | None:

@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from search import storage
+from trainables.ray_adapter import TRIAL_ERROR_KEY
 
 # Tune's bookkeeping keys that are not metrics of ours.
 TUNE_KEYS = {
@@ -44,8 +45,11 @@ def result_rows(result_grid: Any, launch_index: dict[str, int], base: dict[str, 
         for key, value in metrics.items():
             if key not in TUNE_KEYS and not isinstance(value, dict | list):
                 row[key] = value
-        row["status"] = "ERROR" if result.error else "TERMINATED"
-        row["error"] = _first_line(result.error) if result.error else None
+        # A trial that ended itself with a reason (non-finite loss) failed as surely as one that raised.
+        failed = result.error or metrics.get(TRIAL_ERROR_KEY)
+        row["status"] = "ERROR" if failed else "TERMINATED"
+        row["error"] = (_first_line(result.error) if result.error else str(failed)) if failed else None
+        row.pop(TRIAL_ERROR_KEY, None)
         row["node"] = metrics.get("node", metrics.get("node_ip"))
         row["duration_s"] = metrics.get("time_total_s")
         row["checkpoint"] = result.checkpoint.path if result.checkpoint else None

@@ -17,7 +17,7 @@ from search.progress import TrialLedger
 from search.registry import expand, get_experiment
 from search.results_table import mark_pareto_front, result_rows, write_table
 from trainables.compress.errors import ConfigError
-from trainables.ray_adapter import ray_trainable
+from trainables.ray_adapter import TRIAL_ERROR_KEY, ray_trainable
 
 log = logging.getLogger(__name__)
 RUN_FILE = "run.json"
@@ -156,7 +156,7 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
         "gpus_per_trial": options.gpus_per_trial,
     }
     trainable = tune.with_resources(
-        ray_trainable(variant.trial_fn, settings),
+        ray_trainable(variant.trial_fn, settings, _objectives(variant)),
         {"cpu": options.cpus_per_trial, "gpu": options.gpus_per_trial},
     )
     label = f"{name}/{variant.name}" + (f"#{variant.repeat}" if options.repeats > 1 else "")
@@ -199,10 +199,14 @@ def _fit_to_the_end(tuner: Any, variant: SearchVariant) -> Any:
     """
     grid = tuner.fit()
     metric = variant.metric if isinstance(variant.metric, str) else variant.metric[0]
-    unfinished = [r for r in grid if not r.error and metric not in (r.metrics or {})]
+    unfinished = [r for r in grid if not r.error and not {metric, TRIAL_ERROR_KEY} & set(r.metrics or {})]
     if len(grid) < variant.num_samples or unfinished:
         raise KeyboardInterrupt(f"{variant.name}: {len(unfinished)} trials unfinished")
     return grid
+
+
+def _objectives(variant: SearchVariant) -> list[str]:
+    return [variant.metric] if isinstance(variant.metric, str) else list(variant.metric)
 
 
 def _row_base(

@@ -1,22 +1,31 @@
 """The one place a trial touches Ray: turn a trial function into a Tune function trainable."""
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from trainables.train_loop import NonFiniteLoss
 from trainables.trial_context import TrialContext, pick_device, set_threads
 
+# The metric a trial reports instead of its results when it failed in a way a retry cannot fix
+# (a non-finite loss): the results table turns it into status ERROR with this text as the error.
+TRIAL_ERROR_KEY = "trial_error"
 TrialFunction = Callable[[dict[str, Any], TrialContext], dict[str, Any]]
 
 
-def ray_trainable(trial_fn: TrialFunction, settings: dict[str, Any]) -> Callable[[dict[str, Any]], None]:
+def ray_trainable(
+    trial_fn: TrialFunction, settings: dict[str, Any], objectives: Sequence[str] = ()
+) -> Callable[[dict[str, Any]], None]:
     """Wrap `trial_fn(config, ctx)` as a Tune trainable; `settings` are merged under the sampled params.
 
     The trial's node IP and device are added to every report so the results table shows where
-    each trial ran.
+    each trial ran. A NonFiniteLoss ends the trial with one report {TRIAL_ERROR_KEY: reason}
+    instead of an exception: Tune would retry an exception, and the same seed diverges again.
+    That report carries each of `objectives` (the searched metrics, which Tune requires in every
+    report) as NaN, which Optuna records as a failed trial.
     """
 
     def trainable(params: dict[str, Any]) -> None:
@@ -36,7 +45,10 @@ def ray_trainable(trial_fn: TrialFunction, settings: dict[str, Any]) -> Callable
         with tempfile.TemporaryDirectory(prefix="adls-trial-") as work:
             device = pick_device(float(settings.get("gpus_per_trial", 0)))
             ctx = TrialContext(device, cpus, Path(work), reporter, node=node)
-            trial_fn({**settings, **params}, ctx)
+            try:
+                trial_fn({**settings, **params}, ctx)
+            except NonFiniteLoss as error:
+                ctx.report({TRIAL_ERROR_KEY: str(error), **dict.fromkeys(objectives, float("nan"))})
 
     trainable.__name__ = trial_fn.__name__
     return trainable

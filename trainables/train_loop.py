@@ -12,6 +12,20 @@ from trainables.data.batching import Batch, iterate_batches, num_batches
 from trainables.data.tokenized_split import TokenizedSplit
 
 log = logging.getLogger(__name__)
+# How often (in steps) an accelerator's loss is checked for NaN/inf: each check waits for the device.
+# On the CPU there is nothing to wait for, so every step is checked.
+NONFINITE_CHECK_EVERY = 16
+
+
+class NonFiniteLoss(ArithmeticError):
+    """The training loss became NaN or infinite: the model is ruined and must not be used.
+
+    `step` is the 1-based optimizer step whose loss was first non-finite.
+    """
+
+    def __init__(self, step: int) -> None:
+        super().__init__(f"non-finite loss at step {step}")
+        self.step = step
 
 
 @dataclass(frozen=True)
@@ -37,6 +51,9 @@ def train(
 ) -> dict[str, float]:
     """Train `model` in place with AdamW and a linear decay; returns loss, steps and samples/s.
 
+    Raises NonFiniteLoss at the first NaN or infinite loss (on an accelerator within
+    NONFINITE_CHECK_EVERY steps of it; the step it names is exact either way).
+
     `epochs` may be fractional (a quick profile trains part of an epoch). Batches are
     length-grouped and dynamically padded, and the loop does nothing per step that it could do
     once, so it is several times faster than HF Trainer on a model this small.
@@ -60,6 +77,10 @@ def train(
     model.to(device).train()
     pin = device.type == "cuda"
     step, samples, loss_sum = 0, 0, torch.zeros((), device=device)
+    # 0 until a loss is non-finite, then that step's number; kept on the device so checking it
+    # costs a sync only every NONFINITE_CHECK_EVERY steps.
+    first_bad = torch.zeros((), dtype=torch.long, device=device)
+    check_every = 1 if device.type == "cpu" else NONFINITE_CHECK_EVERY
     start = time.perf_counter()
     epoch = 0
     while step < total_steps:
@@ -85,6 +106,10 @@ def train(
             loss_sum += loss.detach()
             samples += batch.labels.shape[0]
             step += 1
+            bad_now = ~torch.isfinite(loss.detach()) & (first_bad == 0)
+            first_bad = torch.where(bad_now, step, first_bad)
+            if step % check_every == 0 or step >= total_steps:
+                _raise_if_nonfinite(first_bad)
             if step >= total_steps:
                 break
         epoch += 1
@@ -94,6 +119,12 @@ def train(
         "train_steps": step,
         "train_samples_per_s": samples / elapsed if elapsed > 0 else 0.0,
     }
+
+
+def _raise_if_nonfinite(first_bad: torch.Tensor) -> None:
+    bad_step = int(first_bad.item())
+    if bad_step:
+        raise NonFiniteLoss(bad_step)
 
 
 def model_mask(batch: Batch) -> torch.Tensor | None:
