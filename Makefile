@@ -29,7 +29,7 @@ smoke: $(STAMP)
 	rm -rf $$dir
 
 test-cluster: $(STAMP)
-	$(BIN)/pytest -q -m cluster
+	$(BIN)/pytest -q -rs -m cluster
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -94,7 +94,13 @@ def assert_masked(model):
 )
 def test_bad_config_raises_config_error_naming_key_and_value(config, expected):
     with pytest.raises(ConfigError) as error:
-        prune_model(mlp(), config)
+        model = mlp()
+    prune_model(model, config)
+    for module in linears(model).values():
+        # Half of every weight tensor is zero, and every Linear prunes half of its input features.
+        assert zeros(module.weight) == round(0.5 * module.weight.numel())
+        pruning = [hook for hook in module._forward_pre_hooks.values() if isinstance(hook, InputPruning)]
+        assert [(hook.sparsity, hook.method) for hook in pruning] == [(0.5, "l1-norm")]
     assert expected in str(error.value)
 
 

@@ -198,8 +198,16 @@ def test_spec_validate_names_field_and_value(field, value):
 
 
 def test_spec_defaults_validate():
-    DataSpec().validate()
-    DataSpec(dataset="imdb", data_dir="~/aclImdb", train_subset=10).validate()
+    assert DataSpec().validate() is None
+    assert DataSpec(dataset="imdb", data_dir="~/aclImdb", train_subset=10).validate() is None
+    # The same specs with one field wrong are refused, so the two above passed on their merits.
+    for bad in (
+        DataSpec(dataset="imdb", data_dir="~/aclImdb", train_subset=0),
+        DataSpec(dataset="rotten_tomatoes", data_dir="~/aclImdb"),
+        DataSpec(max_length=3),
+    ):
+        with pytest.raises(ConfigError):
+            bad.validate()
 
 
 def _fake_hub_imdb():
