@@ -72,6 +72,12 @@ def add_cluster_commands(subparsers: Any) -> None:
     )
     fetch.set_defaults(func=cmd_fetch)
 
+    check = subparsers.add_parser(
+        "check-cluster", help="refuse a ray_cluster.yaml that is not ready for `ray up` (run it before)"
+    )
+    check.add_argument("config", nargs="?", default=None, help="cluster config (default: ray_cluster.yaml)")
+    check.set_defaults(func=cmd_check_cluster)
+
 
 def cmd_submit(args: argparse.Namespace) -> int:
     from cluster import jobs
@@ -150,6 +156,15 @@ def cmd_fetch(args: argparse.Namespace) -> int:
         # Figures are drawn where the results are read: the cluster does not draw them into a URI.
         for path in draw_figures(folder):
             print(f"[{name}] figure: {path}")
+    return 0
+
+
+def cmd_check_cluster(args: argparse.Namespace) -> int:
+    from cluster.config import CLUSTER_CONFIG, check_launchable
+
+    path = args.config or CLUSTER_CONFIG
+    check_launchable(path)
+    print(f"{path}: ready for `ray up` (own security group, narrow worker instance profile)")
     return 0
 
 

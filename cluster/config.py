@@ -11,6 +11,11 @@ import yaml
 from cluster.errors import ClusterError
 
 CLUSTER_CONFIG = Path(__file__).resolve().parents[1] / "ray_cluster.yaml"
+# The IAM policies of the head and worker instance profiles (README: "On AWS with ray up").
+AWS_DIR = Path(__file__).resolve().parent / "aws"
+SECURITY_GROUP_PLACEHOLDER = "sg-REPLACE-ME"
+# Ray's default instance profile: EC2 and S3 full access. Workers must not get it.
+RAY_DEFAULT_PROFILE = "ray-autoscaler-v1"
 # Node-type settings that only a cloud provider understands; `provider: type: local` refuses them.
 CLOUD_ONLY_KEYS = ("available_node_types", "head_node_type", "docker")
 
@@ -54,3 +59,43 @@ def local_variant(
     variant["auth"] = {"ssh_user": ssh_user, "ssh_private_key": ssh_private_key}
     variant["max_workers"] = len(worker_ips)  # a fixed set of machines: every one is used
     return variant
+
+
+def launch_problems(config: dict[str, Any]) -> list[str]:
+    """What must change in an AWS cluster config before `ray up` may launch it; [] when nothing.
+
+    Every node type needs a security group of your own (without one Ray creates a group with SSH
+    open to 0.0.0.0/0), not the placeholder; workers must not get Ray's default instance profile
+    (EC2 and S3 full access). Other providers (`type: local`) have neither and pass.
+    """
+    if config.get("provider", {}).get("type") != "aws":
+        return []
+    problems = []
+    for name, node_type in (config.get("available_node_types") or {}).items():
+        node_config = node_type.get("node_config") or {}
+        groups = node_config.get("SecurityGroupIds") or []
+        if not groups:
+            problems.append(
+                f"{name} has no SecurityGroupIds: Ray would create a group with SSH open to 0.0.0.0/0"
+            )
+        elif SECURITY_GROUP_PLACEHOLDER in groups:
+            problems.append(f"{name}.SecurityGroupIds is still the placeholder {SECURITY_GROUP_PLACEHOLDER}")
+        profile = (node_config.get("IamInstanceProfile") or {}).get("Name", "")
+        if name != config.get("head_node_type") and profile in ("", RAY_DEFAULT_PROFILE):
+            problems.append(
+                f"{name} has {'no instance profile' if not profile else RAY_DEFAULT_PROFILE} "
+                "(trials would get EC2 and S3 full access, or no S3 access); use adls-tune-worker"
+            )
+    return problems
+
+
+def check_launchable(path: str | Path = CLUSTER_CONFIG) -> dict[str, Any]:
+    """Load `path` and raise ClusterError (one line) unless it is ready for `ray up` (see launch_problems)."""
+    config = load_cluster_config(path)
+    problems = launch_problems(config)
+    if problems:
+        raise ClusterError(
+            f"{path} is not ready for `ray up`: {'; '.join(problems)}; create the security group and "
+            "instance profiles as README.md shows (On AWS with ray up) and put the group's id in the file"
+        )
+    return config

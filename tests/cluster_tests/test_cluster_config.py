@@ -1,5 +1,7 @@
 """ray_cluster.yaml passes Ray's own cluster-config validation and keeps the cluster closed and pinned."""
 
+import copy
+import json
 import re
 from pathlib import Path
 
@@ -7,7 +9,16 @@ import jsonschema
 import pytest
 import ray
 
-from cluster.config import CLUSTER_CONFIG, load_cluster_config, local_variant, validate_cluster_config
+from cluster.config import (
+    AWS_DIR,
+    CLUSTER_CONFIG,
+    check_launchable,
+    launch_problems,
+    load_cluster_config,
+    local_variant,
+    validate_cluster_config,
+)
+from cluster.errors import ClusterError
 
 PROJECT = Path(__file__).resolve().parents[2]
 
@@ -98,3 +109,56 @@ def test_the_documented_on_premise_variant_is_valid_too(config, tmp_path):
     assert prepared["provider"] == {"type": "local", "head_ip": "10.0.0.10", "worker_ips": ["10.0.0.11"]}
     assert prepared["head_start_ray_commands"] == config["head_start_ray_commands"]
     assert "docker" not in variant and "available_node_types" not in variant
+
+
+def test_the_shipped_config_is_refused_until_the_security_group_is_set(config, tmp_path):
+    # As shipped, SSH would be open to whoever the placeholder lets in: refused in one line.
+    with pytest.raises(ClusterError, match=r"SecurityGroupIds is still the placeholder sg-REPLACE-ME"):
+        check_launchable(CLUSTER_CONFIG)
+    filled = tmp_path / "cluster.yaml"
+    filled.write_text(CLUSTER_CONFIG.read_text().replace("sg-REPLACE-ME", "sg-0123456789abcdef0"))
+    ready = check_launchable(filled)
+    groups = {n: t["node_config"]["SecurityGroupIds"] for n, t in ready["available_node_types"].items()}
+    assert groups == {"head": ["sg-0123456789abcdef0"], "gpu_worker": ["sg-0123456789abcdef0"]}
+    validate_cluster_config(ready)  # still what Ray accepts
+
+
+def test_without_a_security_group_ray_would_open_ssh_to_everyone(config):
+    no_group = copy.deepcopy(config)
+    del no_group["available_node_types"]["gpu_worker"]["node_config"]["SecurityGroupIds"]
+    assert any("0.0.0.0/0" in problem for problem in launch_problems(no_group))
+    # The on-premise variant has no AWS security group and is not held to it.
+    assert launch_problems(local_variant(config, "10.0.0.10", [], "me", "/k")) == []
+
+
+def test_workers_get_a_narrow_instance_profile_not_rays_default(config):
+    worker = config["available_node_types"]["gpu_worker"]["node_config"]
+    assert worker["IamInstanceProfile"] == {"Name": "adls-tune-worker"}
+    broad = copy.deepcopy(config)
+    broad["available_node_types"]["gpu_worker"]["node_config"]["IamInstanceProfile"] = {
+        "Name": "ray-autoscaler-v1"
+    }
+    assert any("ray-autoscaler-v1" in problem for problem in launch_problems(broad))
+
+
+def test_the_worker_policy_reaches_only_the_results_prefix():
+    worker = json.loads((AWS_DIR / "worker-policy.json").read_text())
+    actions = [
+        a
+        for s in worker["Statement"]
+        for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    ]
+    assert actions and all(action.startswith("s3:") for action in actions)  # no ec2:*, no iam:*
+    assert all(
+        s["Effect"] == "Allow" and "*" not in s["Resource"].split(":::")[-1].split("/")[0]
+        for s in worker["Statement"]
+    )
+    objects = [s for s in worker["Statement"] if "s3:GetObject" in s["Action"]]
+    assert [s["Resource"] for s in objects] == ["arn:aws:s3:::BUCKET/PREFIX/*"]
+    listing = next(s for s in worker["Statement"] if s["Action"] == ["s3:ListBucket"])
+    assert listing["Condition"] == {"StringLike": {"s3:prefix": ["PREFIX", "PREFIX/*"]}}
+    head = json.loads((AWS_DIR / "head-policy.json").read_text())
+    passes = [s for s in head["Statement"] if "iam:PassRole" in s["Action"]]
+    assert [s["Resource"] for s in passes] == ["arn:aws:iam::ACCOUNT_ID:role/adls-tune-worker"]
+    trust = json.loads((AWS_DIR / "ec2-trust.json").read_text())
+    assert trust["Statement"][0]["Principal"] == {"Service": "ec2.amazonaws.com"}
