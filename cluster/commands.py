@@ -3,11 +3,13 @@
 import argparse
 import logging
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from cluster.client import DEFAULT_ADDRESS, JobsClient
+from cluster.shipping import stage_shipment
 
 EXIT_JOB_FAILED = 1
 
@@ -35,6 +37,13 @@ def add_cluster_commands(subparsers: Any) -> None:
         "--follow",
         action="store_true",
         help="stream the job's output until it ends; exit 0 only if it succeeded",
+    )
+    submit.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="also ship this file or folder of the project (only files git tracks are shipped otherwise)",
     )
     submit.set_defaults(func=cmd_submit)
 
@@ -85,12 +94,21 @@ def cmd_submit(args: argparse.Namespace) -> int:
     jobs.check_submittable(args.experiment, args)
     client = _connect(args)
     job_id = jobs.submission_id(args.experiment)
-    client.submit(
-        jobs.entrypoint(args.experiment, args),
-        job_id,
-        jobs.runtime_env(),
-        jobs.metadata(args.experiment, args),
-    )
+    with tempfile.TemporaryDirectory(prefix="adls-ship-") as staging:
+        # Only what git tracks (and --include names) leaves this machine: never .env, keys, data.
+        shipment = stage_shipment(jobs.PROJECT_ROOT, args.include, Path(staging) / "adls-tune")
+        print(
+            f"adls: shipping {shipment.summary()} (the files git tracks in {jobs.PROJECT_ROOT}"
+            + (f" + {', '.join(args.include)}" if args.include else "")
+            + ")",
+            file=sys.stderr,
+        )
+        client.submit(
+            jobs.entrypoint(args.experiment, args),
+            job_id,
+            jobs.runtime_env(shipment.folder),
+            jobs.metadata(args.experiment, args),
+        )
     print(job_id, flush=True)
     if args.follow:
         return _follow(client, job_id)

@@ -12,25 +12,9 @@ from typing import Any
 from cluster.errors import ClusterError
 from search import storage
 
-# Shipped to the cluster as the job's working directory (it becomes the job's cwd and is on the
-# PYTHONPATH of the driver and of every trial). Results, environments and caches stay home: the
-# upload limit is 100 MiB and the nodes have their own.
+# The checkout whose tracked files (cluster/shipping.py) become the job's working directory: its cwd
+# and on the PYTHONPATH of the driver and of every trial.
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-SHIP_EXCLUDES = [
-    ".git/",
-    ".venv/",
-    "venv/",
-    "results/",
-    ".cache/",
-    "**/__pycache__/",
-    ".pytest_cache/",
-    ".ruff_cache/",
-    ".hypothesis/",
-    "bench/out/",
-    "build/",
-    "*.egg-info/",
-    "*.pyc",
-]
 JOB_PREFIX = "adls-"
 METADATA_KEY = "adls_experiment"  # marks the jobs this project submitted (`adls jobs` lists only those)
 
@@ -99,11 +83,10 @@ def submission_id(experiment: str) -> str:
     return f"{JOB_PREFIX}{experiment}-{time.strftime('%Y%m%d-%H%M%S', time.gmtime())}-{secrets.token_hex(2)}"
 
 
-def runtime_env() -> dict[str, Any]:
-    """The job's runtime environment: the project folder, unbuffered output for live logs."""
+def runtime_env(working_dir: Path) -> dict[str, Any]:
+    """The job's runtime environment: the staged project files (shipping.stage_shipment), live logs."""
     return {
-        "working_dir": str(PROJECT_ROOT),
-        "excludes": SHIP_EXCLUDES,
+        "working_dir": str(working_dir),
         # Progress lines must reach `adls logs --follow` as they are printed, not when a buffer fills.
         "env_vars": {"PYTHONUNBUFFERED": "1"},
     }
