@@ -32,6 +32,8 @@ class RunOptions:
     start_from: str | None = None
     precisions: tuple[str, ...] | None = None
     objectives: tuple[str, ...] = ("accuracy",)
+    # SQLAlchemy URL of a shared study database; None: SQLite beside the results (search/study_storage.py).
+    optuna_storage: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -51,6 +53,11 @@ class RunOptions:
             raise ConfigError(f"--repeats={self.repeats} must be >= 1")
         if self.seed < 0:
             raise ConfigError(f"--seed={self.seed} must be >= 0")
+        if self.optuna_storage is not None and "://" not in self.optuna_storage:
+            raise ConfigError(
+                f"--optuna-storage {self.optuna_storage!r} is not a database URL; give an SQLAlchemy URL "
+                "such as postgresql://user@host/db or sqlite:////abs/path/optuna.db"
+            )
         self._validate_search_choices()
         if self.data_dir is not None and not os.path.isdir(os.path.expanduser(self.data_dir)):
             raise ConfigError(
@@ -121,7 +128,13 @@ class RunOptions:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """The options as recorded in run.json (a database password is masked)."""
+        from search.study_storage import shown_url
+
+        values = asdict(self)
+        if self.optuna_storage:
+            values["optuna_storage"] = shown_url(self.optuna_storage)
+        return values
 
 
 def _resolved_tokenizer() -> str:

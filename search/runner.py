@@ -16,6 +16,7 @@ from search.options import RunOptions
 from search.progress import TrialLedger
 from search.registry import expand, get_experiment
 from search.results_table import mark_pareto_front, result_rows, write_table
+from search.study_storage import StudySearch, check_fresh, shown_url, storage_url, study_name
 from trainables.compress.errors import ConfigError
 from trainables.ray_adapter import TRIAL_ERROR_KEY, ray_trainable
 
@@ -105,8 +106,13 @@ def run_experiment(name: str, options: RunOptions) -> pd.DataFrame:
     # Which dependency results this run used, so a rerun of one of them makes these results stale.
     used = {dependency: (stored_run(dependency, options) or {}).get("run_id") for dependency in inputs}
     variants = experiment.variants(options, inputs)
-    start_ray(options)
     folder = experiment_dir(name, options)
+    studies = storage_url(folder, options.optuna_storage)
+    for variant in variants:
+        # A new search must not append to an earlier run's study (refused before Ray starts).
+        if not _can_resume(folder, variant, options):
+            check_fresh(studies, study_name(name, search_name(variant, options)))
+    start_ray(options)
     started = time.time()
     rows: list[dict[str, Any]] = []
     for variant in variants:
@@ -134,8 +140,21 @@ def run_experiment(name: str, options: RunOptions) -> pd.DataFrame:
     if not storage.is_uri(folder):
         for path in draw_figures(folder):
             print(f"[{name}] figure: {path}", flush=True)
+    if studies:
+        print(f"[{name}] Optuna studies {name}/<variant> in {shown_url(studies)}", flush=True)
     print(f"[{name}] {len(table)} trials in {time.time() - started:.0f} s -> {folder}", flush=True)
     return table
+
+
+def search_name(variant: SearchVariant, options: RunOptions) -> str:
+    """The name of one variant's search: its Tune run folder and (after the experiment) its study."""
+    return variant.name if options.repeats == 1 else f"{variant.name}-r{variant.repeat}"
+
+
+def _can_resume(folder: str, variant: SearchVariant, options: RunOptions) -> bool:
+    from ray import tune
+
+    return tune.Tuner.can_restore(storage.join(folder, "tune", search_name(variant, options)))
 
 
 def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: str) -> list[dict[str, Any]]:
@@ -143,10 +162,7 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
     from ray import tune
     from ray.tune.search.optuna import OptunaSearch
 
-    # Tune spaces are converted here (not passed as param_space) so define-by-run functions and
-    # dict spaces take one path; OptunaSearch warns about unconverted spaces otherwise.
-    space = variant.space if callable(variant.space) else OptunaSearch.convert_search_space(variant.space)
-    searcher = OptunaSearch(space=space, metric=variant.metric, mode=variant.mode, sampler=variant.sampler)
+    run_name = search_name(variant, options)
     settings = {
         **variant.settings,
         "data": options.data_settings(),
@@ -161,7 +177,6 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
     )
     label = f"{name}/{variant.name}" + (f"#{variant.repeat}" if options.repeats > 1 else "")
     ledger = TrialLedger(label, variant.metric, variant.mode, variant.num_samples)
-    run_name = variant.name if options.repeats == 1 else f"{variant.name}-r{variant.repeat}"
     tune_path = storage.join(folder, "tune", run_name)
     if tune.Tuner.can_restore(tune_path):
         # The driver died mid-search: finished trials are kept, unfinished and failed ones rerun.
@@ -171,6 +186,18 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
         )
         grid = _fit_to_the_end(tuner, variant)
         return result_rows(grid, ledger.launch_index, _row_base(name, variant, options, settings))
+    # Tune spaces are converted here (not passed as param_space) so define-by-run functions and
+    # dict spaces take one path; OptunaSearch warns about unconverted spaces otherwise.
+    space = variant.space if callable(variant.space) else OptunaSearch.convert_search_space(variant.space)
+    # The study in its database (search/study_storage.py); a resumed search reopens it from Tune's state.
+    searcher = StudySearch(
+        space=space,
+        metric=variant.metric,
+        mode=variant.mode,
+        sampler=variant.sampler,
+        study_name=study_name(name, run_name),
+        url=storage_url(folder, options.optuna_storage),
+    )
     tuner = tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
@@ -220,6 +247,7 @@ def _row_base(
         "profile": options.profile_name,
         "dataset": options.profile.dataset,
         "seed": settings["seed"],
+        "optuna_study": study_name(name, search_name(variant, options)),
         **variant.sampler_settings,
     }
 
