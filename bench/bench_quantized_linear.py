@@ -79,7 +79,7 @@ def layer_steps(formats: list[str], device: torch.device) -> dict[str, Callable[
 
 
 def model_steps(formats: list[str], device: torch.device) -> dict[str, Callable[[], None]]:
-    base = build_model(BERT_BASE_VOCAB, 2, pretrained=False, seed=0).to(device)
+    base = build_model(BERT_BASE_VOCAB, 2, seed=0).to(device)
     generator = torch.Generator().manual_seed(0)
     batch = {
         "input_ids": torch.randint(1000, BERT_BASE_VOCAB, (BATCH, TOKENS), generator=generator),

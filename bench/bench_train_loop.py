@@ -46,7 +46,7 @@ def hf_trainer_run(split_train, split_test, vocab_size: int, pad_id: int, seed: 
         return {"input_ids": ids, "attention_mask": mask, "labels": torch.tensor([r["labels"] for r in rows])}
 
     del DataCollatorWithPadding  # the tokenizer-free equivalent above pads exactly the same way
-    model = build_model(vocab_size, 2, pretrained=False, seed=seed)
+    model = build_model(vocab_size, 2, seed=seed)
     with tempfile.TemporaryDirectory() as out:
         args = TrainingArguments(
             output_dir=out,
@@ -72,7 +72,7 @@ def hf_trainer_run(split_train, split_test, vocab_size: int, pad_id: int, seed: 
 
 
 def our_run(split_train, split_test, vocab_size: int, pad_id: int, seed: int, threads: int) -> dict:
-    model = build_model(vocab_size, 2, pretrained=False, seed=seed)
+    model = build_model(vocab_size, 2, seed=seed)
     torch.set_num_threads(threads)
     settings = TrainSettings(epochs=1, batch_size=BATCH, lr=LR, seed=seed, grad_clip=1.0)
     start = time.perf_counter()

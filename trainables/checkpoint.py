@@ -1,5 +1,6 @@
 """Save and load trained models as a directory holding a recipe and a state dict."""
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -23,6 +24,17 @@ def save_model(model: nn.Module, recipe: ModelRecipe, directory: str | Path) -> 
     state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
     torch.save(state, directory / WEIGHTS_FILE)
     return directory
+
+
+def weights_fingerprint(model_or_state: nn.Module | dict[str, torch.Tensor]) -> str:
+    """SHA-256 over every tensor's name, dtype, shape and bytes, in name order: equal iff the weights are."""
+    state = model_or_state.state_dict() if isinstance(model_or_state, nn.Module) else model_or_state
+    digest = hashlib.sha256()
+    for name in sorted(state):
+        tensor = state[name].detach().cpu().contiguous()
+        digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def load_model(location: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, ModelRecipe]:

@@ -11,7 +11,6 @@ from trainables.data.hub import hub_reachable
 
 log = logging.getLogger(__name__)
 
-PRETRAINED_NAME = "prajjwal1/bert-tiny"
 BERT_TINY: dict[str, int] = {
     "hidden_size": 128,
     "num_hidden_layers": 2,
@@ -45,29 +44,46 @@ def build_model(
     vocab_size: int,
     num_labels: int = 2,
     arch: Mapping[str, Any] | None = None,
-    pretrained: bool = True,
+    pretrained: str | None = None,
     seed: int = 0,
 ) -> BertForSequenceClassification:
-    """Build the classifier: bert-tiny weights from the hub when possible, else a seeded random init.
+    """Build the classifier: the hub snapshot `pretrained` ("<repo>@<commit>") names, else a seeded init.
 
-    Pretrained weights are used only for the default shape with the bert-base-uncased vocabulary
-    and a reachable hub; every other case (offline, a NAS architecture, a trained WordPiece
-    vocabulary) is initialised from `seed`, so the same call gives the same model.
+    Which one is decided on the driver (trainables.data.sources.resolve_sources), never here: a
+    snapshot that cannot be loaded raises OSError instead of quietly becoming a random model. The
+    seeded init gives the same model for the same `seed` and leaves the global RNG as it was.
     """
     config = bert_config(vocab_size, num_labels, arch)
-    default_shape = all(getattr(config, k) == v for k, v in BERT_TINY.items())
-    if pretrained and default_shape and vocab_size == BERT_BASE_VOCAB and hub_reachable():
-        try:
-            torch.manual_seed(seed)  # the classifier head is still freshly initialised
-            return BertForSequenceClassification.from_pretrained(
-                PRETRAINED_NAME, num_labels=num_labels, attn_implementation="sdpa"
-            )
-        except OSError as error:  # hub answered but the download failed: fall back, loudly
-            log.warning("could not load %s (%s); using a seeded random init", PRETRAINED_NAME, error)
+    if pretrained:
+        return load_pretrained(pretrained, config, seed)
     generator_state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     model = BertForSequenceClassification(config)
     torch.random.set_rng_state(generator_state)
+    return model
+
+
+def load_pretrained(source: str, config: BertConfig, seed: int = 0) -> BertForSequenceClassification:
+    """`from_pretrained` of a "<repo>@<commit>" snapshot, from the local cache when the hub is unreachable.
+
+    A classification head missing from the snapshot (bert-tiny is a pre-training checkpoint) is
+    initialised from `seed`. The snapshot's shape must be `config`'s: a vocabulary that differs from
+    the tokenizer's would index the wrong embeddings, so it is refused.
+    """
+    repo_id, _, revision = source.partition("@")
+    torch.manual_seed(seed)
+    model = BertForSequenceClassification.from_pretrained(
+        repo_id,
+        revision=revision or None,
+        num_labels=config.num_labels,
+        attn_implementation="sdpa",
+        local_files_only=not hub_reachable(),
+    )
+    for name in ("vocab_size", *BERT_TINY):
+        if getattr(model.config, name) != getattr(config, name):
+            raise OSError(
+                f"{source} has {name}={getattr(model.config, name)}, the run expects {getattr(config, name)}"
+            )
     return model
 
 

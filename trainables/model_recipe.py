@@ -24,6 +24,9 @@ class ModelRecipe:
     quantization: dict[str, Any] | None = None
     pruning: dict[str, Any] | None = None
     seed: int = 0
+    # The hub snapshot ("<repo>@<commit>") the weights started from; None: the seeded init. Only the
+    # base trial builds from it; a saved checkpoint overwrites every weight, so loading needs no hub.
+    pretrained: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -51,8 +54,12 @@ def replace_projections_with_identity(model: BertForSequenceClassification, kind
 
 
 def build_from_recipe(recipe: ModelRecipe, pretrained: bool = False) -> BertForSequenceClassification:
-    """Build the model a recipe describes: shape, identity projections, quantization, pruning."""
-    model = build_model(recipe.vocab_size, recipe.num_labels, recipe.arch, pretrained, recipe.seed)
+    """Build the model a recipe describes: shape, identity projections, quantization, pruning.
+
+    pretrained=True starts from the recipe's hub snapshot (when it names one) instead of the seeded init.
+    """
+    start = recipe.pretrained if pretrained else None
+    model = build_model(recipe.vocab_size, recipe.num_labels, recipe.arch, start, recipe.seed)
     if recipe.identity_projections:
         replace_projections_with_identity(model, recipe.identity_projections)
     if recipe.quantization:

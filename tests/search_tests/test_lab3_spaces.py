@@ -46,7 +46,7 @@ def test_every_combination_of_a_space_is_a_valid_layer_config(format_name):
 
 
 def test_layer_keys_short_names_every_linear_of_bert_tiny_and_skip_identity_projections():
-    model = build_model(100, pretrained=False)
+    model = build_model(100)
     keys = layer_keys(model)
     assert len(keys) == 14
     assert keys["l0.query"] == "bert.encoder.layer.0.attention.self.query"

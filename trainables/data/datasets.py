@@ -24,10 +24,16 @@ ROTTEN_TOMATOES_ROWS = 12_808  # fresh + rotten reviews in the embedded corpus, 
 ROTTEN_TOMATOES_TEST_FRACTION = 0.2
 IMDB_HUB_ID = "stanfordnlp/imdb"
 IMDB_URL = "https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz"
-_IMDB_HOW = (
+IMDB_HOW = (
     f"download and unpack {IMDB_URL} and pass its folder with --data-dir ~/aclImdb "
     "(layout train/pos, train/neg, test/pos, test/neg with *.txt files)"
 )
+
+
+def imdb_help() -> str:
+    """How to get IMDb without the hub: the sentence every IMDb error ends with."""
+    return IMDB_HOW
+
 
 FEATURES = datasets.Features({"text": datasets.Value("string"), "label": datasets.Value("int64")})
 
@@ -106,7 +112,7 @@ def load_imdb_folder(data_dir: str | os.PathLike) -> datasets.DatasetDict:
     if (root / "aclImdb" / "train").is_dir() and not (root / "train").is_dir():
         root = root / "aclImdb"
     if not root.is_dir():
-        raise DataError(f"IMDb folder {str(root)!r} does not exist; {_IMDB_HOW}")
+        raise DataError(f"IMDb folder {str(root)!r} does not exist; {IMDB_HOW}")
     columns: dict[str, tuple[list[str], list[int]]] = {}
     for split in ("train", "test"):
         texts: list[str] = []
@@ -114,10 +120,10 @@ def load_imdb_folder(data_dir: str | os.PathLike) -> datasets.DatasetDict:
         for folder, label in (("neg", 0), ("pos", 1)):
             path = root / split / folder
             if not path.is_dir():
-                raise DataError(f"IMDb folder {str(root)!r} has no {split}/{folder} folder; {_IMDB_HOW}")
+                raise DataError(f"IMDb folder {str(root)!r} has no {split}/{folder} folder; {IMDB_HOW}")
             files = sorted(p for p in path.iterdir() if p.suffix == ".txt")
             if not files:
-                raise DataError(f"IMDb folder {str(path)!r} holds no *.txt reviews; {_IMDB_HOW}")
+                raise DataError(f"IMDb folder {str(path)!r} holds no *.txt reviews; {IMDB_HOW}")
             texts.extend(p.read_text(encoding="utf-8", errors="replace") for p in files)
             labels.extend([label] * len(files))
         columns[split] = (texts, labels)
@@ -138,9 +144,9 @@ def load_imdb_hub() -> datasets.DatasetDict:
     except Exception as exc:  # any failure here means "no IMDb"; say so in one line
         if online:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-            raise DataError(f"could not load {IMDB_HUB_ID} from the hub ({first}); or {_IMDB_HOW}") from exc
+            raise DataError(f"could not load {IMDB_HUB_ID} from the hub ({first}); or {IMDB_HOW}") from exc
         raise DataError(
-            f"the Hugging Face hub is unreachable and {IMDB_HUB_ID} is not in the local cache; {_IMDB_HOW}"
+            f"the Hugging Face hub is unreachable and {IMDB_HUB_ID} is not in the local cache; {IMDB_HOW}"
         ) from exc
     splits = {
         split: loaded[split].select_columns(["text", "label"]).cast(FEATURES) for split in ("train", "test")

@@ -121,6 +121,8 @@ def cache_key(spec: DataSpec) -> dict:
         "test_subset": spec.test_subset,
         "seed": spec.seed,
     }
+    if spec.tokenizer_revision is not None:
+        key["tokenizer_revision"] = spec.tokenizer_revision
     if spec.dataset == "imdb":
         key["data_dir"] = os.path.abspath(os.path.expanduser(spec.data_dir)) if spec.data_dir else None
     if spec.dataset == "synthetic":

@@ -29,6 +29,8 @@ class DataSpec:
     cache_dir: str | None = None
     tokenizer: str = "auto"
     synthetic_size: int = 512
+    # The hub commit of bert-base-uncased to load (None: the cache's refs/main, or the hub's latest).
+    tokenizer_revision: str | None = None
 
     def validate(self) -> None:
         """Raise ConfigError for the first invalid field; return None when the spec is usable."""
@@ -47,6 +49,13 @@ class DataSpec:
         _integer("test_subset", self.test_subset, 1, None, optional=True)
         _integer("seed", self.seed, 0, 2**32 - 1)
         _integer("synthetic_size", self.synthetic_size, 2, 1_000_000)
+        if self.tokenizer_revision is not None and (
+            not isinstance(self.tokenizer_revision, str) or self.tokenizer == "wordpiece"
+        ):
+            raise ConfigError(
+                f"DataSpec.tokenizer_revision={self.tokenizer_revision!r} is only used with "
+                f"tokenizer='bert-base-uncased' (got tokenizer={self.tokenizer!r}); remove it"
+            )
         if self.cache_dir is not None and (
             not isinstance(self.cache_dir, str | os.PathLike) or not str(self.cache_dir)
         ):

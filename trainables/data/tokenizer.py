@@ -19,10 +19,16 @@ SYNTHETIC_VOCAB_SIZE = 500  # the synthetic corpus has ~50 distinct words; this 
 
 
 def resolve_tokenizer_name(spec: DataSpec) -> str:
-    """The concrete tokenizer name: "auto" becomes bert-base-uncased if the hub answers, else wordpiece."""
+    """The concrete tokenizer name: "auto" becomes bert-base-uncased if the hub or its cache has it, else wordpiece.
+
+    A run decides this once on the driver (trainables.data.sources.resolve_sources) and passes the
+    concrete name and revision on; "auto" is for direct library use.
+    """
     if spec.tokenizer != "auto":
         return spec.tokenizer
-    return BERT_HUB_ID if hub_reachable() else "wordpiece"
+    from trainables.data.sources import hub_snapshot
+
+    return BERT_HUB_ID if hub_snapshot(BERT_HUB_ID, "tokenizer_config.json") is not None else "wordpiece"
 
 
 def load_tokenizer(spec: DataSpec, train_texts: Sequence[str] | None = None) -> PreTrainedTokenizerFast:
@@ -35,7 +41,7 @@ def load_tokenizer(spec: DataSpec, train_texts: Sequence[str] | None = None) -> 
     """
     name = resolve_tokenizer_name(spec)
     if name == BERT_HUB_ID:
-        return _load_bert(spec.max_length)
+        return _load_bert(spec.max_length, spec.tokenizer_revision)
     if train_texts is None:
         from trainables.data.datasets import load_text_dataset  # avoid a cycle at import time
 
@@ -115,18 +121,18 @@ def _bert_style(tokenizer: Tokenizer, normalizer: normalizers.Normalizer) -> Tok
     return tokenizer
 
 
-def _load_bert(max_length: int) -> PreTrainedTokenizerFast:
+def _load_bert(max_length: int, revision: str | None = None) -> PreTrainedTokenizerFast:
     # Offline, only the local cache may be consulted: a hub call would retry a dead network for minutes.
     local_only = not hub_reachable()
     try:
-        tokenizer = AutoTokenizer.from_pretrained(BERT_HUB_ID, local_files_only=local_only, use_fast=True)
+        tokenizer = AutoTokenizer.from_pretrained(
+            BERT_HUB_ID, revision=revision, local_files_only=local_only, use_fast=True
+        )
     except Exception as exc:  # any failure means "no bert tokenizer"; say so in one line
         where = (
             "is not in the local Hugging Face cache and the hub is unreachable" if local_only else "failed"
         )
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise DataError(
-            f"tokenizer {BERT_HUB_ID!r} {where} ({first}); use tokenizer='wordpiece' (--tokenizer wordpiece)"
-        ) from exc
+        raise DataError(f"tokenizer {BERT_HUB_ID!r} {where} ({first}); check HF_HOME on this node") from exc
     tokenizer.model_max_length = max_length
     return tokenizer

