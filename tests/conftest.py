@@ -7,6 +7,10 @@ import pytest
 
 # Tests never touch the network or the user's cache; set before Ray starts so workers inherit it.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# An empty hub cache: what resolves from the hub is decided by the test-built cache (tests/labs_tests), never
+# by whatever the user has downloaded.
+os.environ["HF_HOME"] = tempfile.mkdtemp(prefix="adls-test-hf-")
+os.environ.pop("HF_HUB_CACHE", None)
 os.environ.setdefault("ADLS_CACHE_DIR", tempfile.mkdtemp(prefix="adls-test-cache-"))
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")

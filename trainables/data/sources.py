@@ -128,22 +128,26 @@ def resolve_sources(dataset: str, data_dir: str | None = None, model_source: str
         raise ConfigError(
             f"--model-source {model_source!r} is not allowed; choose one of {list(MODEL_SOURCES)}"
         )
-    fallbacks: list[str] = []
     data = data_source(dataset, data_dir)
     tokenizer = hub_snapshot(TOKENIZER_ID, "tokenizer_config.json")
     model = hub_snapshot(MODEL_ID) if model_source != "seeded" and tokenizer is not None else None
-    where = f"the hub is unreachable and {{}} is not in the local cache ({hub_cache_dir()})"
-    if model_source == "hub" and (tokenizer is None or model is None):
-        missing = MODEL_ID if tokenizer is not None else TOKENIZER_ID
+    # The pretrained embeddings index bert-base-uncased's vocabulary: no tokenizer, no pretrained model.
+    missing = [TOKENIZER_ID] if tokenizer is None else [MODEL_ID] if model is None else []
+    if model_source == "seeded" and tokenizer is not None:
+        missing = []
+    reach = "the hub" if hub_reachable() else "the hub (unreachable)"
+    where = f"{' / '.join(missing)} is neither on {reach} nor in the local cache {hub_cache_dir()}"
+    if model_source == "hub" and missing:
         raise ConfigError(
-            f"--model-source hub: {where.format(missing)}; connect to the internet, prefill HF_HOME "
+            f"--model-source hub: {where}; connect to the internet, prefill HF_HOME "
             "(README: Running the labs' own setting), or use --model-source seeded"
         )
-    if tokenizer is None:
-        fallbacks.append(f"{where.format(TOKENIZER_ID)}, so a WordPiece vocabulary is trained on {dataset}")
-    if model is None and model_source == "auto":
-        missing = MODEL_ID if tokenizer is not None else TOKENIZER_ID
-        fallbacks.append(f"{where.format(missing)}, so the model starts from a seeded init")
+    fallbacks = []
+    if missing:
+        instead = ["the model starts from a seeded init"] if model_source == "auto" else []
+        if tokenizer is None:
+            instead.insert(0, f"the tokenizer is a WordPiece vocabulary trained on {dataset}")
+        fallbacks.append(f"{where}, so {' and '.join(instead)}")
     sources = RunSources(
         data=data,
         model=str(model) if model is not None else SEEDED_MODEL,

@@ -1,0 +1,28 @@
+"""Fixtures for the labs' own setting, offline: a local hub cache and an aclImdb-layout folder."""
+
+import pytest
+
+from tests.labs_tests.aclimdb_folder import AclImdb, build_aclimdb
+from tests.labs_tests.local_hub import LocalHub, build_local_hub
+from trainables.data.datasets import load_rotten_tomatoes
+
+
+@pytest.fixture(scope="session")
+def embedded_corpus() -> tuple[list[str], list[int]]:
+    """The embedded Rotten Tomatoes reviews (texts, labels), train and test together."""
+    data = load_rotten_tomatoes()
+    texts = list(data["train"]["text"]) + list(data["test"]["text"])
+    labels = list(data["train"]["label"]) + list(data["test"]["label"])
+    return texts, labels
+
+
+@pytest.fixture(scope="session")
+def local_hub(tmp_path_factory, embedded_corpus) -> LocalHub:
+    """A temporary HF_HOME whose hub cache holds prajjwal1/bert-tiny and bert-base-uncased (see local_hub.py)."""
+    return build_local_hub(tmp_path_factory.mktemp("hf_home"), embedded_corpus[0])
+
+
+@pytest.fixture(scope="session")
+def aclimdb(tmp_path_factory, embedded_corpus) -> AclImdb:
+    """An aclImdb-layout folder with 320 reviews per split (some past 512 tokens) and 40 unlabelled ones."""
+    return build_aclimdb(tmp_path_factory.mktemp("imdb"), *embedded_corpus)
