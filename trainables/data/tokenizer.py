@@ -133,6 +133,8 @@ def _load_bert(max_length: int, revision: str | None = None) -> PreTrainedTokeni
             "is not in the local Hugging Face cache and the hub is unreachable" if local_only else "failed"
         )
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-        raise DataError(f"tokenizer {BERT_HUB_ID!r} {where} ({first}); check HF_HOME on this node") from exc
+        raise DataError(
+            f"tokenizer {BERT_HUB_ID!r} {where} ({first}); prefill HF_HOME on this node or use tokenizer='wordpiece'"
+        ) from exc
     tokenizer.model_max_length = max_length
     return tokenizer
