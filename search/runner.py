@@ -163,6 +163,9 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
     from ray.tune.search.optuna import OptunaSearch
 
     run_name = search_name(variant, options)
+    # Progress reports during training carry `eval_accuracy`, not the search's metric, which trials
+    # report at their end; Tune's per-result check would reject them. _fit_to_the_end checks instead.
+    os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
     settings = {
         **variant.settings,
         "data": options.data_settings(),
@@ -221,8 +224,8 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
 def _fit_to_the_end(tuner: Any, variant: SearchVariant) -> Any:
     """Run the Tuner; raise KeyboardInterrupt if it stopped early (Ctrl-C, SIGTERM) so no table is written.
 
-    Trials report once, at their end, so a trial without an error and without the variant's
-    metric never finished. The stored Tune state lets the same command resume.
+    Trials report the variant's metric only at their end (progress reports carry other
+    keys), so a trial without an error and without that metric never finished. The stored Tune state lets the same command resume.
     """
     grid = tuner.fit()
     metric = variant.metric if isinstance(variant.metric, str) else variant.metric[0]

@@ -17,10 +17,12 @@ import warnings
 from typing import Any
 
 import optuna
+from ray.tune.result import TRAINING_ITERATION
 from ray.tune.search.optuna import OptunaSearch
 
 from search import storage
 from trainables.compress.errors import ConfigError
+from trainables.trial_context import PROGRESS_METRIC
 
 log = logging.getLogger(__name__)
 
@@ -174,8 +176,19 @@ class StudySearch(OptunaSearch):
         self._told_before = {tune_id: number for tune_id, number in numbers.items() if number not in running}
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
-        if trial_id not in self._told_before:
+        if trial_id in self._told_before:
+            return
+        if isinstance(self.metric, list) or self.metric in result:
             super().on_trial_result(trial_id, result)
+            return
+        # A progress report during training (trainables/trial_steps.py: train_model), without the
+        # objective, which trials report at their end (OptunaSearch would fail reading it). Its
+        # eval_accuracy becomes an intermediate value of the Optuna trial, so that a trial an
+        # early-stopping scheduler ends (told to Optuna as PRUNED: no final value) is ranked by
+        # how far it got and how well it did there. Every objective of ours is maximised.
+        trial = self._ot_trials.get(trial_id)
+        if trial is not None and PROGRESS_METRIC in result and self.mode == "max":
+            trial.report(float(result[PROGRESS_METRIC]), int(result[TRAINING_ITERATION]))
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         if trial_id in self._told_before:

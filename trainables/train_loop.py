@@ -3,8 +3,10 @@
 import logging
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -15,6 +17,10 @@ log = logging.getLogger(__name__)
 # How often (in steps) an accelerator's loss is checked for NaN/inf: each check waits for the device.
 # On the CPU there is nothing to wait for, so every step is checked.
 NONFINITE_CHECK_EVERY = 16
+
+# Called at each progress point with (epochs trained so far in this run, {"train_loss": mean since the
+# last point}); it may evaluate the model (the loop puts it back in train mode afterwards).
+ProgressCallback = Callable[[float, dict[str, float]], None]
 
 
 class NonFiniteLoss(ArithmeticError):
@@ -40,6 +46,8 @@ class TrainSettings:
     grad_clip: float = 1.0
     seed: int = 0
     eval_batch_size: int = 128
+    # Intermediate progress points per run (at least one per epoch), for curves and early stopping.
+    progress_points: int = 4
 
 
 def train(
@@ -48,6 +56,7 @@ def train(
     settings: TrainSettings,
     device: torch.device,
     pad_token_id: int = 0,
+    on_progress: ProgressCallback | None = None,
 ) -> dict[str, float]:
     """Train `model` in place with AdamW and a linear decay; returns loss, steps and samples/s.
 
@@ -55,28 +64,25 @@ def train(
     NONFINITE_CHECK_EVERY steps of it; the step it names is exact either way).
 
     `epochs` may be fractional (a quick profile trains part of an epoch). Batches are
-    length-grouped and dynamically padded, and the loop does nothing per step that it could do
-    once, so it is several times faster than HF Trainer on a model this small.
+    length-grouped and dynamically padded. `on_progress` is called at `progress_points(...)`
+    steps, never at the last one (the caller evaluates the finished model itself).
     """
     if settings.epochs <= 0:
         return {"train_loss": float("nan"), "train_steps": 0, "train_samples_per_s": 0.0}
     per_epoch = num_batches(split, settings.batch_size)
     total_steps = max(1, math.ceil(per_epoch * settings.epochs))
+    points = progress_steps(total_steps, settings) if on_progress else set()
     params = [p for p in model.parameters() if p.requires_grad]
     # The fused kernel updates all tensors in one pass: on a model this small the unfused
     # per-tensor optimizer step costs as much as the forward pass.
     optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay, fused=True)
-    warmup = int(total_steps * settings.warmup_ratio)
-
-    def lr_factor(step: int) -> float:
-        if step < warmup:
-            return (step + 1) / warmup
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
-
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, linear_schedule(total_steps, settings))
     model.to(device).train()
     pin = device.type == "cuda"
-    step, samples, loss_sum = 0, 0, torch.zeros((), device=device)
+    step, samples = 0, 0
+    # Losses are summed on the device: reading one back is a host sync, done only at progress points.
+    loss_sum, since_point = torch.zeros((), device=device), torch.zeros((), device=device)
+    last_point = 0
     # 0 until a loss is non-finite, then that step's number; kept on the device so checking it
     # costs a sync only every NONFINITE_CHECK_EVERY steps.
     first_bad = torch.zeros((), dtype=torch.long, device=device)
@@ -93,23 +99,21 @@ def train(
             pin_memory=pin,
         )
         for batch in batches:
-            batch = batch.to(device)
-            logits = model(input_ids=batch.input_ids, attention_mask=model_mask(batch)).logits
-            loss = nn.functional.cross_entropy(logits, batch.labels)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if settings.grad_clip > 0:
-                torch.nn.utils.clip_grad_norm_(params, settings.grad_clip)
-            optimizer.step()
+            loss = train_step(model, batch.to(device), optimizer, params, settings.grad_clip)
             scheduler.step()
-            # Summing on device avoids a host sync every step.
-            loss_sum += loss.detach()
-            samples += batch.labels.shape[0]
+            loss_sum += loss
+            since_point += loss
+            samples += len(batch)
             step += 1
-            bad_now = ~torch.isfinite(loss.detach()) & (first_bad == 0)
+            bad_now = ~torch.isfinite(loss) & (first_bad == 0)
             first_bad = torch.where(bad_now, step, first_bad)
-            if step % check_every == 0 or step >= total_steps:
+            if step % check_every == 0 or step >= total_steps or step in points:
                 _raise_if_nonfinite(first_bad)
+            if step in points:
+                on_progress(step / per_epoch, {"train_loss": since_point.item() / (step - last_point)})
+                since_point.zero_()
+                last_point = step
+                model.train()
             if step >= total_steps:
                 break
         epoch += 1
@@ -127,15 +131,51 @@ def _raise_if_nonfinite(first_bad: torch.Tensor) -> None:
         raise NonFiniteLoss(bad_step)
 
 
+def train_step(
+    model: nn.Module, batch: Batch, optimizer: torch.optim.Optimizer, params: list, grad_clip: float
+) -> torch.Tensor:
+    """One optimizer step on `batch` (already on the model's device); returns the detached loss."""
+    logits = model(input_ids=batch.input_ids, attention_mask=model_mask(batch)).logits
+    loss = nn.functional.cross_entropy(logits, batch.labels)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(params, grad_clip)
+    optimizer.step()
+    return loss.detach()
+
+
+def linear_schedule(total_steps: int, settings: TrainSettings) -> Callable[[int], float]:
+    """The learning-rate factor per step: linear warm-up over `warmup_ratio`, then linear decay to 0."""
+    warmup = int(total_steps * settings.warmup_ratio)
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
+
+    return factor
+
+
+def progress_steps(total_steps: int, settings: TrainSettings) -> set[int]:
+    """The steps after which a run reports progress: evenly spaced, at least one per epoch, not the last.
+
+    `progress_points` points split the run into that many equal parts (more when the run has more
+    epochs); the last part ends with the run, which the caller evaluates anyway.
+    """
+    parts = max(settings.progress_points, math.ceil(settings.epochs))
+    if parts <= 1:
+        return set()
+    return {round(total_steps * k / parts) for k in range(1, parts)} - {0, total_steps}
+
+
 def model_mask(batch: Batch) -> torch.Tensor | None:
     """The attention mask, or None when no row is padded (BERT then skips building a mask).
 
-    Padding is on the right, so the last column tells; length grouping makes unpadded batches
-    common (about a third at batch 8 on Rotten Tomatoes).
+    Length grouping makes unpadded batches common (about a third at batch 8 on Rotten Tomatoes).
+    `batch.padded` was decided on the host when the batch was built: no device read, no sync.
     """
-    if batch.attention_mask.numel() and bool(batch.attention_mask[:, -1].all()):
-        return None
-    return batch.attention_mask
+    return batch.attention_mask if batch.padded else None
 
 
 @torch.no_grad()
@@ -145,14 +185,20 @@ def evaluate(
     device: torch.device,
     batch_size: int = 128,
     pad_token_id: int = 0,
+    rows: np.ndarray | None = None,
 ) -> dict[str, float]:
-    """Accuracy and mean loss of `model` on `split`; the model is left in eval mode."""
+    """Accuracy and mean loss of `model` on `split` (or only its `rows`); the model is left in eval mode."""
     model.to(device).eval()
     correct = torch.zeros((), dtype=torch.long, device=device)
     loss_sum = torch.zeros((), device=device)
     count = 0
     batches = iterate_batches(
-        split, batch_size, shuffle=False, pad_token_id=pad_token_id, pin_memory=device.type == "cuda"
+        split,
+        batch_size,
+        shuffle=False,
+        pad_token_id=pad_token_id,
+        pin_memory=device.type == "cuda",
+        rows=rows,
     )
     for batch in batches:
         batch = batch.to(device)

@@ -11,14 +11,20 @@ from typing import Any
 import torch
 
 Reporter = Callable[[dict[str, Any], Path | None], None]
+# Every progress report carries this score (a maximised accuracy) and `epoch`; schedulers that
+# stop trials early, and the searcher's intermediate values, read them.
+PROGRESS_METRIC = "eval_accuracy"
+PROGRESS_TIME = "epoch"
 
 
 @dataclass
 class TrialContext:
     """The trial's view of where it runs; Ray is touched only by the reporter it is given.
 
-    `report(metrics, checkpoint_dir)` hands metrics (and optionally a saved-model folder) to
-    whoever runs the trial: Ray Tune in a search, a list in a unit test.
+    `report(metrics, checkpoint_dir)` hands the trial's final metrics (and optionally a saved-model
+    folder) to whoever runs the trial: Ray Tune in a search, a list in a unit test.
+    `report_progress(metrics)` hands an intermediate evaluation during training (Tune's schedulers
+    may stop the trial there); `epochs_trained` counts the epochs of every training run so far.
     """
 
     device: torch.device
@@ -27,11 +33,17 @@ class TrialContext:
     reporter: Reporter
     node: str = field(default_factory=platform.node)
     reports: list[dict[str, Any]] = field(default_factory=list)
+    progress_reports: list[dict[str, Any]] = field(default_factory=list)
+    epochs_trained: float = 0.0
 
     def report(self, metrics: dict[str, Any], checkpoint_dir: Path | None = None) -> None:
         full = {**metrics, "node": self.node, "device": str(self.device)}
         self.reports.append(full)
         self.reporter(full, checkpoint_dir)
+
+    def report_progress(self, metrics: dict[str, Any]) -> None:
+        self.progress_reports.append(metrics)
+        self.reporter({**metrics, "node": self.node, "device": str(self.device)}, None)
 
     def new_dir(self, name: str) -> Path:
         path = self.work_dir / name

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from torch import nn
 
 from trainables.checkpoint import save_model
@@ -12,7 +13,7 @@ from trainables.compress import model_cost
 from trainables.data import DataSpec, PreparedData, TokenizedSplit, load_splits, prepare_data
 from trainables.model_recipe import ModelRecipe
 from trainables.train_loop import TrainSettings, evaluate, train
-from trainables.trial_context import TrialContext
+from trainables.trial_context import PROGRESS_METRIC, PROGRESS_TIME, TrialContext
 
 
 @dataclass(frozen=True)
@@ -42,10 +43,46 @@ def train_settings(config: dict[str, Any], **overrides: Any) -> TrainSettings:
 
 
 def train_model(model: nn.Module, data: TrialData, config: dict[str, Any], ctx: TrialContext, **overrides):
-    """Train `model` on the trial's training split; returns the loop's metrics."""
-    return train(
-        model, data.train, train_settings(config, **overrides), ctx.device, data.prepared.pad_token_id
-    )
+    """Train `model` on the trial's training split, reporting progress on the way; returns the loop's metrics.
+
+    Each progress report holds `epoch` (epochs trained in this trial so far, every training run
+    counted), `eval_accuracy` and `eval_loss` (on a fixed sample of the test split, see
+    `progress_rows`) and `train_loss` (mean since the last report).
+    """
+    settings = train_settings(config, **overrides)
+    offset = ctx.epochs_trained
+    rows = progress_rows(data.test, settings.seed)
+    batch = int(config["train"].get("eval_batch_size", 128))
+
+    def progress(epochs: float, metrics: dict[str, float]) -> None:
+        scores = evaluate(model, data.test, ctx.device, batch, data.prepared.pad_token_id, rows=rows)
+        ctx.report_progress(
+            {
+                PROGRESS_TIME: offset + epochs,
+                PROGRESS_METRIC: scores["accuracy"],
+                "eval_loss": scores["loss"],
+                **metrics,
+            }
+        )
+
+    metrics = train(model, data.train, settings, ctx.device, data.prepared.pad_token_id, on_progress=progress)
+    ctx.epochs_trained = offset + max(0.0, settings.epochs)
+    return metrics
+
+
+# Progress evaluations use this many test rows: ~2 points of accuracy noise, and at 4 points per
+# run about 5% of a quick trial's training time (a full-test evaluation each time would be ~30%).
+PROGRESS_EVAL_ROWS = 512
+
+
+def progress_rows(test: TokenizedSplit, seed: int) -> np.ndarray:
+    """A fixed, seeded sample of test rows (all when the split is small) for progress evaluations.
+
+    Drawn at random, not the first rows: a split may be stored sorted by label.
+    """
+    if len(test) <= PROGRESS_EVAL_ROWS:
+        return np.arange(len(test))
+    return np.sort(np.random.default_rng(seed).choice(len(test), PROGRESS_EVAL_ROWS, replace=False))
 
 
 def accuracy(model: nn.Module, data: TrialData, config: dict[str, Any], ctx: TrialContext) -> float:

@@ -89,3 +89,20 @@ def test_bad_batch_size_is_a_config_error(train):
     for bad in (0, -1, 2.5, True):
         with pytest.raises(ConfigError, match="batch_size"):
             list(iterate_batches(train, bad, shuffle=False))
+
+
+def test_padded_flag_is_decided_on_the_host_and_matches_the_mask(train):
+    # The training step skips the attention mask on unpadded batches without reading a device tensor.
+    flags = set()
+    for batch in iterate_batches(train, 4, shuffle=True, seed=1):
+        assert batch.padded == bool((batch.attention_mask == 0).any())
+        assert batch.to("cpu").padded == batch.padded
+        flags.add(batch.padded)
+    assert flags == {True, False}
+
+
+def test_a_subset_of_rows_is_batched_once_each(train):
+    rows = np.array([5, 1, 9, 2, 7])
+    batches = list(iterate_batches(train, 2, shuffle=False, rows=rows))
+    assert sum(len(b) for b in batches) == len(rows)
+    assert sorted(sum((b.labels.tolist() for b in batches), [])) == sorted(train.labels[rows].tolist())

@@ -16,11 +16,16 @@ MEGABATCH_BATCHES = 50  # as HF's LengthGroupedSampler: sort within ~50 batches,
 
 @dataclass
 class Batch:
-    """One padded batch: input_ids and attention_mask (int64, [rows, longest row]), labels (int64, [rows])."""
+    """One padded batch: input_ids and attention_mask (int64, [rows, longest row]), labels (int64, [rows]).
+
+    `padded` says whether any row is shorter than the batch: known on the host when the batch is
+    built, so deciding to skip the attention mask never reads a device tensor (a GPU sync).
+    """
 
     input_ids: torch.Tensor
     attention_mask: torch.Tensor
     labels: torch.Tensor
+    padded: bool = True
 
     def to(self, device: torch.device | str, non_blocking: bool = True) -> "Batch":
         """The same batch on `device`; non_blocking overlaps the copy with compute when memory is pinned."""
@@ -28,6 +33,7 @@ class Batch:
             self.input_ids.to(device, non_blocking=non_blocking),
             self.attention_mask.to(device, non_blocking=non_blocking),
             self.labels.to(device, non_blocking=non_blocking),
+            self.padded,
         )
 
     def __len__(self) -> int:
@@ -81,16 +87,18 @@ def iterate_batches(
     group_by_length: bool = True,
     pad_token_id: int = 0,
     pin_memory: bool = False,
+    rows: np.ndarray | None = None,
 ) -> Iterator[Batch]:
-    """Yield padded Batches covering every row of `split` once, in the order batch_indices gives.
+    """Yield padded Batches covering every row of `split` (or only `rows`) once, in batch_indices' order.
 
     Each batch is padded to its own longest row (dynamic padding). pin_memory allocates the batch in
     page-locked memory when CUDA is available (ignored otherwise), so Batch.to(cuda) is asynchronous.
     Tensors are fresh per batch: keeping a batch while iterating on is safe.
     """
     pin = pin_memory and _cuda_available()
-    for rows in batch_indices(split.lengths, batch_size, shuffle, seed, group_by_length):
-        yield collate(split, rows, pad_token_id, pin)
+    subset = np.arange(len(split)) if rows is None else np.asarray(rows, dtype=np.int64)
+    for batch in batch_indices(split.lengths[subset], batch_size, shuffle, seed, group_by_length):
+        yield collate(split, subset[batch], pad_token_id, pin)
 
 
 def collate(
@@ -110,7 +118,7 @@ def collate(
     ids[valid] = split.token_ids[(split.offsets[rows][:, None] + columns)[valid]]
     mask[...] = valid
     labels.numpy()[...] = split.labels[rows]
-    return Batch(input_ids, attention_mask, labels)
+    return Batch(input_ids, attention_mask, labels, padded=bool(len(rows)) and bool((lengths < width).any()))
 
 
 @cache
