@@ -14,5 +14,8 @@ def fixed_point_quantize(x: torch.Tensor, width: int, frac_width: int) -> torch.
     """
     scale = 2.0**frac_width
     limit = 2 ** (width - 1)
-    q = torch.clamp(torch.round(x * scale), -limit, limit - 1) / scale
+    # One fresh tensor, rounded, clamped and scaled in place, outside autograd: the straight-through
+    # gradient ignores these ops, so recording them (and clamp's saved input) would be pure cost.
+    with torch.no_grad():
+        q = torch.mul(x, scale).round_().clamp_(-limit, limit - 1).div_(scale)
     return straight_through(x, q)
