@@ -12,6 +12,7 @@ class Profile:
 
     `epochs` is what a trial trains (QAT, fine-tuning, NAS); `base_epochs` is the base model's.
     `budget` is the number of trials of a sampled (non-grid) search (lab3-mixed's too).
+    `prune_epochs` is lab1-prune's fine-tuning after pruning (Tutorial 4: 5 epochs).
     `lab3_epochs` is what each Lab 3 trial trains after swapping its layers (a fraction of an
     epoch on a CPU); `lab3_format_budget` is the trials of each lab3-precisions format search;
     `lab3_max_concurrent` caps a Lab 3 search's concurrent trials (None: fill the cluster).
@@ -33,6 +34,7 @@ class Profile:
     widths: tuple[int, ...]
     frac_ratios: tuple[float, ...] = (0.5,)
     sparsities: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+    prune_epochs: float = 5.0
     nas_space: str = "tutorial"
     nas_budget: int = 100
     lab3_epochs: float = 1.0
@@ -60,6 +62,7 @@ PROFILES: dict[str, Profile] = {
         budget=3,
         widths=(4, 8, 16, 32),
         sparsities=(0.3, 0.7),
+        prune_epochs=0.25,
         nas_space="small",
         # Two trials per search run side by side on a 2-core CI machine: one round per search.
         nas_budget=2,
@@ -81,6 +84,9 @@ PROFILES: dict[str, Profile] = {
         epochs=1,
         budget=20,
         widths=LAB1_WIDTHS,
+        # Tutorial 4 fine-tunes 5 epochs; quick scales it by 1/5, as its lab1-qat's 1 epoch does
+        # the tutorials' QAT, which keeps lab1-prune's 18 trials at about 10 minutes.
+        prune_epochs=1,
         nas_space="small",
         # 3 x 20 NAS trials + 2 x 20 compression-aware trials: `adls run lab2` in under 45 minutes.
         nas_budget=20,

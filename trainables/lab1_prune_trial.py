@@ -35,7 +35,7 @@ def lab1_prune_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any
 
     Config: `sparsity`, `method` (random | l1-norm), `start_checkpoint` (the best lab1-qat model,
     already quantized; its recipe keeps the quantization), `start_accuracy` and `start_width`
-    (echoed into the row), plus the usual `data`/`train`/`seed`. The saved recipe carries the
+    (echoed into the row), `finetune_epochs` (None: the `train` settings' epochs), plus the usual `data`/`train`/`seed`. The saved recipe carries the
     pruning config, so `load_model` rebuilds the pruned, quantized model with its masks.
     """
     start = time.perf_counter()
@@ -50,7 +50,10 @@ def lab1_prune_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any
     recipe.pruning = pruning
 
     pruned_accuracy = accuracy(model, data, config, ctx)
-    train_metrics = train_model(model, data, config, ctx)
+    epochs = config.get("finetune_epochs")
+    train_metrics = train_model(
+        model, data, config, ctx, **({} if epochs is None else {"epochs": float(epochs)})
+    )
     finetuned_accuracy = accuracy(model, data, config, ctx)
 
     metrics = {
@@ -59,6 +62,7 @@ def lab1_prune_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any
         "start_accuracy": float(config["start_accuracy"]),
         "start_width": int(config["start_width"]),
         "start_checkpoint": str(config["start_checkpoint"]),
+        "finetune_epochs": float(config["train"]["epochs"] if epochs is None else epochs),
         "majority_accuracy": majority_accuracy(data),
         **train_metrics,
         **cost_metrics(model),

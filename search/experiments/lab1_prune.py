@@ -3,7 +3,7 @@
 "Take your best obtained model from Task 1 and rerun the pruning procedure, varying the sparsity
 from 0.1 to 0.9 ... separate curves for Random and L1-Norm." One grid search over sparsity x
 method; each trial prunes weights and activations at that sparsity (Tutorial 4's config, local
-scope), evaluates, fine-tunes for the profile's epochs and evaluates again.
+scope), evaluates, fine-tunes for the profile's `prune_epochs` (Tutorial 4: 5) and evaluates again.
 """
 
 from typing import Any
@@ -55,6 +55,7 @@ class Lab1PruneExperiment:
                     "start_checkpoint": start["checkpoint"],
                     "start_accuracy": float(start["qat_accuracy"]),
                     "start_width": int(start["width"]),
+                    "finetune_epochs": options.profile.prune_epochs,
                 },
                 sampler_settings=recorded,
             )

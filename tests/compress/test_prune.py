@@ -99,7 +99,7 @@ def test_bad_config_raises_config_error_naming_key_and_value(config, expected):
 
 
 def test_config_error_lists_what_is_allowed():
-    with pytest.raises(ConfigError, match=r"\['random', 'l1-norm', 'random_fixed'\]"):
+    with pytest.raises(ConfigError, match=r"\['random', 'l1-norm', 'l1-norm-per-token', 'random_fixed'\]"):
         prune_model(mlp(), activation_config(method="l2"))
     with pytest.raises(ConfigError, match=r"allowed \[0, 1\)"):
         prune_model(mlp(), weight_config(sparsity=1.5))
@@ -400,7 +400,9 @@ def identity_linear(features):
 
 @settings(max_examples=20, deadline=None)
 @given(
-    sparsity=st.floats(0.0, 0.99), features=st.integers(1, 24), method=st.sampled_from(["l1-norm", "random"])
+    sparsity=st.floats(0.0, 0.99),
+    features=st.integers(1, 24),
+    method=st.sampled_from(["l1-norm-per-token", "random"]),
 )
 def test_activation_pruning_zeroes_an_exact_fraction_of_each_input_vector(sparsity, features, method):
     layer = identity_linear(features)
@@ -412,15 +414,48 @@ def test_activation_pruning_zeroes_an_exact_fraction_of_each_input_vector(sparsi
     assert torch.equal(y[y != 0], x[y != 0])
 
 
-def test_activation_l1_keeps_the_largest_entries_per_vector():
+def test_activation_l1_per_token_keeps_the_largest_entries_per_vector():
     layer = identity_linear(10)
-    prune_model(layer, activation_config(0.4))
+    prune_model(layer, activation_config(0.4, "l1-norm-per-token"))
     x = torch.randn(6, 10)
     with torch.no_grad():
         y = layer(x)
     for row_x, row_y in zip(x, y, strict=True):
         kept, dropped = row_x.abs()[row_y != 0], row_x.abs()[row_y == 0]
         assert kept.min() >= dropped.max()
+
+
+def test_activation_l1_is_mase_quantile_of_the_whole_tensor_hand_cases():
+    layer = identity_linear(4)
+    prune_model(layer, activation_config(0.5))
+    # |x| sorted: 0.1 0.2 0.3 0.4 | 1 2 3 4; quantile(0.5) over 8 values interpolates at 3.5 -> 0.7;
+    # MASE keeps |x| > 0.7: the whole first row goes, the second stays (one threshold, not per row).
+    x = torch.tensor([[0.1, -0.2, 0.3, 0.4], [1.0, 2.0, -3.0, 4.0]])
+    with torch.no_grad():
+        y = layer(x)
+    assert y.tolist() == [[0.0, 0.0, 0.0, 0.0], [1.0, 2.0, -3.0, 4.0]]
+    # Ties: quantile(0.5) of [1, 1, 1, 1, 1, 5] is 1, and every 1 is dropped (MASE's `>`).
+    layer6 = identity_linear(6)
+    prune_model(layer6, activation_config(0.5))
+    with torch.no_grad():
+        assert layer6(torch.tensor([1.0, 1.0, 1.0, 1.0, 1.0, 5.0])).tolist() == [0, 0, 0, 0, 0, 5.0]
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    sparsity=st.floats(0.01, 0.99), shape=st.sampled_from([(3, 7), (2, 5, 8), (40,)]), seed=st.integers(0, 99)
+)
+def test_activation_l1_matches_torch_quantile(sparsity, shape, seed):
+    generator = torch.Generator().manual_seed(seed)
+    features = shape[-1]
+    layer = identity_linear(features)
+    prune_model(layer, activation_config(sparsity))
+    x = torch.randn(shape, generator=generator)
+    with torch.no_grad():
+        y = layer(x)
+    threshold = torch.quantile(x.abs().flatten().double(), sparsity)
+    expected = torch.where(x.abs().double() > threshold, x, torch.zeros_like(x))
+    assert torch.equal(y, expected)
 
 
 def test_activation_random_draws_a_fresh_mask_on_every_call_even_in_eval():
