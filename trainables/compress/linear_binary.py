@@ -16,6 +16,12 @@ Where we differ from MASE, deliberately: |gamma| starts at the weight's mean |w|
 bipolar-binarised (XNOR-Net's optimal scale; MASE starts at 1.0, which makes a +-1 weight far
 larger than the fp32 weight it replaces), otherwise at 1.0 as in MASE.
 
+With `mase_exact` (see mase_mode.py): gamma starts at 1.0; `binary_scaling` has no learned scale
+(gamma stays 1.0, frozen, as MASE declares it only in a comment); without `binary_training` the
+stored weight is clamped in place, as MASE does; residual sign with one level on a 3-D input gives
+every batch item the first item's value (MASE indexes `out[0, :, :]`). Where MASE crashes
+(non-bipolar binarisation of a 2-D weight, one residual level on a 2-D input) ours is kept.
+
 `weight_bits()` counts 1 bit per weight, plus 32 bits per row for a non-bipolar weight's
 mean-based scale; a learned gamma is a parameter and is counted as one by `model_cost`. Without
 `binary_training` the weight is fp32: 32 bits each.
@@ -32,6 +38,8 @@ from torch import nn
 from trainables.compress.config_checks import require_int
 from trainables.compress.format_checks import optional_flag, require_flag
 from trainables.compress.formats.binary import binary_quantize, clip_to_unit, residual_sign_quantize
+from trainables.compress.formats.mase_exact import mase_clip_in_place
+from trainables.compress.mase_mode import is_mase_exact
 from trainables.compress.quantized_linear import TENSORS, QuantizedLinear, Quantizer
 
 FP32_BITS = 32
@@ -79,6 +87,7 @@ class _GammaLinear(QuantizedLinear):
     ) -> None:
         super().__init__(in_features, out_features, bias, config, layer_name, device, dtype)
         self.gamma = nn.Parameter(torch.ones((), device=device, dtype=dtype))
+        self.mase_exact = is_mase_exact(self.config, layer_name)
         self.reset_scale()
 
     @classmethod
@@ -89,9 +98,9 @@ class _GammaLinear(QuantizedLinear):
         return layer
 
     def reset_scale(self) -> None:
-        """gamma = mean |w| for a bipolar-binarised weight (XNOR-Net), else 1 (MASE)."""
+        """gamma = mean |w| for a bipolar-binarised weight (XNOR-Net), else (and in MASE-exact mode) 1."""
         with torch.no_grad():
-            if self.config["binary_training"] and self.config["weight_bipolar"]:
+            if self.config["binary_training"] and self.config["weight_bipolar"] and not self.mase_exact:
                 self.gamma.copy_(self.weight.abs().mean())
             else:
                 self.gamma.fill_(1.0)
@@ -115,6 +124,21 @@ class LinearBinaryScaling(_GammaLinear):
 
     format_name = "binary_scaling"
 
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        config: Mapping[str, Any] | None = None,
+        layer_name: str = "linear",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__(in_features, out_features, bias, config, layer_name, device, dtype)
+        if self.mase_exact:
+            # MASE's binary_scaling has no scale: gamma stays 1.
+            self.gamma.requires_grad_(False)
+
     @classmethod
     def check_config(cls, config: Mapping[str, Any], layer_name: str) -> None:
         for tensor in TENSORS:
@@ -124,7 +148,9 @@ class LinearBinaryScaling(_GammaLinear):
 
     def make_quantizer(self, tensor: str, config: Mapping[str, Any]) -> Quantizer | None:
         if not config["binary_training"]:
-            return clip_to_unit if tensor == "weight" else None
+            if tensor != "weight":
+                return None
+            return mase_clip_in_place if is_mase_exact(config, self.layer_name) else clip_to_unit
         if tensor == "weight":
             return self.binarised_weight
         return partial(
@@ -184,8 +210,13 @@ class LinearBinaryResidualSign(_GammaLinear):
 
     def residual_sign_input(self, x: torch.Tensor) -> torch.Tensor:
         """The input through residual sign with the learned level means."""
-        return residual_sign_quantize(x, self.means)
+        out = residual_sign_quantize(x, self.means)
+        if self.mase_exact and self.means.numel() == 1 and x.ndim == 3:
+            # MASE's one-level path returns out[0, :, :]: the first item, broadcast over the batch.
+            out = out[:1].expand_as(out)
+        return out
 
     def clipped_weight(self, weight: torch.Tensor) -> torch.Tensor:
         """The fp32 weight clipped to [-1, 1], times |gamma| (MASE's path without binary training)."""
-        return clip_to_unit(weight) * self.gamma.abs()
+        clip = mase_clip_in_place if self.mase_exact else clip_to_unit
+        return clip(weight) * self.gamma.abs()

@@ -24,7 +24,13 @@ from trainables.compress.formats.block_fp import block_fp_quantize
 from trainables.compress.formats.block_log import block_log_quantize
 from trainables.compress.formats.block_minifloat import block_minifloat_quantize
 from trainables.compress.formats.blocking import block_layout
+from trainables.compress.formats.mase_exact import (
+    mase_block_fp_quantize,
+    mase_block_log_quantize,
+    mase_block_minifloat_quantize,
+)
 from trainables.compress.linear_log import MAX_LOG_WIDTH
+from trainables.compress.mase_mode import is_mase_exact
 from trainables.compress.quantized_linear import TENSORS, QuantizedLinear, Quantizer
 
 
@@ -32,6 +38,8 @@ class _BlockLinear(QuantizedLinear):
     """Shared plumbing: block size, the data_in batch skip, and bits = element bits + block fields."""
 
     quantize: ClassVar[Callable[..., torch.Tensor]]
+    # MASE's arithmetic, used when the config sets `mase_exact` (see mase_mode.py).
+    mase_quantize: ClassVar[Callable[..., torch.Tensor]]
     # The config key holding the bits of the per-block shared field.
     shared_field_key: ClassVar[str]
 
@@ -53,8 +61,9 @@ class _BlockLinear(QuantizedLinear):
 
     def make_quantizer(self, tensor: str, config: Mapping[str, Any]) -> Quantizer | None:
         skip = tensor == "data_in" and optional_flag(config, "data_in_skip_first_dim", self.layer_name, True)
+        quantize = type(self).mase_quantize if is_mase_exact(config, self.layer_name) else type(self).quantize
         return partial(
-            type(self).quantize,
+            quantize,
             block_size=require_block_size(config, f"{tensor}_block_size", self.layer_name),
             skip_first_dim=skip,
             **self.format_arguments(tensor, config),
@@ -74,6 +83,7 @@ class LinearBlockFP(_BlockLinear):
 
     format_name = "block_fp"
     quantize = staticmethod(block_fp_quantize)
+    mase_quantize = staticmethod(mase_block_fp_quantize)
     shared_field_key = "weight_exponent_width"
 
     @classmethod
@@ -96,6 +106,7 @@ class LinearBlockMinifloat(_BlockLinear):
 
     format_name = "block_minifloat"
     quantize = staticmethod(block_minifloat_quantize)
+    mase_quantize = staticmethod(mase_block_minifloat_quantize)
     shared_field_key = "weight_exponent_bias_width"
 
     @classmethod
@@ -118,6 +129,7 @@ class LinearBlockLog(_BlockLinear):
 
     format_name = "block_log"
     quantize = staticmethod(block_log_quantize)
+    mase_quantize = staticmethod(mase_block_log_quantize)
     shared_field_key = "weight_exponent_bias_width"
 
     @classmethod

@@ -7,6 +7,8 @@ from typing import Any
 from trainables.compress.config_checks import require_int
 from trainables.compress.format_checks import MAX_EXPONENT_WIDTH, optional_exponent_bias
 from trainables.compress.formats.log import log_quantize
+from trainables.compress.formats.mase_exact import mase_log_quantize
+from trainables.compress.mase_mode import is_mase_exact
 from trainables.compress.quantized_linear import TENSORS, QuantizedLinear, Quantizer
 
 # 1 sign bit + at most float32's 8 exponent bits.
@@ -30,7 +32,7 @@ class LinearLog(QuantizedLinear):
 
     def make_quantizer(self, tensor: str, config: Mapping[str, Any]) -> Quantizer | None:
         return partial(
-            log_quantize,
+            mase_log_quantize if is_mase_exact(config, self.layer_name) else log_quantize,
             width=int(config[f"{tensor}_width"]),
             exponent_bias=optional_exponent_bias(config, f"{tensor}_exponent_bias", self.layer_name),
         )

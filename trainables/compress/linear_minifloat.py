@@ -8,7 +8,12 @@ import torch
 
 from trainables.compress.config_checks import require_int
 from trainables.compress.format_checks import MAX_WIDTH, optional_exponent_bias, require_exponent_width
+from trainables.compress.formats.mase_exact import (
+    mase_minifloat_denorm_quantize,
+    mase_minifloat_ieee_quantize,
+)
 from trainables.compress.formats.minifloat import minifloat_denorm_quantize, minifloat_ieee_quantize
+from trainables.compress.mase_mode import is_mase_exact
 from trainables.compress.quantized_linear import TENSORS, QuantizedLinear, Quantizer
 
 
@@ -20,6 +25,8 @@ class _MinifloatLinear(QuantizedLinear):
 
     min_mantissa_bits: ClassVar[int] = 0
     quantize: ClassVar[Callable[..., torch.Tensor]]
+    # MASE's arithmetic, used when the config sets `mase_exact` (see mase_mode.py).
+    mase_quantize: ClassVar[Callable[..., torch.Tensor]]
 
     @classmethod
     def check_config(cls, config: Mapping[str, Any], layer_name: str) -> None:
@@ -29,8 +36,9 @@ class _MinifloatLinear(QuantizedLinear):
             optional_exponent_bias(config, f"{tensor}_exponent_bias", layer_name)
 
     def make_quantizer(self, tensor: str, config: Mapping[str, Any]) -> Quantizer | None:
+        quantize = type(self).mase_quantize if is_mase_exact(config, self.layer_name) else type(self).quantize
         return partial(
-            type(self).quantize,
+            quantize,
             width=int(config[f"{tensor}_width"]),
             exponent_width=int(config[f"{tensor}_exponent_width"]),
             exponent_bias=optional_exponent_bias(config, f"{tensor}_exponent_bias", self.layer_name),
@@ -46,6 +54,7 @@ class LinearMinifloatDenorm(_MinifloatLinear):
     format_name = "minifloat_denorm"
     min_mantissa_bits = 1
     quantize = staticmethod(minifloat_denorm_quantize)
+    mase_quantize = staticmethod(mase_minifloat_denorm_quantize)
 
 
 class LinearMinifloatIEEE(_MinifloatLinear):
@@ -54,3 +63,4 @@ class LinearMinifloatIEEE(_MinifloatLinear):
     format_name = "minifloat_ieee"
     min_mantissa_bits = 0
     quantize = staticmethod(minifloat_ieee_quantize)
+    mase_quantize = staticmethod(mase_minifloat_ieee_quantize)

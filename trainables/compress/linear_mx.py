@@ -20,6 +20,7 @@ from trainables.compress.format_checks import MAX_WIDTH, optional_flag
 from trainables.compress.formats.mx_blocks import MXBlocks
 from trainables.compress.formats.mxfp import MXFP_ELEMENT_TYPES, mxfp_quantize
 from trainables.compress.formats.mxint import MX_SCALE_BITS, mxint_quantize
+from trainables.compress.mase_mode import is_mase_exact
 from trainables.compress.quantized_linear import TENSORS, QuantizedLinear, Quantizer
 
 UNSUPPORTED_FLAGS = ("gptq", "clip_search")
@@ -86,6 +87,7 @@ class LinearMXInt(_MXLinear):
             mxint_quantize,
             width=int(config[f"{tensor}_width"]),
             block_size=int(config[f"{tensor}_block_size"]),
+            mase_exact=is_mase_exact(config, self.layer_name),
         )
 
     def element_bits(self) -> int:
@@ -118,6 +120,7 @@ class LinearMXFP(_MXLinear):
             exponent_width=int(config[f"{tensor}_exponent_width"]),
             frac_width=int(config[f"{tensor}_frac_width"]),
             block_size=int(config[f"{tensor}_block_size"]),
+            mase_exact=is_mase_exact(config, self.layer_name),
         )
 
     def element_bits(self) -> int:

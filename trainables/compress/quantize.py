@@ -6,6 +6,7 @@ from typing import Any
 from torch import nn
 
 from trainables.compress.errors import ConfigError
+from trainables.compress.mase_mode import MASE_EXACT_KEY
 from trainables.compress.quantized_linear import QuantizedLinear
 from trainables.compress.registry import linear_class
 
@@ -45,16 +46,22 @@ def layer_configs(model: nn.Module, config: Mapping[str, Any]) -> dict[str, dict
     return resolved
 
 
-def quantize_model(model: nn.Module, config: Mapping[str, Any]) -> nn.Module:
+def quantize_model(model: nn.Module, config: Mapping[str, Any], mase_exact: bool = False) -> nn.Module:
     """Swap the Linear layers chosen by a MASE `{"by": "type"|"name", ...}` config in place.
 
     The whole config is validated before any layer is swapped, so a ConfigError leaves the
     model untouched. Swapped layers keep their trained weights. Returns the model.
+    `mase_exact=True` makes every swapped layer reproduce MASE's own values where this library
+    deliberately differs (docs/formats.md); it is stored in each layer's config (`mase_exact`).
     """
+    if not isinstance(mase_exact, bool):
+        raise ConfigError(f"mase_exact={mase_exact!r} must be true or false")
     plan = {}
     for name, layer_config in layer_configs(model, config).items():
         if layer_config is None:
             continue
+        if mase_exact:
+            layer_config = {**layer_config, MASE_EXACT_KEY: True}
         cls = linear_class(layer_config["name"], name)
         cls.check_config(layer_config, name)
         plan[name] = (cls, layer_config)

@@ -149,3 +149,13 @@ mase_log_quantize = _with_ste(mase_log_values)
 mase_block_fp_quantize = _with_ste(mase_block_fp_values)
 mase_block_minifloat_quantize = _with_ste(mase_block_minifloat_values)
 mase_block_log_quantize = _with_ste(mase_block_log_values)
+
+
+def mase_clip_in_place(weight: torch.Tensor) -> torch.Tensor:
+    """MASE's BinaryConnect path without binary training: clamp the stored weight to [-1, 1] in place.
+
+    MASE writes `weight.data.clamp_(-1, 1)` inside forward, so the parameter itself stays in
+    [-1, 1] through training; the weight is then used as is (identity gradient).
+    """
+    weight.data.clamp_(-1, 1)
+    return weight
