@@ -1,10 +1,14 @@
 """The BERT architecture space of Lab 2 (Tutorial 5's, and a scaled-down one for CPUs).
 
-Both spaces have the same structure: four shape choices with BERT's own field names, and for
-each square attention projection kind (query, key, value, attention output) a choice between
-Linear and Identity that every layer shares. Every point is a valid BERT (each hidden size is a
-multiple of each head count), and the space is finite, so Grid, TPE and Random search the same
-thing. The profile's `nas_space` names the space: `tutorial` on `full`, `small` on `quick`/`smoke`.
+Both spaces have four shape choices with BERT's own field names, and for each square attention
+projection kind (query, key, value, attention output) a choice between Linear and Identity that
+every layer shares. The `tutorial` space (profile `full`) also gives the pooler's dense layer and
+the FFN's two projections that choice, as Tutorial 5's constructor offers Identity for every
+square Linear; the FFN choices act only when intermediate_size == hidden_size (square), so some
+grid points build the same model (`distinct_architectures()` counts models, `size()` grid
+points). The `small` space (quick/smoke) keeps the attention choices only. Every point is a
+valid BERT (each hidden size is a multiple of each head count), and the space is finite, so
+Grid, TPE and Random search the same thing.
 
 For Lab 3 and notebooks: `arch_from_params(row)` turns a results row (or any dict of sampled
 parameters) into `(arch, identity_projections)` for `ModelRecipe`; `best_nas_trial(table)` is
@@ -23,6 +27,7 @@ from search.stage_inputs import best_checkpoint
 from trainables.compress.errors import ConfigError
 from trainables.nas_arch import (
     ARCH_FIELDS,
+    EXTRA_PROJECTION_PARAMS,
     IDENTITY,
     LINEAR,
     PROJECTION_CHOICES,
@@ -33,6 +38,7 @@ from trainables.nas_arch import (
 
 __all__ = [
     "ARCH_FIELDS",
+    "EXTRA_PROJECTION_PARAMS",
     "IDENTITY",
     "LINEAR",
     "NAS_SPACES",
@@ -55,16 +61,35 @@ class NasSpace:
     num_attention_heads: tuple[int, ...]
     hidden_size: tuple[int, ...]
     intermediate_size: tuple[int, ...]
+    # Tutorial 5's further square Linears: the pooler, and the FFN projections when square.
+    square_extras: bool = False
+
+    def projection_params(self) -> list[str]:
+        """The Linear/Identity parameters of this space, in order."""
+        extras = list(EXTRA_PROJECTION_PARAMS) if self.square_extras else []
+        return [*PROJECTION_PARAMS, *extras]
 
     def grid(self) -> dict[str, list[Any]]:
         """Every parameter with its choices, in a fixed order (GridSampler's search space)."""
         grid: dict[str, list[Any]] = {field: list(getattr(self, field)) for field in ARCH_FIELDS}
-        grid.update({param: list(PROJECTION_CHOICES) for param in PROJECTION_PARAMS})
+        grid.update({param: list(PROJECTION_CHOICES) for param in self.projection_params()})
         return grid
 
     def size(self) -> int:
-        """The number of distinct architectures."""
+        """The number of grid points (more than distinct models when the FFN choices can be moot)."""
         return grid_size(self.grid())
+
+    def distinct_architectures(self) -> int:
+        """The number of different models the space builds (an FFN choice on a non-square FFN is moot)."""
+        choices = len(PROJECTION_CHOICES)
+        shapes = len(self.num_hidden_layers) * len(self.num_attention_heads)
+        per_shape = choices ** len(PROJECTION_PARAMS) * (choices if self.square_extras else 1)
+        sizes = 0
+        for hidden in self.hidden_size:
+            for intermediate in self.intermediate_size:
+                square = self.square_extras and hidden == intermediate
+                sizes += choices**2 if square else 1
+        return shapes * per_shape * sizes
 
     def tune_space(self) -> dict[str, Any]:
         """The same choices as a Tune param space (tune.choice per parameter)."""
@@ -82,13 +107,14 @@ class NasSpace:
 
 
 NAS_SPACES: dict[str, NasSpace] = {
-    # Tutorial 5's space, exactly (the `full` profile).
+    # Tutorial 5's space (the `full` profile): its sizes, and Identity for every square Linear kind.
     "tutorial": NasSpace(
         name="tutorial",
         num_hidden_layers=(2, 4, 8),
         num_attention_heads=(2, 4, 8, 16),
         hidden_size=(128, 192, 256, 384, 512),
         intermediate_size=(512, 768, 1024, 1536, 2048),
+        square_extras=True,
     ).check(),
     # Same structure, scaled down so one trial trains an epoch of Rotten Tomatoes on one CPU
     # thread in under ~20 s; its largest point is bert-tiny's shape. 384 points, so a 20-trial

@@ -11,6 +11,10 @@ from trainables.compress import prune_model, quantize_model
 from trainables.model import build_model
 
 ATTENTION_PROJECTIONS = ("query", "key", "value", "output")
+# Tutorial 5 offers Identity for every square Linear: also the pooler's dense layer (hidden ->
+# hidden) and the FFN's two projections when intermediate_size == hidden_size.
+SQUARE_EXTRA_PROJECTIONS = ("pooler", "ffn_in", "ffn_out")
+PROJECTIONS = (*ATTENTION_PROJECTIONS, *SQUARE_EXTRA_PROJECTIONS)
 
 
 @dataclass
@@ -37,20 +41,32 @@ class ModelRecipe:
 
 
 def replace_projections_with_identity(model: BertForSequenceClassification, kinds: list[str]) -> None:
-    """Replace the square attention projections named in `kinds` with nn.Identity in every layer.
+    """Replace the square projections named in `kinds` with nn.Identity (in every layer).
 
-    `output` is the attention output's dense layer (hidden -> hidden); all four are square, so
-    the identity is shape-correct. This is Tutorial 5's Linear-vs-Identity choice.
+    `output` is the attention output's dense layer (hidden -> hidden), `pooler` the pooler's
+    dense layer (hidden -> hidden), `ffn_in` / `ffn_out` the FFN's intermediate and output dense
+    layers, square only when intermediate_size == hidden_size (ValueError otherwise). This is
+    Tutorial 5's Linear-vs-Identity choice; the FFN's activation stays in place.
     """
-    unknown = set(kinds) - set(ATTENTION_PROJECTIONS)
+    unknown = set(kinds) - set(PROJECTIONS)
     if unknown:
-        raise ValueError(f"unknown projections {sorted(unknown)}; choose from {list(ATTENTION_PROJECTIONS)}")
+        raise ValueError(f"unknown projections {sorted(unknown)}; choose from {list(PROJECTIONS)}")
+    if "pooler" in kinds and model.bert.pooler is not None:
+        model.bert.pooler.dense = nn.Identity()
     for layer in model.bert.encoder.layer:
         for kind in kinds:
             if kind == "output":
                 layer.attention.output.dense = nn.Identity()
-            else:
+            elif kind in ("query", "key", "value"):
                 setattr(layer.attention.self, kind, nn.Identity())
+            elif kind in ("ffn_in", "ffn_out"):
+                owner = layer.intermediate if kind == "ffn_in" else layer.output
+                if owner.dense.in_features != owner.dense.out_features:
+                    raise ValueError(
+                        f"projection {kind!r} is not square ({owner.dense.in_features} -> "
+                        f"{owner.dense.out_features}); Identity needs intermediate_size == hidden_size"
+                    )
+                owner.dense = nn.Identity()
 
 
 def build_from_recipe(recipe: ModelRecipe, pretrained: bool = False) -> BertForSequenceClassification:

@@ -3,8 +3,10 @@
 A NAS trial's parameters use BERT's own field names for the shape (`num_hidden_layers`,
 `num_attention_heads`, `hidden_size`, `intermediate_size`; Tutorial 5 set `num_layers` and
 `num_heads`, which BertConfig silently ignores) and one Linear/Identity choice per square
-attention projection kind, shared by every layer: `query_proj`, `key_proj`, `value_proj`,
-`output_proj`, each "linear" or "identity". The search space itself lives in search/nas_space.py.
+projection kind, shared by every layer: `query_proj`, `key_proj`, `value_proj`, `output_proj`
+(attention), and, in Tutorial 5's full space, `pooler_proj` and `ffn_in_proj` / `ffn_out_proj`
+(the FFN's projections, which take effect only when intermediate_size == hidden_size, i.e. when
+they are square), each "linear" or "identity". The search space itself lives in search/nas_space.py.
 """
 
 from collections.abc import Mapping
@@ -13,13 +15,16 @@ from typing import Any
 from torch import nn
 
 from trainables.compress.errors import ConfigError
-from trainables.model_recipe import ATTENTION_PROJECTIONS
+from trainables.model_recipe import ATTENTION_PROJECTIONS, PROJECTIONS, SQUARE_EXTRA_PROJECTIONS
 
 ARCH_FIELDS = ("num_hidden_layers", "num_attention_heads", "hidden_size", "intermediate_size")
 LINEAR, IDENTITY = "linear", "identity"
 PROJECTION_CHOICES = (LINEAR, IDENTITY)
 # Sampled parameter name -> the projection kind ModelRecipe.identity_projections names.
 PROJECTION_PARAMS = {f"{kind}_proj": kind for kind in ATTENTION_PROJECTIONS}
+# The further square projections of Tutorial 5's constructor (pooler, FFN when square).
+EXTRA_PROJECTION_PARAMS = {f"{kind}_proj": kind for kind in SQUARE_EXTRA_PROJECTIONS}
+FFN_PROJECTIONS = ("ffn_in", "ffn_out")
 
 
 def arch_from_params(params: Mapping[str, Any]) -> tuple[dict[str, int], list[str]]:
@@ -43,13 +48,15 @@ def arch_from_params(params: Mapping[str, Any]) -> tuple[dict[str, int], list[st
             f"{arch['num_attention_heads']}: the hidden size must be a multiple of the head count"
         )
     identity = []
-    for param, kind in PROJECTION_PARAMS.items():
+    for param, kind in {**PROJECTION_PARAMS, **EXTRA_PROJECTION_PARAMS}.items():
         choice = params.get(param, LINEAR)
         if choice not in PROJECTION_CHOICES:
             raise ConfigError(
                 f"NAS parameter {param}={choice!r} is not allowed; choose one of {list(PROJECTION_CHOICES)}"
             )
-        if choice == IDENTITY:
+        # As in Tutorial 5, only square Linears get the choice: the FFN's when intermediate == hidden.
+        square = kind not in FFN_PROJECTIONS or arch["intermediate_size"] == arch["hidden_size"]
+        if choice == IDENTITY and square:
             identity.append(kind)
     return arch, identity
 
@@ -59,6 +66,9 @@ def params_from_arch(arch: Mapping[str, int], identity_projections: list[str]) -
     params: dict[str, Any] = {field: int(arch[field]) for field in ARCH_FIELDS}
     for param, kind in PROJECTION_PARAMS.items():
         params[param] = IDENTITY if kind in identity_projections else LINEAR
+    for param, kind in EXTRA_PROJECTION_PARAMS.items():
+        if kind in identity_projections:
+            params[param] = IDENTITY
     return params
 
 
@@ -70,9 +80,14 @@ def built_identity_projections(model: nn.Module) -> list[str]:
         "key": lambda layer: layer.attention.self.key,
         "value": lambda layer: layer.attention.self.value,
         "output": lambda layer: layer.attention.output.dense,
+        "ffn_in": lambda layer: layer.intermediate.dense,
+        "ffn_out": lambda layer: layer.output.dense,
     }
-    return [
+    built = [
         kind
-        for kind in ATTENTION_PROJECTIONS
-        if all(isinstance(modules[kind](layer), nn.Identity) for layer in layers)
+        for kind in PROJECTIONS
+        if kind != "pooler" and all(isinstance(modules[kind](layer), nn.Identity) for layer in layers)
     ]
+    if model.bert.pooler is not None and isinstance(model.bert.pooler.dense, nn.Identity):
+        built.append("pooler")
+    return sorted(built, key=PROJECTIONS.index)

@@ -33,7 +33,7 @@ def test_lab2_runs_grid_tpe_random_then_compression_aware_and_draws_the_figures(
     assert (nas["sampler"] == nas["variant"]).all() and (nas["sampler_seed"] == 0).all()
     assert (nas["nas_space"] == "small").all() and (nas["budget"] == BUDGET).all()
     assert nas.loc[nas["variant"] == "tpe", "tpe_constant_liar"].eq(True).all()
-    params = [*ARCH_FIELDS, *PROJECTION_PARAMS]
+    params = [*ARCH_FIELDS, *PROJECTION_PARAMS]  # smoke's small space: attention choices only
     grid = nas[nas["variant"] == "grid"]
     assert len(grid.drop_duplicates(params)) == BUDGET  # distinct points, exactly the budget
     for _, row in nas.iterrows():  # what was sampled is what was built

@@ -28,8 +28,32 @@ def test_the_tutorial_space_is_tutorial_5s():
         "key_proj": ["linear", "identity"],
         "value_proj": ["linear", "identity"],
         "output_proj": ["linear", "identity"],
+        "pooler_proj": ["linear", "identity"],
+        "ffn_in_proj": ["linear", "identity"],
+        "ffn_out_proj": ["linear", "identity"],
     }
-    assert space.size() == 3 * 4 * 5 * 5 * 16
+    assert space.size() == 3 * 4 * 5 * 5 * 16 * 8
+    # Only hidden 512 with intermediate 512 makes the FFN square: 24 size pairs with one FFN
+    # model, one with four; times layers x heads x attention choices x pooler choice.
+    assert space.distinct_architectures() == 3 * 4 * 16 * 2 * (24 + 4) == 10_752
+    assert get_space("small").distinct_architectures() == get_space("small").size() == 384
+
+
+def test_ffn_choices_act_only_when_square_and_the_pooler_always():
+    from trainables.model import build_model
+    from trainables.model_recipe import replace_projections_with_identity
+    from trainables.nas_arch import built_identity_projections
+
+    base = {"num_hidden_layers": 1, "num_attention_heads": 2, "hidden_size": 64}
+    choices = {"pooler_proj": "identity", "ffn_in_proj": "identity", "ffn_out_proj": "identity"}
+    assert arch_from_params({**base, "intermediate_size": 128, **choices})[1] == ["pooler"]
+    arch, identity = arch_from_params({**base, "intermediate_size": 64, **choices})
+    assert identity == ["pooler", "ffn_in", "ffn_out"]
+    model = build_model(100, 2, arch)
+    replace_projections_with_identity(model, identity)
+    assert built_identity_projections(model) == identity
+    with pytest.raises(ValueError, match="not square"):
+        replace_projections_with_identity(build_model(100, 2, {**arch, "intermediate_size": 128}), ["ffn_in"])
 
 
 @pytest.mark.parametrize(("profile", "name"), [("full", "tutorial"), ("quick", "small"), ("smoke", "small")])
@@ -38,7 +62,11 @@ def test_each_profile_names_a_space_larger_than_its_budget(profile, name):
     space = space_for(options)
     assert space.name == name
     assert space.size() >= options.profile.nas_budget  # grid runs `budget` distinct points
-    assert list(space.grid()) == [*ARCH_FIELDS, *PROJECTION_PARAMS]  # same structure everywhere
+    assert list(space.grid())[: len(ARCH_FIELDS) + len(PROJECTION_PARAMS)] == [
+        *ARCH_FIELDS,
+        *PROJECTION_PARAMS,
+    ]
+    assert space.distinct_architectures() >= options.profile.nas_budget
 
 
 @pytest.mark.parametrize("name", list(NAS_SPACES))
