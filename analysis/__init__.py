@@ -1,6 +1,6 @@
 """Read stored results (no Ray needed): tidy tables, running-max curves, Pareto fronts, figures."""
 
 from analysis.curves import pareto_front, running_max
-from analysis.results import ResultsError, load_results
+from analysis.results import load_results
 
-__all__ = ["ResultsError", "load_results", "pareto_front", "running_max"]
+__all__ = ["load_results", "pareto_front", "running_max"]

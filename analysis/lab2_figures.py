@@ -15,7 +15,8 @@ from matplotlib.ticker import MaxNLocator
 
 from analysis.curves import best_so_far_band, pareto_front
 from analysis.figure_io import new_axes, save
-from analysis.results import ResultsError, load_results
+from analysis.results import load_results
+from errors import ResultsError
 
 log = logging.getLogger(__name__)
 

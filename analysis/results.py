@@ -5,12 +5,10 @@ from pathlib import Path
 import pandas as pd
 import pyarrow
 
+from errors import ResultsError
+
 TABLE_FILE = "trials.parquet"
 REQUIRED_COLUMNS = ("experiment", "variant", "trial_index", "status")
-
-
-class ResultsError(ValueError):
-    """A results folder is missing, unreadable or not an experiment's; the message says what to do."""
 
 
 def load_results(path: str | Path) -> pd.DataFrame:

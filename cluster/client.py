@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlparse
 
-from cluster.errors import ClusterError
+from errors import ClusterError
 
 log = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from cluster.errors import ClusterError
+from errors import ClusterError
 
 CLUSTER_CONFIG = Path(__file__).resolve().parents[1] / "ray_cluster.yaml"
 # The IAM policies of the head and worker instance profiles (README: "On AWS with ray up").

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pyarrow.fs
 
-from cluster.errors import ClusterError
+from errors import ClusterError
 from search import storage
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from cluster.errors import ClusterError
+from errors import ClusterError
 
 log = logging.getLogger(__name__)
 # The project's tracked files are about 1 MB; Ray refuses packages over its gRPC limit (~500 MiB)

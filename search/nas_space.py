@@ -21,10 +21,10 @@ from typing import Any
 import pandas as pd
 from ray import tune
 
+from errors import ConfigError
 from search.options import RunOptions
 from search.samplers import grid_size
 from search.stage_inputs import best_checkpoint
-from trainables.compress.errors import ConfigError
 from trainables.nas_arch import (
     ARCH_FIELDS,
     EXTRA_PROJECTION_PARAMS,

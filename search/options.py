@@ -4,10 +4,12 @@ import os
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from errors import ConfigError
 from search.profiles import Profile, get_profile
-from trainables.compress.errors import ConfigError
 
+# The allowed values of the run options; argparse (adls/run_options.py) takes its choices from here.
 DATASETS = ("rotten_tomatoes", "imdb", "synthetic")
+SAMPLERS = ("grid", "tpe", "random", "nsga2")
 # --objective names; lab3-mixed maps them to metrics (accuracy: max, size: min).
 OBJECTIVES = ("accuracy", "size")
 START_CHOICES = ("base", "lab2-nas")
@@ -67,8 +69,7 @@ class RunOptions:
 
     def _validate_search_choices(self) -> None:
         """--sampler, --from, --objective and --precisions (whichever experiment uses them)."""
-        from search.precision_spaces import check_precisions
-        from search.samplers import SAMPLERS
+        from search.precision_spaces import check_precisions  # imports the number formats (torch)
 
         if self.sampler is not None and self.sampler not in SAMPLERS:
             raise ConfigError(f"--sampler {self.sampler!r} is not allowed; choose one of {list(SAMPLERS)}")

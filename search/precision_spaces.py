@@ -18,7 +18,7 @@ from typing import Any
 import optuna
 from torch import nn
 
-from trainables.compress.errors import ConfigError
+from errors import ConfigError
 
 TENSORS = ("data_in", "weight", "bias")
 FP32 = "fp32"

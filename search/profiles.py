@@ -3,7 +3,7 @@
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from trainables.compress.errors import ConfigError
+from errors import ConfigError
 
 
 @dataclass(frozen=True)

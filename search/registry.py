@@ -1,14 +1,14 @@
 """The named experiments and the labs that group them, in dependency order."""
 
+from errors import ConfigError
 from search.experiment import Experiment
-from search.experiments.base import BaseExperiment
+from search.experiments.base_model import BaseExperiment
 from search.experiments.lab1_prune import Lab1PruneExperiment
 from search.experiments.lab1_qat import Lab1QatExperiment
 from search.experiments.lab2_compress_aware import Lab2CompressAwareExperiment
 from search.experiments.lab2_nas import Lab2NasExperiment
 from search.experiments.lab3_mixed import Lab3MixedExperiment
 from search.experiments.lab3_precisions import Lab3PrecisionsExperiment
-from trainables.compress.errors import ConfigError
 
 EXPERIMENTS: dict[str, Experiment] = {
     experiment.name: experiment
@@ -26,7 +26,7 @@ EXPERIMENTS: dict[str, Experiment] = {
 LABS: dict[str, tuple[str, ...]] = {
     "lab1": ("base", "lab1-qat", "lab1-prune"),
     "lab2": ("lab2-nas", "lab2-compress-aware"),
-    # Each starts from base or lab2-nas (see search/lab3_start.py) and runs it first if needed.
+    # Each starts from base or lab2-nas (see search/experiments/lab3_start.py) and runs it first if needed.
     "lab3": ("lab3-mixed", "lab3-precisions"),
 }
 

@@ -10,6 +10,7 @@ import pandas as pd
 
 from analysis.figures import draw_figures
 from analysis.results import load_results
+from errors import ConfigError
 from search import storage
 from search.experiment import SearchVariant, dependencies, run_identity
 from search.options import RunOptions
@@ -17,7 +18,6 @@ from search.progress import TrialLedger
 from search.registry import expand, get_experiment
 from search.results_table import mark_pareto_front, result_rows, write_table
 from search.study_storage import StudySearch, check_fresh, shown_url, storage_url, study_name
-from trainables.compress.errors import ConfigError
 from trainables.ray_adapter import TRIAL_ERROR_KEY, ray_trainable
 
 log = logging.getLogger(__name__)
@@ -302,7 +302,7 @@ def check_resources(options: RunOptions, joined: bool) -> None:
     """
     import ray
 
-    from cluster.shared_storage import require_shared_storage
+    from search.shared_storage import require_shared_storage
 
     if joined:
         location = storage.normalize(options.storage)

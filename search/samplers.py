@@ -5,9 +5,8 @@ from typing import Any
 
 import optuna
 
-from trainables.compress.errors import ConfigError
-
-SAMPLERS = ("grid", "tpe", "random", "nsga2")
+from errors import ConfigError
+from search.options import SAMPLERS
 
 
 class TuneGridSampler(optuna.samplers.GridSampler):

@@ -5,7 +5,7 @@ from typing import Any
 
 import pandas as pd
 
-from trainables.compress.errors import ConfigError
+from errors import ConfigError
 
 
 def best_checkpoint(

@@ -6,7 +6,7 @@ from typing import Any
 
 import pyarrow.fs
 
-from trainables.compress.errors import ConfigError
+from errors import ConfigError
 
 
 def is_uri(location: str) -> bool:

@@ -20,8 +20,8 @@ import optuna
 from ray.tune.result import TRAINING_ITERATION
 from ray.tune.search.optuna import OptunaSearch
 
+from errors import ConfigError
 from search import storage
-from trainables.compress.errors import ConfigError
 from trainables.trial_context import PROGRESS_METRIC
 
 log = logging.getLogger(__name__)

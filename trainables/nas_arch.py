@@ -14,7 +14,7 @@ from typing import Any
 
 from torch import nn
 
-from trainables.compress.errors import ConfigError
+from errors import ConfigError
 from trainables.model_recipe import ATTENTION_PROJECTIONS, PROJECTIONS, SQUARE_EXTRA_PROJECTIONS
 
 ARCH_FIELDS = ("num_hidden_layers", "num_attention_heads", "hidden_size", "intermediate_size")

@@ -18,11 +18,11 @@ from typing import Any
 import pandas as pd
 from torch import nn
 
+from errors import ConfigError
 from search.experiment import SearchVariant
 from search.experiments.lab2_nas import NAS_SAMPLERS, nas_search
 from search.options import RunOptions
 from trainables.compress import fixed_point_config, prune_model, quantize_model
-from trainables.compress.errors import ConfigError
 from trainables.compress.prune import check_prune_config
 from trainables.lab2_compress_aware_trial import lab2_compress_aware_trial
 

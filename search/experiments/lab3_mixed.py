@@ -13,12 +13,12 @@ from typing import Any
 
 import pandas as pd
 
+from errors import ConfigError
 from search.experiment import SearchVariant
-from search.lab3_start import start_experiment, starting_point
+from search.experiments.lab3_start import start_experiment, starting_point
 from search.options import RunOptions
 from search.precision_spaces import LayerwiseSpace, format_config, knob_keys, knob_values, layer_keys
 from search.samplers import make_sampler
-from trainables.compress.errors import ConfigError
 from trainables.lab3_trial import lab3_trial, starting_model
 
 # --objective name (search.options.OBJECTIVES) -> (reported metric, direction).

@@ -13,7 +13,7 @@ import pandas as pd
 
 from search.experiment import SearchVariant
 from search.experiments.lab3_mixed import lab3_identity, layerwise_variants
-from search.lab3_start import start_experiment, starting_point
+from search.experiments.lab3_start import start_experiment, starting_point
 from search.options import RunOptions
 from search.precision_spaces import check_precisions, searchable_formats
 

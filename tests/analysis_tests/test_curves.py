@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import ResultsError, load_results, pareto_front, running_max
+from analysis import load_results, pareto_front, running_max
+from errors import ResultsError
 
 
 def test_running_max_on_a_known_series_per_variant():

@@ -16,9 +16,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from adls.cli import build_parser, main
+from adls.run_options import options_from, run_arguments
 from cluster import jobs
 from cluster.client import find_token, resolve_address
-from search.cli import build_parser, main, options_from
 
 TOKEN = "the-right-token"
 
@@ -78,8 +79,8 @@ def test_the_job_runs_adls_run_with_the_same_options():
         "--follow",
     ]
     args = build_parser().parse_args(argv)
-    entrypoint = jobs.entrypoint("lab1-qat", args)
-    assert entrypoint.startswith("python -m search.cli run lab1-qat ")
+    entrypoint = jobs.entrypoint("lab1-qat", run_arguments(args))
+    assert entrypoint.startswith("python -m adls run lab1-qat ")
     assert "--address" not in entrypoint and "--follow" not in entrypoint
     rerun = build_parser().parse_args(shlex.split(entrypoint)[3:])
     assert options_from(rerun) == replace(options_from(args), address=None)
@@ -91,7 +92,7 @@ def test_what_is_shipped_and_how_the_job_is_labelled(tmp_path):
     assert env["env_vars"]["PYTHONUNBUFFERED"] == "1"
     assert re.fullmatch(r"adls-lab1-qat-\d{8}-\d{6}-[0-9a-f]{4}", jobs.submission_id("lab1-qat"))
     args = build_parser().parse_args(["submit", "lab1-qat", "--storage", "s3://b/adls", "--profile", "smoke"])
-    labels = jobs.metadata("lab1-qat", args)
+    labels = jobs.metadata("lab1-qat", options_from(args))
     assert labels == {"adls_experiment": "lab1-qat", "adls_profile": "smoke", "adls_storage": "s3://b/adls"}
     assert all(isinstance(value, str) for value in labels.values())
 

@@ -18,7 +18,7 @@ from cluster.config import (
     local_variant,
     validate_cluster_config,
 )
-from cluster.errors import ClusterError
+from errors import ClusterError
 
 PROJECT = Path(__file__).resolve().parents[2]
 

@@ -6,10 +6,10 @@ import pandas as pd
 import pyarrow.fs
 import pytest
 
+from adls.cli import main
 from analysis import load_results
-from cluster.errors import ClusterError
 from cluster.fetch import copy_tree
-from search.cli import main
+from errors import ClusterError
 from search.results_table import write_table
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from cluster import jobs
-from cluster.errors import ClusterError
 from cluster.shipping import stage_shipment
+from errors import ClusterError
 
 SECRETS = {
     ".env": "AWS_SECRET=x",
@@ -22,7 +22,7 @@ SECRETS = {
     "notebooks/scratch.ipynb": "{}",
     "results/base/trials.parquet": "table",
 }
-TRACKED = {"search/cli.py": "print('hi')\n", "pyproject.toml": "[project]\n", ".gitignore": "results/\n"}
+TRACKED = {"adls/cli.py": "print('hi')\n", "pyproject.toml": "[project]\n", ".gitignore": "results/\n"}
 
 
 def _checkout(root: Path) -> Path:

@@ -65,7 +65,7 @@ def test_offline_without_a_cache_falls_back_and_says_so():
 
 
 def test_model_source_hub_refuses_to_fall_back():
-    from trainables.compress.errors import ConfigError
+    from errors import ConfigError
 
     with pytest.raises(ConfigError, match="--model-source hub: bert-base-uncased is neither on the hub"):
         resolve_sources("synthetic", model_source="hub")

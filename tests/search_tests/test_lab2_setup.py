@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 
+from errors import ConfigError
 from search.experiment import run_identity
 from search.experiments.lab2_compress_aware import (
     TUTORIAL_PRUNING,
@@ -15,7 +16,6 @@ from search.nas_space import space_for
 from search.options import RunOptions
 from search.registry import LABS
 from search.runner import run
-from trainables.compress import ConfigError
 from trainables.lab2_compress_aware_trial import lab2_compress_aware_trial
 from trainables.lab2_nas_trial import lab2_nas_trial
 

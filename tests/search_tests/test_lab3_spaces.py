@@ -6,6 +6,7 @@ import optuna
 import pytest
 from torch import nn
 
+from errors import ConfigError
 from search.precision_spaces import (
     FP32,
     PRECISION_SPACES,
@@ -18,7 +19,7 @@ from search.precision_spaces import (
     space_table_markdown,
 )
 from search.samplers import make_sampler
-from trainables.compress import LINEAR_FORMATS, ConfigError
+from trainables.compress import LINEAR_FORMATS
 from trainables.model import build_model
 from trainables.model_recipe import replace_projections_with_identity
 

@@ -6,14 +6,14 @@ import os
 import pandas as pd
 import pytest
 
+from adls.cli import main
+from errors import ConfigError
 from search import registry
-from search.cli import main
 from search.experiment import run_identity
 from search.experiments.lab3_mixed import Lab3MixedExperiment
 from search.experiments.lab3_precisions import Lab3PrecisionsExperiment
-from search.lab3_start import start_experiment, starting_point
+from search.experiments.lab3_start import start_experiment, starting_point
 from search.options import RunOptions
-from trainables.compress import ConfigError
 
 
 class FakeNas:

@@ -2,6 +2,7 @@
 
 import pytest
 
+from errors import ConfigError
 from search.nas_space import (
     ARCH_FIELDS,
     NAS_SPACES,
@@ -14,7 +15,6 @@ from search.nas_space import (
 )
 from search.options import RunOptions
 from search.samplers import grid_size
-from trainables.compress import ConfigError
 
 
 def test_the_tutorial_space_is_tutorial_5s():

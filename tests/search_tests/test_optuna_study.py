@@ -12,10 +12,10 @@ import optuna
 import pandas as pd
 import pytest
 
+from errors import ConfigError
 from search.options import RunOptions
 from search.runner import run
 from search.study_storage import TUNE_TRIAL_ID, check_fresh, open_storage, storage_url
-from trainables.compress.errors import ConfigError
 
 NAS_PARAMS = ("num_hidden_layers", "num_attention_heads", "hidden_size", "intermediate_size")
 
@@ -52,7 +52,7 @@ def test_smoke_search_study_loads_with_the_table_trials(ray_session, tmp_path):
 
 
 def test_interrupted_search_continues_the_same_study(ray_session, tmp_path):
-    argv = [sys.executable, "-m", "search.cli", "run", "lab2-nas", "--profile", "smoke"]
+    argv = [sys.executable, "-m", "adls", "run", "lab2-nas", "--profile", "smoke"]
     argv += ["--dataset", "synthetic", "--storage", str(tmp_path), "--max-concurrent", "1"]
     driver = subprocess.Popen(
         argv,

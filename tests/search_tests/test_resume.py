@@ -20,7 +20,7 @@ def test_interrupted_lab1_qat_resumes_without_rerunning_finished_trials(ray_sess
     argv = [
         sys.executable,
         "-m",
-        "search.cli",
+        "adls",
         "run",
         "lab1-qat",
         "--profile",

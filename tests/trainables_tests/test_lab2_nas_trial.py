@@ -3,8 +3,8 @@
 import pytest
 from torch import nn
 
+from errors import ConfigError
 from trainables.checkpoint import load_model
-from trainables.compress import ConfigError
 from trainables.lab2_nas_trial import lab2_nas_trial
 from trainables.model import architecture
 from trainables.nas_arch import arch_from_params, params_from_arch

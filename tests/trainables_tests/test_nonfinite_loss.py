@@ -5,12 +5,12 @@ from dataclasses import replace
 import pytest
 import torch
 
+from errors import ConfigError
 from search import profiles
 from search.options import RunOptions
 from search.runner import run
 from search.stage_inputs import best_checkpoint
 from trainables.base_trial import base_trial
-from trainables.compress.errors import ConfigError
 from trainables.train_loop import NonFiniteLoss
 from trainables.trial_context import local_context
 

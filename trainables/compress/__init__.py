@@ -1,7 +1,6 @@
 """Compression library: number formats, quantized Linear layers, pruning, cost. Pure PyTorch."""
 
 from trainables.compress.cost import model_cost
-from trainables.compress.errors import ConfigError
 from trainables.compress.format_examples import example_config
 from trainables.compress.linear_binary import LinearBinary, LinearBinaryResidualSign, LinearBinaryScaling
 from trainables.compress.linear_block import LinearBlockFP, LinearBlockLog, LinearBlockMinifloat
@@ -16,7 +15,6 @@ from trainables.compress.quantized_linear import QuantizedLinear
 from trainables.compress.registry import LINEAR_FORMATS
 
 __all__ = [
-    "ConfigError",
     "LINEAR_FORMATS",
     "LinearBinary",
     "LinearBinaryResidualSign",

@@ -3,7 +3,7 @@
 from collections.abc import Mapping
 from typing import Any
 
-from trainables.compress.errors import ConfigError
+from errors import ConfigError
 
 
 def require_int(

@@ -7,7 +7,7 @@ optional exponent bias (MASE writes "None" for the default), a MASE block size, 
 from collections.abc import Mapping
 from typing import Any
 
-from trainables.compress.errors import ConfigError
+from errors import ConfigError
 
 # MASE configs (TOML) spell "use the default" as a string.
 NONE_SPELLINGS = (None, "none", "None")

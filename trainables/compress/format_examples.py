@@ -7,7 +7,7 @@ For tests, benchmarks and experiments that need "this format, sensible settings"
 import copy
 from typing import Any
 
-from trainables.compress.errors import ConfigError
+from errors import ConfigError
 
 TENSORS = ("data_in", "weight", "bias")
 

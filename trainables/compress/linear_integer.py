@@ -4,8 +4,8 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
+from errors import ConfigError
 from trainables.compress.config_checks import require_int
-from trainables.compress.errors import ConfigError
 from trainables.compress.formats.integer import fixed_point_quantize
 from trainables.compress.quantized_linear import TENSORS, QuantizedLinear, Quantizer
 

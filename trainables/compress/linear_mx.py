@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any, ClassVar
 
+from errors import ConfigError
 from trainables.compress.config_checks import require_int
-from trainables.compress.errors import ConfigError
 from trainables.compress.format_checks import MAX_WIDTH, optional_flag
 from trainables.compress.formats.mx_blocks import MXBlocks
 from trainables.compress.formats.mxfp import MXFP_ELEMENT_TYPES, mxfp_quantize

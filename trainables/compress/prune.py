@@ -37,7 +37,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from trainables.compress.errors import ConfigError
+from errors import ConfigError
 
 WEIGHT_METHODS = ("random", "l1-norm")
 ACTIVATION_METHODS = ("random", "l1-norm", "l1-norm-per-token", "random_fixed")

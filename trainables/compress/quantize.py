@@ -5,7 +5,7 @@ from typing import Any
 
 from torch import nn
 
-from trainables.compress.errors import ConfigError
+from errors import ConfigError
 from trainables.compress.mase_mode import MASE_EXACT_KEY
 from trainables.compress.quantized_linear import QuantizedLinear
 from trainables.compress.registry import linear_class

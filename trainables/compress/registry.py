@@ -1,6 +1,6 @@
 """MASE format name -> quantized Linear class. One place to add a format."""
 
-from trainables.compress.errors import ConfigError
+from errors import ConfigError
 from trainables.compress.linear_binary import LinearBinary, LinearBinaryResidualSign, LinearBinaryScaling
 from trainables.compress.linear_block import LinearBlockFP, LinearBlockLog, LinearBlockMinifloat
 from trainables.compress.linear_integer import LinearInteger

@@ -11,7 +11,6 @@ No Ray and no Optuna here; no call waits on an unreachable hub (see hub_reachabl
 
 from trainables.data.batching import Batch, iterate_batches, num_batches
 from trainables.data.datasets import load_text_dataset
-from trainables.data.errors import DataError
 from trainables.data.hub import hub_reachable
 from trainables.data.prepare import PreparedData, load_splits, prepare_data
 from trainables.data.spec import DataSpec
@@ -20,7 +19,6 @@ from trainables.data.tokenizer import load_tokenizer
 
 __all__ = [
     "Batch",
-    "DataError",
     "DataSpec",
     "PreparedData",
     "TokenizedSplit",

@@ -8,7 +8,7 @@ from functools import cache
 import numpy as np
 import torch
 
-from trainables.compress.errors import ConfigError
+from errors import ConfigError
 from trainables.data.tokenized_split import TokenizedSplit
 
 MEGABATCH_BATCHES = 50  # as HF's LengthGroupedSampler: sort within ~50 batches, so order stays random

@@ -15,7 +15,7 @@ from pathlib import Path
 import datasets
 import numpy as np
 
-from trainables.data.errors import DataError
+from errors import DataError
 from trainables.data.hub import hub_reachable
 
 log = logging.getLogger(__name__)

@@ -28,8 +28,8 @@ import numpy as np
 from filelock import FileLock
 from tokenizers import Tokenizer
 
+from errors import DataError
 from trainables.data.datasets import load_text_dataset, stratified_indices
-from trainables.data.errors import DataError
 from trainables.data.spec import DataSpec
 from trainables.data.tokenized_split import TokenizedSplit, write_split
 from trainables.data.tokenizer import load_tokenizer, resolve_tokenizer_name

@@ -13,8 +13,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from trainables.compress.errors import ConfigError
-from trainables.data.errors import DataError
+from errors import ConfigError, DataError
 from trainables.data.hub import hub_reachable
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 import os
 from dataclasses import dataclass
 
-from trainables.compress.errors import ConfigError
+from errors import ConfigError
 
 DATASETS = ("rotten_tomatoes", "imdb", "synthetic")
 TOKENIZERS = ("auto", "bert-base-uncased", "wordpiece")

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from tokenizers import Tokenizer, decoders, models, normalizers, pre_tokenizers, processors, trainers
 from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
-from trainables.data.errors import DataError
+from errors import DataError
 from trainables.data.hub import hub_reachable
 from trainables.data.spec import DataSpec
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from trainables.compress.errors import ConfigError
+from errors import ConfigError
 from trainables.data import Batch, iterate_batches, load_splits, num_batches
 from trainables.data.batching import batch_indices
 

@@ -7,8 +7,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from trainables.compress.errors import ConfigError
-from trainables.data import DataError, DataSpec, hub_reachable, load_text_dataset
+from errors import ConfigError, DataError
+from trainables.data import DataSpec, hub_reachable, load_text_dataset
 from trainables.data.datasets import ROTTEN_TOMATOES_ROWS, stratified_indices
 from trainables.data.hub import clear_hub_cache
 

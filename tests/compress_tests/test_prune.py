@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
+from errors import ConfigError
 from trainables.compress import (
-    ConfigError,
     attach_pruning_hooks,
     fixed_point_config,
     prune_model,

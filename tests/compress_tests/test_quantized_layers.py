@@ -8,9 +8,9 @@ import torch
 import transformers
 from torch import nn
 
+from errors import ConfigError
 from trainables.compress import (
     LINEAR_FORMATS,
-    ConfigError,
     LinearBinaryScaling,
     LinearBlockFP,
     LinearTernary,

@@ -10,10 +10,10 @@ from typing import Any
 
 import pandas as pd
 
+from errors import ConfigError
 from search.nas_space import best_nas_trial
 from search.options import START_CHOICES, RunOptions
 from search.stage_inputs import best_checkpoint
-from trainables.compress.errors import ConfigError
 
 BASE, NAS = START_CHOICES
 

@@ -2,12 +2,11 @@
 
 import pytest
 
-from cluster.errors import ClusterError
-from cluster.shared_storage import require_shared_storage, unshared_storage_message
+from errors import ClusterError, ConfigError
 from search.options import RunOptions
 from search.runner import check_resources
+from search.shared_storage import require_shared_storage, unshared_storage_message
 from search.storage import as_uri
-from trainables.compress.errors import ConfigError
 
 
 def test_the_refusal_names_the_blind_nodes_and_the_alternatives():

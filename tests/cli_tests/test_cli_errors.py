@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from search.cli import main
+from adls.cli import main
 
 CASES = [
     (["run", "lab9-nope"], "unknown experiment 'lab9-nope'"),
@@ -40,7 +40,7 @@ def test_corrupt_results_folder_keeps_the_files(tmp_path, capsys):
 
 
 def test_the_installed_command_prints_no_traceback():
-    done = subprocess.run([sys.executable, "-m", "search.cli", "run", "nope"], capture_output=True, text=True)
+    done = subprocess.run([sys.executable, "-m", "adls", "run", "nope"], capture_output=True, text=True)
     assert done.returncode == 2
     assert done.stderr.strip().count("\n") == 0
     assert "choose one of" in done.stderr and "lab1-qat" in done.stderr

@@ -9,7 +9,8 @@ import time
 import pytest
 from transformers import AutoTokenizer
 
-from trainables.data import DataError, DataSpec, load_text_dataset, load_tokenizer
+from errors import DataError
+from trainables.data import DataSpec, load_text_dataset, load_tokenizer
 from trainables.data.tokenizer import SPECIAL_TOKENS, resolve_tokenizer_name, train_wordpiece
 
 

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
-from cluster.errors import ClusterError
+from errors import ConfigError
 
 log = logging.getLogger(__name__)
 PROBE_TIMEOUT_S = 120.0  # a node may first have to unpack the job's working folder
@@ -33,7 +33,7 @@ def unshared_storage_message(location: str, seen_by_node: Mapping[str, bool]) ->
 
 
 def require_shared_storage(location: str) -> None:
-    """Raise ClusterError unless every alive node of the connected Ray cluster sees the local folder `location`.
+    """Raise ConfigError unless every alive node of the connected Ray cluster sees the local folder `location`.
 
     Call it after joining a cluster (`ray.init(address=...)`), with the absolute folder path;
     URIs and single-node clusters pass without a probe. Nodes that join later (autoscaling) are
@@ -70,7 +70,7 @@ def require_shared_storage(location: str) -> None:
         marker.unlink(missing_ok=True)
     message = unshared_storage_message(location, seen)
     if message:
-        raise ClusterError(message)
+        raise ConfigError(message)
     log.info("all %d nodes see %s", len(seen), location)
 
 

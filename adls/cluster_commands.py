@@ -1,4 +1,4 @@
-"""`adls submit | jobs | logs | stop | fetch`: run experiments on a Ray cluster through its Jobs API."""
+"""`adls submit | jobs | logs | stop | fetch`: run experiments on a Ray cluster through its Jobs API (cluster/)."""
 
 import argparse
 import logging
@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from adls.run_options import add_run_options, options_from, run_arguments
 from cluster.client import DEFAULT_ADDRESS, JobsClient
 from cluster.shipping import stage_shipment
 
@@ -15,9 +16,7 @@ EXIT_JOB_FAILED = 1
 
 
 def add_cluster_commands(subparsers: Any) -> None:
-    """Add the cluster commands to the `adls` parser's subparsers (search/cli.py calls this)."""
-    from search.cli import add_run_options
-
+    """Add the cluster commands to the `adls` parser's subparsers (adls/cli.py calls this)."""
     address_help = (
         f"the cluster's Jobs API (default: $RAY_ADDRESS, else {DEFAULT_ADDRESS}, `ray dashboard`'s tunnel)"
     )
@@ -91,7 +90,8 @@ def add_cluster_commands(subparsers: Any) -> None:
 def cmd_submit(args: argparse.Namespace) -> int:
     from cluster import jobs
 
-    jobs.check_submittable(args.experiment, args)
+    options = options_from(args)
+    jobs.check_submittable(args.experiment, options)
     client = _connect(args)
     job_id = jobs.submission_id(args.experiment)
     with tempfile.TemporaryDirectory(prefix="adls-ship-") as staging:
@@ -104,10 +104,10 @@ def cmd_submit(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         client.submit(
-            jobs.entrypoint(args.experiment, args),
+            jobs.entrypoint(args.experiment, run_arguments(args)),
             job_id,
             jobs.runtime_env(shipment.folder),
-            jobs.metadata(args.experiment, args),
+            jobs.metadata(args.experiment, options),
         )
     print(job_id, flush=True)
     if args.follow:

@@ -157,7 +157,7 @@ def test_mase_exact_residual_sign_gamma_and_one_level():
 
 
 def test_mase_exact_must_be_a_bool():
-    from trainables.compress import ConfigError
+    from errors import ConfigError
 
     with pytest.raises(ConfigError, match="mase_exact='yes'"):
         _quantized("integer", "yes")

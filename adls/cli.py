@@ -1,0 +1,89 @@
+"""The `adls` command line: list, run and plot experiments, and reach a cluster (adls/cluster_commands.py)."""
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+from adls.cluster_commands import add_cluster_commands
+from adls.run_options import add_run_options, options_from
+from errors import ConfigError, ResultsError
+
+EXIT_BAD_INPUT = 2
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from search.registry import EXPERIMENTS, LABS
+
+    for name, experiment in EXPERIMENTS.items():
+        needs = f"  (needs {', '.join(experiment.requires)})" if experiment.requires else ""
+        print(f"{name:22s} {experiment.lab_task}{needs}")
+    for lab, members in LABS.items():
+        print(f"{lab:22s} runs {' -> '.join(members)}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from search.runner import run
+
+    run(args.experiment, options_from(args))
+    return 0
+
+
+def cmd_plot(args: argparse.Namespace) -> int:
+    from analysis.figures import draw_figures
+
+    paths = draw_figures(args.folder)
+    if not paths:
+        print(f"{args.folder}: this experiment has no figure; its table is {args.folder}/trials.csv")
+    for path in paths:
+        print(f"{path} (+ {path.with_suffix('.csv').name})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="adls", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("list", help="the experiments and labs, one line each").set_defaults(func=cmd_list)
+
+    run = commands.add_parser(
+        "run", help="run an experiment or a lab (lab1, lab2, lab3) as Ray Tune searches"
+    )
+    run.add_argument("experiment", help="an experiment or lab name (see `adls list`)")
+    add_run_options(run)
+    run.add_argument("--address", default=None, help="Ray cluster to join (default: start Ray here)")
+    run.set_defaults(func=cmd_run)
+
+    plot = commands.add_parser("plot", help="draw an experiment's figures + CSV from stored results, no Ray")
+    plot.add_argument("folder", help="an experiment folder, e.g. results/lab1-qat")
+    plot.set_defaults(func=cmd_plot)
+
+    add_cluster_commands(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of `adls`: bad input is one line on stderr and exit status 2, no traceback."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        if args.command == "run":
+            from search.registry import expand
+
+            expand(args.experiment)  # name errors before anything heavy is imported
+        return args.func(args)
+    except (ConfigError, ResultsError) as error:
+        print(f"adls: error: {error}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("adls: interrupted; stored results are kept, rerun to continue", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

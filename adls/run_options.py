@@ -1,0 +1,129 @@
+"""The run options every way of running an experiment shares (`adls run`, `adls submit`), both ways.
+
+`add_run_options` puts them on a parser and `options_from` turns parsed arguments into RunOptions;
+`run_arguments` turns parsed arguments back into the command-line words that differ from the
+defaults (what a cluster job's `adls run` is given). The allowed values come from search.options.
+"""
+
+import argparse
+
+from search.options import DATASETS, OBJECTIVES, SAMPLERS, START_CHOICES, RunOptions
+from search.profiles import PROFILES
+
+
+def positive_int(text: str) -> int:
+    value = _number(text, int)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be a whole number >= 1")
+    return value
+
+
+def non_negative_float(text: str) -> float:
+    value = _number(text, float)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be >= 0")
+    return value
+
+
+def non_negative_int(text: str) -> int:
+    value = _number(text, int)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be a whole number >= 0")
+    return value
+
+
+def _number(text: str, kind: type):
+    try:
+        return kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a {'whole ' if kind is int else ''}number"
+        ) from None
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The options every way of running an experiment shares (run, submit)."""
+    parser.add_argument(
+        "--profile",
+        default="quick",
+        choices=list(PROFILES),
+        help="smoke (CI, seconds), quick (CPU, minutes, default), full (the labs' sizes)",
+    )
+    parser.add_argument(
+        "--storage", default="results", help="results folder or URI (s3://, gs://); default results"
+    )
+    parser.add_argument(
+        "--cpus-per-trial", type=positive_int, default=1, help="CPUs (torch threads) per trial"
+    )
+    parser.add_argument(
+        "--gpus-per-trial",
+        type=non_negative_float,
+        default=0.0,
+        help="GPU share per trial; fractions let trials share a GPU",
+    )
+    parser.add_argument(
+        "--max-concurrent", type=positive_int, default=None, help="trials at once (default: fill the CPUs)"
+    )
+    parser.add_argument("--seed", type=non_negative_int, default=0)
+    parser.add_argument("--data-dir", default=None, help="aclImdb folder for IMDb (implies --dataset imdb)")
+    parser.add_argument(
+        "--dataset",
+        default=None,
+        choices=list(DATASETS),
+        help="override the profile's dataset",
+    )
+    parser.add_argument("--force", action="store_true", help="rerun even if matching results are stored")
+    parser.add_argument("--repeats", type=positive_int, default=1, help="run each sampler K times (lab2-nas)")
+    parser.add_argument("--sampler", default=None, help=f"override the sampler ({', '.join(SAMPLERS)})")
+    parser.add_argument(
+        "--from", dest="start_from", default=None, choices=list(START_CHOICES), help="Lab 3 starting model"
+    )
+    parser.add_argument("--precisions", default=None, help="comma list of formats for lab3-precisions")
+    parser.add_argument(
+        "--objective", default="accuracy", help=f"{OBJECTIVES[0]}, or {','.join(OBJECTIVES)} (two objectives)"
+    )
+
+
+def options_from(args: argparse.Namespace) -> RunOptions:
+    """The RunOptions the parsed run options say (not yet validated)."""
+    return RunOptions(
+        profile_name=args.profile,
+        storage=args.storage,
+        address=getattr(args, "address", None),
+        cpus_per_trial=args.cpus_per_trial,
+        gpus_per_trial=args.gpus_per_trial,
+        max_concurrent=args.max_concurrent,
+        seed=args.seed,
+        data_dir=args.data_dir,
+        dataset=args.dataset,
+        force=args.force,
+        repeats=args.repeats,
+        sampler=args.sampler,
+        start_from=args.start_from,
+        precisions=tuple(p.strip() for p in args.precisions.split(",") if p.strip())
+        if args.precisions
+        else None,
+        objectives=tuple(o.strip() for o in args.objective.split(",") if o.strip()),
+    )
+
+
+def run_arguments(args: argparse.Namespace) -> list[str]:
+    """The run options in `args` that differ from their defaults, as command-line words.
+
+    Built from `add_run_options` itself, so an option added there is forwarded without more code.
+    """
+    reference = argparse.ArgumentParser(add_help=False)
+    add_run_options(reference)
+    words: list[str] = []
+    for action in reference._actions:  # argparse has no public iterator over a parser's options
+        if not action.option_strings or not hasattr(args, action.dest):
+            continue
+        value = getattr(args, action.dest)
+        if value is None or value == action.default:
+            continue
+        flag = max(action.option_strings, key=len)
+        if isinstance(action, argparse._StoreTrueAction):
+            words.append(flag)
+        else:
+            words += [flag, str(value)]
+    return words
