@@ -36,6 +36,9 @@ class SearchVariant:
     # At most this many trials at once (None: as many as the cluster allows), for searches whose
     # trials are shorter than starting another worker. An explicit --max-concurrent wins.
     max_concurrent: int | None = None
+    # The epochs one trial trains in all, when stopping trials early on their progress reports is
+    # sound for this search (--scheduler asha); None where every trial's result is wanted (grids).
+    early_stopping_epochs: float | None = None
 
 
 class Experiment(Protocol):
@@ -67,9 +70,21 @@ def dependencies(experiment: Experiment, options: RunOptions) -> tuple[str, ...]
     return tuple(inputs_for(options)) if inputs_for is not None else tuple(experiment.requires)
 
 
+def allows_early_stopping(experiment: Experiment) -> bool:
+    """Whether `--scheduler asha` may stop this experiment's trials early (its `early_stopping`).
+
+    True for searches after the best trial; False (the default) for grids whose every point is
+    the answer (lab1-qat, lab1-prune) and for single trials (base).
+    """
+    return bool(getattr(experiment, "early_stopping", False))
+
+
 def run_identity(experiment: Experiment, options: RunOptions) -> dict[str, Any]:
     """What makes two runs of `experiment` the same result: profile, data, seed and its own fields."""
     identity = options.identity(experiment.name)
+    if options.scheduler != "fifo" and allows_early_stopping(experiment):
+        # Only where it applies: a base model run beside an ASHA search stays the same result.
+        identity["scheduler"] = options.scheduler
     identity_fields = getattr(experiment, "identity_fields", None)
     if identity_fields is not None:
         identity["fields"] = identity_fields(options)

@@ -10,6 +10,8 @@ from search.profiles import Profile, get_profile
 # The allowed values of the run options; argparse (adls/run_options.py) takes its choices from here.
 DATASETS = ("rotten_tomatoes", "imdb", "synthetic")
 SAMPLERS = ("grid", "tpe", "random", "nsga2")
+# --scheduler: "asha" stops unpromising trials early where the experiment allows it (search/early_stopping.py).
+SCHEDULERS = ("fifo", "asha")
 # --objective names; lab3-mixed maps them to metrics (accuracy: max, size: min).
 OBJECTIVES = ("accuracy", "size")
 START_CHOICES = ("base", "lab2-nas")
@@ -36,11 +38,16 @@ class RunOptions:
     objectives: tuple[str, ...] = ("accuracy",)
     # SQLAlchemy URL of a shared study database; None: SQLite beside the results (search/study_storage.py).
     optuna_storage: str | None = None
+    scheduler: str = "fifo"
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
         """Raise ConfigError naming the first bad option."""
         get_profile(self.profile_name)
+        if self.scheduler not in SCHEDULERS:
+            raise ConfigError(
+                f"--scheduler {self.scheduler!r} is not allowed; choose one of {list(SCHEDULERS)}"
+            )
         if self.dataset is not None and self.dataset not in DATASETS:
             raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of {list(DATASETS)}")
         if self.cpus_per_trial < 1:

@@ -2,12 +2,15 @@
 
 import io
 import re
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import pandas as pd
 
 from search import storage
+from search.early_stopping import rung_reached
 from trainables.ray_adapter import TRIAL_ERROR_KEY
+from trainables.trial_context import PROGRESS_TIME
 
 # Tune's bookkeeping keys that are not metrics of ours.
 TUNE_KEYS = {
@@ -31,8 +34,19 @@ TUNE_KEYS = {
 TABLE_FILE = "trials.parquet"
 
 
-def result_rows(result_grid: Any, launch_index: dict[str, int], base: dict[str, Any]) -> list[dict[str, Any]]:
-    """One dict per trial of a ResultGrid; `base` (experiment, variant, ...) goes into every row."""
+def result_rows(
+    result_grid: Any,
+    launch_index: dict[str, int],
+    base: dict[str, Any],
+    stopped: Collection[str] = (),
+    trial_rungs: Sequence[float] = (),
+) -> list[dict[str, Any]]:
+    """One dict per trial of a ResultGrid; `base` (experiment, variant, ...) goes into every row.
+
+    Trials in `stopped` (ids an early-stopping scheduler ended) get status STOPPED, the metrics of
+    their last progress report (`epoch`, `eval_accuracy`, ...) and `rung`: the 0-based index of the
+    last of `trial_rungs` (epochs, ascending) they reached, None if they stopped before the first.
+    """
     rows = []
     for result in result_grid:
         metrics = dict(result.metrics or {})
@@ -47,7 +61,11 @@ def result_rows(result_grid: Any, launch_index: dict[str, int], base: dict[str, 
                 row[key] = value
         # A trial that ended itself with a reason (non-finite loss) failed as surely as one that raised.
         failed = result.error or metrics.get(TRIAL_ERROR_KEY)
-        row["status"] = "ERROR" if failed else "TERMINATED"
+        row["status"] = "ERROR" if failed else "STOPPED" if trial_id in stopped else "TERMINATED"
+        if stopped or trial_rungs:
+            row["rung"] = (
+                rung_reached(metrics.get(PROGRESS_TIME), trial_rungs) if row["status"] == "STOPPED" else None
+            )
         row["error"] = (_first_line(result.error) if result.error else str(failed)) if failed else None
         row.pop(TRIAL_ERROR_KEY, None)
         row["node"] = metrics.get("node", metrics.get("node_ip"))

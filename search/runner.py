@@ -4,6 +4,7 @@ import logging
 import os
 import time
 import uuid
+from collections.abc import Callable, Collection
 from typing import Any
 
 import pandas as pd
@@ -12,10 +13,11 @@ from analysis.figures import draw_figures
 from analysis.results import load_results
 from errors import ConfigError
 from search import storage
-from search.experiment import SearchVariant, dependencies, run_identity
+from search.early_stopping import make_scheduler, rungs
+from search.experiment import SearchVariant, allows_early_stopping, dependencies, run_identity
 from search.options import RunOptions
 from search.progress import TrialLedger
-from search.registry import expand, get_experiment
+from search.registry import EXPERIMENTS, expand, get_experiment
 from search.results_table import mark_pareto_front, result_rows, write_table
 from search.study_storage import StudySearch, check_fresh, shown_url, storage_url, study_name
 from trainables.ray_adapter import TRIAL_ERROR_KEY, ray_trainable
@@ -28,6 +30,11 @@ def run(name: str, options: RunOptions) -> dict[str, pd.DataFrame]:
     """Run an experiment or a lab (its experiments in dependency order); returns their tables."""
     options.validate()
     names = expand(name)
+    if options.scheduler != "fifo" and not any(allows_early_stopping(get_experiment(n)) for n in names):
+        raise ConfigError(
+            f"--scheduler {options.scheduler} stops trials early, which {name} does not allow (its every "
+            f"trial is part of the answer); it applies to {', '.join(n for n, e in EXPERIMENTS.items() if allows_early_stopping(e))}; drop the option"
+        )
     for each in names:
         # Every experiment's own option checks (identity_fields) run now, not after its predecessors.
         run_identity(get_experiment(each), options)
@@ -181,14 +188,21 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
     label = f"{name}/{variant.name}" + (f"#{variant.repeat}" if options.repeats > 1 else "")
     ledger = TrialLedger(label, variant.metric, variant.mode, variant.num_samples)
     tune_path = storage.join(folder, "tune", run_name)
+    trial_epochs = variant.early_stopping_epochs if options.scheduler != "fifo" else None
+    trial_rungs = rungs(trial_epochs) if trial_epochs else []
     if tune.Tuner.can_restore(tune_path):
         # The driver died mid-search: finished trials are kept, unfinished and failed ones rerun.
         print(f"[{label}] resuming the interrupted search in {tune_path}", flush=True)
         tuner = tune.Tuner.restore(
             tune_path, trainable=trainable, resume_unfinished=True, restart_errored=True
         )
-        grid = _fit_to_the_end(tuner, variant)
-        return result_rows(grid, ledger.launch_index, _row_base(name, variant, options, settings))
+        # The restored scheduler is Tune's own copy: which trials it stopped, before the interruption
+        # or after, is read from the trials' final states instead.
+        grid = _fit_to_the_end(tuner, variant, _stopped_by_scheduler if trial_rungs else None)
+        stopped = _stopped_by_scheduler(grid, variant) if trial_rungs else set()
+        return result_rows(
+            grid, ledger.launch_index, _row_base(name, variant, options, settings), stopped, trial_rungs
+        )
     # Tune spaces are converted here (not passed as param_space) so define-by-run functions and
     # dict spaces take one path; OptunaSearch warns about unconverted spaces otherwise.
     space = variant.space if callable(variant.space) else OptunaSearch.convert_search_space(variant.space)
@@ -201,6 +215,7 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
         study_name=study_name(name, run_name),
         url=storage_url(folder, options.optuna_storage),
     )
+    scheduler = make_scheduler(options.scheduler, trial_epochs)
     tuner = tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
@@ -208,6 +223,7 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
             num_samples=variant.num_samples,
             max_concurrent_trials=max_concurrent(options, variant.max_concurrent),
             reuse_actors=variant.reuse_workers,
+            scheduler=scheduler,
         ),
         run_config=tune.RunConfig(
             name=run_name,
@@ -217,22 +233,59 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
             verbose=0,
         ),
     )
-    grid = _fit_to_the_end(tuner, variant)
-    return result_rows(grid, ledger.launch_index, _row_base(name, variant, options, settings))
+    stopped: set[str] = scheduler.stopped if scheduler is not None else set()
+    grid = _fit_to_the_end(tuner, variant, (lambda grid, variant: stopped) if scheduler else None)
+    return result_rows(
+        grid, ledger.launch_index, _row_base(name, variant, options, settings), stopped, trial_rungs
+    )
 
 
-def _fit_to_the_end(tuner: Any, variant: SearchVariant) -> Any:
+def _fit_to_the_end(
+    tuner: Any, variant: SearchVariant, stopped: Callable[[Any, SearchVariant], Collection[str]] | None = None
+) -> Any:
     """Run the Tuner; raise KeyboardInterrupt if it stopped early (Ctrl-C, SIGTERM) so no table is written.
 
-    Trials report the variant's metric only at their end (progress reports carry other
-    keys), so a trial without an error and without that metric never finished. The stored Tune state lets the same command resume.
+    Trials report the variant's metric only at their end (progress reports carry other keys), so
+    a trial without an error and without that metric never finished, unless the search's
+    early-stopping scheduler stopped it (`stopped(grid, variant)`: those trial ids). The stored
+    Tune state lets the same command resume.
     """
     grid = tuner.fit()
-    metric = variant.metric if isinstance(variant.metric, str) else variant.metric[0]
-    unfinished = [r for r in grid if not r.error and not {metric, TRIAL_ERROR_KEY} & set(r.metrics or {})]
+    ended = set(stopped(grid, variant)) if stopped else set()
+    unfinished = [
+        r
+        for r in grid
+        if not r.error
+        and not _has_result(r.metrics, variant)
+        and (r.metrics or {}).get("trial_id") not in ended
+    ]
     if len(grid) < variant.num_samples or unfinished:
         raise KeyboardInterrupt(f"{variant.name}: {len(unfinished)} trials unfinished")
     return grid
+
+
+def _has_result(metrics: dict[str, Any] | None, variant: SearchVariant) -> bool:
+    """Whether a trial's last report is its final one (the objective, or the reason it failed)."""
+    metric = variant.metric if isinstance(variant.metric, str) else variant.metric[0]
+    return bool({metric, TRIAL_ERROR_KEY} & set(metrics or {}))
+
+
+def _stopped_by_scheduler(grid: Any, variant: SearchVariant) -> set[str]:
+    """Ids of trials Tune ended (TERMINATED) on a progress report: an early-stopping scheduler's doing.
+
+    Tune keeps a trial's status in its experiment state, which the ResultGrid holds (no public
+    accessor for it in Ray 2.x); an interrupted trial is never TERMINATED there.
+    """
+    analysis = getattr(grid, "_experiment_analysis", None)
+    results = {(r.metrics or {}).get("trial_id"): r for r in grid}
+    return {
+        trial.trial_id
+        for trial in getattr(analysis, "trials", [])
+        if trial.status == "TERMINATED"
+        and trial.trial_id in results
+        and not results[trial.trial_id].error
+        and not _has_result(results[trial.trial_id].metrics, variant)
+    }
 
 
 def _objectives(variant: SearchVariant) -> list[str]:

@@ -72,6 +72,9 @@ class Lab2CompressAwareExperiment:
     name = "lab2-compress-aware"
     lab_task = "Lab 2 task 2: NAS with quantization + pruning in each trial, with and without post-training"
     requires: tuple[str, ...] = (NAS_EXPERIMENT,)
+    # Rungs compare trials' progress scores at equal epochs: during the first training (before
+    # compression) and during post-training (after it), the same phase for every trial.
+    early_stopping = True
 
     def identity_fields(self, options: RunOptions) -> dict[str, Any]:
         quantization, pruning = compression_configs(options)
@@ -104,6 +107,7 @@ class Lab2CompressAwareExperiment:
                 metric=metric,
                 trial_fn=lab2_compress_aware_trial,
                 settings=settings,
+                trial_epochs=options.profile.epochs + settings["post_train_epochs"],
                 recorded={
                     "objective": metric,
                     "sampler_chosen_by": chosen_by,

@@ -38,10 +38,13 @@ def nas_search(
     trial_fn: TrialFunction,
     settings: dict[str, Any] | None = None,
     recorded: dict[str, Any] | None = None,
+    trial_epochs: float | None = None,
 ) -> SearchVariant:
     """One search of the run's NAS space with one sampler, seeded with seed + repeat.
 
     `recorded` adds columns to every row (besides the sampler's settings, the space and budget).
+    `trial_epochs` is what one trial trains in all (default: the profile's epochs), the time scale
+    of early stopping.
     """
     space = space_for(options)
     sampler, sampler_settings = make_sampler(sampler_name, options.seed + repeat, space.grid())
@@ -57,6 +60,7 @@ def nas_search(
         settings=dict(settings or {}),
         sampler_settings={**sampler_settings, "nas_space": space.name, "budget": budget, **(recorded or {})},
         repeat=repeat,
+        early_stopping_epochs=options.profile.epochs if trial_epochs is None else trial_epochs,
     )
 
 
@@ -73,6 +77,7 @@ class Lab2NasExperiment:
     name = "lab2-nas"
     lab_task = "Lab 2 task 1: BERT architecture search, Grid vs TPE vs Random (same space and budget)"
     requires: tuple[str, ...] = ()
+    early_stopping = True
 
     def identity_fields(self, options: RunOptions) -> dict[str, Any]:
         return {"repeats": options.repeats, "samplers": list(NAS_SAMPLERS)}

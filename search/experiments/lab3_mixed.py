@@ -104,6 +104,9 @@ def layerwise_variants(
                 },
                 repeat=repeat,
                 max_concurrent=options.profile.lab3_max_concurrent,
+                # Stopping on accuracy alone is sound for one objective only: with accuracy and
+                # size, a small, less accurate model may be on the Pareto front.
+                early_stopping_epochs=options.profile.lab3_epochs if isinstance(metric, str) else None,
             )
         )
     return variants
@@ -116,6 +119,7 @@ class Lab3MixedExperiment:
     )
     # The default start; `inputs_for` swaps in lab2-nas when it is chosen or stored.
     requires: tuple[str, ...] = ("base",)
+    early_stopping = True
 
     def inputs_for(self, options: RunOptions) -> tuple[str, ...]:
         return (start_experiment(options),)

@@ -31,6 +31,7 @@ class Lab3PrecisionsExperiment:
     name = "lab3-precisions"
     lab_task = "Lab 3 task 2: per-layer fp32 or one Linear format, a search per format (--precisions)"
     requires: tuple[str, ...] = ("base",)
+    early_stopping = True
 
     def inputs_for(self, options: RunOptions) -> tuple[str, ...]:
         return (start_experiment(options),)

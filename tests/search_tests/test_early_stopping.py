@@ -1,0 +1,66 @@
+"""--scheduler asha: Tune's ASHA stops trials on their progress reports; the table keeps them as STOPPED."""
+
+import pytest
+from ray import tune
+
+from errors import ConfigError
+from search.early_stopping import rung_reached, rungs
+from search.experiment import SearchVariant
+from search.options import RunOptions
+from search.runner import run, run_variant
+from search.samplers import TuneGridSampler
+
+
+def scripted_trial(config, ctx):
+    """Reports `quality` as its progress score at 1/4, 1/2 and 3/4 of one epoch, then its result."""
+    for epoch in (0.25, 0.5, 0.75):
+        ctx.report_progress({"epoch": epoch, "eval_accuracy": config["quality"], "train_loss": 1.0})
+    metrics = {"accuracy": config["quality"]}
+    ctx.report(metrics)
+    return metrics
+
+
+def variant(qualities):
+    return SearchVariant(
+        name="scripted",
+        space={"quality": tune.choice(qualities)},
+        sampler=TuneGridSampler({"quality": qualities}, seed=0),
+        num_samples=len(qualities),
+        metric="accuracy",
+        mode="max",
+        trial_fn=scripted_trial,
+        max_concurrent=1,
+        early_stopping_epochs=1.0,
+    )
+
+
+def test_rungs_are_a_quarter_and_three_quarters_of_the_trial():
+    assert [round(r, 3) for r in rungs(1.0)] == [0.245, 0.735]
+    assert rung_reached(0.5, rungs(1.0)) == 0 and rung_reached(0.75, rungs(1.0)) == 1
+    assert rung_reached(0.1, rungs(1.0)) is None
+
+
+def test_asha_stops_the_weak_trials_and_the_table_keeps_them(ray_session, tmp_path):
+    # One trial at a time (in the grid's seeded order): ASHA lets the first trials at a rung go on
+    # and cuts a later one whose score is below two thirds of those recorded there.
+    qualities = [0.9, 0.1, 0.8, 0.2, 0.3, 0.95]
+    options = RunOptions(profile_name="smoke", dataset="synthetic", scheduler="asha", storage=str(tmp_path))
+    rows = run_variant("lab2-nas", variant(qualities), options, str(tmp_path / "lab2-nas"))
+    assert sorted(row["quality"] for row in rows) == sorted(qualities)
+    stopped = [row for row in rows if row["status"] == "STOPPED"]
+    assert stopped, [(row["trial_index"], row["quality"], row["status"]) for row in rows]
+    for row in stopped:  # its last progress report, the rung it reached, no result, no checkpoint
+        assert row["epoch"] in (0.25, 0.75) and row["rung"] == rung_reached(row["epoch"], rungs(1.0))
+        assert row["eval_accuracy"] == row["quality"]
+        assert "accuracy" not in row and row["checkpoint"] is None
+        earlier = [r["quality"] for r in rows if r["trial_index"] < row["trial_index"]]
+        assert earlier and row["quality"] < max(earlier)
+    best = max(rows, key=lambda row: row["quality"])
+    assert best["status"] == "TERMINATED" and best["accuracy"] == 0.95 and best["rung"] is None
+
+
+def test_asha_is_refused_where_every_trial_is_the_answer():
+    with pytest.raises(ConfigError, match="lab1-qat does not allow"):
+        run("lab1-qat", RunOptions(profile_name="smoke", scheduler="asha"))
+    with pytest.raises(ConfigError, match="--scheduler 'hyperband'"):
+        RunOptions(scheduler="hyperband").validate()
