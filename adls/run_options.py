@@ -7,7 +7,7 @@ defaults (what a cluster job's `adls run` is given). The allowed values come fro
 
 import argparse
 
-from search.options import DATASETS, OBJECTIVES, SAMPLERS, START_CHOICES, RunOptions
+from search.options import DATASETS, OBJECTIVES, SAMPLERS, SCHEDULERS, START_CHOICES, RunOptions
 from search.profiles import PROFILES
 
 
@@ -76,6 +76,11 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeats", type=positive_int, default=1, help="run each sampler K times (lab2-nas)")
     parser.add_argument("--sampler", default=None, help=f"override the sampler ({', '.join(SAMPLERS)})")
     parser.add_argument(
+        "--scheduler",
+        default="fifo",
+        help=f"{' or '.join(SCHEDULERS)}: asha stops unpromising trials early (lab2-*, lab3-*; not grids)",
+    )
+    parser.add_argument(
         "--from", dest="start_from", default=None, choices=list(START_CHOICES), help="Lab 3 starting model"
     )
     parser.add_argument("--precisions", default=None, help="comma list of formats for lab3-precisions")
@@ -99,6 +104,7 @@ def options_from(args: argparse.Namespace) -> RunOptions:
         force=args.force,
         repeats=args.repeats,
         sampler=args.sampler,
+        scheduler=args.scheduler,
         start_from=args.start_from,
         precisions=tuple(p.strip() for p in args.precisions.split(",") if p.strip())
         if args.precisions

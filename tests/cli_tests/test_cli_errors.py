@@ -15,6 +15,8 @@ CASES = [
     (["run", "lab1-qat", "--max-concurrent", "abc"], "is not a whole number"),
     (["run", "lab1-qat", "--data-dir", "/nonexistent/aclImdb"], "is not a readable folder"),
     (["plot", "/nonexistent/results/lab1-qat"], "does not exist"),
+    (["run", "lab1-qat", "--scheduler", "hyperband"], "--scheduler 'hyperband' is not allowed"),
+    (["run", "lab1", "--scheduler", "asha"], "lab1 does not allow"),
 ]
 
 
