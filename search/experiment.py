@@ -85,6 +85,9 @@ def run_identity(experiment: Experiment, options: RunOptions) -> dict[str, Any]:
     if options.scheduler != "fifo" and allows_early_stopping(experiment):
         # Only where it applies: a base model run beside an ASHA search stays the same result.
         identity["scheduler"] = options.scheduler
+    if options.mase_exact and getattr(experiment, "quantizes", False):
+        # Only when set, so that results stored before the option existed keep their identity.
+        identity["mase_exact"] = True
     identity_fields = getattr(experiment, "identity_fields", None)
     if identity_fields is not None:
         identity["fields"] = identity_fields(options)

@@ -15,6 +15,8 @@ SCHEDULERS = ("fifo", "asha")
 # --objective names; lab3-mixed maps them to metrics (accuracy: max, size: min).
 OBJECTIVES = ("accuracy", "size")
 START_CHOICES = ("base", "lab2-nas")
+# lab3-precisions --layers: each Linear chooses fp32 or the format, or all take the format.
+LAB3_LAYER_MODES = ("choose", "all")
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,10 @@ class RunOptions:
     start_from: str | None = None
     precisions: tuple[str, ...] | None = None
     objectives: tuple[str, ...] = ("accuracy",)
+    lab3_layers: str = "choose"
+    keep_classifier_fp32: bool = False
+    # Quantize with MASE's own values where the library deliberately differs (docs/formats.md).
+    mase_exact: bool = False
     # SQLAlchemy URL of a shared study database; None: SQLite beside the results (search/study_storage.py).
     optuna_storage: str | None = None
     scheduler: str = "fifo"
@@ -80,6 +86,14 @@ class RunOptions:
 
         if self.sampler is not None and self.sampler not in SAMPLERS:
             raise ConfigError(f"--sampler {self.sampler!r} is not allowed; choose one of {list(SAMPLERS)}")
+        if self.lab3_layers not in LAB3_LAYER_MODES:
+            raise ConfigError(
+                f"--layers {self.lab3_layers!r} is not allowed; choose one of {list(LAB3_LAYER_MODES)}"
+            )
+        if self.keep_classifier_fp32 and self.lab3_layers != "all":
+            raise ConfigError(
+                "--keep-classifier-fp32 only applies with --layers all; add --layers all or drop it"
+            )
         if self.start_from is not None and self.start_from not in START_CHOICES:
             raise ConfigError(
                 f"--from {self.start_from!r} is not allowed; choose one of {list(START_CHOICES)}"

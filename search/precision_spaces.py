@@ -245,24 +245,37 @@ def layer_keys(model: nn.Module) -> dict[str, str]:
     return keys
 
 
+LAYER_MODES = ("choose", "all")
+
+
 @dataclass(frozen=True)
 class LayerwiseSpace:
     """Optuna define-by-run space: per layer fp32 or `format_name`, and that layer's knobs if the latter.
 
+    `mode="all"` (lab3-precisions `--layers all`) puts every layer in the format, except those in
+    `fp32_layers`, and searches only the format's knobs per layer; the `<layer>.type` values are
+    then constants, returned so that they still land in the trial config and the results table.
     A class rather than a closure so that Tune can pickle the searcher to resume a search.
     """
 
     format_name: str
     layers: tuple[str, ...]
+    mode: str = "choose"
+    fp32_layers: tuple[str, ...] = ()
 
-    def __call__(self, trial: optuna.Trial) -> None:
+    def __call__(self, trial: optuna.Trial) -> dict[str, str] | None:
         knobs = precision_space(self.format_name).knobs
+        constants: dict[str, str] = {}
         for layer in self.layers:
-            choice = trial.suggest_categorical(f"{layer}.{TYPE_KNOB}", [FP32, self.format_name])
+            if self.mode == "all":
+                choice = FP32 if layer in self.fp32_layers else self.format_name
+                constants[f"{layer}.{TYPE_KNOB}"] = choice
+            else:
+                choice = trial.suggest_categorical(f"{layer}.{TYPE_KNOB}", [FP32, self.format_name])
             if choice == self.format_name:
                 for name, knob in knobs.items():
                     trial.suggest_categorical(f"{layer}.{name}", list(knob.choices))
-        return None
+        return constants or None
 
 
 def space_table_markdown(formats: Sequence[str] | None = None) -> str:

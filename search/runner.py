@@ -178,6 +178,7 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
         "data": options.data_settings(),
         "train": options.train_settings(),
         "seed": options.seed + variant.repeat,
+        "mase_exact": options.mase_exact,
         "cpus_per_trial": options.cpus_per_trial,
         "gpus_per_trial": options.gpus_per_trial,
     }
@@ -303,6 +304,7 @@ def _row_base(
         "profile": options.profile_name,
         "dataset": options.profile.dataset,
         "seed": settings["seed"],
+        "mase_exact": options.mase_exact,
         "optuna_study": study_name(name, search_name(variant, options)),
         **variant.sampler_settings,
     }

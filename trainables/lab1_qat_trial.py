@@ -5,6 +5,7 @@ from typing import Any
 
 from trainables.checkpoint import load_model
 from trainables.compress import fixed_point_config, quantize_model
+from trainables.compress.mase_mode import with_mase_exact
 from trainables.trial_context import TrialContext
 from trainables.trial_steps import accuracy, cost_metrics, open_data, save_checkpoint, train_model
 
@@ -16,7 +17,9 @@ def lab1_qat_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any]:
     model, recipe = load_model(config["base_checkpoint"], ctx.device)
     width = int(config["width"])
     frac_width = int(config["frac_width"]) if "frac_width" in config else round(width * config["frac_ratio"])
-    quantization = fixed_point_config(width, frac_width)
+    quantization = with_mase_exact(
+        fixed_point_config(width, frac_width), bool(config.get("mase_exact", False))
+    )
     quantize_model(model, quantization)
     recipe.quantization = quantization
 

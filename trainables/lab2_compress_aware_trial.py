@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from trainables.compress import prune_model, quantize_model
+from trainables.compress.mase_mode import with_mase_exact
 from trainables.lab2_nas_trial import architecture_metrics, build_nas_model, timed_training
 from trainables.model_recipe import ModelRecipe
 from trainables.trial_context import TrialContext
@@ -44,7 +45,8 @@ def lab2_compress_aware_trial(config: dict[str, Any], ctx: TrialContext) -> dict
     train_metrics = timed_training(model, data, config, ctx)
     trained_accuracy = accuracy(model, data, config, ctx)
 
-    compress(model, recipe, config["quantization"], config["pruning"], seed)
+    quantization = with_mase_exact(config["quantization"], bool(config.get("mase_exact", False)))
+    compress(model, recipe, quantization, config["pruning"], seed)
     compressed_accuracy = accuracy(model, data, config, ctx)
 
     post_metrics = timed_training(model, data, config, ctx, epochs=float(config["post_train_epochs"]))

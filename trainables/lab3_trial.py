@@ -18,6 +18,7 @@ from torch import nn
 
 from trainables.checkpoint import load_model
 from trainables.compress import quantize_model
+from trainables.compress.mase_mode import with_mase_exact
 from trainables.model_recipe import ModelRecipe
 from trainables.trial_context import TrialContext
 from trainables.trial_steps import accuracy, cost_metrics, open_data, save_checkpoint, train_model
@@ -64,7 +65,7 @@ def quantize_layers(model: nn.Module, recipe: ModelRecipe, config: dict[str, Any
 
     The recipe records the swap so that the trial's checkpoint rebuilds the same model.
     """
-    quantization = layer_quantization(config)
+    quantization = with_mase_exact(layer_quantization(config), bool(config.get("mase_exact", False)))
     if recipe.quantization:
         # A starting model is fp32; merging two `by: name` configs would hide which one won.
         raise ValueError(f"the starting model {config['start_checkpoint']} is already quantized")

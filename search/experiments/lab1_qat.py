@@ -18,6 +18,8 @@ def qat_grid(options: RunOptions) -> dict[str, list]:
 
 class Lab1QatExperiment:
     name = "lab1-qat"
+    # Its trials quantize: --mase-exact is part of its identity (search/experiment.py).
+    quantizes = True
     lab_task = "Lab 1 task 1: fixed-point width 4..32, PTQ vs QAT accuracy"
     requires: tuple[str, ...] = ("base",)
 

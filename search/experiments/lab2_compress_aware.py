@@ -70,6 +70,8 @@ def best_sampler(nas_table: pd.DataFrame) -> str:
 
 class Lab2CompressAwareExperiment:
     name = "lab2-compress-aware"
+    # Its trials quantize: --mase-exact is part of its identity (search/experiment.py).
+    quantizes = True
     lab_task = "Lab 2 task 2: NAS with quantization + pruning in each trial, with and without post-training"
     requires: tuple[str, ...] = (NAS_EXPERIMENT,)
     # Rungs compare trials' progress scores at equal epochs: during the first training (before

@@ -64,10 +64,16 @@ def lab3_identity(options: RunOptions) -> dict[str, Any]:
 
 
 def layerwise_variants(
-    format_name: str, options: RunOptions, start: dict[str, Any], num_samples: int
+    format_name: str,
+    options: RunOptions,
+    start: dict[str, Any],
+    num_samples: int,
+    layer_mode: str = "choose",
+    fp32_layers: tuple[str, ...] = (),
 ) -> list[SearchVariant]:
     """One search (per --repeats) in which each Linear layer chooses fp32 or `format_name`.
 
+    `layer_mode="all"`: every layer but `fp32_layers` takes the format and only its knobs are searched.
     Every repeat gets the same budget; repeat r seeds its sampler and training with seed + r, so
     every format sees the same seeds.
     """
@@ -90,7 +96,7 @@ def layerwise_variants(
         variants.append(
             SearchVariant(
                 name=format_name,
-                space=LayerwiseSpace(format_name, tuple(layers)),
+                space=LayerwiseSpace(format_name, tuple(layers), layer_mode, fp32_layers),
                 sampler=sampler,
                 num_samples=num_samples,
                 metric=metric,
@@ -101,6 +107,8 @@ def layerwise_variants(
                     **recorded,
                     "start_from": start["experiment"],
                     "objectives": ",".join(options.objectives),
+                    "layers_mode": layer_mode,
+                    "fp32_layers": ",".join(fp32_layers),
                 },
                 repeat=repeat,
                 max_concurrent=options.profile.lab3_max_concurrent,
@@ -114,6 +122,8 @@ def layerwise_variants(
 
 class Lab3MixedExperiment:
     name = "lab3-mixed"
+    # Its trials quantize: --mase-exact is part of its identity (search/experiment.py).
+    quantizes = True
     lab_task = (
         "Lab 3 task 1: per-layer fp32 or integer (width 8/16/32, frac 2/4/8), TPE; --from base|lab2-nas"
     )

@@ -5,6 +5,9 @@ one curve for each precision." Each search is `lab3-mixed`'s with another format
 layer chooses fp32 or that format, and a layer that chose the format samples its knobs from
 `search.precision_spaces.PRECISION_SPACES`. `--precisions a,b,c` runs a subset; by default every
 format the compression library registers. Every format gets the same budget and seeds.
+
+`--layers all` ranks the formats instead: every Linear (the classifier too, unless
+`--keep-classifier-fp32`) takes the format, and only the format's own knobs are searched per layer.
 """
 
 from typing import Any
@@ -16,6 +19,9 @@ from search.experiments.lab3_mixed import lab3_identity, layerwise_variants
 from search.experiments.lab3_start import start_experiment, starting_point
 from search.options import RunOptions
 from search.precision_spaces import check_precisions, searchable_formats
+
+# The short name (search.precision_spaces.layer_keys) of BERT's classification head.
+CLASSIFIER = "classifier"
 
 
 def formats(options: RunOptions) -> list[str]:
@@ -29,6 +35,8 @@ def formats(options: RunOptions) -> list[str]:
 
 class Lab3PrecisionsExperiment:
     name = "lab3-precisions"
+    # Its trials quantize: --mase-exact is part of its identity (search/experiment.py).
+    quantizes = True
     lab_task = "Lab 3 task 2: per-layer fp32 or one Linear format, a search per format (--precisions)"
     requires: tuple[str, ...] = ("base",)
     early_stopping = True
@@ -37,13 +45,19 @@ class Lab3PrecisionsExperiment:
         return (start_experiment(options),)
 
     def identity_fields(self, options: RunOptions) -> dict[str, Any]:
-        return {**lab3_identity(options), "precisions": formats(options)}
+        return {
+            **lab3_identity(options),
+            "precisions": formats(options),
+            "layers": options.lab3_layers,
+            "keep_classifier_fp32": options.keep_classifier_fp32,
+        }
 
     def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
         start = starting_point(options, inputs)
         budget = options.profile.lab3_format_budget
+        fp32_layers = (CLASSIFIER,) if options.keep_classifier_fp32 else ()
         return [
             variant
             for name in formats(options)
-            for variant in layerwise_variants(name, options, start, budget)
+            for variant in layerwise_variants(name, options, start, budget, options.lab3_layers, fp32_layers)
         ]

@@ -103,3 +103,29 @@ def test_lab3_precisions_searches_every_format_for_accuracy_and_size(ray_session
     pareto = pd.read_csv(folder / "lab3-precisions-pareto.csv")
     assert len(pareto) == len(done) and pareto["on_front"].any()
     assert set(pd.read_csv(folder / "lab3-precisions.csv")["variant"]) == set(LINEAR_FORMATS)
+
+
+def test_lab3_precisions_all_layers_keeps_the_classifier_and_records_mase_exact(ray_session, storage):
+    options = RunOptions(
+        profile_name="smoke",
+        dataset="synthetic",
+        storage=str(storage),
+        precisions=("mxfp", "block_fp"),
+        lab3_layers="all",
+        keep_classifier_fp32=True,
+        mase_exact=True,
+    )
+    table = run("lab3-precisions", options)["lab3-precisions"]
+    assert set(table["variant"]) == {"mxfp", "block_fp"} and (table["status"] == "TERMINATED").all()
+    assert (table["mase_exact"]).all() and (table["layers_mode"] == "all").all()
+    for _, row in table.iterrows():
+        for layer in layer_names(table):
+            assert row[f"{layer}.type"] == ("fp32" if layer == "classifier" else row["variant"])
+    assert (table["quantized_layers"] == 13).all()
+    run_json = pd.read_json(storage / "lab3-precisions" / "run.json", typ="series")
+    assert run_json["identity"]["mase_exact"] is True
+    assert run_json["identity"]["fields"]["layers"] == "all"
+    # The saved checkpoint rebuilds in MASE-exact mode.
+    model, _ = load_model(table["checkpoint"].iloc[0])
+    quantized = [m for m in model.modules() if hasattr(m, "format_name") and m.format_name]
+    assert quantized and all(m.config.get("mase_exact") is True for m in quantized)

@@ -106,3 +106,28 @@ def test_every_lab3_sampler_searches_the_conditional_space_for_two_objectives(sa
         chosen = sum(trial.params[f"{layer}.type"] != FP32 for layer in space.layers)
         study.tell(trial, [0.5 + 0.01 * (number % 5), 32.0 - 4 * chosen])
     assert len(study.best_trials) >= 1
+
+
+def test_all_layers_mode_fixes_the_types_and_samples_every_layers_knobs():
+    layers = ("l0.query", "l1.ffn_out", "pooler", "classifier")
+    space = LayerwiseSpace("mxfp", layers, mode="all", fp32_layers=("classifier",))
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    trial = study.ask()
+    constants = space(trial)
+    assert constants == {
+        "l0.query.type": "mxfp",
+        "l1.ffn_out.type": "mxfp",
+        "pooler.type": "mxfp",
+        "classifier.type": FP32,
+    }
+    assert set(trial.params) == {"l0.query.element", "l1.ffn_out.element", "pooler.element"}
+
+
+def test_layers_options_are_checked():
+    from search.options import RunOptions
+
+    RunOptions(lab3_layers="all", keep_classifier_fp32=True).validate()
+    with pytest.raises(ConfigError, match="--layers 'some' is not allowed"):
+        RunOptions(lab3_layers="some").validate()
+    with pytest.raises(ConfigError, match="--keep-classifier-fp32 only applies with --layers all"):
+        RunOptions(keep_classifier_fp32=True).validate()

@@ -61,6 +61,7 @@ def quantize_model(model: nn.Module, config: Mapping[str, Any], mase_exact: bool
         if layer_config is None:
             continue
         if mase_exact:
+            # Equivalent to with_mase_exact(config) (mase_mode.py), which is what a recipe stores.
             layer_config = {**layer_config, MASE_EXACT_KEY: True}
         cls = linear_class(layer_config["name"], name)
         cls.check_config(layer_config, name)
