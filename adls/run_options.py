@@ -7,7 +7,15 @@ defaults (what a cluster job's `adls run` is given). The allowed values come fro
 
 import argparse
 
-from search.options import DATASETS, OBJECTIVES, SAMPLERS, SCHEDULERS, START_CHOICES, RunOptions
+from search.options import (
+    DATASETS,
+    LAB3_LAYER_MODES,
+    OBJECTIVES,
+    SAMPLERS,
+    SCHEDULERS,
+    START_CHOICES,
+    RunOptions,
+)
 from search.profiles import PROFILES
 
 
@@ -87,6 +95,23 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--objective", default="accuracy", help=f"{OBJECTIVES[0]}, or {','.join(OBJECTIVES)} (two objectives)"
     )
+    parser.add_argument(
+        "--layers",
+        dest="lab3_layers",
+        default="choose",
+        choices=list(LAB3_LAYER_MODES),
+        help="lab3-precisions: each Linear chooses fp32 or the format (choose), or every Linear takes it (all)",
+    )
+    parser.add_argument(
+        "--keep-classifier-fp32",
+        action="store_true",
+        help="with --layers all: leave the classifier in fp32",
+    )
+    parser.add_argument(
+        "--mase-exact",
+        action="store_true",
+        help="quantize with MASE's own values where adls deliberately differs (docs/formats.md)",
+    )
 
 
 def options_from(args: argparse.Namespace) -> RunOptions:
@@ -110,6 +135,9 @@ def options_from(args: argparse.Namespace) -> RunOptions:
         if args.precisions
         else None,
         objectives=tuple(o.strip() for o in args.objective.split(",") if o.strip()),
+        lab3_layers=args.lab3_layers,
+        keep_classifier_fp32=args.keep_classifier_fp32,
+        mase_exact=args.mase_exact,
     )
 
 

@@ -17,6 +17,11 @@ CASES = [
     (["plot", "/nonexistent/results/lab1-qat"], "does not exist"),
     (["run", "lab1-qat", "--scheduler", "hyperband"], "--scheduler 'hyperband' is not allowed"),
     (["run", "lab1", "--scheduler", "asha"], "lab1 does not allow"),
+    (["run", "lab3-precisions", "--layers", "some"], "invalid choice: 'some'"),
+    (
+        ["run", "lab3-precisions", "--keep-classifier-fp32"],
+        "--keep-classifier-fp32 only applies with --layers all",
+    ),
 ]
 
 
