@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test smoke test-cluster lint format bench clean
+.PHONY: demo test test-reliability smoke test-cluster lint format bench clean
 
 # Reinstall only when the requirements or the project metadata change.
 $(STAMP): requirements.txt pyproject.toml
@@ -18,7 +18,11 @@ demo: $(STAMP)
 	$(BIN)/adls run lab1-qat --profile quick
 
 test: $(STAMP)
-	$(BIN)/pytest -q -m "not cluster"
+	$(BIN)/pytest -q -m "not cluster and not reliability"
+
+# Real `adls run` drivers killed (SIGKILL, Ctrl-C) and raced (two writers): minutes, own CI step.
+test-reliability: $(STAMP)
+	$(BIN)/pytest -q -m reliability
 
 # The smoke profile of every experiment on the embedded real data (CI runs it; each < 2 minutes).
 smoke: $(STAMP)

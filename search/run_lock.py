@@ -24,9 +24,9 @@ import uuid
 from dataclasses import asdict, dataclass
 
 import psutil
+from trainables.compress.errors import ConfigError
 
 from search import storage
-from trainables.compress.errors import ConfigError
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 30.0

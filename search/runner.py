@@ -17,8 +17,10 @@ from search.early_stopping import make_scheduler, rungs
 from search.experiment import SearchVariant, allows_early_stopping, dependencies, run_identity
 from search.options import RunOptions
 from search.progress import TrialLedger
+from search.ray_reaper import start_reaper
 from search.registry import EXPERIMENTS, expand, get_experiment
 from search.results_table import mark_pareto_front, result_rows, write_table
+from search.resume import interrupted_search, prime_study
 from search.study_storage import StudySearch, check_fresh, shown_url, storage_url, study_name
 from trainables.ray_adapter import TRIAL_ERROR_KEY, ray_trainable
 
@@ -191,23 +193,25 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
     tune_path = storage.join(folder, "tune", run_name)
     trial_epochs = variant.early_stopping_epochs if options.scheduler != "fifo" else None
     trial_rungs = rungs(trial_epochs) if trial_epochs else []
-    if tune.Tuner.can_restore(tune_path):
-        # The driver died mid-search: finished trials are kept, unfinished and failed ones rerun.
-        print(f"[{label}] resuming the interrupted search in {tune_path}", flush=True)
-        tuner = tune.Tuner.restore(
-            tune_path, trainable=trainable, resume_unfinished=True, restart_errored=True
+    # A search the driver left unfinished (Ctrl-C, SIGKILL, a lost head) keeps every trial whose
+    # result is on storage and runs only the rest (search/resume.py; Tune's pickles are not read).
+    # A trial an early-stopping scheduler had stopped left no final checkpoint: it runs again.
+    resumed = interrupted_search(tune_path, _objectives(variant))
+    done = resumed.finished if resumed else []
+    if resumed:
+        print(
+            f"[{label}] resuming the interrupted search in {tune_path}: {len(done)} trials finished"
+            + (f", unfinished ones moved to {resumed.set_aside}" if resumed.set_aside else ""),
+            flush=True,
         )
-        # The restored scheduler is Tune's own copy: which trials it stopped, before the interruption
-        # or after, is read from the trials' final states instead.
-        grid = _fit_to_the_end(tuner, variant, _stopped_by_scheduler if trial_rungs else None)
-        stopped = _stopped_by_scheduler(grid, variant) if trial_rungs else set()
-        return result_rows(
-            grid, ledger.launch_index, _row_base(name, variant, options, settings), stopped, trial_rungs
-        )
+    base = _row_base(name, variant, options, settings)
+    remaining = variant.num_samples - len(done)
+    if remaining <= 0:
+        return resumed.rows(base)
     # Tune spaces are converted here (not passed as param_space) so define-by-run functions and
     # dict spaces take one path; OptunaSearch warns about unconverted spaces otherwise.
     space = variant.space if callable(variant.space) else OptunaSearch.convert_search_space(variant.space)
-    # The study in its database (search/study_storage.py); a resumed search reopens it from Tune's state.
+    # The study in its database (search/study_storage.py); a resumed search reopens it.
     searcher = StudySearch(
         space=space,
         metric=variant.metric,
@@ -216,12 +220,14 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
         study_name=study_name(name, run_name),
         url=storage_url(folder, options.optuna_storage),
     )
+    if resumed:
+        prime_study(searcher._ot_study, done, variant.sampler, space, _objectives(variant))
     scheduler = make_scheduler(options.scheduler, trial_epochs)
     tuner = tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
             search_alg=searcher,
-            num_samples=variant.num_samples,
+            num_samples=remaining,
             max_concurrent_trials=max_concurrent(options, variant.max_concurrent),
             reuse_actors=variant.reuse_workers,
             scheduler=scheduler,
@@ -235,14 +241,16 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
         ),
     )
     stopped: set[str] = scheduler.stopped if scheduler is not None else set()
-    grid = _fit_to_the_end(tuner, variant, (lambda grid, variant: stopped) if scheduler else None)
-    return result_rows(
-        grid, ledger.launch_index, _row_base(name, variant, options, settings), stopped, trial_rungs
-    )
+    grid = _fit_to_the_end(tuner, variant, remaining, (lambda grid, variant: stopped) if scheduler else None)
+    rows = result_rows(grid, ledger.launch_index, base, stopped, trial_rungs)
+    return resumed.rows(base) + resumed.renumber(rows) if resumed else rows
 
 
 def _fit_to_the_end(
-    tuner: Any, variant: SearchVariant, stopped: Callable[[Any, SearchVariant], Collection[str]] | None = None
+    tuner: Any,
+    variant: SearchVariant,
+    expected: int,
+    stopped: Callable[[Any, SearchVariant], Collection[str]] | None = None,
 ) -> Any:
     """Run the Tuner; raise KeyboardInterrupt if it stopped early (Ctrl-C, SIGTERM) so no table is written.
 
@@ -260,7 +268,7 @@ def _fit_to_the_end(
         and not _has_result(r.metrics, variant)
         and (r.metrics or {}).get("trial_id") not in ended
     ]
-    if len(grid) < variant.num_samples or unfinished:
+    if len(grid) < expected or unfinished:
         raise KeyboardInterrupt(f"{variant.name}: {len(unfinished)} trials unfinished")
     return grid
 
@@ -269,24 +277,6 @@ def _has_result(metrics: dict[str, Any] | None, variant: SearchVariant) -> bool:
     """Whether a trial's last report is its final one (the objective, or the reason it failed)."""
     metric = variant.metric if isinstance(variant.metric, str) else variant.metric[0]
     return bool({metric, TRIAL_ERROR_KEY} & set(metrics or {}))
-
-
-def _stopped_by_scheduler(grid: Any, variant: SearchVariant) -> set[str]:
-    """Ids of trials Tune ended (TERMINATED) on a progress report: an early-stopping scheduler's doing.
-
-    Tune keeps a trial's status in its experiment state, which the ResultGrid holds (no public
-    accessor for it in Ray 2.x); an interrupted trial is never TERMINATED there.
-    """
-    analysis = getattr(grid, "_experiment_analysis", None)
-    results = {(r.metrics or {}).get("trial_id"): r for r in grid}
-    return {
-        trial.trial_id
-        for trial in getattr(analysis, "trials", [])
-        if trial.status == "TERMINATED"
-        and trial.trial_id in results
-        and not results[trial.trial_id].error
-        and not _has_result(results[trial.trial_id].metrics, variant)
-    }
 
 
 def _objectives(variant: SearchVariant) -> list[str]:
@@ -341,6 +331,9 @@ def start_ray(options: RunOptions) -> None:
             # "local" always starts a private instance, never attaching to a `ray start` cluster
             # that happens to run on this machine.
             ray.init(address="local", include_dashboard=False, logging_level=logging.WARNING)
+            # Ray's processes here are this driver's: if it dies without ray.shutdown() (SIGKILL),
+            # the watchdog stops them instead of leaving trials running (search/ray_reaper.py).
+            start_reaper()
     except ConnectionError as error:
         raise ConfigError(
             f"cannot reach a Ray cluster at {address!r}: {error}; start one or drop --address"

@@ -20,6 +20,41 @@ class TuneGridSampler(optuna.samplers.GridSampler):
     def after_trial(self, study, trial, state, values) -> None:  # noqa: ANN001 - Optuna's signature
         return None
 
+    def before_trial(self, study, trial) -> None:  # noqa: ANN001 - Optuna's signature
+        """Give the trial the first grid point no trial has finished or is running.
+
+        Optuna 5's GridSampler gives trial number k grid point k for the first len(grid) trials,
+        whatever is visited, and counts failed trials as visited. A resumed search (trials added
+        by hand, the dead driver's trials failed) needs the points not yet finished instead: a
+        failed point is run again, a finished one never.
+        """
+        if "grid_id" in trial.system_attrs or "fixed_params" in trial.system_attrs:
+            return
+        finished, running = set(), set()
+        for other in study._storage.get_all_trials(study._study_id, deepcopy=False):
+            attrs = other.system_attrs
+            if "grid_id" not in attrs or not self._same_search_space(attrs["search_space"]):
+                continue
+            if other.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED):
+                finished.add(attrs["grid_id"])
+            elif other.state == optuna.trial.TrialState.RUNNING:
+                running.add(attrs["grid_id"])
+        points = range(len(self._all_grids))
+        free = [g for g in points if g not in finished | running] or [g for g in points if g not in finished]
+        grid_id = free[0] if free else 0
+        study._storage.set_trial_system_attr(trial._trial_id, "search_space", self._search_space)
+        study._storage.set_trial_system_attr(trial._trial_id, "grid_id", grid_id)
+
+    def visited_attrs(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """The system attributes that mark `params` as a visited grid point of this sampler.
+
+        A trial added to the study by hand (a resumed search's finished trial) needs them, or
+        GridSampler would hand out its point again; these are the attributes GridSampler itself
+        sets in sample_relative (optuna/samplers/_grid.py).
+        """
+        point = tuple(params[name] for name in self._param_names)
+        return {"search_space": self._search_space, "grid_id": self._all_grids.index(point)}
+
 
 def grid_size(grid: Mapping[str, Sequence[Any]]) -> int:
     """The number of distinct points of a grid."""

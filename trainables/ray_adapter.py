@@ -1,6 +1,8 @@
 """The one place a trial touches Ray: turn a trial function into a Tune function trainable."""
 
+import json
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,10 @@ from trainables.trial_context import TrialContext, pick_device, set_threads
 # The metric a trial reports instead of its results when it failed in a way a retry cannot fix
 # (a non-finite loss): the results table turns it into status ERROR with this text as the error.
 TRIAL_ERROR_KEY = "trial_error"
+# Written into every reported checkpoint before Tune sees it: the trial's params, metrics and
+# duration. A checkpoint on storage with this file is a finished trial whatever Tune's own saved
+# state says (the driver may die before it records the result); search/resume.py reads it.
+RESULT_FILE = "adls_result.json"
 TrialFunction = Callable[[dict[str, Any], TrialContext], dict[str, Any]]
 
 
@@ -37,9 +43,14 @@ def ray_trainable(
         # Workers are reused across trials: reseed so a trial never depends on the one before.
         torch.manual_seed(int(settings.get("seed", 0)))
         node = ray.util.get_node_ip_address()
+        started = time.monotonic()
 
         def reporter(metrics: dict[str, Any], checkpoint_dir: Path | None) -> None:
-            checkpoint = tune.Checkpoint.from_directory(str(checkpoint_dir)) if checkpoint_dir else None
+            checkpoint = None
+            if checkpoint_dir:
+                record = {"params": params, "metrics": metrics, "seconds": time.monotonic() - started}
+                (checkpoint_dir / RESULT_FILE).write_text(json.dumps(record, default=str))
+                checkpoint = tune.Checkpoint.from_directory(str(checkpoint_dir))
             tune.report(metrics, checkpoint=checkpoint)
 
         with tempfile.TemporaryDirectory(prefix="adls-trial-") as work:
