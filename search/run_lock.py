@@ -24,8 +24,8 @@ import uuid
 from dataclasses import asdict, dataclass
 
 import psutil
-from trainables.compress.errors import ConfigError
 
+from errors import ConfigError
 from search import storage
 
 log = logging.getLogger(__name__)
