@@ -80,6 +80,23 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         choices=list(DATASETS),
         help="override the profile's dataset",
     )
+    parser.add_argument(
+        "--train-rows", type=positive_int, default=None, help="cap the training rows (stratified, deterministic)"
+    )
+    parser.add_argument("--test-rows", type=positive_int, default=None, help="cap the test rows (stratified)")
+    # Their allowed values live with what they mean (trainables/data/sources.py, trainables/base_methods.py)
+    # and RunOptions.validate checks them: importing those here would load torch for `adls --help`.
+    parser.add_argument(
+        "--model-source",
+        default="auto",
+        help="auto (the hub or its local cache, else a seeded init, said in the run's first line), "
+        "hub (refuse to fall back) or seeded",
+    )
+    parser.add_argument(
+        "--base-method",
+        default=None,
+        help="how base fine-tunes: full, frozen-embeddings or lora (default: the profile's; full profile: lora)",
+    )
     parser.add_argument("--force", action="store_true", help="rerun even if matching results are stored")
     parser.add_argument("--repeats", type=positive_int, default=1, help="run each sampler K times (lab2-nas)")
     parser.add_argument("--sampler", default=None, help=f"override the sampler ({', '.join(SAMPLERS)})")
@@ -127,6 +144,10 @@ def options_from(args: argparse.Namespace) -> RunOptions:
         data_dir=args.data_dir,
         dataset=args.dataset,
         force=args.force,
+        train_rows=args.train_rows,
+        test_rows=args.test_rows,
+        model_source=args.model_source,
+        base_method=args.base_method,
         repeats=args.repeats,
         sampler=args.sampler,
         scheduler=args.scheduler,

@@ -1,8 +1,9 @@
 """RunOptions: what the command line says about a run, validated before Ray starts."""
 
+import functools
 import os
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from errors import ConfigError
 from search.profiles import Profile, get_profile
@@ -17,6 +18,9 @@ OBJECTIVES = ("accuracy", "size")
 START_CHOICES = ("base", "lab2-nas")
 # lab3-precisions --layers: each Linear chooses fp32 or the format, or all take the format.
 LAB3_LAYER_MODES = ("choose", "all")
+
+if TYPE_CHECKING:
+    from trainables.data.sources import RunSources
 
 
 @dataclass(frozen=True)
@@ -45,6 +49,13 @@ class RunOptions:
     # SQLAlchemy URL of a shared study database; None: SQLite beside the results (search/study_storage.py).
     optuna_storage: str | None = None
     scheduler: str = "fifo"
+    # Stratified, deterministic caps on the profile's training and test rows (None: the profile's).
+    train_rows: int | None = None
+    test_rows: int | None = None
+    # auto | hub | seeded (trainables/data/sources.py); the base experiment's fine-tuning method
+    # (None: the profile's, trainables/base_methods.py).
+    model_source: str = "auto"
+    base_method: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -68,6 +79,15 @@ class RunOptions:
             raise ConfigError(f"--repeats={self.repeats} must be >= 1")
         if self.seed < 0:
             raise ConfigError(f"--seed={self.seed} must be >= 0")
+        for flag, rows in (("--train-rows", self.train_rows), ("--test-rows", self.test_rows)):
+            if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 2):
+                raise ConfigError(f"{flag}={rows!r} must be a whole number >= 2 (one row per label at least)")
+        from trainables.base_methods import BASE_METHODS  # the allowed values live with what they mean
+
+        if self.base_method is not None and self.base_method not in BASE_METHODS:
+            raise ConfigError(
+                f"--base-method {self.base_method!r} is not allowed; choose one of {list(BASE_METHODS)}"
+            )
         if self.optuna_storage is not None and "://" not in self.optuna_storage:
             raise ConfigError(
                 f"--optuna-storage {self.optuna_storage!r} is not a database URL; give an SQLAlchemy URL "
@@ -79,6 +99,8 @@ class RunOptions:
                 f"--data-dir {self.data_dir!r} is not a readable folder; give the aclImdb folder "
                 "(the one holding train/ and test/)"
             )
+        # Decide the data, model and tokenizer now, before Ray: --model-source hub may refuse here.
+        self.sources()
 
     def _validate_search_choices(self) -> None:
         """--sampler, --from, --objective and --precisions (whichever experiment uses them)."""
@@ -115,19 +137,33 @@ class RunOptions:
         dataset = self.dataset or ("imdb" if self.data_dir else None)
         return get_profile(self.profile_name, dataset)
 
+    def sources(self) -> "RunSources":
+        """The run's data, model and tokenizer sources, resolved once per process (ConfigError if refused)."""
+        return _sources(self.profile.dataset, self.data_settings_dir(), self.model_source)
+
+    def data_settings_dir(self) -> str | None:
+        return os.path.abspath(os.path.expanduser(self.data_dir)) if self.data_dir else None
+
+    @property
+    def resolved_base_method(self) -> str:
+        """--base-method, else the profile's (the full profile does what Tutorial 2 does)."""
+        return self.base_method or self.profile.base_method
+
     def data_settings(self) -> dict[str, Any]:
         """The DataSpec fields a trial opens its data with."""
         profile = self.profile
+        sources = self.sources()
         return {
             "dataset": profile.dataset,
-            "data_dir": os.path.abspath(os.path.expanduser(self.data_dir)) if self.data_dir else None,
+            "data_dir": self.data_settings_dir(),
             "max_length": profile.max_length,
-            "train_subset": profile.train_subset,
-            "test_subset": profile.test_subset,
+            "train_subset": self.train_rows if self.train_rows is not None else profile.train_subset,
+            "test_subset": self.test_rows if self.test_rows is not None else profile.test_subset,
             "seed": self.seed,
             # Resolved once here, on the driver: nodes with different hub access must still
             # tokenize (and size the vocabulary) the same way.
-            "tokenizer": _resolved_tokenizer(),
+            "tokenizer": sources.tokenizer_name,
+            "tokenizer_revision": sources.tokenizer_revision,
         }
 
     def train_settings(self) -> dict[str, Any]:
@@ -147,6 +183,8 @@ class RunOptions:
             "profile": self.profile_name,
             "seed": self.seed,
             "data": self.data_settings(),
+            # What every model starts from: later stages are built on the base model.
+            "start": {"model": self.sources().model, "base_method": self.resolved_base_method},
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -159,9 +197,9 @@ class RunOptions:
         return values
 
 
-def _resolved_tokenizer() -> str:
-    """bert-base-uncased when the hub answers (checked once per process), else wordpiece."""
-    from trainables.data import DataSpec
-    from trainables.data.tokenizer import resolve_tokenizer_name
+@functools.cache
+def _sources(dataset: str, data_dir: str | None, model_source: str) -> "RunSources":
+    # Once per process: the hub probe and cache look-ups must give one answer for the whole run.
+    from trainables.data.sources import resolve_sources
 
-    return resolve_tokenizer_name(DataSpec())
+    return resolve_sources(dataset, data_dir, model_source)

@@ -40,6 +40,8 @@ class Profile:
     lab3_epochs: float = 1.0
     lab3_format_budget: int = 20
     lab3_max_concurrent: int | None = None
+    # How `base` fine-tunes (trainables/base_methods.py); --base-method overrides it.
+    base_method: str = "full"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -107,6 +109,8 @@ PROFILES: dict[str, Profile] = {
         epochs=1,
         budget=100,
         widths=LAB1_WIDTHS,
+        # Tutorial 2: embeddings frozen, fine-tune, then rank-6 LoRA on top, merged.
+        base_method="lora",
     ),
 }
 

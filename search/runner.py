@@ -31,6 +31,8 @@ RUN_FILE = "run.json"
 def run(name: str, options: RunOptions) -> dict[str, pd.DataFrame]:
     """Run an experiment or a lab (its experiments in dependency order); returns their tables."""
     options.validate()
+    # The first line of every run: which data, model and tokenizer, and any fallback said out loud.
+    print(f"adls: {options.sources().headline()}", flush=True)
     names = expand(name)
     if options.scheduler != "fifo" and not any(allows_early_stopping(get_experiment(n)) for n in names):
         raise ConfigError(
@@ -142,6 +144,8 @@ def run_experiment(name: str, options: RunOptions) -> pd.DataFrame:
             "inputs": used,
             "options": options.to_dict(),
             "profile": options.profile.to_dict(),
+            **options.sources().as_fields(),
+            "fallbacks": list(options.sources().fallbacks),
             "seconds": time.time() - started,
             "variants": [v.name for v in variants],
         },
@@ -295,6 +299,7 @@ def _row_base(
         "dataset": options.profile.dataset,
         "seed": settings["seed"],
         "mase_exact": options.mase_exact,
+        **options.sources().as_fields(),
         "optuna_study": study_name(name, search_name(variant, options)),
         **variant.sampler_settings,
     }

@@ -26,7 +26,11 @@ class BaseExperiment:
                 metric="accuracy",
                 mode="max",
                 trial_fn=base_trial,
-                settings={"base_epochs": options.profile.base_epochs},
+                settings={
+                    "base_epochs": options.profile.base_epochs,
+                    "base_method": options.resolved_base_method,
+                    "pretrained": options.sources().pretrained,
+                },
                 sampler_settings=recorded,
             )
         ]
