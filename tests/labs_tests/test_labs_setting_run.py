@@ -1,0 +1,96 @@
+"""The labs' own setting end to end, offline: `adls run lab1 --profile full` on the local hub and folder.
+
+Marked `labs` (its own CI step, `make test-labs`): base -> lab1-qat -> lab1-prune with the full
+profile's settings (pretrained start, sequence 512, batch 8, lr 5e-5, Tutorial 2's LoRA base),
+capped at 256 training and 128 test rows.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from safetensors.torch import load_file
+
+from tests.labs_tests.local_hub import MODEL_ID, TOKENIZER_ID
+from trainables.checkpoint import weights_fingerprint
+from trainables.data.tokenized_split import TokenizedSplit
+
+pytestmark = pytest.mark.labs
+ADLS = str(Path(sys.executable).parent / "adls")
+EXPERIMENTS = ("base", "lab1-qat", "lab1-prune")
+
+
+def adls(*args: str, env: dict[str, str], timeout: int = 1800) -> subprocess.CompletedProcess:
+    return subprocess.run([ADLS, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture(scope="module")
+def labs_run(local_hub, aclimdb, tmp_path_factory):
+    """The README's command, run once: (completed process, storage folder, tokenized cache folder, env)."""
+    work = tmp_path_factory.mktemp("labs-run")
+    env = {**local_hub.env(), "ADLS_CACHE_DIR": str(work / "cache")}
+    storage = work / "results"
+    done = adls(
+        "run", "lab1", "--profile", "full", "--data-dir", str(aclimdb.root),
+        "--train-rows", "256", "--test-rows", "128", "--storage", str(storage),
+        env=env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    return done, storage, work / "cache", env
+
+
+def test_first_line_names_the_sources(labs_run, local_hub, aclimdb):
+    done = labs_run[0]
+    assert done.stdout.splitlines()[0] == (
+        f"adls: data imdb (aclImdb folder {aclimdb.root}); "
+        f"model {MODEL_ID}@{local_hub.model_revision}; tokenizer {TOKENIZER_ID}@{local_hub.tokenizer_revision}"
+    )
+
+
+def test_every_row_and_run_json_record_the_sources(labs_run, local_hub, aclimdb):
+    storage = labs_run[1]
+    expected = {
+        "data_source": f"imdb (aclImdb folder {aclimdb.root})",
+        "model_source": f"{MODEL_ID}@{local_hub.model_revision}",
+        "tokenizer_source": f"{TOKENIZER_ID}@{local_hub.tokenizer_revision}",
+    }
+    for name in EXPERIMENTS:
+        table = pd.read_parquet(storage / name / "trials.parquet")
+        assert len(table) and (table["status"] == "TERMINATED").all(), name
+        for column, value in expected.items():
+            assert (table[column] == value).all(), (name, column)
+        run = json.loads((storage / name / "run.json").read_text())
+        assert {key: run[key] for key in expected} == expected and run["fallbacks"] == []
+        assert run["profile"]["max_length"] == 512 and run["profile"]["batch_size"] == 8
+        assert run["profile"]["lr"] == 5e-5
+        assert run["identity"]["data"]["train_subset"] == 256 and run["identity"]["data"]["test_subset"] == 128
+    assert len(pd.read_parquet(storage / "lab1-qat" / "trials.parquet")) == 10
+    assert len(pd.read_parquet(storage / "lab1-prune" / "trials.parquet")) == 18
+
+
+def test_base_starts_from_the_cached_weights_with_tutorial_2_lora(labs_run, local_hub):
+    base = pd.read_parquet(labs_run[1] / "base" / "trials.parquet").iloc[0]
+    cached = load_file(local_hub.snapshot(MODEL_ID) / "model.safetensors")
+    assert base["start_weights_sha256"] == weights_fingerprint(cached)
+    assert base["base_method"] == "lora" and base["lora_train_steps"] == base["train_steps"] == 32
+
+
+def test_the_tokenizer_is_the_cached_one_and_inputs_are_truncated_at_512(labs_run, local_hub):
+    caches = [p for p in labs_run[2].iterdir() if (p / "meta.json").is_file()]
+    assert len(caches) == 1  # one tokenization for all three experiments
+    meta = json.loads((caches[0] / "meta.json").read_text())
+    assert meta["key"]["tokenizer"] == TOKENIZER_ID
+    assert meta["key"]["tokenizer_revision"] == local_hub.tokenizer_revision
+    saved = json.loads((caches[0] / "tokenizer" / "tokenizer.json").read_text())["model"]["vocab"]
+    cached = json.loads((local_hub.snapshot(TOKENIZER_ID) / "tokenizer.json").read_text())["model"]["vocab"]
+    assert saved == cached
+    train, test = TokenizedSplit(caches[0] / "train.arrow"), TokenizedSplit(caches[0] / "test.arrow")
+    assert (len(train), len(test)) == (256, 128)
+    assert np.bincount(train.labels).tolist() == [128, 128] and np.bincount(test.labels).tolist() == [64, 64]
+    for split in (train, test):
+        assert split.lengths.max() == 512 and (split.lengths == 512).sum() >= 4
+        assert all(split[i][0][0] == 101 and split[i][0][-1] == 102 for i in range(len(split)))  # [CLS] .. [SEP]
