@@ -81,7 +81,10 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         help="override the profile's dataset",
     )
     parser.add_argument(
-        "--train-rows", type=positive_int, default=None, help="cap the training rows (stratified, deterministic)"
+        "--train-rows",
+        type=positive_int,
+        default=None,
+        help="cap the training rows (stratified, deterministic)",
     )
     parser.add_argument("--test-rows", type=positive_int, default=None, help="cap the test rows (stratified)")
     # Their allowed values live with what they mean (trainables/data/sources.py, trainables/base_methods.py)

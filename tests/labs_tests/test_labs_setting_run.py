@@ -67,7 +67,9 @@ def test_every_row_and_run_json_record_the_sources(labs_run, local_hub, aclimdb)
         assert {key: run[key] for key in expected} == expected and run["fallbacks"] == []
         assert run["profile"]["max_length"] == 512 and run["profile"]["batch_size"] == 8
         assert run["profile"]["lr"] == 5e-5
-        assert run["identity"]["data"]["train_subset"] == 256 and run["identity"]["data"]["test_subset"] == 128
+        assert (
+            run["identity"]["data"]["train_subset"] == 256 and run["identity"]["data"]["test_subset"] == 128
+        )
     assert len(pd.read_parquet(storage / "lab1-qat" / "trials.parquet")) == 10
     assert len(pd.read_parquet(storage / "lab1-prune" / "trials.parquet")) == 18
 
@@ -93,4 +95,6 @@ def test_the_tokenizer_is_the_cached_one_and_inputs_are_truncated_at_512(labs_ru
     assert np.bincount(train.labels).tolist() == [128, 128] and np.bincount(test.labels).tolist() == [64, 64]
     for split in (train, test):
         assert split.lengths.max() == 512 and (split.lengths == 512).sum() >= 4
-        assert all(split[i][0][0] == 101 and split[i][0][-1] == 102 for i in range(len(split)))  # [CLS] .. [SEP]
+        assert all(
+            split[i][0][0] == 101 and split[i][0][-1] == 102 for i in range(len(split))
+        )  # [CLS] .. [SEP]

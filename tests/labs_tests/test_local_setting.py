@@ -130,3 +130,25 @@ def test_aclimdb_folder_has_the_archive_layout_and_loads(aclimdb, local_hub):
     tokenizer = BertTokenizer.from_pretrained(local_hub.snapshot(TOKENIZER_ID))
     lengths = [len(tokenizer(text)["input_ids"]) for text in data["test"]["text"]]
     assert sum(n > 512 for n in lengths) == 20 and min(lengths) < 64
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (
+            ["--model-source", "hub"],
+            "adls: error: --model-source hub: bert-base-uncased is neither on the hub",
+        ),
+        (["--model-source", "cache"], "adls: error: --model-source 'cache' is not allowed; choose one of"),
+        (["--base-method", "qlora"], "adls: error: --base-method 'qlora' is not allowed; choose one of"),
+        (["--train-rows", "1"], "adls: error: --train-rows=1 must be a whole number >= 2"),
+    ],
+)
+def test_bad_source_method_and_rows_options_are_one_line_exit_2(args, message, capsys, tmp_path):
+    from adls.cli import main
+
+    command = ["run", "base", "--profile", "smoke", "--dataset", "synthetic", "--storage", str(tmp_path)]
+    assert main([*command, *args]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(message) and err.count("\n") == 1
+    assert not (tmp_path / "base").exists()
