@@ -35,6 +35,10 @@ smoke: $(STAMP)
 test-cluster: $(STAMP)
 	$(BIN)/pytest -q -rs -m cluster
 
+# The labs' own setting, offline: `adls run lab1 --profile full` capped, on a test-built hub cache.
+test-labs: $(STAMP)
+	$(BIN)/pytest -q -m labs
+
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
 
