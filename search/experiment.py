@@ -39,6 +39,9 @@ class SearchVariant:
     # The epochs one trial trains in all, when stopping trials early on their progress reports is
     # sound for this search (--scheduler asha); None where every trial's result is wanted (grids).
     early_stopping_epochs: float | None = None
+    # Builds the Tune trainable from (trial_fn, settings, objectives); None means
+    # trainables.ray_adapter.ray_trainable. The rehearsal surrogate brings its own, torch-free one.
+    tune_adapter: Callable[..., Callable[[dict[str, Any]], None]] | None = None
 
 
 class Experiment(Protocol):

@@ -21,6 +21,8 @@ LAB3_LAYER_MODES = ("choose", "all")
 
 if TYPE_CHECKING:
     from trainables.data.sources import RunSources
+# What a trial does: train for real, or the rehearsal surrogate (trainables/surrogate_trial.py).
+TRIAL_KINDS = ("real", "surrogate")
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,11 @@ class RunOptions:
     # (None: the profile's, trainables/base_methods.py).
     model_source: str = "auto"
     base_method: str | None = None
+    # Trials per Lab 2 search instead of the profile's nas_budget (e.g. a 1,000-trial rehearsal).
+    budget: int | None = None
+    trial: str = "real"
+    # How long each surrogate trial sleeps (only with trial="surrogate").
+    surrogate_seconds: float = 2.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -88,6 +95,12 @@ class RunOptions:
             raise ConfigError(
                 f"--base-method {self.base_method!r} is not allowed; choose one of {list(BASE_METHODS)}"
             )
+        if self.budget is not None and self.budget < 1:
+            raise ConfigError(f"--budget={self.budget} must be a whole number >= 1")
+        if self.trial not in TRIAL_KINDS:
+            raise ConfigError(f"--trial {self.trial!r} is not allowed; choose one of {list(TRIAL_KINDS)}")
+        if self.surrogate_seconds < 0:
+            raise ConfigError(f"--surrogate-seconds={self.surrogate_seconds} must be >= 0")
         if self.optuna_storage is not None and "://" not in self.optuna_storage:
             raise ConfigError(
                 f"--optuna-storage {self.optuna_storage!r} is not a database URL; give an SQLAlchemy URL "
@@ -178,7 +191,7 @@ class RunOptions:
 
     def identity(self, experiment: str) -> dict[str, Any]:
         """What makes two runs of an experiment the same result (for reuse by later stages)."""
-        return {
+        identity = {
             "experiment": experiment,
             "profile": self.profile_name,
             "seed": self.seed,
@@ -186,6 +199,12 @@ class RunOptions:
             # What every model starts from: later stages are built on the base model.
             "start": {"model": self.sources().model, "base_method": self.resolved_base_method},
         }
+        # Only when set, so results stored before these options existed keep their identity.
+        if self.budget is not None:
+            identity["budget"] = self.budget
+        if self.trial != "real":
+            identity["trial"] = {"kind": self.trial, "seconds": self.surrogate_seconds}
+        return identity
 
     def to_dict(self) -> dict[str, Any]:
         """The options as recorded in run.json (a database password is masked)."""

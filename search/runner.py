@@ -39,6 +39,12 @@ def run(name: str, options: RunOptions) -> dict[str, pd.DataFrame]:
             f"--scheduler {options.scheduler} stops trials early, which {name} does not allow (its every "
             f"trial is part of the answer); it applies to {', '.join(n for n, e in EXPERIMENTS.items() if allows_early_stopping(e))}; drop the option"
         )
+    if options.trial == "surrogate":
+        refused = [each for each in names if not getattr(get_experiment(each), "has_surrogate", False)]
+        if refused:
+            raise ConfigError(
+                f"--trial surrogate: {', '.join(refused)} has no surrogate trial; it rehearses lab2-nas only"
+            )
     for each in names:
         # Every experiment's own option checks (identity_fields) run now, not after its predecessors.
         run_identity(get_experiment(each), options)
@@ -189,7 +195,7 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
         "gpus_per_trial": options.gpus_per_trial,
     }
     trainable = tune.with_resources(
-        ray_trainable(variant.trial_fn, settings, _objectives(variant)),
+        (variant.tune_adapter or ray_trainable)(variant.trial_fn, settings, _objectives(variant)),
         {"cpu": options.cpus_per_trial, "gpu": options.gpus_per_trial},
     )
     label = f"{name}/{variant.name}" + (f"#{variant.repeat}" if options.repeats > 1 else "")

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
+from trainables.compress.errors import ConfigError
 
 from search.experiment import SearchVariant
 from search.nas_space import NasSpace, space_for
@@ -19,13 +20,14 @@ from search.options import RunOptions
 from search.samplers import make_sampler
 from trainables.lab2_nas_trial import lab2_nas_trial
 from trainables.ray_adapter import TrialFunction
+from trainables.surrogate_trial import surrogate_nas_trial, surrogate_trainable
 
 NAS_SAMPLERS = ("grid", "tpe", "random")
 
 
 def nas_budget(options: RunOptions, space: NasSpace) -> int:
-    """Trials per search: the profile's NAS budget, capped at the number of distinct architectures."""
-    return min(options.profile.nas_budget, space.size())
+    """Trials per search: --budget or the profile's NAS budget, capped at the number of architectures."""
+    return min(options.budget or options.profile.nas_budget, space.size())
 
 
 def nas_search(
@@ -65,12 +67,30 @@ def nas_search(
 
 
 def nas_variants(options: RunOptions, samplers: Sequence[str] = NAS_SAMPLERS) -> list[SearchVariant]:
-    """Every sampler once per repeat; variant name = sampler name (repeats differ by `repeat`)."""
-    return [
+    """Every sampler once per repeat; variant name = sampler name (repeats differ by `repeat`).
+
+    With `options.trial == "surrogate"` every trial is the rehearsal surrogate
+    (trainables/surrogate_trial.py) instead of training.
+    """
+    variants = [
         nas_search(sampler, sampler, repeat, options, metric="accuracy", trial_fn=lab2_nas_trial)
         for repeat in range(options.repeats)
         for sampler in samplers
     ]
+    if options.trial == "surrogate":
+        for variant in variants:
+            variant.trial_fn = surrogate_nas_trial
+            variant.tune_adapter = surrogate_trainable
+            variant.settings["surrogate_seconds"] = options.surrogate_seconds
+    return variants
+
+
+def run_samplers(options: RunOptions) -> tuple[str, ...]:
+    """The samplers this run compares: all of NAS_SAMPLERS unless `extra["samplers"]` (the scale bench) narrows it."""
+    samplers = tuple(options.extra.get("samplers", NAS_SAMPLERS))
+    if not samplers or any(name not in NAS_SAMPLERS for name in samplers):
+        raise ConfigError(f"samplers {list(samplers)}: choose among {list(NAS_SAMPLERS)}")
+    return samplers
 
 
 class Lab2NasExperiment:
@@ -78,9 +98,10 @@ class Lab2NasExperiment:
     lab_task = "Lab 2 task 1: BERT architecture search, Grid vs TPE vs Random (same space and budget)"
     requires: tuple[str, ...] = ()
     early_stopping = True
+    has_surrogate = True  # --trial surrogate rehearses this search (bench/bench_scale.py)
 
     def identity_fields(self, options: RunOptions) -> dict[str, Any]:
-        return {"repeats": options.repeats, "samplers": list(NAS_SAMPLERS)}
+        return {"repeats": options.repeats, "samplers": list(run_samplers(options))}
 
     def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
-        return nas_variants(options)
+        return nas_variants(options, run_samplers(options))
