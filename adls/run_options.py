@@ -14,6 +14,7 @@ from search.options import (
     SAMPLERS,
     SCHEDULERS,
     START_CHOICES,
+    TRIAL_KINDS,
     RunOptions,
 )
 from search.profiles import PROFILES
@@ -132,6 +133,24 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="quantize with MASE's own values where adls deliberately differs (docs/formats.md)",
     )
+    parser.add_argument(
+        "--optuna-storage",
+        default=None,
+        help="SQLAlchemy URL of a shared Optuna study database (postgresql://...); "
+        "default: <storage>/<experiment>/optuna.db",
+    )
+    parser.add_argument(
+        "--budget", type=positive_int, default=None, help="trials per Lab 2 search (default: the profile's)"
+    )
+    parser.add_argument(
+        "--trial",
+        default="real",
+        choices=list(TRIAL_KINDS),
+        help="surrogate: a rehearsal that sleeps instead of training (lab2-nas; bench/bench_scale.py)",
+    )
+    parser.add_argument(
+        "--surrogate-seconds", type=non_negative_float, default=2.0, help="how long a surrogate trial sleeps"
+    )
 
 
 def options_from(args: argparse.Namespace) -> RunOptions:
@@ -162,6 +181,10 @@ def options_from(args: argparse.Namespace) -> RunOptions:
         lab3_layers=args.lab3_layers,
         keep_classifier_fp32=args.keep_classifier_fp32,
         mase_exact=args.mase_exact,
+        optuna_storage=args.optuna_storage,
+        budget=args.budget,
+        trial=args.trial,
+        surrogate_seconds=args.surrogate_seconds,
     )
 
 

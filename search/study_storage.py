@@ -77,7 +77,7 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
     except ImportError as error:
         raise ConfigError(
             f"--optuna-storage {shown_url(url)!r} needs a database driver: {error}; for PostgreSQL "
-            "install the [postgres] extra (psycopg2-binary)"
+            "install the [postgres] extra (psycopg 3)"
         ) from None
     except Exception as error:  # noqa: BLE001 - SQLAlchemy raises many kinds; the user needs one line
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

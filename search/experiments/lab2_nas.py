@@ -12,8 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import pandas as pd
-from trainables.compress.errors import ConfigError
 
+from errors import ConfigError
 from search.experiment import SearchVariant
 from search.nas_space import NasSpace, space_for
 from search.options import RunOptions

@@ -4,8 +4,8 @@ import json
 
 import optuna
 import pytest
-from trainables.compress.errors import ConfigError
 
+from errors import ConfigError
 from search.options import RunOptions
 from search.runner import has_results, run
 from trainables.surrogate_trial import surrogate_accuracy
