@@ -44,33 +44,33 @@ class SearchVariant:
     tune_adapter: Callable[..., Callable[[dict[str, Any]], None]] | None = None
 
 
+# `stored(name)`: are finished results of experiment `name`, for this run's options, stored?
+Stored = Callable[[str], bool]
+
+
 class Experiment(Protocol):
-    """A named search of a lab. Implementations live in `search/experiments/`, one file each.
+    """The searches of a named experiment. One class per file in `search/experiments/`; its name,
+    lab task and requirements are its entry in `search/registry.py`.
 
-    Two optional methods let an experiment depend on the run's options (read with
-    `dependencies` and `run_identity` below, never directly):
+    Two optional methods let an experiment depend on the run's options (the runner's plan,
+    search/run_plan.py, calls them once per run):
 
-    - `inputs_for(options) -> tuple[str, ...]`: the experiments whose results this run needs,
-      when that depends on the options (Lab 3 starts from `base` or `lab2-nas`). Default: `requires`.
-    - `identity_fields(options) -> dict`: options besides profile, data and seed that change the
-      results (sampler, formats, starting model ...), so stored results are reused only when they
-      match too. Values must survive a JSON round trip (lists, not tuples). It may raise
-      ConfigError: it runs before any dependency does.
+    - `inputs_for(options, stored) -> tuple[str, ...]`: the experiments whose results this run
+      needs, when that depends on the options (Lab 3 starts from `base` or `lab2-nas`).
+      Default: the registry entry's `requires`.
+    - `identity_fields(options, stored) -> dict`: options besides profile, data and seed that
+      change the results (sampler, formats, starting model ...), so stored results are reused only
+      when they match too. Values must survive a JSON round trip (lists, not tuples). It is where
+      an experiment checks its own options: it may raise ConfigError, and runs before any
+      dependency does.
+
+    Two optional flags: `quantizes = True` when its trials quantize (then --mase-exact is part of
+    its identity), `early_stopping = True` when --scheduler asha may stop its trials early.
     """
-
-    name: str
-    lab_task: str
-    requires: tuple[str, ...]
 
     def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
         """The Tune searches to run; `inputs` holds the results tables of its dependencies."""
         ...
-
-
-def dependencies(experiment: Experiment, options: RunOptions) -> tuple[str, ...]:
-    """The experiments this run of `experiment` needs: `inputs_for(options)` if defined, else `requires`."""
-    inputs_for = getattr(experiment, "inputs_for", None)
-    return tuple(inputs_for(options)) if inputs_for is not None else tuple(experiment.requires)
 
 
 def allows_early_stopping(experiment: Experiment) -> bool:
@@ -80,18 +80,3 @@ def allows_early_stopping(experiment: Experiment) -> bool:
     the answer (lab1-qat, lab1-prune) and for single trials (base).
     """
     return bool(getattr(experiment, "early_stopping", False))
-
-
-def run_identity(experiment: Experiment, options: RunOptions) -> dict[str, Any]:
-    """What makes two runs of `experiment` the same result: profile, data, seed and its own fields."""
-    identity = options.identity(experiment.name)
-    if options.scheduler != "fifo" and allows_early_stopping(experiment):
-        # Only where it applies: a base model run beside an ASHA search stays the same result.
-        identity["scheduler"] = options.scheduler
-    if options.mase_exact and getattr(experiment, "quantizes", False):
-        # Only when set, so that results stored before the option existed keep their identity.
-        identity["mase_exact"] = True
-    identity_fields = getattr(experiment, "identity_fields", None)
-    if identity_fields is not None:
-        identity["fields"] = identity_fields(options)
-    return identity

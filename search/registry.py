@@ -1,25 +1,80 @@
-"""The named experiments and the labs that group them, in dependency order."""
+"""The named experiments and the labs that group them: what `adls list` shows, without importing trial code.
+
+Each entry names the class that defines the experiment's searches (`"module:Class"`). That module,
+and with it torch, Ray Tune and the trial functions, is imported only when the experiment runs,
+so `adls list` and `adls --help` start in a fraction of a second.
+"""
+
+import importlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from errors import ConfigError
-from search.experiment import Experiment
-from search.experiments.base_model import BaseExperiment
-from search.experiments.lab1_prune import Lab1PruneExperiment
-from search.experiments.lab1_qat import Lab1QatExperiment
-from search.experiments.lab2_compress_aware import Lab2CompressAwareExperiment
-from search.experiments.lab2_nas import Lab2NasExperiment
-from search.experiments.lab3_mixed import Lab3MixedExperiment
-from search.experiments.lab3_precisions import Lab3PrecisionsExperiment
 
-EXPERIMENTS: dict[str, Experiment] = {
-    experiment.name: experiment
-    for experiment in (
-        BaseExperiment(),
-        Lab1QatExperiment(),
-        Lab1PruneExperiment(),
-        Lab2NasExperiment(),
-        Lab2CompressAwareExperiment(),
-        Lab3MixedExperiment(),
-        Lab3PrecisionsExperiment(),
+if TYPE_CHECKING:  # type names only: importing search.experiment would import torch
+    from search.experiment import Experiment
+
+
+@dataclass(frozen=True)
+class ExperimentEntry:
+    """One experiment as the command line and the runner's plan know it.
+
+    `requires` are the experiments whose results it needs (an experiment may choose them per run
+    with `inputs_for`, see search/experiment.py); `definition` is its `"module:Class"`.
+    """
+
+    name: str
+    lab_task: str
+    requires: tuple[str, ...]
+    definition: str
+
+
+EXPERIMENTS: dict[str, ExperimentEntry] = {
+    entry.name: entry
+    for entry in (
+        ExperimentEntry(
+            "base",
+            "Tutorial 2: fine-tune the starting model (bert-tiny) and save it",
+            (),
+            "search.experiments.base_model:BaseExperiment",
+        ),
+        ExperimentEntry(
+            "lab1-qat",
+            "Lab 1 task 1: fixed-point width 4..32, PTQ vs QAT accuracy",
+            ("base",),
+            "search.experiments.lab1_qat:Lab1QatExperiment",
+        ),
+        ExperimentEntry(
+            "lab1-prune",
+            "Lab 1 task 2: prune the best QAT model, sparsity 0.1..0.9, Random vs L1-norm",
+            ("lab1-qat",),
+            "search.experiments.lab1_prune:Lab1PruneExperiment",
+        ),
+        ExperimentEntry(
+            "lab2-nas",
+            "Lab 2 task 1: BERT architecture search, Grid vs TPE vs Random (same space and budget)",
+            (),
+            "search.experiments.lab2_nas:Lab2NasExperiment",
+        ),
+        ExperimentEntry(
+            "lab2-compress-aware",
+            "Lab 2 task 2: NAS with quantization + pruning in each trial, with and without post-training",
+            ("lab2-nas",),
+            "search.experiments.lab2_compress_aware:Lab2CompressAwareExperiment",
+        ),
+        ExperimentEntry(
+            "lab3-mixed",
+            "Lab 3 task 1: per-layer fp32 or integer (width 8/16/32, frac 2/4/8), TPE; --from base|lab2-nas",
+            # The default start; `inputs_for` swaps in lab2-nas when it is chosen or stored.
+            ("base",),
+            "search.experiments.lab3_mixed:Lab3MixedExperiment",
+        ),
+        ExperimentEntry(
+            "lab3-precisions",
+            "Lab 3 task 2: per-layer fp32 or one Linear format, a search per format (--precisions)",
+            ("base",),
+            "search.experiments.lab3_precisions:Lab3PrecisionsExperiment",
+        ),
     )
 }
 
@@ -31,18 +86,24 @@ LABS: dict[str, tuple[str, ...]] = {
 }
 
 
-def get_experiment(name: str) -> Experiment:
+def get_entry(name: str) -> ExperimentEntry:
     """The experiment of that name; ConfigError lists the names otherwise."""
     if name not in EXPERIMENTS:
         raise ConfigError(f"unknown experiment {name!r}; choose one of {names()}")
     return EXPERIMENTS[name]
 
 
+def get_experiment(name: str) -> "Experiment":
+    """The experiment's definition (its searches), imported now; ConfigError for an unknown name."""
+    module, _, cls = get_entry(name).definition.partition(":")
+    return getattr(importlib.import_module(module), cls)()
+
+
 def expand(name: str) -> list[str]:
     """A lab name becomes its experiments in order; an experiment name stays itself."""
     if name in LABS:
         return list(LABS[name])
-    get_experiment(name)
+    get_entry(name)
     return [name]
 
 

@@ -14,18 +14,18 @@ from analysis.results import load_results
 from errors import ConfigError
 from search import storage
 from search.early_stopping import make_scheduler, rungs
-from search.experiment import SearchVariant, allows_early_stopping, dependencies, run_identity
+from search.experiment import SearchVariant, allows_early_stopping
 from search.options import RunOptions
 from search.progress import TrialLedger
 from search.ray_reaper import start_reaper
 from search.registry import EXPERIMENTS, expand, get_experiment
 from search.results_table import mark_pareto_front, result_rows, write_table
 from search.resume import interrupted_search, prime_study
+from search.run_plan import RUN_FILE, RunPlan
 from search.study_storage import StudySearch, check_fresh, shown_url, storage_url, study_name
 from trainables.ray_adapter import TRIAL_ERROR_KEY, ray_trainable
 
 log = logging.getLogger(__name__)
-RUN_FILE = "run.json"
 
 
 def run(name: str, options: RunOptions) -> dict[str, pd.DataFrame]:
@@ -35,9 +35,10 @@ def run(name: str, options: RunOptions) -> dict[str, pd.DataFrame]:
     print(f"adls: {options.sources().headline()}", flush=True)
     names = expand(name)
     if options.scheduler != "fifo" and not any(allows_early_stopping(get_experiment(n)) for n in names):
+        allowed = ", ".join(n for n in EXPERIMENTS if allows_early_stopping(get_experiment(n)))
         raise ConfigError(
             f"--scheduler {options.scheduler} stops trials early, which {name} does not allow (its every "
-            f"trial is part of the answer); it applies to {', '.join(n for n, e in EXPERIMENTS.items() if allows_early_stopping(e))}; drop the option"
+            f"trial is part of the answer); it applies to {allowed}; drop the option"
         )
     if options.trial == "surrogate":
         refused = [each for each in names if not getattr(get_experiment(each), "has_surrogate", False)]
@@ -45,58 +46,26 @@ def run(name: str, options: RunOptions) -> dict[str, pd.DataFrame]:
             raise ConfigError(
                 f"--trial surrogate: {', '.join(refused)} has no surrogate trial; it rehearses lab2-nas only"
             )
+    plan = RunPlan(options)
     for each in names:
         # Every experiment's own option checks (identity_fields) run now, not after its predecessors.
-        run_identity(get_experiment(each), options)
-    return {each: ensure_results(each, options, force=options.force) for each in names}
+        plan.identity(each)
+    return {each: ensure_results(each, plan, force=options.force) for each in names}
 
 
-def experiment_dir(name: str, options: RunOptions) -> str:
-    return storage.join(storage.normalize(options.storage), name)
-
-
-def has_results(name: str, options: RunOptions) -> bool:
-    """True when `<storage>/<name>/` holds a finished run that `ensure_results` would reuse."""
-    stored = stored_run(name, options)
-    return stored is not None and not changed_inputs(stored, options)
-
-
-def stored_run(name: str, options: RunOptions) -> dict[str, Any] | None:
-    """The `run.json` of `<storage>/<name>/` when it is a finished run of this run's identity."""
-    run_file = storage.join(experiment_dir(name, options), RUN_FILE)
-    if not storage.exists(run_file):
-        return None
-    stored = storage.read_json(run_file)
-    return stored if stored.get("identity") == run_identity(get_experiment(name), options) else None
-
-
-def changed_inputs(stored: dict[str, Any], options: RunOptions) -> list[str]:
-    """The dependencies whose stored results (same identity) are not the ones `stored` was made from.
-
-    E.g. `adls run lab1-qat --force` makes the stored lab1-prune results stale. A dependency that
-    is missing, or stored for another identity, does not count: the results are still its own.
-    """
-    changed = []
-    for dependency, run_id in (stored.get("inputs") or {}).items():
-        current = stored_run(dependency, options)
-        if current is not None and current.get("run_id") != run_id:
-            changed.append(dependency)
-    return changed
-
-
-def ensure_results(name: str, options: RunOptions, force: bool = False) -> pd.DataFrame:
+def ensure_results(name: str, plan: RunPlan, force: bool = False) -> pd.DataFrame:
     """Reuse the stored results of `name` when they match this run's identity, else run it.
 
     Identity is experiment, profile, data, seed and the experiment's own `identity_fields`
-    (see search/experiment.py). A stored run of another identity (or any
+    (see search/run_plan.py). A stored run of another identity (or any
     stored run under --force) is moved aside to `<name>.previous`, never deleted.
     """
-    folder = experiment_dir(name, options)
+    folder = plan.folder(name)
     run_file = storage.join(folder, RUN_FILE)
     if storage.exists(run_file):
         stored = storage.read_json(run_file)
-        same = stored.get("identity") == run_identity(get_experiment(name), options)
-        changed = changed_inputs(stored, options) if same and not force else []
+        same = stored.get("identity") == plan.identity(name)
+        changed = plan.changed_inputs(stored) if same and not force else []
         if changed:
             print(
                 f"[{name}] {', '.join(changed)} changed since these results were made; rerunning", flush=True
@@ -110,20 +79,18 @@ def ensure_results(name: str, options: RunOptions, force: bool = False) -> pd.Da
     elif storage.exists(folder) and force:
         storage.move_aside(folder, "previous")
     # A folder without run.json is an interrupted run: its Tune searches resume where they stopped.
-    return run_experiment(name, options)
+    return run_experiment(name, plan)
 
 
-def run_experiment(name: str, options: RunOptions) -> pd.DataFrame:
+def run_experiment(name: str, plan: RunPlan) -> pd.DataFrame:
     """Run every variant of one experiment, write `trials.parquet`, `run.json` and the figures."""
-    experiment = get_experiment(name)
-    identity = run_identity(experiment, options)
-    inputs = {
-        dependency: ensure_results(dependency, options) for dependency in dependencies(experiment, options)
-    }
+    options = plan.options
+    identity = plan.identity(name)
+    inputs = {dependency: ensure_results(dependency, plan) for dependency in plan.dependencies(name)}
     # Which dependency results this run used, so a rerun of one of them makes these results stale.
-    used = {dependency: (stored_run(dependency, options) or {}).get("run_id") for dependency in inputs}
-    variants = experiment.variants(options, inputs)
-    folder = experiment_dir(name, options)
+    used = {dependency: (plan.stored_run(dependency) or {}).get("run_id") for dependency in inputs}
+    variants = get_experiment(name).variants(options, inputs)
+    folder = plan.folder(name)
     studies = storage_url(folder, options.optuna_storage)
     for variant in variants:
         # A new search must not append to an earlier run's study (refused before Ray starts).

@@ -10,9 +10,7 @@ from trainables.base_trial import base_trial
 
 
 class BaseExperiment:
-    name = "base"
-    lab_task = "Tutorial 2: fine-tune the starting model (bert-tiny) and save it"
-    requires: tuple[str, ...] = ()
+    """The searches of `base` (its name, lab task and requirements are in search/registry.py)."""
 
     def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
         grid = {"seed": [options.seed]}

@@ -34,9 +34,7 @@ def start_model(qat_table: pd.DataFrame) -> dict[str, Any]:
 
 
 class Lab1PruneExperiment:
-    name = "lab1-prune"
-    lab_task = "Lab 1 task 2: prune the best QAT model, sparsity 0.1..0.9, Random vs L1-norm"
-    requires: tuple[str, ...] = (START_EXPERIMENT,)
+    """The searches of `lab1-prune` (its name, lab task and requirements are in search/registry.py)."""
 
     def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
         start = start_model(inputs[START_EXPERIMENT])

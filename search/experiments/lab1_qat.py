@@ -17,11 +17,10 @@ def qat_grid(options: RunOptions) -> dict[str, list]:
 
 
 class Lab1QatExperiment:
-    name = "lab1-qat"
-    # Its trials quantize: --mase-exact is part of its identity (search/experiment.py).
+    """The searches of `lab1-qat` (its name, lab task and requirements are in search/registry.py)."""
+
+    # Its trials quantize: --mase-exact is part of its identity (search/run_plan.py).
     quantizes = True
-    lab_task = "Lab 1 task 1: fixed-point width 4..32, PTQ vs QAT accuracy"
-    requires: tuple[str, ...] = ("base",)
 
     def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
         base = best_checkpoint(inputs["base"], "accuracy")

@@ -19,7 +19,7 @@ import pandas as pd
 from torch import nn
 
 from errors import ConfigError
-from search.experiment import SearchVariant
+from search.experiment import SearchVariant, Stored
 from search.experiments.lab2_nas import NAS_SAMPLERS, nas_search
 from search.options import RunOptions
 from trainables.compress import fixed_point_config, prune_model, quantize_model
@@ -69,16 +69,15 @@ def best_sampler(nas_table: pd.DataFrame) -> str:
 
 
 class Lab2CompressAwareExperiment:
-    name = "lab2-compress-aware"
-    # Its trials quantize: --mase-exact is part of its identity (search/experiment.py).
+    """The searches of `lab2-compress-aware` (its name, lab task and requirements are in search/registry.py)."""
+
+    # Its trials quantize: --mase-exact is part of its identity (search/run_plan.py).
     quantizes = True
-    lab_task = "Lab 2 task 2: NAS with quantization + pruning in each trial, with and without post-training"
-    requires: tuple[str, ...] = (NAS_EXPERIMENT,)
     # Rungs compare trials' progress scores at equal epochs: during the first training (before
     # compression) and during post-training (after it), the same phase for every trial.
     early_stopping = True
 
-    def identity_fields(self, options: RunOptions) -> dict[str, Any]:
+    def identity_fields(self, options: RunOptions, stored: Stored) -> dict[str, Any]:
         quantization, pruning = compression_configs(options)
         if options.sampler is not None and options.sampler not in NAS_SAMPLERS:
             raise ConfigError(

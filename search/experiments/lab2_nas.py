@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from errors import ConfigError
-from search.experiment import SearchVariant
+from search.experiment import SearchVariant, Stored
 from search.nas_space import NasSpace, space_for
 from search.options import RunOptions
 from search.samplers import make_sampler
@@ -94,13 +94,12 @@ def run_samplers(options: RunOptions) -> tuple[str, ...]:
 
 
 class Lab2NasExperiment:
-    name = "lab2-nas"
-    lab_task = "Lab 2 task 1: BERT architecture search, Grid vs TPE vs Random (same space and budget)"
-    requires: tuple[str, ...] = ()
+    """The searches of `lab2-nas` (its name, lab task and requirements are in search/registry.py)."""
+
     early_stopping = True
     has_surrogate = True  # --trial surrogate rehearses this search (bench/bench_scale.py)
 
-    def identity_fields(self, options: RunOptions) -> dict[str, Any]:
+    def identity_fields(self, options: RunOptions, stored: Stored) -> dict[str, Any]:
         return {"repeats": options.repeats, "samplers": list(run_samplers(options))}
 
     def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:

@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from errors import ConfigError
-from search.experiment import SearchVariant
+from search.experiment import SearchVariant, Stored
 from search.experiments.lab3_start import start_experiment, starting_point
 from search.options import RunOptions
 from search.precision_spaces import LayerwiseSpace, format_config, knob_keys, knob_values, layer_keys
@@ -52,11 +52,11 @@ def objective(options: RunOptions) -> tuple[str | list[str], str | list[str]]:
     return [metric for metric, _ in pairs], [mode for _, mode in pairs]
 
 
-def lab3_identity(options: RunOptions) -> dict[str, Any]:
+def lab3_identity(options: RunOptions, stored: Stored) -> dict[str, Any]:
     """What besides profile, data and seed decides a Lab 3 result: start model, sampler, objectives."""
     objective(options)
     return {
-        "start_from": start_experiment(options),
+        "start_from": start_experiment(options, stored),
         "sampler": sampler_name(options),
         "objectives": list(options.objectives),
         "repeats": options.repeats,
@@ -121,22 +121,18 @@ def layerwise_variants(
 
 
 class Lab3MixedExperiment:
-    name = "lab3-mixed"
-    # Its trials quantize: --mase-exact is part of its identity (search/experiment.py).
+    """The searches of `lab3-mixed` (its name, lab task and requirements are in search/registry.py)."""
+
+    # Its trials quantize: --mase-exact is part of its identity (search/run_plan.py).
     quantizes = True
-    lab_task = (
-        "Lab 3 task 1: per-layer fp32 or integer (width 8/16/32, frac 2/4/8), TPE; --from base|lab2-nas"
-    )
-    # The default start; `inputs_for` swaps in lab2-nas when it is chosen or stored.
-    requires: tuple[str, ...] = ("base",)
     early_stopping = True
 
-    def inputs_for(self, options: RunOptions) -> tuple[str, ...]:
-        return (start_experiment(options),)
+    def inputs_for(self, options: RunOptions, stored: Stored) -> tuple[str, ...]:
+        return (start_experiment(options, stored),)
 
-    def identity_fields(self, options: RunOptions) -> dict[str, Any]:
-        return lab3_identity(options)
+    def identity_fields(self, options: RunOptions, stored: Stored) -> dict[str, Any]:
+        return lab3_identity(options, stored)
 
     def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
-        start = starting_point(options, inputs)
+        start = starting_point(inputs)
         return layerwise_variants("integer", options, start, options.profile.budget)

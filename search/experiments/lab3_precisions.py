@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from search.experiment import SearchVariant
+from search.experiment import SearchVariant, Stored
 from search.experiments.lab3_mixed import lab3_identity, layerwise_variants
 from search.experiments.lab3_start import start_experiment, starting_point
 from search.options import RunOptions
@@ -34,26 +34,25 @@ def formats(options: RunOptions) -> list[str]:
 
 
 class Lab3PrecisionsExperiment:
-    name = "lab3-precisions"
-    # Its trials quantize: --mase-exact is part of its identity (search/experiment.py).
+    """The searches of `lab3-precisions` (its name, lab task and requirements are in search/registry.py)."""
+
+    # Its trials quantize: --mase-exact is part of its identity (search/run_plan.py).
     quantizes = True
-    lab_task = "Lab 3 task 2: per-layer fp32 or one Linear format, a search per format (--precisions)"
-    requires: tuple[str, ...] = ("base",)
     early_stopping = True
 
-    def inputs_for(self, options: RunOptions) -> tuple[str, ...]:
-        return (start_experiment(options),)
+    def inputs_for(self, options: RunOptions, stored: Stored) -> tuple[str, ...]:
+        return (start_experiment(options, stored),)
 
-    def identity_fields(self, options: RunOptions) -> dict[str, Any]:
+    def identity_fields(self, options: RunOptions, stored: Stored) -> dict[str, Any]:
         return {
-            **lab3_identity(options),
+            **lab3_identity(options, stored),
             "precisions": formats(options),
             "layers": options.lab3_layers,
             "keep_classifier_fp32": options.keep_classifier_fp32,
         }
 
     def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
-        start = starting_point(options, inputs)
+        start = starting_point(inputs)
         budget = options.profile.lab3_format_budget
         fp32_layers = (CLASSIFIER,) if options.keep_classifier_fp32 else ()
         return [

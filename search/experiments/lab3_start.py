@@ -11,19 +11,21 @@ from typing import Any
 import pandas as pd
 
 from errors import ConfigError
+from search.experiment import Stored
 from search.nas_space import best_nas_trial
 from search.options import START_CHOICES, RunOptions
+from search.registry import EXPERIMENTS
 from search.stage_inputs import best_checkpoint
 
 BASE, NAS = START_CHOICES
 
 
-def start_experiment(options: RunOptions) -> str:
-    """The experiment whose best checkpoint Lab 3 starts from (see the module docstring)."""
-    # Imported here: the runner imports the registry, which imports the Lab 3 experiments.
-    from search.registry import EXPERIMENTS
-    from search.runner import has_results
+def start_experiment(options: RunOptions, stored: Stored) -> str:
+    """The experiment whose best checkpoint Lab 3 starts from (see the module docstring).
 
+    `stored(name)` says whether finished results of that experiment, for this run, are stored
+    (the runner's plan hands it over).
+    """
     if options.start_from is not None:
         if options.start_from not in START_CHOICES:
             raise ConfigError(
@@ -32,23 +34,17 @@ def start_experiment(options: RunOptions) -> str:
         if options.start_from == NAS and NAS not in EXPERIMENTS:
             raise ConfigError(f"--from {NAS}: this installation has no {NAS} experiment; use --from {BASE}")
         return options.start_from
-    if NAS in EXPERIMENTS and has_results(NAS, options):
+    if NAS in EXPERIMENTS and stored(NAS):
         return NAS
     return BASE
 
 
-def starting_point(options: RunOptions, inputs: dict[str, pd.DataFrame]) -> dict[str, Any]:
+def starting_point(inputs: dict[str, pd.DataFrame]) -> dict[str, Any]:
     """{experiment, checkpoint, accuracy} of the best finished trial of the starting experiment (by accuracy).
 
-    `inputs` normally holds that experiment's table (the runner ensured it); otherwise it is
-    ensured here, so the choice holds whoever calls.
+    `inputs` holds the one table `inputs_for` asked for: the starting experiment's.
     """
-    name = start_experiment(options)
-    table = inputs.get(name)
-    if table is None:
-        from search.runner import ensure_results
-
-        table = ensure_results(name, options)
+    [(name, table)] = inputs.items()
     # Among equally accurate NAS models, Lab 2's own rule prefers the smaller one.
     best = best_nas_trial(table) if name == NAS else best_checkpoint(table, "accuracy")
     return {"experiment": name, "checkpoint": best["checkpoint"], "accuracy": float(best["accuracy"])}

@@ -6,11 +6,10 @@ import pandas as pd
 
 from analysis import load_results
 from search import storage
-from search.experiment import run_identity
 from search.options import RunOptions
-from search.registry import get_experiment
 from search.results_table import write_table
-from search.runner import changed_inputs, has_results, run
+from search.run_plan import RunPlan
+from search.runner import run
 from trainables.checkpoint import save_model
 from trainables.compress import fixed_point_config, quantize_model
 from trainables.model_recipe import ModelRecipe, build_from_recipe
@@ -49,7 +48,7 @@ def prepare_lab1_qat(options: RunOptions) -> dict[int, str]:
         )
     rows.append({**rows[0], "trial_index": 4, "width": 12, "qat_accuracy": 0.95, "checkpoint": None})
     write_table(rows, folder)
-    identity = run_identity(get_experiment("lab1-qat"), options)
+    identity = RunPlan(options).identity("lab1-qat")
     storage.write_json(f"{folder}/run.json", {"identity": identity, "run_id": "prepared", "inputs": {}})
     return checkpoints
 
@@ -82,9 +81,9 @@ def test_lab1_prune_starts_from_the_best_qat_checkpoint_and_sweeps_the_grid(ray_
     again = run("lab1-prune", options)
     pd.testing.assert_frame_equal(again["lab1-prune"], table)
     stored = storage.read_json(str(tmp_path / "lab1-prune" / "run.json"))
-    assert stored["inputs"] == {"lab1-qat": "prepared"} and has_results("lab1-prune", options)
+    assert stored["inputs"] == {"lab1-qat": "prepared"} and RunPlan(options).has_results("lab1-prune")
     qat_run = tmp_path / "lab1-qat" / "run.json"
     storage.write_json(str(qat_run), {**storage.read_json(str(qat_run)), "run_id": "rerun"})
-    assert changed_inputs(stored, options) == ["lab1-qat"]
-    assert not has_results("lab1-prune", options)
+    assert RunPlan(options).changed_inputs(stored) == ["lab1-qat"]
+    assert not RunPlan(options).has_results("lab1-prune")
     assert not math.isnan(table["finetuned_accuracy"].max())

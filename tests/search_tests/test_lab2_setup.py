@@ -4,7 +4,6 @@ import pandas as pd
 import pytest
 
 from errors import ConfigError
-from search.experiment import run_identity
 from search.experiments.lab2_compress_aware import (
     TUTORIAL_PRUNING,
     TUTORIAL_QUANTIZATION,
@@ -15,6 +14,7 @@ from search.experiments.lab2_nas import Lab2NasExperiment
 from search.nas_space import space_for
 from search.options import RunOptions
 from search.registry import LABS
+from search.run_plan import RunPlan
 from search.runner import run
 from trainables.lab2_compress_aware_trial import lab2_compress_aware_trial
 from trainables.lab2_nas_trial import lab2_nas_trial
@@ -57,7 +57,7 @@ def test_nas_runs_every_sampler_with_the_same_budget_and_seed_policy_per_repeat(
         assert variant.sampler_settings["nas_space"] == "small"
         assert "optuna_version" in variant.sampler_settings
     assert variants[1].sampler_settings["tpe_constant_liar"] is True
-    assert run_identity(Lab2NasExperiment(), options)["fields"]["repeats"] == 3
+    assert RunPlan(options).identity("lab2-nas")["fields"]["repeats"] == 3
 
 
 def test_best_sampler_averages_repeats_and_prefers_tpe_on_a_tie():
@@ -88,14 +88,16 @@ def test_compress_aware_uses_the_best_sampler_unless_told_and_records_its_config
         assert variant.settings["post_train_epochs"] == options.profile.epochs
     told = experiment.variants(RunOptions(profile_name="smoke", sampler="grid"), {"lab2-nas": table})
     assert {v.sampler_settings["sampler"] for v in told} == {"grid"}
-    assert run_identity(experiment, options)["fields"]["sampler"] == "best of lab2-nas"
+    assert RunPlan(options).identity("lab2-compress-aware")["fields"]["sampler"] == "best of lab2-nas"
 
 
 def test_a_custom_compression_config_changes_the_identity_and_reaches_the_trials():
     pruning = {"weight": {"sparsity": 0.3, "method": "random", "scope": "local"}}
     options = RunOptions(profile_name="smoke", extra={"pruning": pruning})
     experiment = Lab2CompressAwareExperiment()
-    assert run_identity(experiment, options) != run_identity(experiment, RunOptions(profile_name="smoke"))
+    assert RunPlan(options).identity("lab2-compress-aware") != RunPlan(
+        RunOptions(profile_name="smoke")
+    ).identity("lab2-compress-aware")
     table = nas_table({("tpe", 0): [0.7]})
     assert all(v.settings["pruning"] == pruning for v in experiment.variants(options, {"lab2-nas": table}))
 

@@ -7,21 +7,16 @@ import pandas as pd
 import pytest
 
 from adls.cli import main
+from analysis.results import load_results
 from errors import ConfigError
 from search import registry
-from search.experiment import run_identity
-from search.experiments.lab3_mixed import Lab3MixedExperiment
-from search.experiments.lab3_precisions import Lab3PrecisionsExperiment
 from search.experiments.lab3_start import start_experiment, starting_point
 from search.options import RunOptions
+from search.run_plan import RunPlan
 
 
 class FakeNas:
     """Stands in for lab2-nas, so these tests do not depend on (or run) the real NAS search."""
-
-    name = "lab2-nas"
-    lab_task = "fake"
-    requires: tuple[str, ...] = ()
 
     def variants(self, options, inputs):
         raise AssertionError("the stored lab2-nas results must be reused, not rerun")
@@ -29,8 +24,9 @@ class FakeNas:
 
 @pytest.fixture
 def nas(monkeypatch):
-    monkeypatch.setitem(registry.EXPERIMENTS, "lab2-nas", FakeNas())
-    return registry.EXPERIMENTS["lab2-nas"]
+    entry = registry.ExperimentEntry("lab2-nas", "fake", (), f"{__name__}:FakeNas")
+    monkeypatch.setitem(registry.EXPERIMENTS, "lab2-nas", entry)
+    return entry
 
 
 def store_nas_results(options: RunOptions, nas) -> str:
@@ -48,49 +44,52 @@ def store_nas_results(options: RunOptions, nas) -> str:
         }
     ).to_parquet(f"{folder}/trials.parquet")
     with open(f"{folder}/run.json", "w") as handle:
-        json.dump({"identity": run_identity(nas, options), "run_id": "nas-1"}, handle)
+        json.dump({"identity": RunPlan(options).identity("lab2-nas"), "run_id": "nas-1"}, handle)
     return folder
 
 
 def test_base_is_the_default_start_when_no_nas_results_are_stored(tmp_path, nas):
     options = RunOptions(profile_name="smoke", dataset="synthetic", storage=str(tmp_path))
-    assert start_experiment(options) == "base"
-    assert Lab3MixedExperiment().inputs_for(options) == ("base",)
-    assert Lab3MixedExperiment().identity_fields(options)["start_from"] == "base"
+    plan = RunPlan(options)
+    assert start_experiment(options, plan.has_results) == "base"
+    assert plan.dependencies("lab3-mixed") == ("base",)
+    assert plan.identity("lab3-mixed")["fields"]["start_from"] == "base"
 
 
 def test_stored_nas_results_of_this_identity_become_the_start(tmp_path, nas):
     options = RunOptions(profile_name="smoke", dataset="synthetic", storage=str(tmp_path))
-    store_nas_results(options, nas)
-    assert start_experiment(options) == "lab2-nas"
-    for experiment in (Lab3MixedExperiment(), Lab3PrecisionsExperiment()):
-        assert experiment.inputs_for(options) == ("lab2-nas",)
-        assert experiment.identity_fields(options)["start_from"] == "lab2-nas"
-    start = starting_point(options, {})
+    folder = store_nas_results(options, nas)
+    plan = RunPlan(options)
+    assert start_experiment(options, plan.has_results) == "lab2-nas"
+    for name in ("lab3-mixed", "lab3-precisions"):
+        assert plan.dependencies(name) == ("lab2-nas",)
+        assert plan.identity(name)["fields"]["start_from"] == "lab2-nas"
+    start = starting_point({"lab2-nas": load_results(folder)})
     assert start == {"experiment": "lab2-nas", "checkpoint": "/ckpt/b", "accuracy": 0.74}
     # Another seed is another identity: its NAS model was not searched, so Lab 3 starts from base.
     other = RunOptions(profile_name="smoke", dataset="synthetic", storage=str(tmp_path), seed=1)
-    assert start_experiment(other) == "base"
+    assert start_experiment(other, RunPlan(other).has_results) == "base"
 
 
 def test_from_chooses_explicitly(tmp_path, nas):
     stored = RunOptions(profile_name="smoke", dataset="synthetic", storage=str(tmp_path))
     store_nas_results(stored, nas)
     base = RunOptions(profile_name="smoke", dataset="synthetic", storage=str(tmp_path), start_from="base")
-    assert Lab3MixedExperiment().inputs_for(base) == ("base",)
+    assert RunPlan(base).dependencies("lab3-mixed") == ("base",)
     # --from lab2-nas with nothing stored: the runner runs lab2-nas first (it is the dependency).
     fresh = RunOptions(
         profile_name="smoke", dataset="synthetic", storage=str(tmp_path / "new"), start_from="lab2-nas"
     )
-    assert Lab3MixedExperiment().inputs_for(fresh) == ("lab2-nas",)
+    assert RunPlan(fresh).dependencies("lab3-mixed") == ("lab2-nas",)
 
 
 def test_from_nas_without_a_nas_experiment_is_a_config_error(tmp_path, monkeypatch):
     monkeypatch.delitem(registry.EXPERIMENTS, "lab2-nas", raising=False)
     options = RunOptions(profile_name="smoke", storage=str(tmp_path), start_from="lab2-nas")
     with pytest.raises(ConfigError, match="no lab2-nas experiment"):
-        start_experiment(options)
-    assert start_experiment(RunOptions(profile_name="smoke", storage=str(tmp_path))) == "base"
+        start_experiment(options, RunPlan(options).has_results)
+    plain = RunOptions(profile_name="smoke", storage=str(tmp_path))
+    assert start_experiment(plain, RunPlan(plain).has_results) == "base"
 
 
 @pytest.mark.parametrize(

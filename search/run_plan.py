@@ -1,0 +1,87 @@
+"""One run's view of the experiments it touches: where each is stored, what it needs, its identity.
+
+A run (`adls run lab3`) asks the same questions many times: is this experiment's result stored,
+which experiments does it start from, what makes two of its runs the same. The plan answers each
+experiment's identity and dependencies once per run and hands experiments a `stored(name)`
+function, so no experiment imports the runner.
+"""
+
+from typing import Any
+
+from search import storage
+from search.experiment import allows_early_stopping
+from search.options import RunOptions
+from search.registry import get_entry, get_experiment
+
+RUN_FILE = "run.json"
+
+
+class RunPlan:
+    """The experiments of one run under one set of options; identities are computed once and kept."""
+
+    def __init__(self, options: RunOptions) -> None:
+        self.options = options
+        self._identities: dict[str, dict[str, Any]] = {}
+        self._dependencies: dict[str, tuple[str, ...]] = {}
+
+    def identity(self, name: str) -> dict[str, Any]:
+        """What makes two runs of `name` the same result: profile, data, seed and its own fields.
+
+        The first call runs the experiment's option checks (`identity_fields`): ConfigError there
+        stops the run before anything starts.
+        """
+        if name not in self._identities:
+            experiment = get_experiment(name)
+            identity = self.options.identity(name)
+            if self.options.scheduler != "fifo" and allows_early_stopping(experiment):
+                # Only where it applies: a base model run beside an ASHA search stays the same result.
+                identity["scheduler"] = self.options.scheduler
+            if self.options.mase_exact and getattr(experiment, "quantizes", False):
+                # Only when set, so that results stored before the option existed keep their identity.
+                identity["mase_exact"] = True
+            identity_fields = getattr(experiment, "identity_fields", None)
+            if identity_fields is not None:
+                identity["fields"] = identity_fields(self.options, self.has_results)
+            self._identities[name] = identity
+        return self._identities[name]
+
+    def dependencies(self, name: str) -> tuple[str, ...]:
+        """The experiments whose results this run of `name` needs (`inputs_for`, else `requires`)."""
+        if name not in self._dependencies:
+            inputs_for = getattr(get_experiment(name), "inputs_for", None)
+            needed = inputs_for(self.options, self.has_results) if inputs_for else get_entry(name).requires
+            self._dependencies[name] = tuple(needed)
+        return self._dependencies[name]
+
+    def folder(self, name: str) -> str:
+        """`<storage>/<name>`: the folder of an experiment's results."""
+        return storage.join(storage.normalize(self.options.storage), name)
+
+    def stored_run(self, name: str) -> dict[str, Any] | None:
+        """The `run.json` of `<storage>/<name>/` when it is a finished run of this run's identity.
+
+        Read from storage on every call: it changes while the run finishes experiments.
+        """
+        run_file = storage.join(self.folder(name), RUN_FILE)
+        if not storage.exists(run_file):
+            return None
+        stored = storage.read_json(run_file)
+        return stored if stored.get("identity") == self.identity(name) else None
+
+    def changed_inputs(self, stored: dict[str, Any]) -> list[str]:
+        """The dependencies whose stored results (same identity) are not the ones `stored` was made from.
+
+        E.g. `adls run lab1-qat --force` makes the stored lab1-prune results stale. A dependency
+        that is missing, or stored for another identity, does not count: the results are still its own.
+        """
+        changed = []
+        for dependency, run_id in (stored.get("inputs") or {}).items():
+            current = self.stored_run(dependency)
+            if current is not None and current.get("run_id") != run_id:
+                changed.append(dependency)
+        return changed
+
+    def has_results(self, name: str) -> bool:
+        """True when `<storage>/<name>/` holds a finished run that the runner would reuse."""
+        stored = self.stored_run(name)
+        return stored is not None and not self.changed_inputs(stored)
