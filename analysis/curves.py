@@ -1,6 +1,6 @@
 """Best-so-far curves and Pareto fronts from a trial table."""
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -30,19 +30,29 @@ def running_max(
     return ordered
 
 
+def pareto_optimal(table: pd.DataFrame, objectives: Mapping[str, str]) -> pd.Series:
+    """True for each row that no other row dominates; `objectives` maps a column to "max" or "min".
+
+    A row dominates another when it is at least as good on every objective and better on one, so
+    rows with equal values are all optimal. Rows missing an objective's value are never optimal.
+    The project's one Pareto rule: the runner marks `pareto_optimal` with it, figures draw it.
+    """
+    signs = np.array([1.0 if mode == "max" else -1.0 for mode in objectives.values()])
+    values = table[list(objectives)].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float) * signs
+    complete = ~np.isnan(values).any(axis=1)
+    candidates = values[complete]
+    optimal = np.zeros(len(table), dtype=bool)
+    for row in np.flatnonzero(complete):
+        point = values[row]
+        dominated = ((candidates >= point).all(axis=1) & (candidates > point).any(axis=1)).any()
+        optimal[row] = not dominated
+    return pd.Series(optimal, index=table.index)
+
+
 def pareto_front(table: pd.DataFrame, maximize: str, minimize: str) -> pd.DataFrame:
     """The rows no other row dominates (at least as good on both, better on one), by `minimize`."""
-    points = table[[maximize, minimize]].apply(pd.to_numeric, errors="coerce").dropna()
-    keep = []
-    for index, (high, low) in points.iterrows():
-        dominated = (
-            (points[maximize] >= high)
-            & (points[minimize] <= low)
-            & ((points[maximize] > high) | (points[minimize] < low))
-        ).any()
-        if not dominated:
-            keep.append(index)
-    return table.loc[keep].sort_values(minimize, kind="stable")
+    optimal = pareto_optimal(table, {maximize: "max", minimize: "min"})
+    return table[optimal].sort_values(minimize, kind="stable")
 
 
 def best_so_far_band(table: pd.DataFrame, metric: str, by: Sequence[str] = ("variant",)) -> pd.DataFrame:

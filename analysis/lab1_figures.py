@@ -5,12 +5,14 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.figure_io import new_axes, save
+from analysis.results import finished, first_value
 
 
 def plot_lab1_qat(table: pd.DataFrame, folder: str | Path) -> list[Path]:
     """Accuracy (y) against width (x): PTQ and QAT curves, fp32 base as a reference line."""
-    done = table[table["status"] == "TERMINATED"].copy()
-    group = ["width", "frac_width"] if "frac_width" in done.columns else ["width"]
+    done = finished(table).copy()
+    # One curve per sampled fractional share (`frac_ratio`); `frac_width` is the bits it gave.
+    group = [c for c in ("width", "frac_ratio", "frac_width") if c in done.columns]
     points = (
         done.groupby(group, as_index=False)[["ptq_accuracy", "qat_accuracy", "fp32_accuracy"]]
         .mean()
@@ -19,8 +21,9 @@ def plot_lab1_qat(table: pd.DataFrame, folder: str | Path) -> list[Path]:
     figure, axes = new_axes(
         "Lab 1: fixed-point width, PTQ vs QAT", "fixed-point width (bits)", "test accuracy"
     )
-    for frac_share, part in _by_frac_share(points):
-        suffix = f" (frac {frac_share})" if frac_share else ""
+    shares = points.groupby("frac_ratio") if "frac_ratio" in points else [(None, points)]
+    for ratio, part in shares:
+        suffix = f" (frac {ratio:g}w)" if ratio is not None and points["frac_ratio"].nunique() > 1 else ""
         axes.plot(part["width"], part["ptq_accuracy"], "o--", label=f"PTQ{suffix}")
         axes.plot(part["width"], part["qat_accuracy"], "s-", label=f"QAT{suffix}")
     if len(points):
@@ -28,18 +31,6 @@ def plot_lab1_qat(table: pd.DataFrame, folder: str | Path) -> list[Path]:
     axes.set_xticks(sorted(points["width"].unique()))
     axes.legend()
     return [save(figure, points, folder, "lab1-qat")]
-
-
-def _by_frac_share(points: pd.DataFrame):
-    if "frac_width" not in points.columns:
-        yield "", points
-        return
-    share = (points["frac_width"] / points["width"]).round(2)
-    if share.nunique() == 1:
-        yield "", points
-        return
-    for value, part in points.groupby(share):
-        yield f"{value:g}w", part
 
 
 PRUNE_STYLES = {"random": "tab:orange", "l1-norm": "tab:blue"}
@@ -51,7 +42,7 @@ def plot_lab1_prune(table: pd.DataFrame, folder: str | Path) -> list[Path]:
     The unpruned start model (the best QAT trial) and the majority-class share of the test split
     (chance) are reference lines. With several trials per point (repeats), points are means.
     """
-    done = table[table["status"] == "TERMINATED"]
+    done = finished(table)
     metrics = [
         c
         for c in ("pruned_accuracy", "finetuned_accuracy", "start_accuracy", "majority_accuracy")
@@ -62,7 +53,7 @@ def plot_lab1_prune(table: pd.DataFrame, folder: str | Path) -> list[Path]:
         .mean()
         .sort_values(["method", "sparsity"])
     )
-    width = _first(done, "start_width")
+    width = _first_number(done, "start_width")
     title = "Lab 1: pruning the best QAT model" + (f" ({width:g}-bit)" if width is not None else "")
     figure, axes = new_axes(title, "sparsity (weights and activations)", "test accuracy")
     for method, part in points.groupby("method", sort=False):
@@ -78,10 +69,10 @@ def plot_lab1_prune(table: pd.DataFrame, folder: str | Path) -> list[Path]:
             alpha=0.8,
             label=f"{method}, before fine-tuning",
         )
-    start = _first(done, "start_accuracy")
+    start = _first_number(done, "start_accuracy")
     if start is not None:
         axes.axhline(start, color="grey", linestyle=":", label="unpruned start model")
-    chance = _first(done, "majority_accuracy")
+    chance = _first_number(done, "majority_accuracy")
     if chance is not None:
         axes.axhline(chance, color="black", linestyle="-.", linewidth=0.8, label="chance (majority class)")
     if len(points):
@@ -90,8 +81,6 @@ def plot_lab1_prune(table: pd.DataFrame, folder: str | Path) -> list[Path]:
     return [save(figure, points, folder, "lab1-prune")]
 
 
-def _first(table: pd.DataFrame, column: str) -> float | None:
-    """The first non-missing value of a column as a float, None when there is none."""
-    if column not in table.columns or table[column].dropna().empty:
-        return None
-    return float(table[column].dropna().iloc[0])
+def _first_number(table: pd.DataFrame, column: str) -> float | None:
+    value = first_value(table, column)
+    return None if value is None else float(value)

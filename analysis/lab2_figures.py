@@ -11,18 +11,16 @@ import logging
 from pathlib import Path
 
 import pandas as pd
-from matplotlib.ticker import MaxNLocator
 
-from analysis.curves import best_so_far_band, pareto_front
+from analysis.curves import best_so_far_band
 from analysis.figure_io import new_axes, save
-from analysis.results import load_results
+from analysis.figure_parts import best_so_far_line, front_points, scatter_with_front
+from analysis.results import first_value, load_results
 from errors import ResultsError
 
 log = logging.getLogger(__name__)
 
 SAMPLER_COLOURS = {"grid": "tab:green", "tpe": "tab:blue", "random": "tab:orange"}
-# Curves often tie (e.g. every search finds the same best early): styles keep each one visible.
-STYLES = (("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"))
 NAS_EXPERIMENT = "lab2-nas"
 # Compression-aware variant -> (its accuracy, its label, its colour).
 COMPRESS_CURVES = {
@@ -41,41 +39,19 @@ def plot_lab2_nas(table: pd.DataFrame, folder: str | Path) -> list[Path]:
     )
     for number, sampler in enumerate(_ordered(points["variant"].unique())):
         part = points[points["variant"] == sampler]
-        _curve(axes, part, str(sampler), SAMPLER_COLOURS.get(str(sampler)), number)
+        best_so_far_line(axes, part, str(sampler), SAMPLER_COLOURS.get(str(sampler)), number)
     axes.legend(fontsize=8)
     return [save(figure, points, folder, "lab2-nas")]
 
 
 def plot_lab2_nas_params(table: pd.DataFrame, folder: str | Path) -> list[Path]:
     """Parameter count (x, log) against accuracy (y) of every finished trial, per sampler, with the front."""
-    done = table[table["status"] == "TERMINATED"].dropna(subset=["accuracy", "cost_params"]).copy()
-    front = pareto_front(done, maximize="accuracy", minimize="cost_params")
-    done["on_front"] = done.index.isin(front.index)
+    done = front_points(table, maximize="accuracy", minimize="cost_params")
     figure, axes = new_axes(
         _nas_title(table, "accuracy against size", band=False), "parameters", "test accuracy"
     )
-    for sampler in _ordered(done["variant"].unique()):
-        part = done[done["variant"] == sampler]
-        axes.scatter(
-            part["cost_params"],
-            part["accuracy"],
-            s=18,
-            alpha=0.7,
-            color=SAMPLER_COLOURS.get(str(sampler)),
-            label=str(sampler),
-        )
-    if len(front):
-        axes.plot(
-            front["cost_params"],
-            front["accuracy"],
-            color="black",
-            linewidth=1.0,
-            drawstyle="steps-post",
-            marker="o",
-            markersize=9,
-            markerfacecolor="none",
-            label="Pareto front",
-        )
+    colours = {sampler: SAMPLER_COLOURS.get(str(sampler)) for sampler in _ordered(done["variant"].unique())}
+    scatter_with_front(axes, done, "cost_params", "accuracy", colours)
     if len(done):
         axes.set_xscale("log")
     axes.legend(fontsize=8)
@@ -109,11 +85,7 @@ def plot_lab2_compress_aware(table: pd.DataFrame, folder: str | Path) -> list[Pa
     The lab2-nas table is read from the sibling folder `<storage>/lab2-nas`; without it the
     figure has the two compression-aware curves only (and says so in the log).
     """
-    sampler = (
-        str(table["sampler"].dropna().iloc[0])
-        if "sampler" in table and table["sampler"].notna().any()
-        else "?"
-    )
+    sampler = str(first_value(table, "sampler", "?"))
     parts = []
     nas = _nas_table(folder)
     if nas is not None and "sampler" in nas:
@@ -135,29 +107,10 @@ def plot_lab2_compress_aware(table: pd.DataFrame, folder: str | Path) -> list[Pa
         "best test accuracy so far",
     )
     for number, (curve, part) in enumerate(points.groupby("curve", sort=False)):
-        _curve(axes, part, str(curve), colours.get(str(curve)), number)
+        best_so_far_line(axes, part, str(curve), colours.get(str(curve)), number)
     axes.legend(fontsize=8)
     columns = ["curve", *[c for c in points.columns if c != "curve"]]
     return [save(figure, points[columns], folder, "lab2-compress-aware")]
-
-
-def _curve(axes, part: pd.DataFrame, label: str, colour: str | None, number: int) -> None:
-    """One best-so-far line, with its min-max band when it averages several repeats."""
-    line, marker = STYLES[number % len(STYLES)]
-    axes.plot(
-        part["trial"],
-        part["best_so_far"],
-        linestyle=line,
-        marker=marker,
-        markersize=4,
-        color=colour,
-        label=label,
-    )
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    if (part["repeats"] > 1).any():
-        axes.fill_between(
-            part["trial"], part["lowest"], part["highest"], color=colour, alpha=0.15, linewidth=0
-        )
 
 
 def _nas_table(folder: str | Path) -> pd.DataFrame | None:
@@ -185,10 +138,10 @@ def _repeats_note(table: pd.DataFrame, band: bool) -> str:
 def _nas_title(table: pd.DataFrame, what: str, band: bool) -> str:
     """`Lab 2 NAS: <what>` over a second line naming the space, budget and repeats."""
     details = []
-    if "nas_space" in table and table["nas_space"].notna().any():
-        details.append(f"{table['nas_space'].dropna().iloc[0]} space")
-    if "budget" in table and table["budget"].notna().any():
-        details.append(f"{int(table['budget'].dropna().iloc[0])} trials per sampler")
+    if first_value(table, "nas_space") is not None:
+        details.append(f"{first_value(table, 'nas_space')} space")
+    if first_value(table, "budget") is not None:
+        details.append(f"{int(first_value(table, 'budget'))} trials per sampler")
     note = _repeats_note(table, band)
     suffix = f"\n({', '.join(details)}{note})" if details else ""
     return f"Lab 2 NAS: {what}{suffix}"

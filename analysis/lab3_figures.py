@@ -9,15 +9,14 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
-from matplotlib.ticker import MaxNLocator
 
-from analysis.curves import best_so_far_band, pareto_front
+from analysis.curves import best_so_far_band
 from analysis.figure_io import new_axes, save
+from analysis.figure_parts import best_so_far_line, front_points, scatter_with_front
+from analysis.results import first_value
 
 ACCURACY = "accuracy"
 SIZE = "cost_size_mb"
-# Line styles cycle so that 11 formats stay tellable apart beyond their colours.
-STYLES = ("-", "--", "-.", ":")
 
 
 def plot_lab3_best_so_far(table: pd.DataFrame, folder: str | Path) -> list[Path]:
@@ -33,21 +32,7 @@ def plot_lab3_best_so_far(table: pd.DataFrame, folder: str | Path) -> list[Path]
     )
     colours = _colours(points["variant"])
     for number, (variant, part) in enumerate(points.groupby("variant")):
-        style = STYLES[number % len(STYLES)]
-        axes.plot(
-            part["trial"],
-            part["best_so_far"],
-            style,
-            marker="o",
-            markersize=3,
-            color=colours[variant],
-            label=variant,
-        )
-        if (part["repeats"] > 1).any():
-            axes.fill_between(
-                part["trial"], part["lowest"], part["highest"], color=colours[variant], alpha=0.15
-            )
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        best_so_far_line(axes, part, variant, colours[variant], number)
     reference = _reference(table)
     if reference is not None:
         axes.axhline(
@@ -68,29 +53,11 @@ def plot_lab3_pareto(table: pd.DataFrame, folder: str | Path) -> list[Path]:
     that no other trial beats on both accuracy and size. The starting fp32 model is a star.
     """
     experiment = _experiment(table)
-    done = table[table["status"] == "TERMINATED"].dropna(subset=[ACCURACY, SIZE]).copy()
-    front = pareto_front(done, maximize=ACCURACY, minimize=SIZE)
-    done["on_front"] = done.index.isin(front.index)
+    done = front_points(table, maximize=ACCURACY, minimize=SIZE)
     figure, axes = new_axes(_title(table, "accuracy against size"), "model size (MB)", "test accuracy")
-    colours = _colours(done["variant"])
-    for variant, part in done.groupby("variant"):
-        axes.scatter(part[SIZE], part[ACCURACY], s=18, alpha=0.75, color=colours[variant], label=variant)
-    if len(front):
-        # A staircase: each front point also beats everything larger and less accurate, so the last
-        # step runs on to the largest size plotted.
-        right = max(done[SIZE].max(), (_reference(table) or {}).get("size_mb") or 0.0)
-        axes.plot(
-            [*front[SIZE], right],
-            [*front[ACCURACY], front[ACCURACY].iloc[-1]],
-            color="black",
-            linewidth=1.2,
-            drawstyle="steps-post",
-            label="Pareto front",
-        )
-        axes.scatter(
-            front[SIZE], front[ACCURACY], s=40, facecolors="none", edgecolors="black", linewidths=1.0
-        )
     reference = _reference(table)
+    colours = _colours(done["variant"])
+    scatter_with_front(axes, done, SIZE, ACCURACY, colours, extend_to=(reference or {}).get("size_mb"))
     if reference is not None and reference["size_mb"] is not None:
         axes.scatter(
             [reference["size_mb"]],
@@ -128,24 +95,23 @@ def _title(table: pd.DataFrame, what: str) -> str:
     """`<experiment>: <what> (<sampler>[, objectives])` from the columns the runner records."""
     details = []
     for column in ("sampler", "objectives"):
-        if column in table.columns and table[column].notna().any():
-            value = str(table[column].dropna().iloc[0])
-            if column != "objectives" or "," in value:
-                details.append(value)
+        value = first_value(table, column)
+        if value is not None and (column != "objectives" or "," in str(value)):
+            details.append(str(value))
     suffix = f" ({'; '.join(details)})" if details else ""
     return f"{_experiment(table)}: {what}{suffix}"
 
 
 def _reference(table: pd.DataFrame) -> dict | None:
     """The starting model's accuracy and size, and the experiment it came from; None if unknown."""
-    if "fp32_accuracy" not in table.columns or table["fp32_accuracy"].dropna().empty:
+    accuracy = first_value(table, "fp32_accuracy")
+    if accuracy is None:
         return None
-    size = table["fp32_size_mb"].dropna() if "fp32_size_mb" in table.columns else pd.Series(dtype=float)
-    start = table["start_from"].dropna() if "start_from" in table.columns else pd.Series(dtype=object)
+    size = first_value(table, "fp32_size_mb")
     return {
-        "accuracy": float(table["fp32_accuracy"].dropna().iloc[0]),
-        "size_mb": float(size.iloc[0]) if len(size) else None,
-        "start": str(start.iloc[0]) if len(start) else "starting model",
+        "accuracy": float(accuracy),
+        "size_mb": float(size) if size is not None else None,
+        "start": str(first_value(table, "start_from", "starting model")),
     }
 
 

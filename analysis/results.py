@@ -1,6 +1,7 @@
-"""load_results: the `trials.parquet` table of a finished experiment as a DataFrame."""
+"""The results table of an experiment (`trials.parquet`): its file, its status values, reading it."""
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow
@@ -8,6 +9,11 @@ import pyarrow
 from errors import ResultsError
 
 TABLE_FILE = "trials.parquet"
+# The `status` column: Ray Tune's words for a trial that ended normally and one that failed, and
+# ours for one an early-stopping scheduler stopped.
+FINISHED = "TERMINATED"
+FAILED = "ERROR"
+STOPPED = "STOPPED"
 REQUIRED_COLUMNS = ("experiment", "variant", "trial_index", "status")
 
 
@@ -38,3 +44,16 @@ def load_results(path: str | Path) -> pd.DataFrame:
             f"{location} lacks columns {missing}; it was not written by adls, rerun with --force"
         )
     return table
+
+
+def finished(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows of trials that ended normally (status FINISHED)."""
+    return table[table["status"] == FINISHED]
+
+
+def first_value(table: pd.DataFrame, column: str, default: Any = None) -> Any:
+    """The first non-null value of `column`; `default` when the column is missing or all null."""
+    if column not in table.columns:
+        return default
+    values = table[column].dropna()
+    return values.iloc[0] if len(values) else default

@@ -1,13 +1,15 @@
-"""What an experiment is: a name, its dependencies, and the Tune searches (variants) it runs."""
+"""What an experiment is: the Tune searches (variants) it runs; its name and needs are in registry.py."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import optuna
 import pandas as pd
+from ray import tune
 
 from search.options import RunOptions
+from search.samplers import grid_size, make_sampler
 from trainables.ray_adapter import TrialFunction
 
 
@@ -42,6 +44,30 @@ class SearchVariant:
     # Builds the Tune trainable from (trial_fn, settings, objectives); None means
     # trainables.ray_adapter.ray_trainable. The rehearsal surrogate brings its own, torch-free one.
     tune_adapter: Callable[..., Callable[[dict[str, Any]], None]] | None = None
+
+
+def grid_variant(
+    name: str,
+    grid: Mapping[str, Sequence[Any]],
+    options: RunOptions,
+    *,
+    metric: str,
+    trial_fn: TrialFunction,
+    settings: dict[str, Any],
+) -> SearchVariant:
+    """A search that runs every point of `grid` once (Optuna's grid sampler), maximizing `metric`."""
+    sampler, recorded = make_sampler("grid", options.seed, grid)
+    return SearchVariant(
+        name=name,
+        space={key: tune.choice(list(values)) for key, values in grid.items()},
+        sampler=sampler,
+        num_samples=grid_size(grid),
+        metric=metric,
+        mode="max",
+        trial_fn=trial_fn,
+        settings=settings,
+        sampler_settings=recorded,
+    )
 
 
 # `stored(name)`: are finished results of experiment `name`, for this run's options, stored?

@@ -117,8 +117,6 @@ class RunOptions:
 
     def _validate_search_choices(self) -> None:
         """--sampler, --from, --objective and --precisions (whichever experiment uses them)."""
-        from search.precision_spaces import check_precisions  # imports the number formats (torch)
-
         if self.sampler is not None and self.sampler not in SAMPLERS:
             raise ConfigError(f"--sampler {self.sampler!r} is not allowed; choose one of {list(SAMPLERS)}")
         if self.lab3_layers not in LAB3_LAYER_MODES:
@@ -143,6 +141,8 @@ class RunOptions:
                 f"--objective {objectives!r} must include accuracy, e.g. accuracy or accuracy,size"
             )
         if self.precisions is not None:
+            from search.precision_spaces import check_precisions  # the formats' registry imports torch
+
             check_precisions(list(self.precisions))
 
     @property

@@ -19,17 +19,14 @@ import optuna
 from torch import nn
 
 from errors import ConfigError
+from trainables.compress.format_examples import BLOCKS_16 as EXAMPLE_BLOCKS_16
+from trainables.compress.format_examples import every_tensor
+from trainables.compress.quantized_linear import TENSORS
 
-TENSORS = ("data_in", "weight", "bias")
 FP32 = "fp32"
 TYPE_KNOB = "type"
-# Blocks of 16 consecutive features: per weight row, per token (batch skipped), along the bias.
-BLOCKS_16 = {
-    "weight_block_size": [1, 16],
-    "data_in_block_size": [1, 16],
-    "bias_block_size": [16],
-    "data_in_skip_first_dim": True,
-}
+# The examples' blocks of 16 features, the batch dimension of the input skipped explicitly.
+BLOCKS_16 = {**EXAMPLE_BLOCKS_16, "data_in_skip_first_dim": True}
 
 
 @dataclass(frozen=True)
@@ -78,10 +75,6 @@ class PrecisionSpace:
     note: str = ""
 
 
-def _fixed_per_tensor(**keys: Any) -> dict[str, Any]:
-    return {f"{tensor}_{key}": value for tensor in TENSORS for key, value in keys.items()}
-
-
 PRECISION_SPACES: dict[str, PrecisionSpace] = {
     "integer": PrecisionSpace(
         {"width": per_tensor("width", (8, 16, 32)), "frac_width": per_tensor("frac_width", (2, 4, 8))},
@@ -89,34 +82,34 @@ PRECISION_SPACES: dict[str, PrecisionSpace] = {
     ),
     "minifloat_denorm": PrecisionSpace(
         {"width": per_tensor("width", (8, 16)), "exponent_width": per_tensor("exponent_width", (3, 4, 5))},
-        _fixed_per_tensor(exponent_bias=None),
+        every_tensor(exponent_bias=None),
         note="default bias 2^(E-1) - 1",
     ),
     "minifloat_ieee": PrecisionSpace(
         {"width": per_tensor("width", (8, 16)), "exponent_width": per_tensor("exponent_width", (3, 4, 5))},
-        _fixed_per_tensor(exponent_bias=None),
+        every_tensor(exponent_bias=None),
         note="default bias 2^(E-1) - 1",
     ),
     # A log value is a power of two whatever its width, so width only buys range; 9 is the
     # widest this library allows (1 sign + float32's 8 exponent bits).
     "log": PrecisionSpace(
         {"width": per_tensor("width", (4, 6, 8))},
-        _fixed_per_tensor(exponent_bias=None),
+        every_tensor(exponent_bias=None),
         note="default bias 2^(width-2) - 1; no zero",
     ),
     "block_fp": PrecisionSpace(
         {"width": per_tensor("width", (4, 6, 8))},
-        {**_fixed_per_tensor(exponent_width=8, exponent_bias=None), **BLOCKS_16},
+        {**every_tensor(exponent_width=8, exponent_bias=None), **BLOCKS_16},
         note="8-bit shared exponent per block of 16",
     ),
     "block_minifloat": PrecisionSpace(
         {"width": per_tensor("width", (6, 8)), "exponent_width": per_tensor("exponent_width", (2, 3, 4))},
-        {**_fixed_per_tensor(exponent_bias_width=8), **BLOCKS_16},
+        {**every_tensor(exponent_bias_width=8), **BLOCKS_16},
         note="8-bit shared bias per block of 16",
     ),
     "block_log": PrecisionSpace(
         {"width": per_tensor("width", (3, 4, 5))},
-        {**_fixed_per_tensor(exponent_bias_width=8), **BLOCKS_16},
+        {**every_tensor(exponent_bias_width=8), **BLOCKS_16},
         note="8-bit shared bias per block of 16; no zero",
     ),
     "binary": PrecisionSpace(
@@ -129,13 +122,13 @@ PRECISION_SPACES: dict[str, PrecisionSpace] = {
             "weight_bipolar": one_key("weight_bipolar", (True, False)),
             "data_in_bipolar": one_key("data_in_bipolar", (True, False)),
         },
-        {**_fixed_per_tensor(stochastic=False), "bias_bipolar": False, "binary_training": True},
+        {**every_tensor(stochastic=False), "bias_bipolar": False, "binary_training": True},
         note="input, weight, bias binarised; learned weight scale",
     ),
     "binary_residual_sign": PrecisionSpace(
         {"data_in_levels": one_key("data_in_levels", (1, 2, 3))},
         {
-            **_fixed_per_tensor(stochastic=False, bipolar=True),
+            **every_tensor(stochastic=False, bipolar=True),
             "data_in_residual_sign": True,
             "binary_training": True,
         },
@@ -143,12 +136,12 @@ PRECISION_SPACES: dict[str, PrecisionSpace] = {
     ),
     "mxint": PrecisionSpace(
         {"width": per_tensor("width", (4, 6, 8))},
-        _fixed_per_tensor(block_size=32),
+        every_tensor(block_size=32),
         note="OCP MXINT: 8-bit power-of-two scale per 32 elements of a row",
     ),
     "mxfp": PrecisionSpace(
         {"element": mx_element_knob(("E4M3", "E5M2", "E3M2", "E2M3", "E2M1"))},
-        _fixed_per_tensor(block_size=32),
+        every_tensor(block_size=32),
         note="OCP MXFP8/6/4: 8-bit power-of-two scale per 32 elements of a row",
     ),
     "ternary": PrecisionSpace(

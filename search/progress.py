@@ -7,6 +7,7 @@ from typing import Any
 
 from ray.tune import Callback
 
+from analysis.results import FAILED, FINISHED
 from trainables.ray_adapter import TRIAL_ERROR_KEY
 
 log = logging.getLogger(__name__)
@@ -50,10 +51,10 @@ class TrialLedger(Callback):
             self._print(trials)
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._print(trials, (trial, "TERMINATED"))
+        self._print(trials, (trial, FINISHED))
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._print(trials, (trial, "ERROR"))
+        self._print(trials, (trial, FAILED))
 
     def status_line(self, trials: list, ending: tuple[Any, str] | None = None) -> str:
         """The progress line; `ending` is a (trial, final status) that Tune has not applied yet.
@@ -62,8 +63,8 @@ class TrialLedger(Callback):
         without `ending` the last line of a search would still show that trial as running.
         """
         states = [_outcome(t, ending[1] if ending and t is ending[0] else t.status) for t in trials]
-        done = states.count("TERMINATED")
-        failed = states.count("ERROR")
+        done = states.count(FINISHED)
+        failed = states.count(FAILED)
         running = states.count("RUNNING")
         best = "-" if self.best is None else f"{self.best:.4f}"
         others = "".join(
@@ -82,8 +83,8 @@ class TrialLedger(Callback):
 
 def _outcome(trial: Any, status: str) -> str:
     """ERROR for a trial that ended normally but reported a failure reason (a non-finite loss)."""
-    if status == "TERMINATED" and TRIAL_ERROR_KEY in (getattr(trial, "last_result", None) or {}):
-        return "ERROR"
+    if status == FINISHED and TRIAL_ERROR_KEY in (getattr(trial, "last_result", None) or {}):
+        return FAILED
     return status
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.curves import pareto_optimal
+from analysis.results import FAILED, FINISHED, STOPPED, TABLE_FILE
 from search import storage
 from search.early_stopping import rung_reached
 from trainables.ray_adapter import TRIAL_ERROR_KEY
@@ -31,7 +33,6 @@ TUNE_KEYS = {
     "node_ip",
     "experiment_tag",
 }
-TABLE_FILE = "trials.parquet"
 
 
 def result_rows(
@@ -61,10 +62,10 @@ def result_rows(
                 row[key] = value
         # A trial that ended itself with a reason (non-finite loss) failed as surely as one that raised.
         failed = result.error or metrics.get(TRIAL_ERROR_KEY)
-        row["status"] = "ERROR" if failed else "STOPPED" if trial_id in stopped else "TERMINATED"
+        row["status"] = FAILED if failed else STOPPED if trial_id in stopped else FINISHED
         if stopped or trial_rungs:
             row["rung"] = (
-                rung_reached(metrics.get(PROGRESS_TIME), trial_rungs) if row["status"] == "STOPPED" else None
+                rung_reached(metrics.get(PROGRESS_TIME), trial_rungs) if row["status"] == STOPPED else None
             )
         row["error"] = (_first_line(result.error) if result.error else str(failed)) if failed else None
         row.pop(TRIAL_ERROR_KEY, None)
@@ -91,22 +92,14 @@ def write_table(rows: list[dict[str, Any]], experiment_dir: str) -> pd.DataFrame
 def mark_pareto_front(rows: list[dict[str, Any]], metrics: list[str], modes: list[str]) -> None:
     """Set `pareto_optimal` on every row of one multi-objective search, in place.
 
-    A finished row is Pareto-optimal when no other finished row is at least as good on every
-    metric and better on one (`modes` says "max" or "min" per metric). Failed rows, and rows
-    missing a metric, are never optimal. Rows with equal metrics are all optimal.
+    `modes` says "max" or "min" per metric; the rule is analysis.curves.pareto_optimal, over the
+    finished rows only (failed rows are never optimal).
     """
-    signs = [1.0 if mode == "max" else -1.0 for mode in modes]
-    points: dict[int, tuple[float, ...]] = {}
+    table = pd.DataFrame(rows, index=range(len(rows)))
+    done = table[table["status"] == FINISHED] if "status" in table else table.iloc[:0]
+    optimal = pareto_optimal(done, dict(zip(metrics, modes, strict=True))) if len(done) else pd.Series()
     for index, row in enumerate(rows):
-        values = [row.get(metric) for metric in metrics]
-        if row.get("status") == "TERMINATED" and all(isinstance(v, int | float) and v == v for v in values):
-            points[index] = tuple(sign * float(v) for sign, v in zip(signs, values, strict=True))
-    for index, row in enumerate(rows):
-        mine = points.get(index)
-        row["pareto_optimal"] = mine is not None and not any(
-            all(o >= m for o, m in zip(other, mine, strict=True)) and other != mine
-            for other in points.values()
-        )
+        row["pareto_optimal"] = bool(optimal.get(index, False))
 
 
 def _first_line(error: BaseException) -> str:

@@ -21,6 +21,7 @@ from typing import Any
 import optuna
 import pyarrow.fs
 
+from analysis.results import FINISHED
 from search import storage
 from search.results_table import TUNE_KEYS
 from search.samplers import TuneGridSampler
@@ -65,7 +66,7 @@ class InterruptedSearch:
                 if k not in TUNE_KEYS and not isinstance(v, dict | list)
             )
             row.update(
-                status="TERMINATED",
+                status=FINISHED,
                 error=None,
                 node=trial.metrics.get("node"),
                 duration_s=trial.seconds,

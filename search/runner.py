@@ -158,11 +158,15 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
         "train": options.train_settings(),
         "seed": options.seed + variant.repeat,
         "mase_exact": options.mase_exact,
-        "cpus_per_trial": options.cpus_per_trial,
-        "gpus_per_trial": options.gpus_per_trial,
     }
     trainable = tune.with_resources(
-        (variant.tune_adapter or ray_trainable)(variant.trial_fn, settings, _objectives(variant)),
+        (variant.tune_adapter or ray_trainable)(
+            variant.trial_fn,
+            settings,
+            _objectives(variant),
+            cpus=options.cpus_per_trial,
+            gpus=options.gpus_per_trial,
+        ),
         {"cpu": options.cpus_per_trial, "gpu": options.gpus_per_trial},
     )
     label = f"{name}/{variant.name}" + (f"#{variant.repeat}" if options.repeats > 1 else "")

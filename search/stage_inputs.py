@@ -5,6 +5,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.results import finished
 from errors import ConfigError
 
 
@@ -17,7 +18,7 @@ def best_checkpoint(
     [("width", True)] prefers the smaller width. Raises ConfigError when no trial finished
     with a checkpoint, naming the experiment so the user knows what to rerun.
     """
-    done = table[(table["status"] == "TERMINATED") & table["checkpoint"].notna() & table[metric].notna()]
+    done = finished(table).dropna(subset=["checkpoint", metric])
     if done.empty:
         name = table["experiment"].iloc[0] if len(table) else "?"
         raise ConfigError(

@@ -1,13 +1,12 @@
 """Tutorial 2's step: fine-tune the starting model once and save it for every later experiment."""
 
-import time
 from typing import Any
 
 from trainables.base_methods import add_lora, freeze_embeddings, merge_lora, trainable_params
 from trainables.checkpoint import weights_fingerprint
 from trainables.model_recipe import ModelRecipe, build_from_recipe
 from trainables.trial_context import TrialContext
-from trainables.trial_steps import accuracy, cost_metrics, open_data, save_checkpoint, train_model
+from trainables.trial_steps import accuracy, finish, open_data, train_model
 
 
 def base_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any]:
@@ -19,7 +18,6 @@ def base_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any]:
     LoRA adapters for as long again and merges them, as Tutorial 2 does (`sft_accuracy` is the
     accuracy between the two phases). `start_weights_sha256` fingerprints the weights before training.
     """
-    start = time.perf_counter()
     method = config.get("base_method", "full")
     data = open_data(config)
     recipe = ModelRecipe(
@@ -41,12 +39,5 @@ def base_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any]:
         lora = train_model(model, data, config, ctx, epochs=config["base_epochs"])
         metrics.update({f"lora_{key}": value for key, value in lora.items()})
         model = merge_lora(model)
-    metrics.update(
-        {
-            "accuracy": accuracy(model, data, config, ctx),
-            **cost_metrics(model),
-            "trial_seconds": time.perf_counter() - start,
-        }
-    )
-    ctx.report(metrics, save_checkpoint(model, recipe, ctx))
-    return metrics
+    metrics["accuracy"] = accuracy(model, data, config, ctx)
+    return finish(model, recipe, ctx, metrics)

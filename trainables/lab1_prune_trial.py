@@ -1,15 +1,13 @@
 """Lab 1, task 2: prune the best QAT model at one sparsity and method, evaluate, fine-tune, evaluate."""
 
-import time
 from typing import Any
 
 import numpy as np
-import torch
 
 from trainables.checkpoint import load_model
 from trainables.compress import prune_model
 from trainables.trial_context import TrialContext
-from trainables.trial_steps import TrialData, accuracy, cost_metrics, open_data, save_checkpoint, train_model
+from trainables.trial_steps import TrialData, accuracy, finish, open_data, train_model
 
 PRUNE_METHODS = ("random", "l1-norm")
 
@@ -38,11 +36,7 @@ def lab1_prune_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any
     (echoed into the row), `finetune_epochs` (None: the `train` settings' epochs), plus the usual `data`/`train`/`seed`. The saved recipe carries the
     pruning config, so `load_model` rebuilds the pruned, quantized model with its masks.
     """
-    start = time.perf_counter()
     seed = int(config["seed"])
-    # Dropout and random activation masks draw from the global RNG: seed it so the trial does
-    # not depend on what ran before it in the same worker process.
-    torch.manual_seed(seed)
     data = open_data(config)
     model, recipe = load_model(config["start_checkpoint"], ctx.device)
     pruning = prune_config(config["sparsity"], config["method"])
@@ -65,8 +59,5 @@ def lab1_prune_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any
         "finetune_epochs": float(config["train"]["epochs"] if epochs is None else epochs),
         "majority_accuracy": majority_accuracy(data),
         **train_metrics,
-        **cost_metrics(model),
-        "trial_seconds": time.perf_counter() - start,
     }
-    ctx.report(metrics, save_checkpoint(model, recipe, ctx))
-    return metrics
+    return finish(model, recipe, ctx, metrics)

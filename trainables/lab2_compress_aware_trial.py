@@ -6,10 +6,8 @@ evaluate again. Every trial reports all three accuracies; the search chooses whi
 optimizes.
 """
 
-import time
 from typing import Any
 
-import torch
 from torch import nn
 
 from trainables.compress import prune_model, quantize_model
@@ -17,7 +15,7 @@ from trainables.compress.mase_mode import with_mase_exact
 from trainables.lab2_nas_trial import architecture_metrics, build_nas_model, timed_training
 from trainables.model_recipe import ModelRecipe
 from trainables.trial_context import TrialContext
-from trainables.trial_steps import accuracy, cost_metrics, open_data, save_checkpoint
+from trainables.trial_steps import accuracy, finish, open_data
 
 
 def compress(model: nn.Module, recipe: ModelRecipe, quantization: dict, pruning: dict, seed: int) -> None:
@@ -37,9 +35,7 @@ def lab2_compress_aware_trial(config: dict[str, Any], ctx: TrialContext) -> dict
     `built_*` shape, the cost metrics of the compressed model and the timings. The saved
     checkpoint is the final (compressed, post-trained) model.
     """
-    start = time.perf_counter()
     seed = int(config["seed"])
-    torch.manual_seed(seed)  # dropout: independent of earlier trials in this process
     data = open_data(config)
     model, recipe = build_nas_model(config, data)
     train_metrics = timed_training(model, data, config, ctx)
@@ -59,8 +55,5 @@ def lab2_compress_aware_trial(config: dict[str, Any], ctx: TrialContext) -> dict
         **architecture_metrics(model),
         **train_metrics,
         **{f"post_{key}": value for key, value in post_metrics.items()},
-        **cost_metrics(model),
-        "trial_seconds": time.perf_counter() - start,
     }
-    ctx.report(metrics, save_checkpoint(model, recipe, ctx))
-    return metrics
+    return finish(model, recipe, ctx, metrics)

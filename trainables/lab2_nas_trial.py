@@ -3,14 +3,13 @@
 import time
 from typing import Any
 
-import torch
 from torch import nn
 
 from trainables.model import architecture
 from trainables.model_recipe import ModelRecipe, build_from_recipe
 from trainables.nas_arch import arch_from_params, built_identity_projections
 from trainables.trial_context import TrialContext
-from trainables.trial_steps import TrialData, accuracy, cost_metrics, open_data, save_checkpoint, train_model
+from trainables.trial_steps import TrialData, accuracy, finish, open_data, train_model
 
 
 def build_nas_model(config: dict[str, Any], data: TrialData) -> tuple[nn.Module, ModelRecipe]:
@@ -49,8 +48,6 @@ def lab2_nas_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any]:
     Reports `accuracy` (the search's objective), the `built_*` shape, `cost_params` and the
     other cost metrics, `train_seconds` and `trial_seconds`.
     """
-    start = time.perf_counter()
-    torch.manual_seed(int(config["seed"]))  # dropout: independent of earlier trials in this process
     data = open_data(config)
     model, recipe = build_nas_model(config, data)
     train_metrics = timed_training(model, data, config, ctx)
@@ -58,8 +55,5 @@ def lab2_nas_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any]:
         "accuracy": accuracy(model, data, config, ctx),
         **architecture_metrics(model),
         **train_metrics,
-        **cost_metrics(model),
-        "trial_seconds": time.perf_counter() - start,
     }
-    ctx.report(metrics, save_checkpoint(model, recipe, ctx))
-    return metrics
+    return finish(model, recipe, ctx, metrics)

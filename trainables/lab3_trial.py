@@ -10,7 +10,6 @@ the format gets), `knob_keys` ({knob: MASE keys it sets}), `knob_values` (option
 
 import copy
 import functools
-import time
 from typing import Any
 
 import torch
@@ -21,7 +20,7 @@ from trainables.compress import quantize_model
 from trainables.compress.mase_mode import with_mase_exact
 from trainables.model_recipe import ModelRecipe
 from trainables.trial_context import TrialContext
-from trainables.trial_steps import accuracy, cost_metrics, open_data, save_checkpoint, train_model
+from trainables.trial_steps import accuracy, cost_metrics, finish, open_data, train_model
 
 
 def layer_quantization(config: dict[str, Any]) -> dict[str, Any]:
@@ -81,10 +80,6 @@ def lab3_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any]:
     `fp32_accuracy` and `fp32_size_mb` of the starting model, `quantized_layers` and the
     `cost_` metrics (`cost_size_mb`, `cost_avg_linear_bits`, ...).
     """
-    start = time.perf_counter()
-    # Dropout and stochastic formats draw from torch's global generator; seeding it makes a trial
-    # depend on its config alone, not on what ran before it in a reused worker process.
-    torch.manual_seed(int(config["seed"]))
     data = open_data(config)
     model, recipe = starting_model(config["start_checkpoint"], ctx.device)
     fp32_size_mb = cost_metrics(model)["cost_size_mb"]
@@ -102,8 +97,5 @@ def lab3_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any]:
         "quantized_layers": quantized,
         "linear_layers": len(config["layers"]),
         **train_metrics,
-        **cost_metrics(model),
-        "trial_seconds": time.perf_counter() - start,
     }
-    ctx.report(metrics, save_checkpoint(model, recipe, ctx))
-    return metrics
+    return finish(model, recipe, ctx, metrics)

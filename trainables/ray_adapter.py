@@ -23,10 +23,17 @@ TrialFunction = Callable[[dict[str, Any], TrialContext], dict[str, Any]]
 
 
 def ray_trainable(
-    trial_fn: TrialFunction, settings: dict[str, Any], objectives: Sequence[str] = ()
+    trial_fn: TrialFunction,
+    settings: dict[str, Any],
+    objectives: Sequence[str] = (),
+    cpus: int = 1,
+    gpus: float = 0.0,
 ) -> Callable[[dict[str, Any]], None]:
     """Wrap `trial_fn(config, ctx)` as a Tune trainable; `settings` are merged under the sampled params.
 
+    Each trial uses `cpus` torch threads and the GPU when `gpus` > 0 (the share Tune reserves for
+    it). torch's global generator is seeded with the config's `seed` before the trial starts, so a
+    trial depends on its config alone, not on what ran before it in a reused worker process.
     The trial's node IP and device are added to every report so the results table shows where
     each trial ran. A NonFiniteLoss ends the trial with one report {TRIAL_ERROR_KEY: reason}
     instead of an exception: Tune would retry an exception, and the same seed diverges again.
@@ -38,10 +45,8 @@ def ray_trainable(
         import ray
         from ray import tune
 
-        cpus = int(settings.get("cpus_per_trial", 1))
         set_threads(cpus)
-        # Workers are reused across trials: reseed so a trial never depends on the one before.
-        torch.manual_seed(int(settings.get("seed", 0)))
+        config = {**settings, **params}
         node = ray.util.get_node_ip_address()
         started = time.monotonic()
 
@@ -54,10 +59,11 @@ def ray_trainable(
             tune.report(metrics, checkpoint=checkpoint)
 
         with tempfile.TemporaryDirectory(prefix="adls-trial-") as work:
-            device = pick_device(float(settings.get("gpus_per_trial", 0)))
-            ctx = TrialContext(device, cpus, Path(work), reporter, node=node)
+            ctx = TrialContext(pick_device(gpus), cpus, Path(work), reporter, node=node)
+            # Dropout, random masks and stochastic formats draw from torch's global generator.
+            torch.manual_seed(int(config.get("seed", 0)))
             try:
-                trial_fn({**settings, **params}, ctx)
+                trial_fn(config, ctx)
             except NonFiniteLoss as error:
                 ctx.report({TRIAL_ERROR_KEY: str(error), **dict.fromkeys(objectives, float("nan"))})
 

@@ -86,8 +86,13 @@ def surrogate_trainable(
     trial_fn: Callable[[dict[str, Any], Any], dict[str, Any]],
     settings: dict[str, Any],
     objectives: Sequence[str] = (),
+    cpus: int = 1,
+    gpus: float = 0.0,
 ) -> Callable[[dict[str, Any]], None]:
-    """The Tune trainable of a surrogate trial: ray_adapter's contract without torch or a work folder."""
+    """The Tune trainable of a surrogate trial: ray_adapter's contract without torch or a work folder.
+
+    `cpus` and `gpus` are part of that contract; a surrogate trial computes no model, so it uses neither.
+    """
 
     def trainable(params: dict[str, Any]) -> None:
         import ray

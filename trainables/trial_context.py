@@ -3,6 +3,7 @@
 import os
 import platform
 import tempfile
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +36,7 @@ class TrialContext:
     reports: list[dict[str, Any]] = field(default_factory=list)
     progress_reports: list[dict[str, Any]] = field(default_factory=list)
     epochs_trained: float = 0.0
+    started: float = field(default_factory=time.perf_counter)  # for `trial_seconds`
 
     def report(self, metrics: dict[str, Any], checkpoint_dir: Path | None = None) -> None:
         full = {**metrics, "node": self.node, "device": str(self.device)}
@@ -66,8 +68,15 @@ def set_threads(cpus: int) -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
-def local_context(work_dir: Path | None = None, cpus: int = 1, gpus: float = 0.0) -> TrialContext:
-    """A context for running a trial function directly (tests, notebooks): reports go to a list."""
+def local_context(
+    work_dir: Path | None = None, cpus: int = 1, gpus: float = 0.0, seed: int = 0
+) -> TrialContext:
+    """A context for running one trial function directly (tests, notebooks): reports go to a list.
+
+    Seeds torch's global generator with `seed`, as the Ray adapter does with the config's seed;
+    make a new context for each trial.
+    """
     set_threads(cpus)
+    torch.manual_seed(seed)
     work = Path(work_dir or tempfile.mkdtemp(prefix="adls-trial-"))
     return TrialContext(pick_device(gpus), cpus, work, lambda metrics, ckpt: None)

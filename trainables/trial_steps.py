@@ -1,6 +1,7 @@
-"""The small named steps every trial function is written with: open data, train, evaluate, save."""
+"""The small named steps every trial function is written with: open data, train, evaluate, finish."""
 
 import functools
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,18 @@ def accuracy(model: nn.Module, data: TrialData, config: dict[str, Any], ctx: Tri
     """Test-split accuracy of `model`."""
     batch = int(config["train"].get("eval_batch_size", 128))
     return evaluate(model, data.test, ctx.device, batch, data.prepared.pad_token_id)["accuracy"]
+
+
+def finish(
+    model: nn.Module, recipe: ModelRecipe, ctx: TrialContext, metrics: dict[str, Any]
+) -> dict[str, Any]:
+    """The end of every trial: add the cost metrics and `trial_seconds`, save the model, report once.
+
+    Returns the reported metrics (the trial function's return value).
+    """
+    metrics = {**metrics, **cost_metrics(model), "trial_seconds": time.perf_counter() - ctx.started}
+    ctx.report(metrics, save_checkpoint(model, recipe, ctx))
+    return metrics
 
 
 def save_checkpoint(model: nn.Module, recipe: ModelRecipe, ctx: TrialContext) -> Path:

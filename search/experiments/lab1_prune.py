@@ -9,11 +9,9 @@ scope), evaluates, fine-tunes for the profile's `prune_epochs` (Tutorial 4: 5) a
 from typing import Any
 
 import pandas as pd
-from ray import tune
 
-from search.experiment import SearchVariant
+from search.experiment import SearchVariant, grid_variant
 from search.options import RunOptions
-from search.samplers import grid_size, make_sampler
 from search.stage_inputs import best_checkpoint
 from trainables.lab1_prune_trial import PRUNE_METHODS, lab1_prune_trial
 
@@ -38,23 +36,19 @@ class Lab1PruneExperiment:
 
     def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
         start = start_model(inputs[START_EXPERIMENT])
-        grid = prune_grid(options)
-        sampler, recorded = make_sampler("grid", options.seed, grid)
+        settings = {
+            "start_checkpoint": start["checkpoint"],
+            "start_accuracy": float(start["qat_accuracy"]),
+            "start_width": int(start["width"]),
+            "finetune_epochs": options.profile.prune_epochs,
+        }
         return [
-            SearchVariant(
-                name="prune",
-                space={key: tune.choice(values) for key, values in grid.items()},
-                sampler=sampler,
-                num_samples=grid_size(grid),
+            grid_variant(
+                "prune",
+                prune_grid(options),
+                options,
                 metric="finetuned_accuracy",
-                mode="max",
                 trial_fn=lab1_prune_trial,
-                settings={
-                    "start_checkpoint": start["checkpoint"],
-                    "start_accuracy": float(start["qat_accuracy"]),
-                    "start_width": int(start["width"]),
-                    "finetune_epochs": options.profile.prune_epochs,
-                },
-                sampler_settings=recorded,
+                settings=settings,
             )
         ]

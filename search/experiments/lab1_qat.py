@@ -1,11 +1,9 @@
 """`lab1-qat`: Lab 1 task 1, fixed-point width sweep with PTQ and QAT accuracy per width."""
 
 import pandas as pd
-from ray import tune
 
-from search.experiment import SearchVariant
+from search.experiment import SearchVariant, grid_variant
 from search.options import RunOptions
-from search.samplers import grid_size, make_sampler
 from search.stage_inputs import best_checkpoint
 from trainables.lab1_qat_trial import lab1_qat_trial
 
@@ -24,18 +22,14 @@ class Lab1QatExperiment:
 
     def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
         base = best_checkpoint(inputs["base"], "accuracy")
-        grid = qat_grid(options)
-        sampler, recorded = make_sampler("grid", options.seed, grid)
+        settings = {"base_checkpoint": base["checkpoint"], "fp32_accuracy": base["accuracy"]}
         return [
-            SearchVariant(
-                name="qat",
-                space={key: tune.choice(values) for key, values in grid.items()},
-                sampler=sampler,
-                num_samples=grid_size(grid),
+            grid_variant(
+                "qat",
+                qat_grid(options),
+                options,
                 metric="qat_accuracy",
-                mode="max",
                 trial_fn=lab1_qat_trial,
-                settings={"base_checkpoint": base["checkpoint"], "fp32_accuracy": base["accuracy"]},
-                sampler_settings=recorded,
+                settings=settings,
             )
         ]

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 from torch import nn
 
+from analysis.results import finished
 from errors import ConfigError
 from search.experiment import SearchVariant, Stored
 from search.experiments.lab2_nas import NAS_SAMPLERS, nas_search
@@ -59,7 +60,7 @@ def compression_configs(options: RunOptions) -> tuple[dict[str, Any], dict[str, 
 
 def best_sampler(nas_table: pd.DataFrame) -> str:
     """The lab2-nas sampler with the highest final best-so-far accuracy, averaged over repeats."""
-    done = nas_table[nas_table["status"] == "TERMINATED"]
+    done = finished(nas_table)
     if done.empty or "accuracy" not in done:
         raise ConfigError("lab2-nas has no finished trial to choose a sampler from; rerun it with --force")
     final = done.groupby(["sampler", "repeat"])["accuracy"].max().groupby("sampler").mean()

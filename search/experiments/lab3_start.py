@@ -26,11 +26,7 @@ def start_experiment(options: RunOptions, stored: Stored) -> str:
     `stored(name)` says whether finished results of that experiment, for this run, are stored
     (the runner's plan hands it over).
     """
-    if options.start_from is not None:
-        if options.start_from not in START_CHOICES:
-            raise ConfigError(
-                f"--from {options.start_from!r} is not allowed; choose one of {list(START_CHOICES)}"
-            )
+    if options.start_from is not None:  # one of START_CHOICES (RunOptions.validate checked)
         if options.start_from == NAS and NAS not in EXPERIMENTS:
             raise ConfigError(f"--from {NAS}: this installation has no {NAS} experiment; use --from {BASE}")
         return options.start_from

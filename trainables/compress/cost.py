@@ -5,9 +5,8 @@ import math
 import torch
 from torch import nn
 
-from trainables.compress.quantized_linear import QuantizedLinear
+from trainables.compress.quantized_linear import FP32_BITS, QuantizedLinear
 
-FP32_BITS = 32
 BITS_PER_MB = 8 * 1_000_000
 
 

@@ -8,11 +8,10 @@ import copy
 from typing import Any
 
 from errors import ConfigError
+from trainables.compress.quantized_linear import TENSORS
 
-TENSORS = ("data_in", "weight", "bias")
 
-
-def _per_tensor(**keys: Any) -> dict[str, Any]:
+def every_tensor(**keys: Any) -> dict[str, Any]:
     """{data_in_k: v, weight_k: v, bias_k: v} for every k=v."""
     return {f"{tensor}_{key}": value for tensor in TENSORS for key, value in keys.items()}
 
@@ -22,37 +21,37 @@ def _blocks(weight: list[int], data_in: list[int], bias: list[int]) -> dict[str,
 
 
 # Blocks of 16 consecutive features: per weight row, per token (batch dim skipped), along the bias.
-_BLOCKS_16 = _blocks(weight=[1, 16], data_in=[1, 16], bias=[16])
+BLOCKS_16 = _blocks(weight=[1, 16], data_in=[1, 16], bias=[16])
 # E4M3 with the default bias 7 (no inf/NaN codes, so it reaches 480).
-_MINIFLOAT_8 = _per_tensor(width=8, exponent_width=4, exponent_bias=None)
+_MINIFLOAT_8 = every_tensor(width=8, exponent_width=4, exponent_bias=None)
 
 EXAMPLE_CONFIGS: dict[str, dict[str, Any]] = {
-    "integer": {"name": "integer", **_per_tensor(width=8, frac_width=4)},
+    "integer": {"name": "integer", **every_tensor(width=8, frac_width=4)},
     "minifloat_denorm": {
         "name": "minifloat_denorm",
-        **_per_tensor(width=8, exponent_width=4, exponent_bias=None),
+        **every_tensor(width=8, exponent_width=4, exponent_bias=None),
     },
     "minifloat_ieee": {
         "name": "minifloat_ieee",
-        **_per_tensor(width=8, exponent_width=4, exponent_bias=None),
+        **every_tensor(width=8, exponent_width=4, exponent_bias=None),
     },
-    "log": {"name": "log", **_per_tensor(width=8, exponent_bias=None)},
+    "log": {"name": "log", **every_tensor(width=8, exponent_bias=None)},
     "block_fp": {
         "name": "block_fp",
-        **_per_tensor(width=8, exponent_width=8, exponent_bias=None),
-        **_BLOCKS_16,
+        **every_tensor(width=8, exponent_width=8, exponent_bias=None),
+        **BLOCKS_16,
         "data_in_skip_first_dim": True,
     },
     "block_minifloat": {
         "name": "block_minifloat",
-        **_per_tensor(width=8, exponent_width=4, exponent_bias_width=8),
-        **_BLOCKS_16,
+        **every_tensor(width=8, exponent_width=4, exponent_bias_width=8),
+        **BLOCKS_16,
         "data_in_skip_first_dim": True,
     },
     "block_log": {
         "name": "block_log",
-        **_per_tensor(width=8, exponent_bias_width=8),
-        **_BLOCKS_16,
+        **every_tensor(width=8, exponent_bias_width=8),
+        **BLOCKS_16,
         "data_in_skip_first_dim": True,
     },
     # Not bipolar: {0, mean |w|} per row. Unscaled +-1 weights make every Linear of a BERT ~50x
@@ -60,7 +59,7 @@ EXAMPLE_CONFIGS: dict[str, dict[str, Any]] = {
     "binary": {"name": "binary", "weight_stochastic": False, "weight_bipolar": False},
     "binary_scaling": {
         "name": "binary_scaling",
-        **_per_tensor(stochastic=False),
+        **every_tensor(stochastic=False),
         "data_in_bipolar": False,
         "weight_bipolar": True,
         "bias_bipolar": False,
@@ -70,12 +69,12 @@ EXAMPLE_CONFIGS: dict[str, dict[str, Any]] = {
         "name": "binary_residual_sign",
         "data_in_levels": 2,
         "data_in_residual_sign": True,
-        **_per_tensor(stochastic=False, bipolar=True),
+        **every_tensor(stochastic=False, bipolar=True),
         "binary_training": True,
     },
     # OCP's MXINT8 and MXFP8 (E4M3): one 8-bit power-of-two scale per 32 consecutive elements.
-    "mxint": {"name": "mxint", **_per_tensor(width=8, block_size=32)},
-    "mxfp": {"name": "mxfp", **_per_tensor(exponent_width=4, frac_width=3, block_size=32)},
+    "mxint": {"name": "mxint", **every_tensor(width=8, block_size=32)},
+    "mxfp": {"name": "mxfp", **every_tensor(exponent_width=4, frac_width=3, block_size=32)},
     "ternary": {"name": "ternary", "weight_scaling_factor": True, "weight_threshold_statistic": "mean"},
 }
 

@@ -35,14 +35,12 @@ import numpy as np
 import torch
 from torch import nn
 
-from trainables.compress.config_checks import require_int
-from trainables.compress.format_checks import optional_flag, require_flag
+from trainables.compress.config_checks import optional_flag, require_flag, require_int
 from trainables.compress.formats.binary import binary_quantize, clip_to_unit, residual_sign_quantize
 from trainables.compress.formats.mase_exact import mase_clip_in_place
 from trainables.compress.mase_mode import is_mase_exact
-from trainables.compress.quantized_linear import TENSORS, QuantizedLinear, Quantizer
+from trainables.compress.quantized_linear import FP32_BITS, TENSORS, QuantizedLinear, Quantizer
 
-FP32_BITS = 32
 MAX_RESIDUAL_LEVELS = 3
 
 
@@ -75,19 +73,9 @@ class LinearBinary(QuantizedLinear):
 class _GammaLinear(QuantizedLinear):
     """A binary Linear with a learned weight scale `gamma`, initialised by `reset_scale`."""
 
-    def __init__(
-        self,
-        in_features: int,
-        out_features: int,
-        bias: bool = True,
-        config: Mapping[str, Any] | None = None,
-        layer_name: str = "linear",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(in_features, out_features, bias, config, layer_name, device, dtype)
-        self.gamma = nn.Parameter(torch.ones((), device=device, dtype=dtype))
-        self.mase_exact = is_mase_exact(self.config, layer_name)
+    def setup(self) -> None:
+        self.gamma = nn.Parameter(torch.ones((), device=self.weight.device, dtype=self.weight.dtype))
+        self.mase_exact = is_mase_exact(self.config, self.layer_name)
         self.reset_scale()
 
     @classmethod
@@ -124,17 +112,8 @@ class LinearBinaryScaling(_GammaLinear):
 
     format_name = "binary_scaling"
 
-    def __init__(
-        self,
-        in_features: int,
-        out_features: int,
-        bias: bool = True,
-        config: Mapping[str, Any] | None = None,
-        layer_name: str = "linear",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(in_features, out_features, bias, config, layer_name, device, dtype)
+    def setup(self) -> None:
+        super().setup()
         if self.mase_exact:
             # MASE's binary_scaling has no scale: gamma stays 1.
             self.gamma.requires_grad_(False)
@@ -169,23 +148,16 @@ class LinearBinaryResidualSign(_GammaLinear):
 
     format_name = "binary_residual_sign"
 
-    def __init__(
-        self,
-        in_features: int,
-        out_features: int,
-        bias: bool = True,
-        config: Mapping[str, Any] | None = None,
-        layer_name: str = "linear",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        super().__init__(in_features, out_features, bias, config, layer_name, device, dtype)
+    def setup(self) -> None:
+        super().setup()
         self.means: nn.Parameter | None = None
-        if optional_flag(self.config, "data_in_residual_sign", layer_name, default=True):
-            levels = require_int(self.config, "data_in_levels", layer_name, default=2)
+        if optional_flag(self.config, "data_in_residual_sign", self.layer_name, default=True):
+            levels = require_int(self.config, "data_in_levels", self.layer_name, default=2)
             # MASE's start: level l gets weight (levels - l) / sum, e.g. [2/3, 1/3] for two levels.
             start = np.arange(levels, 0, -1, dtype=np.float64)
-            self.means = nn.Parameter(torch.tensor(start / start.sum(), device=device, dtype=dtype))
+            self.means = nn.Parameter(
+                torch.tensor(start / start.sum(), device=self.weight.device, dtype=self.weight.dtype)
+            )
 
     @classmethod
     def check_config(cls, config: Mapping[str, Any], layer_name: str) -> None:

@@ -11,14 +11,14 @@ from typing import Any, ClassVar
 
 import torch
 
-from trainables.compress.config_checks import require_int
-from trainables.compress.format_checks import (
+from trainables.compress.config_checks import (
     MAX_EXPONENT_WIDTH,
     MAX_WIDTH,
     optional_exponent_bias,
     optional_flag,
     require_block_size,
     require_exponent_width,
+    require_int,
 )
 from trainables.compress.formats.block_fp import block_fp_quantize
 from trainables.compress.formats.block_log import block_log_quantize

@@ -35,15 +35,11 @@ class LinearInteger(QuantizedLinear):
             frac_width=int(config[f"{tensor}_frac_width"]),
         )
 
-    def weight_bits(self) -> float:
-        return float(self.config["weight_width"]) * self.weight.numel()
-
 
 def fixed_point_config(width: int, frac_width: int) -> dict[str, Any]:
     """MASE's `by: type` config putting every Linear's input, weight and bias at one fixed point."""
-    tensors = ("data_in", "weight", "bias")
     linear = {"name": "integer"}
-    for tensor in tensors:
+    for tensor in TENSORS:
         linear[f"{tensor}_width"] = width
         linear[f"{tensor}_frac_width"] = frac_width
     return {"by": "type", "default": {"config": {"name": None}}, "linear": {"config": linear}}

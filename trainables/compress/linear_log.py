@@ -4,8 +4,7 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from trainables.compress.config_checks import require_int
-from trainables.compress.format_checks import MAX_EXPONENT_WIDTH, optional_exponent_bias
+from trainables.compress.config_checks import MAX_EXPONENT_WIDTH, optional_exponent_bias, require_int
 from trainables.compress.formats.log import log_quantize
 from trainables.compress.formats.mase_exact import mase_log_quantize
 from trainables.compress.mase_mode import is_mase_exact
@@ -36,6 +35,3 @@ class LinearLog(QuantizedLinear):
             width=int(config[f"{tensor}_width"]),
             exponent_bias=optional_exponent_bias(config, f"{tensor}_exponent_bias", self.layer_name),
         )
-
-    def weight_bits(self) -> float:
-        return float(self.config["weight_width"]) * self.weight.numel()

@@ -6,8 +6,12 @@ from typing import Any, ClassVar
 
 import torch
 
-from trainables.compress.config_checks import require_int
-from trainables.compress.format_checks import MAX_WIDTH, optional_exponent_bias, require_exponent_width
+from trainables.compress.config_checks import (
+    MAX_WIDTH,
+    optional_exponent_bias,
+    require_exponent_width,
+    require_int,
+)
 from trainables.compress.formats.mase_exact import (
     mase_minifloat_denorm_quantize,
     mase_minifloat_ieee_quantize,
@@ -43,9 +47,6 @@ class _MinifloatLinear(QuantizedLinear):
             exponent_width=int(config[f"{tensor}_exponent_width"]),
             exponent_bias=optional_exponent_bias(config, f"{tensor}_exponent_bias", self.layer_name),
         )
-
-    def weight_bits(self) -> float:
-        return float(self.config["weight_width"]) * self.weight.numel()
 
 
 class LinearMinifloatDenorm(_MinifloatLinear):

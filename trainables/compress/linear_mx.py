@@ -15,8 +15,7 @@ from functools import partial
 from typing import Any, ClassVar
 
 from errors import ConfigError
-from trainables.compress.config_checks import require_int
-from trainables.compress.format_checks import MAX_WIDTH, optional_flag
+from trainables.compress.config_checks import MAX_WIDTH, optional_flag, require_int
 from trainables.compress.formats.mx_blocks import MXBlocks
 from trainables.compress.formats.mxfp import MXFP_ELEMENT_TYPES, mxfp_quantize
 from trainables.compress.formats.mxint import MX_SCALE_BITS, mxint_quantize

@@ -4,12 +4,10 @@ from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
-from trainables.compress.config_checks import require_choice
-from trainables.compress.format_checks import optional_number, require_flag
+from trainables.compress.config_checks import optional_number, require_choice, require_flag
 from trainables.compress.formats.ternary import THRESHOLD_FACTORS, ternary_quantize
-from trainables.compress.quantized_linear import QuantizedLinear, Quantizer
+from trainables.compress.quantized_linear import FP32_BITS, QuantizedLinear, Quantizer
 
-FP32_BITS = 32
 TERNARY_BITS = 2
 # MASE's precomputed statistics, in MASE's order of precedence.
 STATISTIC_KEYS = {"weight_mean": "mean", "weight_max": "max", "weight_median": "median"}

@@ -9,7 +9,7 @@ cannot train keep our behaviour in this mode.
 from collections.abc import Mapping
 from typing import Any
 
-from trainables.compress.format_checks import optional_flag
+from trainables.compress.config_checks import optional_flag
 
 MASE_EXACT_KEY = "mase_exact"
 

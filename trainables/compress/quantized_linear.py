@@ -8,14 +8,18 @@ import torch.nn.functional as F
 from torch import nn
 
 Quantizer = Callable[[torch.Tensor], torch.Tensor]
+# The tensors a quantized Linear quantizes; MASE config keys are `<tensor>_<knob>`.
 TENSORS = ("data_in", "weight", "bias")
+FP32_BITS = 32  # bits per value of an unquantized tensor
 
 
 class QuantizedLinear(nn.Linear):
     """An nn.Linear whose input, weight and bias pass through a number format's quantizers.
 
     Subclasses set `format_name` and implement `check_config` (raise ConfigError on a bad
-    MASE config) and `make_quantizer` (None leaves that tensor in fp32). Build one with
+    MASE config) and `make_quantizer` (None leaves that tensor in fp32); `weight_bits` defaults
+    to `weight_width` bits per weight, and `setup` adds a format's own parameters (a learned
+    scale) after construction, so no subclass repeats the constructor. Build one with
     `from_linear`, which keeps the original weights. The quantized weight is cached while the
     module is in eval mode and the weight has not changed, so evaluation does not pay for
     fake quantization on every batch.
@@ -41,6 +45,11 @@ class QuantizedLinear(nn.Linear):
             name: self.make_quantizer(name, self.config) for name in TENSORS
         }
         self._weight_cache: tuple[tuple[tuple[int, int], ...], torch.Tensor] | None = None
+        self.setup()
+
+    def setup(self) -> None:
+        """Called at the end of construction (config checked, quantizers made): add the format's own
+        parameters here, on `self.weight`'s device and dtype. Nothing by default."""
 
     @classmethod
     def check_config(cls, config: Mapping[str, Any], layer_name: str) -> None:
@@ -52,8 +61,11 @@ class QuantizedLinear(nn.Linear):
         raise NotImplementedError
 
     def weight_bits(self) -> float:
-        """Storage bits of the weight tensor in this format, shared exponents included."""
-        raise NotImplementedError
+        """Storage bits of the weight tensor in this format, shared exponents included.
+
+        By default `weight_width` bits per weight; formats with shared scales or exponents add them.
+        """
+        return float(self.config["weight_width"]) * self.weight.numel()
 
     @classmethod
     def from_linear(cls, linear: nn.Linear, config: Mapping[str, Any], layer_name: str = "linear"):
