@@ -7,7 +7,8 @@ import pytest
 
 from errors import ConfigError
 from search.options import RunOptions
-from search.runner import has_results, run
+from search.run_plan import RunPlan
+from search.runner import run
 from trainables.surrogate_trial import surrogate_accuracy
 
 
@@ -33,9 +34,8 @@ def test_surrogate_search_writes_table_study_and_its_own_identity(ray_session, t
     identity = json.loads((tmp_path / "lab2-nas" / "run.json").read_text())["identity"]
     assert identity["trial"] == {"kind": "surrogate", "seconds": 0.1}
     # The same folder never passes for real lab2-nas results.
-    assert not has_results(
-        "lab2-nas", RunOptions(profile_name="smoke", dataset="synthetic", storage=str(tmp_path))
-    )
+    real = RunOptions(profile_name="smoke", dataset="synthetic", storage=str(tmp_path))
+    assert not RunPlan(real).has_results("lab2-nas")
 
 
 def test_surrogate_is_refused_for_experiments_without_one(tmp_path):
