@@ -9,9 +9,11 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 
-def new_axes(title: str, xlabel: str, ylabel: str) -> tuple[plt.Figure, plt.Axes]:
+def new_axes(title: str, xlabel: str, ylabel: str, run: str | None = None) -> tuple[plt.Figure, plt.Axes]:
+    """A figure with one axes; `run` (figure_parts.run_label) is added as the title's last line, so a
+    smoke or synthetic figure is never mistaken for a result."""
     figure, axes = plt.subplots(figsize=(6.4, 4.2), dpi=120)
-    axes.set_title(title)
+    axes.set_title(f"{title}\n{run}" if run else title, fontsize=10)
     axes.set_xlabel(xlabel)
     axes.set_ylabel(ylabel)
     axes.grid(True, alpha=0.3)

@@ -1,7 +1,9 @@
-"""The drawing steps the figures share: a best-so-far line with its band, trials with their Pareto front.
+"""The drawing steps the figures share: a best-so-far line with its band, trials with their Pareto front,
+reference lines, and the run label every title carries.
 
-A new figure is a few lines: pick the points (analysis.curves), draw them with these, and save
-the PNG with its CSV (analysis.figure_io.save).
+A new figure is a few lines: pick the points (analysis.curves), style the curves
+(analysis.format_styles.curve_styles: one look per name in every lab), draw them with these, and
+save the PNG with its CSV (analysis.figure_io.save).
 """
 
 from collections.abc import Mapping
@@ -11,31 +13,43 @@ import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
 from analysis.curves import pareto_front
-from analysis.results import finished
+from analysis.format_styles import CurveStyle
+from analysis.results import finished, first_value
 
-# Line and marker per curve number: curves often tie, and styles keep each one visible.
-STYLES = (("-", "o"), ("--", "s"), (":", "^"), ("-.", "D"))
+# Reference lines, the same in every lab.
+FP32_LINE = {"color": "black", "linestyle": ":", "linewidth": 1.2}
+CHANCE_LINE = {"color": "black", "linestyle": "-.", "linewidth": 0.8}
 
 
-def best_so_far_line(
-    axes: plt.Axes, curve: pd.DataFrame, label: str, colour: str | None, number: int = 0
-) -> None:
-    """One best-so-far curve (analysis.curves.best_so_far_band's columns), with its min-max band
-    when it averages several repeats; `number` picks the line style."""
-    line, marker = STYLES[number % len(STYLES)]
-    axes.plot(
-        curve["trial"],
-        curve["best_so_far"],
-        linestyle=line,
-        marker=marker,
-        markersize=4,
-        color=colour,
-        label=label,
-    )
+def run_label(table: pd.DataFrame) -> str:
+    """`<profile> profile, <dataset>` (and `MASE-exact` when set) from the columns every row carries."""
+    parts = []
+    profile = first_value(table, "profile")
+    if profile is not None:
+        parts.append(f"{profile} profile")
+    dataset = first_value(table, "dataset")
+    if dataset is not None:
+        parts.append(str(dataset))
+    if bool(first_value(table, "mase_exact", False)):
+        parts.append("MASE-exact")
+    return ", ".join(parts) or "profile and dataset not recorded"
+
+
+def chance_line(axes: plt.Axes, table: pd.DataFrame) -> None:
+    """The majority-class share of the test split (`majority_accuracy`), when the rows carry it."""
+    chance = first_value(table, "majority_accuracy")
+    if chance is not None:
+        axes.axhline(float(chance), label="chance (majority class)", **CHANCE_LINE)
+
+
+def best_so_far_line(axes: plt.Axes, curve: pd.DataFrame, label: str, style: CurveStyle) -> None:
+    """One best-so-far curve (analysis.curves.best_so_far_band's columns) in `style`, with its
+    min-max band when it averages several repeats."""
+    axes.plot(curve["trial"], curve["best_so_far"], markersize=4, label=label, **style.line())
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     if (curve["repeats"] > 1).any():
         axes.fill_between(
-            curve["trial"], curve["lowest"], curve["highest"], color=colour, alpha=0.15, linewidth=0
+            curve["trial"], curve["lowest"], curve["highest"], color=style.colour, alpha=0.15, linewidth=0
         )
 
 
@@ -51,17 +65,17 @@ def scatter_with_front(
     points: pd.DataFrame,
     x: str,
     y: str,
-    colours: Mapping[str, str | tuple | None],
+    styles: Mapping[str, CurveStyle],
     extend_to: float | None = None,
 ) -> None:
-    """Every point coloured by its `variant` (in the order of `colours`), the front as a staircase.
+    """Every point in its `variant`'s style (in the order of `styles`), the front as a staircase.
 
     `points` is front_points' table. Each front point also beats everything larger and less
     accurate, so the last step runs on to `extend_to` (e.g. the largest size plotted).
     """
-    for variant, colour in colours.items():
+    for variant, style in styles.items():
         part = points[points["variant"] == variant]
-        axes.scatter(part[x], part[y], s=18, alpha=0.75, color=colour, label=str(variant))
+        axes.scatter(part[x], part[y], s=18, alpha=0.75, label=str(variant), **style.points())
     front = points[points["on_front"]].sort_values(x, kind="stable")
     if len(front):
         right = max(points[x].max(), extend_to or 0.0)

@@ -5,35 +5,37 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.figure_io import new_axes, save
+from analysis.figure_parts import FP32_LINE, chance_line, run_label
+from analysis.format_styles import curve_styles
 from analysis.results import finished, first_value
 
 
 def plot_lab1_qat(table: pd.DataFrame, folder: str | Path) -> list[Path]:
-    """Accuracy (y) against width (x): PTQ and QAT curves, fp32 base as a reference line."""
+    """Accuracy (y) against width (x): PTQ and QAT curves, fp32 base and chance as reference lines."""
     done = finished(table).copy()
     # One curve per sampled fractional share (`frac_ratio`); `frac_width` is the bits it gave.
     group = [c for c in ("width", "frac_ratio", "frac_width") if c in done.columns]
-    points = (
-        done.groupby(group, as_index=False)[["ptq_accuracy", "qat_accuracy", "fp32_accuracy"]]
-        .mean()
-        .sort_values(group)
-    )
+    metrics = [c for c in ("ptq_accuracy", "qat_accuracy", "fp32_accuracy", "majority_accuracy") if c in done]
+    points = done.groupby(group, as_index=False)[metrics].mean().sort_values(group)
     figure, axes = new_axes(
-        "Lab 1: fixed-point width, PTQ vs QAT", "fixed-point width (bits)", "test accuracy"
+        "Lab 1: fixed-point width, PTQ vs QAT", "fixed-point width (bits)", "test accuracy", run_label(table)
     )
     shares = points.groupby("frac_ratio") if "frac_ratio" in points else [(None, points)]
+    labels = []
+    for ratio, _ in shares:
+        suffix = f" (frac {ratio:g}w)" if ratio is not None and points["frac_ratio"].nunique() > 1 else ""
+        labels += [f"PTQ{suffix}", f"QAT{suffix}"]
+    styles = curve_styles(labels)
     for ratio, part in shares:
         suffix = f" (frac {ratio:g}w)" if ratio is not None and points["frac_ratio"].nunique() > 1 else ""
-        axes.plot(part["width"], part["ptq_accuracy"], "o--", label=f"PTQ{suffix}")
-        axes.plot(part["width"], part["qat_accuracy"], "s-", label=f"QAT{suffix}")
+        axes.plot(part["width"], part["ptq_accuracy"], label=f"PTQ{suffix}", **styles[f"PTQ{suffix}"].line())
+        axes.plot(part["width"], part["qat_accuracy"], label=f"QAT{suffix}", **styles[f"QAT{suffix}"].line())
     if len(points):
-        axes.axhline(points["fp32_accuracy"].iloc[0], color="grey", linestyle=":", label="fp32 base")
+        axes.axhline(points["fp32_accuracy"].iloc[0], label="fp32 base", **FP32_LINE)
+    chance_line(axes, done)
     axes.set_xticks(sorted(points["width"].unique()))
-    axes.legend()
+    axes.legend(fontsize=8)
     return [save(figure, points, folder, "lab1-qat")]
-
-
-PRUNE_STYLES = {"random": "tab:orange", "l1-norm": "tab:blue"}
 
 
 def plot_lab1_prune(table: pd.DataFrame, folder: str | Path) -> list[Path]:
@@ -55,26 +57,33 @@ def plot_lab1_prune(table: pd.DataFrame, folder: str | Path) -> list[Path]:
     )
     width = _first_number(done, "start_width")
     title = "Lab 1: pruning the best QAT model" + (f" ({width:g}-bit)" if width is not None else "")
-    figure, axes = new_axes(title, "sparsity (weights and activations)", "test accuracy")
+    figure, axes = new_axes(title, "sparsity (weights and activations)", "test accuracy", run_label(table))
+    styles = curve_styles([str(method) for method in points["method"].unique()])
     for method, part in points.groupby("method", sort=False):
-        colour = PRUNE_STYLES.get(str(method))
+        # Colour and marker name the method; the line style says before or after fine-tuning.
+        style = styles[str(method)]
         axes.plot(
-            part["sparsity"], part["finetuned_accuracy"], "o-", color=colour, label=f"{method}, fine-tuned"
+            part["sparsity"],
+            part["finetuned_accuracy"],
+            color=style.colour,
+            marker=style.marker,
+            linestyle="-",
+            label=f"{method}, fine-tuned",
         )
         axes.plot(
             part["sparsity"],
             part["pruned_accuracy"],
-            "s--",
-            color=colour,
-            alpha=0.8,
+            color=style.colour,
+            marker=style.marker,
+            linestyle="--",
+            alpha=0.6,
+            markerfacecolor="none",
             label=f"{method}, before fine-tuning",
         )
     start = _first_number(done, "start_accuracy")
     if start is not None:
-        axes.axhline(start, color="grey", linestyle=":", label="unpruned start model")
-    chance = _first_number(done, "majority_accuracy")
-    if chance is not None:
-        axes.axhline(chance, color="black", linestyle="-.", linewidth=0.8, label="chance (majority class)")
+        axes.axhline(start, label="unpruned start model", **FP32_LINE)
+    chance_line(axes, done)
     if len(points):
         axes.set_xticks(sorted(points["sparsity"].unique()))
     axes.legend(fontsize=8)

@@ -14,18 +14,20 @@ import pandas as pd
 
 from analysis.curves import best_so_far_band
 from analysis.figure_io import new_axes, save
-from analysis.figure_parts import best_so_far_line, front_points, scatter_with_front
+from analysis.figure_parts import best_so_far_line, front_points, run_label, scatter_with_front
+from analysis.format_styles import curve_styles
 from analysis.results import first_value, load_results
 from errors import ResultsError
 
 log = logging.getLogger(__name__)
 
-SAMPLER_COLOURS = {"grid": "tab:green", "tpe": "tab:blue", "random": "tab:orange"}
+# Samplers in this order take the first styles (analysis.format_styles), others follow by name.
+SAMPLER_ORDER = ("grid", "tpe", "random")
 NAS_EXPERIMENT = "lab2-nas"
-# Compression-aware variant -> (its accuracy, its label, its colour).
+# Compression-aware variant -> (its accuracy, its label).
 COMPRESS_CURVES = {
-    "compressed": ("compressed_accuracy", "compression-aware, no post-training", "tab:red"),
-    "post-trained": ("post_trained_accuracy", "compression-aware, with post-training", "tab:purple"),
+    "compressed": ("compressed_accuracy", "compression-aware, no post-training"),
+    "post-trained": ("post_trained_accuracy", "compression-aware, with post-training"),
 }
 
 
@@ -36,10 +38,13 @@ def plot_lab2_nas(table: pd.DataFrame, folder: str | Path) -> list[Path]:
         _nas_title(table, "best accuracy so far", band=True),
         "trial (launch order)",
         "best test accuracy so far",
+        run_label(table),
     )
-    for number, sampler in enumerate(_ordered(points["variant"].unique())):
-        part = points[points["variant"] == sampler]
-        best_so_far_line(axes, part, str(sampler), SAMPLER_COLOURS.get(str(sampler)), number)
+    samplers = [str(sampler) for sampler in _ordered(points["variant"].unique())]
+    styles = curve_styles(samplers)
+    for sampler in samplers:
+        part = points[points["variant"].astype(str) == sampler]
+        best_so_far_line(axes, part, sampler, styles[sampler])
     axes.legend(fontsize=8)
     return [save(figure, points, folder, "lab2-nas")]
 
@@ -48,10 +53,14 @@ def plot_lab2_nas_params(table: pd.DataFrame, folder: str | Path) -> list[Path]:
     """Parameter count (x, log) against accuracy (y) of every finished trial, per sampler, with the front."""
     done = front_points(table, maximize="accuracy", minimize="cost_params")
     figure, axes = new_axes(
-        _nas_title(table, "accuracy against size", band=False), "parameters", "test accuracy"
+        _nas_title(table, "accuracy against size", band=False),
+        "parameters",
+        "test accuracy",
+        run_label(table),
     )
-    colours = {sampler: SAMPLER_COLOURS.get(str(sampler)) for sampler in _ordered(done["variant"].unique())}
-    scatter_with_front(axes, done, "cost_params", "accuracy", colours)
+    scatter_with_front(
+        axes, done, "cost_params", "accuracy", curve_styles(_ordered(done["variant"].unique()))
+    )
     if len(done):
         axes.set_xscale("log")
     axes.legend(fontsize=8)
@@ -93,21 +102,22 @@ def plot_lab2_compress_aware(table: pd.DataFrame, folder: str | Path) -> list[Pa
         if len(chosen):
             band = best_so_far_band(chosen, "accuracy", by=())
             parts.append(band.assign(curve=f"no compression (lab2-nas, {sampler})"))
-    for variant, (metric, label, _) in COMPRESS_CURVES.items():
+    for variant, (metric, label) in COMPRESS_CURVES.items():
         rows = table[table["variant"] == variant]
         if len(rows) and metric in rows:
             parts.append(best_so_far_band(rows, metric, by=()).assign(curve=label))
     points = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=["curve", "trial"])
-    colours = {f"no compression (lab2-nas, {sampler})": "tab:gray"} | {
-        label: colour for _, label, colour in COMPRESS_CURVES.values()
-    }
+    styles = curve_styles(
+        [f"no compression (lab2-nas, {sampler})", *(label for _, label in COMPRESS_CURVES.values())]
+    )
     figure, axes = new_axes(
         f"Lab 2: compression-aware NAS\n({sampler} sampler{_repeats_note(table, band=True)})",
         "trial (launch order)",
         "best test accuracy so far",
+        run_label(table),
     )
-    for number, (curve, part) in enumerate(points.groupby("curve", sort=False)):
-        best_so_far_line(axes, part, str(curve), colours.get(str(curve)), number)
+    for curve, part in points.groupby("curve", sort=False):
+        best_so_far_line(axes, part, str(curve), styles[str(curve)])
     axes.legend(fontsize=8)
     columns = ["curve", *[c for c in points.columns if c != "curve"]]
     return [save(figure, points[columns], folder, "lab2-compress-aware")]
@@ -124,8 +134,8 @@ def _nas_table(folder: str | Path) -> pd.DataFrame | None:
 
 
 def _ordered(samplers) -> list:
-    known = [s for s in SAMPLER_COLOURS if s in set(samplers)]
-    return known + sorted(s for s in samplers if s not in SAMPLER_COLOURS)
+    known = [s for s in SAMPLER_ORDER if s in set(samplers)]
+    return known + sorted(s for s in samplers if s not in SAMPLER_ORDER)
 
 
 def _repeats_note(table: pd.DataFrame, band: bool) -> str:

@@ -1,8 +1,14 @@
-"""Lab 3 figures: best accuracy so far per number format, and accuracy against model size (Pareto).
+"""Lab 3 figures: best accuracy so far per format, each format's best accuracy, and accuracy against bits.
 
-Both read a `lab3-mixed` or `lab3-precisions` table: one row per trial with `variant` (the
-format), `trial_index`, `accuracy`, `cost_size_mb`, and the starting model's `fp32_accuracy`
-and `fp32_size_mb`. Files: `<experiment>.png` and `<experiment>-pareto.png`, each with a CSV.
+All read a `lab3-mixed` or `lab3-precisions` table: one row per trial with `variant` (the
+format), `repeat`, `trial_index`, `accuracy`, `cost_avg_linear_bits`, the starting model's
+`fp32_accuracy` and, when the trials report it, `majority_accuracy` (chance). Files, each with a
+CSV of its points: `<experiment>.png` (best so far), `<experiment>-formats.png` (one dot per
+format; lab3-precisions only) and `<experiment>-pareto.png`.
+
+Every format keeps one style (analysis.format_styles) in every figure. The x-axis of the Pareto
+figure is the average bits per Linear weight: it separates the formats, whereas model size is
+dominated by the fp32 embeddings that no format touches.
 """
 
 from pathlib import Path
@@ -12,55 +18,151 @@ import pandas as pd
 
 from analysis.curves import best_so_far_band
 from analysis.figure_io import new_axes, save
-from analysis.figure_parts import best_so_far_line, front_points, scatter_with_front
-from analysis.results import first_value
+from analysis.figure_parts import (
+    FP32_LINE,
+    best_so_far_line,
+    chance_line,
+    front_points,
+    run_label,
+    scatter_with_front,
+)
+from analysis.format_styles import FORMAT_ORDER, curve_styles
+from analysis.results import finished, first_value
 
 ACCURACY = "accuracy"
-SIZE = "cost_size_mb"
+BITS = "cost_avg_linear_bits"
+FP32_BITS = 32.0
 
 
 def plot_lab3_best_so_far(table: pd.DataFrame, folder: str | Path) -> list[Path]:
     """Trials (x) against best accuracy so far (y), one curve per format, fp32 start as a reference.
 
     Trials are in launch order; a failed trial keeps the previous best. With --repeats the curve
-    is the mean over repeats and the band spans their lowest to highest.
+    is the mean over repeats and the band spans their lowest to highest. The y-range spans the
+    formats' final bests and the fp32 start, so an early low trial does not squash the spread
+    (such a point is cut off at the bottom; the CSV keeps it).
     """
     experiment = _experiment(table)
     points = best_so_far_band(table, ACCURACY, by=("variant",))
     figure, axes = new_axes(
-        _title(table, "best accuracy so far"), "trial (launch order)", "best test accuracy so far"
+        _title(table, "best accuracy so far"),
+        "trial (launch order)",
+        "best test accuracy so far",
+        run_label(table),
     )
-    colours = _colours(points["variant"])
-    for number, (variant, part) in enumerate(points.groupby("variant")):
-        best_so_far_line(axes, part, variant, colours[variant], number)
+    styles = curve_styles(_formats(points["variant"]))
+    for variant, style in styles.items():
+        best_so_far_line(axes, points[points["variant"] == variant], variant, style)
     reference = _reference(table)
     if reference is not None:
-        axes.axhline(
-            reference["accuracy"],
-            color="black",
-            linestyle=":",
-            linewidth=1.2,
-            label=f"fp32 start ({reference['start']})",
-        )
-    _legend(axes, len(colours))
+        axes.axhline(reference["accuracy"], label=f"fp32 start ({reference['start']})", **FP32_LINE)
+    finals = points.groupby("variant")["best_so_far"].last().dropna()
+    if len(finals):
+        low, high = float(finals.min()), float(finals.max())
+        if reference is not None:
+            low, high = min(low, reference["accuracy"]), max(high, reference["accuracy"])
+        margin = max(0.1 * (high - low), 0.005)
+        axes.set_ylim(low - margin, high + margin)
+    _legend(axes, len(styles))
     return [save(figure, points, folder, experiment)]
 
 
+def format_bests(table: pd.DataFrame) -> pd.DataFrame:
+    """One row per format: its best accuracy (mean over repeats of each repeat's best, with the
+    lowest and highest), and the average bits per Linear weight of the best trial; best first."""
+    done = finished(table).dropna(subset=[ACCURACY])
+    rows = []
+    for variant, part in done.groupby("variant"):
+        per_repeat = (
+            part.groupby("repeat")[ACCURACY].max() if "repeat" in part else part[ACCURACY].agg(["max"])
+        )
+        best = part.loc[part[ACCURACY].idxmax()]
+        rows.append(
+            {
+                "variant": variant,
+                "best_accuracy": float(per_repeat.mean()),
+                "lowest": float(per_repeat.min()),
+                "highest": float(per_repeat.max()),
+                "repeats": int(len(per_repeat)),
+                "trials": int(len(part)),
+                "best_trial_index": int(best["trial_index"]),
+                "best_avg_linear_bits": float(best[BITS]) if BITS in part else float("nan"),
+            }
+        )
+    columns = [
+        "variant",
+        "best_accuracy",
+        "lowest",
+        "highest",
+        "repeats",
+        "trials",
+        "best_trial_index",
+        "best_avg_linear_bits",
+    ]
+    return pd.DataFrame(rows, columns=columns).sort_values("best_accuracy", ascending=False, kind="stable")
+
+
+def plot_lab3_formats(table: pd.DataFrame, folder: str | Path) -> list[Path]:
+    """Each format's best accuracy as a dot (a bar over repeats' lowest to highest), best first,
+    with the fp32 start and chance (majority class) as reference lines."""
+    experiment = _experiment(table)
+    bests = format_bests(table)
+    figure, axes = new_axes(
+        _title(table, "best accuracy per format"), "format", "best test accuracy", run_label(table)
+    )
+    styles = curve_styles(_formats(bests["variant"]))
+    for position, row in enumerate(bests.itertuples()):
+        style = styles[row.variant]
+        axes.errorbar(
+            [position],
+            [row.best_accuracy],
+            yerr=[[row.best_accuracy - row.lowest], [row.highest - row.best_accuracy]]
+            if row.repeats > 1
+            else None,
+            color=style.colour,
+            marker=style.marker,
+            markersize=7,
+            linestyle="none",
+            capsize=3,
+        )
+    axes.set_xticks(range(len(bests)), list(bests["variant"]), rotation=40, ha="right", fontsize=8)
+    reference = _reference(table)
+    if reference is not None:
+        axes.axhline(reference["accuracy"], label=f"fp32 start ({reference['start']})", **FP32_LINE)
+    chance_line(axes, table)
+    axes.legend(fontsize=8, loc="lower left")
+    return [save(figure, bests, folder, f"{experiment}-formats")]
+
+
 def plot_lab3_pareto(table: pd.DataFrame, folder: str | Path) -> list[Path]:
-    """Model size (x) against accuracy (y): every finished trial a point coloured by format, the front drawn.
+    """Average bits per Linear weight (x) against accuracy (y): every finished trial in its format's
+    style, the Pareto front drawn and each front point labelled with its format.
 
     The front is taken over all trials of the experiment (every format together): the trials
-    that no other trial beats on both accuracy and size. The starting fp32 model is a star.
+    that no other trial beats on both accuracy and bits. The starting fp32 model is a star at 32.
     """
     experiment = _experiment(table)
-    done = front_points(table, maximize=ACCURACY, minimize=SIZE)
-    figure, axes = new_axes(_title(table, "accuracy against size"), "model size (MB)", "test accuracy")
+    done = front_points(table, maximize=ACCURACY, minimize=BITS)
+    figure, axes = new_axes(
+        _title(table, "accuracy against bits per weight"),
+        "average bits per Linear weight",
+        "test accuracy",
+        run_label(table),
+    )
     reference = _reference(table)
-    colours = _colours(done["variant"])
-    scatter_with_front(axes, done, SIZE, ACCURACY, colours, extend_to=(reference or {}).get("size_mb"))
-    if reference is not None and reference["size_mb"] is not None:
+    styles = curve_styles(_formats(done["variant"]))
+    scatter_with_front(axes, done, BITS, ACCURACY, styles, extend_to=FP32_BITS)
+    for _, point in done[done["on_front"]].iterrows():
+        axes.annotate(
+            str(point["variant"]),
+            (point[BITS], point[ACCURACY]),
+            textcoords="offset points",
+            xytext=(4, -10),
+            fontsize=7,
+        )
+    if reference is not None:
         axes.scatter(
-            [reference["size_mb"]],
+            [FP32_BITS],
             [reference["accuracy"]],
             marker="*",
             s=160,
@@ -68,15 +170,15 @@ def plot_lab3_pareto(table: pd.DataFrame, folder: str | Path) -> list[Path]:
             label=f"fp32 start ({reference['start']})",
             zorder=3,
         )
-    _legend(axes, len(colours))
+    _legend(axes, len(styles))
     columns = [
         c
         for c in (
             "variant",
             "repeat",
             "trial_index",
-            SIZE,
-            "cost_avg_linear_bits",
+            BITS,
+            "cost_size_mb",
             ACCURACY,
             "quantized_layers",
             "pareto_optimal",
@@ -84,7 +186,13 @@ def plot_lab3_pareto(table: pd.DataFrame, folder: str | Path) -> list[Path]:
         )
         if c in done.columns
     ]
-    return [save(figure, done[columns].sort_values(SIZE, kind="stable"), folder, f"{experiment}-pareto")]
+    return [save(figure, done[columns].sort_values(BITS, kind="stable"), folder, f"{experiment}-pareto")]
+
+
+def _formats(variants: pd.Series) -> list[str]:
+    """The formats present, in the library's order (unknown names after, by name)."""
+    present = {str(v) for v in variants.dropna().unique()}
+    return [name for name in FORMAT_ORDER if name in present] + sorted(present - set(FORMAT_ORDER))
 
 
 def _experiment(table: pd.DataFrame) -> str:
@@ -92,12 +200,15 @@ def _experiment(table: pd.DataFrame) -> str:
 
 
 def _title(table: pd.DataFrame, what: str) -> str:
-    """`<experiment>: <what> (<sampler>[, objectives])` from the columns the runner records."""
+    """`<experiment>: <what> (<sampler>[; objectives][; every Linear])` from the recorded columns."""
     details = []
     for column in ("sampler", "objectives"):
         value = first_value(table, column)
         if value is not None and (column != "objectives" or "," in str(value)):
             details.append(str(value))
+    if first_value(table, "layers_mode") == "all":
+        fp32 = first_value(table, "fp32_layers")
+        details.append("every Linear" + (f" but {fp32}" if fp32 else ""))
     suffix = f" ({'; '.join(details)})" if details else ""
     return f"{_experiment(table)}: {what}{suffix}"
 
@@ -115,17 +226,10 @@ def _reference(table: pd.DataFrame) -> dict | None:
     }
 
 
-def _colours(variants: pd.Series) -> dict[str, tuple]:
-    """One colour per format, by sorted name, so a format has the same colour in every figure."""
-    variants = sorted(variants.dropna().unique())
-    palette = plt.get_cmap("tab20" if len(variants) > 10 else "tab10")
-    return {variant: palette(number % palette.N) for number, variant in enumerate(variants)}
-
-
 def _legend(axes: plt.Axes, entries: int) -> None:
     if entries > 4:
         # Many formats: outside the axes (on a wider figure), so no curve hides behind the legend.
-        axes.figure.set_size_inches(8.4, 4.2)
+        axes.figure.set_size_inches(8.4, 4.6)
         axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0)
     else:
         axes.legend(fontsize=8)

@@ -2,12 +2,10 @@
 
 from typing import Any
 
-import numpy as np
-
 from trainables.checkpoint import load_model
 from trainables.compress import prune_model
 from trainables.trial_context import TrialContext
-from trainables.trial_steps import TrialData, accuracy, finish, open_data, train_model
+from trainables.trial_steps import accuracy, finish, majority_accuracy, open_data, train_model
 
 PRUNE_METHODS = ("random", "l1-norm")
 
@@ -20,12 +18,6 @@ def prune_config(sparsity: float, method: str) -> dict[str, Any]:
     """
     entry = {"sparsity": float(sparsity), "method": method, "scope": "local"}
     return {"weight": dict(entry), "activation": dict(entry)}
-
-
-def majority_accuracy(data: TrialData) -> float:
-    """The accuracy of always answering the test split's most frequent label (the chance level)."""
-    counts = np.bincount(np.asarray(data.test.labels))
-    return float(counts.max() / counts.sum())
 
 
 def lab1_prune_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any]:

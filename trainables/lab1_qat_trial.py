@@ -6,7 +6,7 @@ from trainables.checkpoint import load_model
 from trainables.compress import fixed_point_config, quantize_model
 from trainables.compress.mase_mode import with_mase_exact
 from trainables.trial_context import TrialContext
-from trainables.trial_steps import accuracy, finish, open_data, train_model
+from trainables.trial_steps import accuracy, finish, majority_accuracy, open_data, train_model
 
 
 def lab1_qat_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any]:
@@ -31,6 +31,7 @@ def lab1_qat_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any]:
         "ptq_accuracy": ptq_accuracy,
         "qat_accuracy": qat_accuracy,
         "fp32_accuracy": float(config["fp32_accuracy"]),
+        "majority_accuracy": majority_accuracy(data),
         **train_metrics,
     }
     return finish(model, recipe, ctx, metrics)

@@ -20,7 +20,7 @@ from trainables.compress import quantize_model
 from trainables.compress.mase_mode import with_mase_exact
 from trainables.model_recipe import ModelRecipe
 from trainables.trial_context import TrialContext
-from trainables.trial_steps import accuracy, cost_metrics, finish, open_data, train_model
+from trainables.trial_steps import accuracy, cost_metrics, finish, majority_accuracy, open_data, train_model
 
 
 def layer_quantization(config: dict[str, Any]) -> dict[str, Any]:
@@ -96,6 +96,7 @@ def lab3_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any]:
         "fp32_size_mb": fp32_size_mb,
         "quantized_layers": quantized,
         "linear_layers": len(config["layers"]),
+        "majority_accuracy": majority_accuracy(data),
         **train_metrics,
     }
     return finish(model, recipe, ctx, metrics)

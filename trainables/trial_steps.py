@@ -86,6 +86,12 @@ def progress_rows(test: TokenizedSplit, seed: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(len(test), PROGRESS_EVAL_ROWS, replace=False))
 
 
+def majority_accuracy(data: TrialData) -> float:
+    """The accuracy of always answering the test split's most frequent label (the chance level)."""
+    counts = np.bincount(np.asarray(data.test.labels))
+    return float(counts.max() / counts.sum())
+
+
 def accuracy(model: nn.Module, data: TrialData, config: dict[str, Any], ctx: TrialContext) -> float:
     """Test-split accuracy of `model`."""
     batch = int(config["train"].get("eval_batch_size", 128))

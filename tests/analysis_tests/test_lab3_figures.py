@@ -3,6 +3,7 @@
 import math
 
 import pandas as pd
+import pytest
 
 from analysis.figures import draw_figures
 from search.results_table import mark_pareto_front
@@ -23,6 +24,12 @@ def made_up_table() -> pd.DataFrame:
                         "status": "ERROR" if failed else "TERMINATED",
                         "accuracy": math.nan if failed else base + 0.01 * ((index * 7 + repeat) % 3),
                         "cost_size_mb": math.nan if failed else 4.0 + 0.3 * index - (variant == "binary"),
+                        "cost_avg_linear_bits": math.nan
+                        if failed
+                        else (1.0 if variant == "binary" else 8.0) + index,
+                        "majority_accuracy": 0.5,
+                        "profile": "quick",
+                        "dataset": "rotten_tomatoes",
                         "fp32_accuracy": 0.77,
                         "fp32_size_mb": 5.6,
                         "start_from": "base",
@@ -37,7 +44,11 @@ def test_best_so_far_and_pareto_figures_are_drawn_with_their_points(tmp_path):
     table = made_up_table()
     table.to_parquet(tmp_path / "trials.parquet")
     paths = draw_figures(tmp_path)
-    assert [p.name for p in paths] == ["lab3-precisions.png", "lab3-precisions-pareto.png"]
+    assert [p.name for p in paths] == [
+        "lab3-precisions.png",
+        "lab3-precisions-formats.png",
+        "lab3-precisions-pareto.png",
+    ]
     assert all(p.stat().st_size > 10_000 for p in paths)
 
     curve = pd.read_csv(tmp_path / "lab3-precisions.csv")
@@ -49,14 +60,45 @@ def test_best_so_far_and_pareto_figures_are_drawn_with_their_points(tmp_path):
     pareto = pd.read_csv(tmp_path / "lab3-precisions-pareto.csv")
     assert len(pareto) == 22  # the two failed trials have no point
     front = pareto[pareto["on_front"]]
+    bits = "cost_avg_linear_bits"  # the x-axis: bits per Linear weight, not model size
     for _, point in pareto.iterrows():
         beaten = (
             (pareto["accuracy"] >= point["accuracy"])
-            & (pareto["cost_size_mb"] <= point["cost_size_mb"])
-            & ((pareto["accuracy"] > point["accuracy"]) | (pareto["cost_size_mb"] < point["cost_size_mb"]))
+            & (pareto[bits] <= point[bits])
+            & ((pareto["accuracy"] > point["accuracy"]) | (pareto[bits] < point[bits]))
         ).any()
         assert point["on_front"] == (not beaten)
     assert len(front) >= 1
+
+    # One dot per format, best first: each format's best per repeat, averaged over the repeats.
+    formats = pd.read_csv(tmp_path / "lab3-precisions-formats.csv")
+    assert formats["variant"].tolist() == ["integer", "log", "binary"]
+    # log: repeat 0's best is 0.75, repeat 1's 0.76 (its failed trial does not count).
+    assert formats["best_accuracy"].tolist() == pytest.approx([0.78, 0.755, 0.72])
+    log = formats[formats["variant"] == "log"].iloc[0]
+    assert (log["lowest"], log["highest"]) == pytest.approx((0.75, 0.76))
+    assert (formats["repeats"] == 2).all()
+
+
+def test_every_format_has_its_own_colour_marker_and_line_and_keeps_it():
+    from analysis.format_styles import FORMAT_ORDER, curve_styles
+
+    styles = curve_styles(list(FORMAT_ORDER))
+    assert len({style.colour for style in styles.values()}) == len(FORMAT_ORDER)
+    assert len({style.marker for style in styles.values()}) == len(FORMAT_ORDER)
+    # A format looks the same whichever other formats are in the figure.
+    assert curve_styles(["mxfp", "log"])["mxfp"] == styles["mxfp"]
+    # Other names take styles no format of the figure uses.
+    mixed = curve_styles(["integer", "grid"])
+    assert mixed["grid"] != mixed["integer"]
+
+
+def test_titles_name_profile_and_dataset():
+    from analysis.figure_parts import run_label
+
+    table = made_up_table()
+    assert run_label(table) == "quick profile, rotten_tomatoes"
+    assert run_label(table.assign(mase_exact=True)) == "quick profile, rotten_tomatoes, MASE-exact"
 
 
 def test_pareto_marking_keeps_exactly_the_undominated_finished_rows():
