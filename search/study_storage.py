@@ -69,7 +69,12 @@ def open_storage(url: str) -> optuna.storages.BaseStorage:
             os.makedirs(folder, exist_ok=True)
     try:
         # pool_pre_ping: a server database may close idle connections during a long trial.
-        kwargs = {} if url.startswith("sqlite") else {"pool_pre_ping": True}
+        kwargs: dict[str, Any] = {} if url.startswith("sqlite") else {"pool_pre_ping": True}
+        if url.startswith("postgresql"):
+            # Our sessions only: a commit stops waiting for the server's WAL flush (7.8 -> 0.5 ms
+            # on this machine, ~15 commits a trial). "There is no risk of database inconsistency";
+            # a server crash may lose the last commits (postgresql.org/docs/current/wal-async-commit.html).
+            kwargs["connect_args"] = {"options": "-c synchronous_commit=off"}
         rdb = optuna.storages.RDBStorage(url, engine_kwargs=kwargs)
         if url.startswith("sqlite"):
             _fast_sqlite(rdb)

@@ -30,14 +30,18 @@ class Commands:
         ]
 
     @staticmethod
-    def ray_worker(port: int, ip: str, agent_port: int, temp_dir: str) -> list[str]:
+    def ray_worker(
+        port: int, ip: str, agent_port: int, temp_dir: str, cpus: int = 1, gpus: int = 0
+    ) -> list[str]:
+        # --num-gpus advertises GPUs as a resource: Ray schedules by it, no device needed (the scale bench).
         return [
             "ray",
             "start",
             f"--address={HEAD_IP}:{port}",
             f"--node-ip-address={ip}",
             f"--dashboard-agent-listen-port={agent_port}",
-            "--num-cpus=1",
+            f"--num-cpus={cpus}",
+            *([f"--num-gpus={gpus}"] if gpus else []),
             f"--temp-dir={temp_dir}",
             "--disable-usage-stats",
         ]

@@ -18,11 +18,23 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-# BERT's field names (trainables/nas_arch.py; not imported: it pulls in torch).
+# BERT's field names and the projection choices of search/nas_space.py (trainables/nas_arch.py has
+# them too, but importing it pulls in torch). The FFN's choices apply only when it is square.
 SHAPE_FIELDS = ("num_hidden_layers", "num_attention_heads", "hidden_size", "intermediate_size")
-PROJECTIONS = ("query_proj", "key_proj", "value_proj", "output_proj")
+ATTENTION = ("query_proj", "key_proj", "value_proj", "output_proj")
+PROJECTIONS = (*ATTENTION, "pooler_proj", "ffn_in_proj", "ffn_out_proj")
 VOCAB = 30522
 NOISE = 0.01
+
+
+def identity_projections(config: dict[str, Any]) -> list[str]:
+    """The projection parameters that are Identity in the built model (FFN ones only when square)."""
+    square_ffn = int(config["intermediate_size"]) == int(config["hidden_size"])
+    return [
+        p
+        for p in PROJECTIONS
+        if config.get(p, "linear") == "identity" and (square_ffn or p not in ("ffn_in_proj", "ffn_out_proj"))
+    ]
 
 
 def surrogate_params(config: dict[str, Any]) -> int:
@@ -30,18 +42,21 @@ def surrogate_params(config: dict[str, Any]) -> int:
     layers, hidden, inter = (
         int(config[f]) for f in ("num_hidden_layers", "hidden_size", "intermediate_size")
     )
-    linear = sum(config.get(p, "linear") == "linear" for p in PROJECTIONS)
-    per_layer = linear * (hidden * hidden + hidden) + 2 * hidden * inter + inter + hidden + 4 * hidden
+    identity = set(identity_projections(config))
+    attention = sum(p not in identity for p in ATTENTION) * (hidden * hidden + hidden)
+    ffn = (hidden * inter + inter) * ("ffn_in_proj" not in identity) + (inter * hidden + hidden) * (
+        "ffn_out_proj" not in identity
+    )
+    per_layer = attention + ffn + 4 * hidden  # + two LayerNorms
     embeddings = (VOCAB + 512 + 2) * hidden + 2 * hidden  # words, positions, token types, LayerNorm
-    return (
-        embeddings + layers * per_layer + (hidden * hidden + hidden) + (2 * hidden + 2)
-    )  # pooler, classifier
+    pooler = (hidden * hidden + hidden) * ("pooler_proj" not in identity)
+    return embeddings + layers * per_layer + pooler + (2 * hidden + 2)  # + classifier
 
 
 def surrogate_accuracy(config: dict[str, Any]) -> float:
     """A plausible accuracy in [0.5, 0.9] for the shape in `config`, with seeded noise."""
     params = surrogate_params(config)
-    identity = sum(config.get(p, "linear") == "identity" for p in PROJECTIONS)
+    identity = len(identity_projections(config))
     heads_fit = 1.0 - 0.02 * abs(
         math.log2(int(config["hidden_size"]) // int(config["num_attention_heads"]) / 64)
     )

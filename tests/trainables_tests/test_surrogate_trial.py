@@ -5,6 +5,7 @@ import statistics
 import pytest
 
 from trainables.model_recipe import ModelRecipe, build_from_recipe
+from trainables.nas_arch import arch_from_params
 from trainables.surrogate_trial import (
     PROJECTIONS,
     VOCAB,
@@ -22,13 +23,21 @@ def _config(shape, identity=(), seed=0):
     return {**shape, **{p: "identity" if p in identity else "linear" for p in PROJECTIONS}, "seed": seed}
 
 
-@pytest.mark.parametrize("identity", [(), ("query_proj", "output_proj")])
-def test_surrogate_params_are_the_built_models(identity):
-    config = _config({**SMALL, "num_hidden_layers": 2}, identity)
+@pytest.mark.parametrize(
+    "intermediate, identity",
+    [
+        (512, ()),
+        (512, ("query_proj", "output_proj", "pooler_proj")),
+        (512, ("ffn_in_proj",)),  # not square: the FFN stays Linear
+        (128, ("ffn_in_proj", "ffn_out_proj", "key_proj")),
+    ],
+)
+def test_surrogate_params_are_the_built_models(intermediate, identity):
+    config = _config({**SMALL, "num_hidden_layers": 2, "intermediate_size": intermediate}, identity)
     recipe = ModelRecipe(
         vocab_size=VOCAB,
         arch={k: config[k] for k in SMALL},
-        identity_projections=[p.removesuffix("_proj") for p in identity],
+        identity_projections=arch_from_params(config)[1],
     )
     model = build_from_recipe(recipe, pretrained=False)
     assert surrogate_params(config) == sum(p.numel() for p in model.parameters())
@@ -50,3 +59,10 @@ def test_surrogate_trial_sleeps_and_reports(tmp_path):
     assert metrics["trial_seconds"] >= 0.2
     assert ctx.reports[0]["accuracy"] == surrogate_accuracy(_config(SMALL))
     assert ctx.reports[0]["cost_params"] == surrogate_params(_config(SMALL))
+
+
+def test_surrogate_knows_every_projection_choice_of_the_nas_spaces():
+    from search.nas_space import NAS_SPACES
+
+    for space in NAS_SPACES.values():
+        assert {p for p in space.grid() if p.endswith("_proj")} <= set(PROJECTIONS), space.name

@@ -1,0 +1,354 @@
+"""Scale rehearsal: a real `adls` search of surrogate trials on a simulated multi-node GPU cluster.
+
+Starts a Ray cluster of `ray start` processes on loopback addresses (tests/loopback_cluster.py, as
+the cluster tests do): a head without CPUs (it runs the driver) and N worker nodes, each
+advertising G GPUs (and G CPUs) as resources; no device is needed, Ray schedules `gpu` requests
+exactly as on a real cluster. The driver runs `lab2-nas` with `--trial surrogate` (a seeded score
+of the architecture, then a sleep) on the tutorial space, one GPU per trial: everything else is
+the production path (Tuner, the Optuna study in its database, resources, ledger, table, figures).
+
+Per search it measures: dispatch rate against the ideal (slots / trial time) over the whole run
+and in steady state, the searcher's ask (suggest) and tell (on_trial_complete) time per trial as
+the study grows, driver CPU and peak memory, time to write the table and draw the figures, and
+Tune's state on disk. Prints a table, writes bench/out/scale.json and bench/out/scale.png.
+
+    .venv/bin/python bench/bench_scale.py                        # default size: 4 nodes x 2 GPUs, 200 trials
+    .venv/bin/python bench/bench_scale.py --nodes 8 --gpus-per-node 4 --trials 1000
+    .venv/bin/python bench/bench_scale.py --sweep                # 100/300/1000 trials on 8x4; 1/4/8 nodes at 300
+    .venv/bin/python bench/bench_scale.py --postgres             # the studies in a throwaway PostgreSQL
+"""
+
+import argparse
+import json
+import math
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+PROJECT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(PROJECT))  # run as a script: the project's packages and tests/ helpers
+
+OUT = PROJECT / "bench" / "out"
+# Small object stores: surrogate trials move no data, and 9 nodes share this machine's memory.
+NODE_OPTIONS = ("--object-store-memory=100000000",)
+SWEEP = [(8, 100), (8, 300), (8, 1000), (4, 300), (1, 300)]  # (nodes, trials), 4 GPUs per node
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, default=4)
+    parser.add_argument("--gpus-per-node", type=int, default=2)
+    parser.add_argument("--trials", type=int, default=200, help="trials per search")
+    parser.add_argument("--concurrency", type=int, default=None, help="trials at once (default: all GPUs)")
+    parser.add_argument("--trial-seconds", type=float, default=2.0, help="how long a surrogate trial sleeps")
+    parser.add_argument("--samplers", default="tpe,grid", help="comma list of lab2-nas samplers")
+    parser.add_argument("--sweep", action="store_true", help=f"(nodes, trials) = {SWEEP}, 4 GPUs per node")
+    parser.add_argument("--postgres", action="store_true", help="studies in a throwaway PostgreSQL server")
+    parser.add_argument("--optuna-storage", default=None, help="studies in this database URL instead")
+    parser.add_argument("--out", default=str(OUT / "scale.json"))
+    parser.add_argument("--child", default=None, help=argparse.SUPPRESS)  # the driver process
+    args = parser.parse_args()
+    if args.child:
+        driver(json.loads(args.child))
+        return
+    plan = (
+        [(nodes, 4, trials) for nodes, trials in SWEEP]
+        if args.sweep
+        else [(args.nodes, args.gpus_per_node, args.trials)]
+    )
+    runs = rehearse(plan, args)
+    report = {
+        "machine": machine_facts(),
+        "trial_seconds": args.trial_seconds,
+        "storage": "postgresql" if args.postgres else ("url" if args.optuna_storage else "sqlite"),
+        "runs": runs,
+    }
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=1))
+    print_table(runs)
+    figure = draw(runs, Path(args.out).with_suffix(".png"))
+    print(f"wrote {args.out} and {figure}")
+
+
+def rehearse(plan: list[tuple[int, int, int]], args: argparse.Namespace) -> list[dict]:
+    """One cluster per node count (reused for its trial counts); one driver process per search size."""
+    from tests.loopback_cluster import LocalCluster
+    from tests.loopback_postgres import LocalPostgres
+
+    root = Path(tempfile.mkdtemp(prefix="adls-scale-"))
+    postgres = LocalPostgres(root / "postgres") if args.postgres else None
+    url = postgres.start() if postgres else args.optuna_storage
+    runs = []
+    try:
+        for nodes in dict.fromkeys(n for n, _, _ in plan):
+            cluster = LocalCluster(root / f"cluster-{nodes}")
+            try:
+                started = time.monotonic()
+                cluster.start_head(NODE_OPTIONS)
+                gpus = next(g for n, g, _ in plan if n == nodes)
+                for k in range(nodes):
+                    cluster.add_worker(f"127.0.0.{10 + k}", cpus=gpus, gpus=gpus, extra=NODE_OPTIONS)
+                cluster.wait_for_nodes(nodes + 1, timeout=300)
+                print(f"{nodes} nodes x {gpus} GPUs up in {time.monotonic() - started:.0f} s", flush=True)
+                for n, _, trials in plan:
+                    if n != nodes:
+                        continue
+                    spec = {
+                        "nodes": nodes,
+                        "gpus_per_node": gpus,
+                        "trials": trials,
+                        "concurrency": args.concurrency or nodes * gpus,
+                        "trial_seconds": args.trial_seconds,
+                        "samplers": args.samplers.split(","),
+                        "storage": str(root / f"results-{nodes}x{gpus}-{trials}"),
+                        "optuna_storage": url,
+                        "study_prefix": f"{nodes}x{gpus}-{trials}" if url else "",
+                    }
+                    runs += run_driver(cluster, spec, root)
+            finally:
+                cluster.shutdown()
+    finally:
+        if postgres:
+            postgres.stop()
+    return runs
+
+
+def run_driver(cluster, spec: dict, root: Path) -> list[dict]:
+    """Run the search in a driver process of its own (its CPU and peak memory are the driver's)."""
+    result_file = root / f"driver-{spec['nodes']}-{spec['trials']}.json"
+    env = {**cluster.driver_env(root / "cache-driver"), "PYTHONPATH": str(PROJECT)}
+    command = [sys.executable, __file__, "--child", json.dumps({**spec, "result_file": str(result_file)})]
+    started = time.monotonic()
+    done = subprocess.run(command, env=env, cwd=PROJECT, capture_output=True, text=True, timeout=7200)
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"driver failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
+        )
+    runs = json.loads(result_file.read_text())
+    print(f"  {spec['nodes']} nodes, {spec['trials']} trials: {time.monotonic() - started:.0f} s", flush=True)
+    return runs
+
+
+def driver(spec: dict) -> None:
+    """The driver process: instrument the production path, run the search, measure, write JSON."""
+    import optuna
+
+    import search.runner as runner
+    from search.options import RunOptions
+    from search.study_storage import StudySearch
+
+    calls: dict[str, list[float]] = {"suggest": [], "complete": []}
+    phases: dict[str, list[float]] = {"fit": [], "write_table": [], "draw_figures": []}
+
+    def timed(store: list[float], fn):
+        def wrapper(*a, **k):
+            start = time.perf_counter()
+            try:
+                return fn(*a, **k)
+            finally:
+                store.append(time.perf_counter() - start)
+
+        return wrapper
+
+    StudySearch.suggest = timed(calls["suggest"], StudySearch.suggest)
+    StudySearch.on_trial_complete = timed(calls["complete"], StudySearch.on_trial_complete)
+    runner._fit_to_the_end = timed(phases["fit"], runner._fit_to_the_end)
+    runner.write_table = timed(phases["write_table"], runner.write_table)
+    runner.draw_figures = timed(phases["draw_figures"], runner.draw_figures)
+    if spec["study_prefix"]:  # several sizes share one database: one study name each
+        original = runner.study_name
+        runner.study_name = lambda experiment, search: (
+            f"{spec['study_prefix']}/{original(experiment, search)}"
+        )
+
+    memory = MemorySampler()
+    options = RunOptions(
+        profile_name="full",  # the tutorial NAS space (4,800 architectures)
+        dataset="synthetic",  # surrogates open no data; nothing to download
+        storage=spec["storage"],
+        address=os.environ["RAY_ADDRESS"],
+        gpus_per_trial=1.0,
+        cpus_per_trial=1,
+        max_concurrent=spec["concurrency"],
+        trial="surrogate",
+        surrogate_seconds=spec["trial_seconds"],
+        budget=spec["trials"],
+        optuna_storage=spec["optuna_storage"],
+        extra={"samplers": tuple(spec["samplers"])},
+    )
+    cpu_before = cpu_seconds()
+    table = runner.run("lab2-nas", options)["lab2-nas"]
+    cpu = cpu_seconds() - cpu_before
+    memory.stop()
+
+    folder = Path(spec["storage"]) / "lab2-nas"
+    url = spec["optuna_storage"] or f"sqlite:///{folder}/optuna.db"
+    slots = spec["nodes"] * spec["gpus_per_node"]
+    runs, offset = [], 0
+    for index, sampler in enumerate(spec["samplers"]):
+        trials = spec["trials"]
+        rows = table[table["variant"] == sampler]
+        study = optuna.load_study(study_name=rows["optuna_study"].iloc[0], storage=url)
+        starts = sorted(t.datetime_start.timestamp() for t in study.get_trials(deepcopy=False))
+        fit = phases["fit"][index]
+        ideal = math.ceil(trials / min(slots, spec["concurrency"])) * spec["trial_seconds"]
+        asks = calls["suggest"][offset : offset + trials]
+        tells = calls["complete"][offset : offset + trials]
+        offset += trials
+        per_trial = [a + t for a, t in zip(asks, tells, strict=False)]
+        runs.append(
+            {
+                **{k: spec[k] for k in ("nodes", "gpus_per_node", "trials", "concurrency", "trial_seconds")},
+                "sampler": sampler,
+                "slots": slots,
+                "rows": len(rows),
+                "finished": int((rows["status"] == "TERMINATED").sum()),
+                "nodes_used": int(rows["node"].nunique()),
+                "fit_seconds": fit,
+                "ideal_seconds": ideal,
+                "dispatch_efficiency": ideal / fit,
+                "dispatch_per_minute": trials / fit * 60,
+                "ideal_per_minute": min(slots, spec["concurrency"]) / spec["trial_seconds"] * 60,
+                "steady_per_minute": steady_rate(starts),
+                "ask_tell_ms_by_trial": bucketed(per_trial),
+                "ask_ms_last": median_ms(asks[-max(1, trials // 20) :]),
+                "tell_ms_last": median_ms(tells[-max(1, trials // 20) :]),
+                "ask_tell_ms_last": median_ms(per_trial[-max(1, trials // 20) :]),
+                "tune_state_bytes": folder_bytes(folder / "tune" / sampler),
+                "experiment_state_bytes": sum(
+                    p.stat().st_size for p in (folder / "tune" / sampler).glob("experiment_state*.json")
+                ),
+            }
+        )
+    shared = {
+        "driver_cpu_seconds": cpu,
+        "driver_peak_rss_mb": memory.peak / 2**20,
+        "driver_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "write_table_seconds": phases["write_table"][0],
+        "draw_figures_seconds": phases["draw_figures"][0],
+        "optuna_db_bytes": folder_bytes(folder / "optuna.db") if not spec["optuna_storage"] else None,
+    }
+    Path(spec["result_file"]).write_text(json.dumps([{**run, **shared} for run in runs]))
+
+
+class MemorySampler:
+    """The driver's resident memory every 0.2 s (ru_maxrss also counts the imports' peak)."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self.peak = 0
+        self._process = psutil.Process()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.2):
+            self.peak = max(self.peak, self._process.memory_info().rss)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def steady_rate(starts: list[float]) -> float:
+    """Trials started per minute between the 10th and 90th percentile start (no ramp-up or tail)."""
+    if len(starts) < 10:
+        return float("nan")
+    low, high = starts[len(starts) // 10], starts[(len(starts) * 9) // 10]
+    return (len(starts) * 8 // 10) / max(high - low, 1e-9) * 60
+
+
+def bucketed(values: list[float], buckets: int = 10) -> list[list[float]]:
+    """[(trial number at the bucket's end, median ms)] over `buckets` equal slices of the trials."""
+    size = max(1, len(values) // buckets)
+    return [
+        [min(i + size, len(values)), median_ms(values[i : i + size])] for i in range(0, len(values), size)
+    ]
+
+
+def median_ms(values: list[float]) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[len(ordered) // 2] * 1000
+
+
+def folder_bytes(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def machine_facts() -> dict:
+    return {
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
+        "note": "2 cores shared with other agents' work; every Ray node, trial worker and the driver share them",
+    }
+
+
+def print_table(runs: list[dict]) -> None:
+    header = (
+        f"{'nodes':>5} {'slots':>5} {'trials':>6} {'sampler':>7} {'fit s':>7} {'ideal s':>7} {'eff':>5} "
+        f"{'/min':>6} {'ideal/min':>9} {'steady':>6} {'ask+tell ms@end':>15} {'cpu s':>6} {'peak MB':>7} "
+        f"{'table s':>7} {'figs s':>6} {'tune MB':>7}"
+    )
+    print(header)
+    for r in runs:
+        print(
+            f"{r['nodes']:>5} {r['slots']:>5} {r['trials']:>6} {r['sampler']:>7} {r['fit_seconds']:>7.1f} "
+            f"{r['ideal_seconds']:>7.1f} {r['dispatch_efficiency']:>5.2f} {r['dispatch_per_minute']:>6.0f} "
+            f"{r['ideal_per_minute']:>9.0f} {r['steady_per_minute']:>6.0f} {r['ask_tell_ms_last']:>15.1f} "
+            f"{r['driver_cpu_seconds']:>6.0f} {r['driver_peak_rss_mb']:>7.0f} {r['write_table_seconds']:>7.2f} "
+            f"{r['draw_figures_seconds']:>6.2f} {r['tune_state_bytes'] / 2**20:>7.1f}"
+        )
+
+
+def draw(runs: list[dict], path: Path) -> Path:
+    """Dispatch efficiency, ask+tell time as the study grows, and driver memory against trials."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, (rate, searcher, memory) = plt.subplots(1, 3, figsize=(15, 4.2))
+    for r in runs:
+        label = f"{r['nodes']}x{r['gpus_per_node']} {r['sampler']} {r['trials']}"
+        rate.bar(label, r["dispatch_efficiency"])
+        points = r["ask_tell_ms_by_trial"]
+        searcher.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
+    rate.axhline(0.8, color="k", linestyle="--", linewidth=1, label="target 0.8")
+    rate.set_ylabel("dispatch rate / ideal (slots / trial time)")
+    rate.tick_params(axis="x", rotation=60, labelsize=7)
+    rate.legend()
+    searcher.set_xlabel("trials in the study")
+    searcher.set_ylabel("searcher ask + tell per trial (ms, median)")
+    searcher.legend(fontsize=7)
+    by_trials: dict[int, float] = {}
+    for r in runs:
+        if r["nodes"] == max(x["nodes"] for x in runs):
+            by_trials[r["trials"]] = max(by_trials.get(r["trials"], 0), r["driver_peak_rss_mb"])
+    xs = sorted(by_trials)
+    memory.plot(xs, [by_trials[x] for x in xs], marker="o")
+    memory.set_xlabel("trials per search")
+    memory.set_ylabel("driver peak RSS (MB)")
+    figure.suptitle("Scale rehearsal: surrogate lab2-nas on a loopback Ray cluster (2 shared cores)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    return path
+
+
+if __name__ == "__main__":
+    main()
