@@ -17,6 +17,7 @@ import warnings
 from typing import Any
 
 import optuna
+from optuna.trial import TrialState
 from ray.tune.result import TRAINING_ITERATION
 from ray.tune.search.optuna import OptunaSearch
 
@@ -132,82 +133,42 @@ def check_fresh(url: str | None, name: str) -> None:
 
 
 class StudySearch(OptunaSearch):
-    """OptunaSearch whose study lives at a database URL and survives the driver.
+    """OptunaSearch that copies its study into a database at every Tune experiment snapshot.
 
-    Differences from OptunaSearch: the study is opened from `url` (not pickled with Tune's state:
-    a resumed run reopens the same study); every Optuna trial records its Tune trial id; trials
-    the study still shows as running but Tune no longer knows (asked just before the driver died)
-    are marked failed when the search continues, so the study's finished trials are Tune's.
+    The sampler works on OptunaSearch's in-memory study (fast: a database round trip per
+    parameter would cost ~50-250 ms a trial, bench/bench_scale.py), pickled with Tune's state as
+    upstream does. `save()` -- Tune calls it at each experiment snapshot (every >= 10 s, Tune's
+    TUNE_GLOBAL_CHECKPOINT_S, throttled to ~5% of the run) and at the end -- first writes the
+    trials that finished since into the database study, one transaction each. So the database
+    holds exactly the finished trials of Tune's last snapshot: a driver killed at any moment and
+    resumed from that snapshot re-runs what the database lacks and never duplicates what it has
+    (trials are matched by their `tune_trial_id`). Running trials are not in the database.
+    A database that cannot be reached is retried at the next snapshot; the search goes on.
     """
 
     def __init__(self, *args: Any, url: str | None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._url = url
-        self._stale_checked = False
-        self._told_before: dict[str, int] = {}
-        storage_ = open_storage(url) if url else None
-        super().__init__(*args, storage=storage_, **kwargs)
-        if self._ot_study is not None:
-            _name_objectives(self._ot_study, self._metric)
+        self._db: optuna.storages.BaseStorage | None = None
+        self._in_db: set[str] | None = None  # Tune trial ids already in the database (None: not read yet)
+        if url and self._ot_study is not None:
+            directions = self._ot_study.directions
+            study = optuna.create_study(
+                storage=self._database(),
+                study_name=self._study_name,
+                directions=directions,
+                load_if_exists=True,
+            )
+            _name_objectives(study, self._metric)
 
     def suggest(self, trial_id: str) -> dict | None:
-        if not self._stale_checked:
-            self._fail_stale_trials()
         new = trial_id not in self._ot_trials
         params = super().suggest(trial_id)
         if new and trial_id in self._ot_trials:
             self._ot_trials[trial_id].set_user_attr(TUNE_TRIAL_ID, trial_id)
         return params
 
-    def _fail_stale_trials(self) -> None:
-        self._stale_checked = True
-        if self._ot_study is None or self._url is None:
-            return
-        known = {trial.number for trial in self._ot_trials.values()}
-        running = self._ot_study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-        for trial in running:
-            if trial.number not in known:
-                self._ot_study.tell(trial.number, state=optuna.trial.TrialState.FAIL)
-                log.info("study trial %d was running when the driver stopped: marked failed", trial.number)
-
-    # Tune pickles the searcher into tuner.pkl and its checkpoints; a study in a database (a
-    # connection) stays out of both and is reopened from the URL. In memory it is pickled, as before.
-    def __getstate__(self) -> dict[str, Any]:
-        state = self.__dict__.copy()
-        state["_stale_checked"] = False
-        if self._url is None:
-            return state
-        state["_storage"] = None
-        state["_ot_study"] = None
-        state["_ot_trials"] = {
-            **self._told_before,
-            **{tune_id: trial.number for tune_id, trial in self._ot_trials.items()},
-        }
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        if self._url is None or not self._space:
-            return
-        numbers: dict[str, int] = self._ot_trials
-        self._storage = open_storage(self._url)
-        self._setup_study(self._mode)  # create_study(load_if_exists=True): the same study
-        running = {
-            trial.number: trial
-            for trial in self._ot_study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))
-        }
-        # Only trials Tune may still report on need a live Trial (finished ones are never told
-        # again); built as Optuna's Study.ask does (Trial(study, trial_id)).
-        self._ot_trials = {
-            tune_id: optuna.trial.Trial(self._ot_study, running[number]._trial_id)
-            for tune_id, number in numbers.items()
-            if number in running
-        }
-        # Finished in the study after Tune's last snapshot: the study keeps the value it has.
-        self._told_before = {tune_id: number for tune_id, number in numbers.items() if number not in running}
-
     def on_trial_result(self, trial_id: str, result: dict) -> None:
-        if trial_id in self._told_before:
-            return
         if isinstance(self.metric, list) or self.metric in result:
             super().on_trial_result(trial_id, result)
             return
@@ -220,20 +181,56 @@ class StudySearch(OptunaSearch):
         if trial is not None and PROGRESS_METRIC in result and self.mode == "max":
             trial.report(float(result[PROGRESS_METRIC]), int(result[TRAINING_ITERATION]))
 
-    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
-        if trial_id in self._told_before:
-            self._completed_trials.add(trial_id)
-            return
-        super().on_trial_complete(trial_id, result, error)
-
     def save(self, checkpoint_path: str) -> None:
+        self.write_finished_trials()
+        # OptunaSearch.save pickles __dict__ as is; this leaves the connection out. Its restore reads it.
         with open(checkpoint_path, "wb") as handle:
             pickle.dump(self.__getstate__(), handle)
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_db"] = None  # a connection; reopened from the URL
+        return state
+
     def restore(self, checkpoint_path: str) -> None:
-        # Tune's own searcher checkpoint, written by save() above in this run's folder.
-        with open(checkpoint_path, "rb") as handle:
-            self.__setstate__(pickle.load(handle))
+        super().restore(checkpoint_path)
+        self._db = None
+        self._in_db = None  # read again: the database may hold more than this snapshot recorded
+
+    def write_finished_trials(self) -> int:
+        """Write the finished trials the database lacks; returns how many were written."""
+        if not self._url or self._ot_study is None:
+            return 0
+        finished = self._ot_study.get_trials(
+            deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
+        )
+        try:
+            database = self._database()
+            study_id = database.get_study_id_from_name(self._study_name)
+            if self._in_db is None:
+                self._in_db = {
+                    t.user_attrs.get(TUNE_TRIAL_ID) for t in database.get_all_trials(study_id, deepcopy=False)
+                }
+            written = 0
+            for trial in finished:
+                tune_id = trial.user_attrs.get(TUNE_TRIAL_ID)
+                if tune_id in self._in_db:
+                    continue
+                database.create_new_trial(study_id, template_trial=trial)
+                self._in_db.add(tune_id)
+                written += 1
+            return written
+        except Exception as error:  # noqa: BLE001 - a database outage must not end the search
+            log.warning(
+                "Optuna study %s not updated (%s); retrying at the next snapshot", self._study_name, error
+            )
+            self._db = None
+            return 0
+
+    def _database(self) -> optuna.storages.BaseStorage:
+        if self._db is None:
+            self._db = open_storage(self._url)
+        return self._db
 
 
 def _name_objectives(study: optuna.Study, metric: str | list[str] | None) -> None:
