@@ -21,6 +21,7 @@ from search.ray_reaper import start_reaper
 from search.registry import EXPERIMENTS, expand, get_experiment
 from search.results_table import mark_pareto_front, result_rows, write_table
 from search.resume import interrupted_search, prime_study
+from search.run_lock import ExperimentLock
 from search.run_plan import RUN_FILE, RunPlan
 from search.study_storage import StudySearch, check_fresh, shown_url, storage_url, study_name
 from trainables.ray_adapter import TRIAL_ERROR_KEY, ray_trainable
@@ -74,12 +75,14 @@ def ensure_results(name: str, plan: RunPlan, force: bool = False) -> pd.DataFram
             log.info("reusing %s (same profile, data and seed); --force reruns it", folder)
             print(f"[{name}] reusing stored results in {folder} (--force reruns)", flush=True)
             return load_results(folder)
-        moved = storage.move_aside(folder, "previous")
-        print(f"[{name}] earlier results moved to {moved}", flush=True)
-    elif storage.exists(folder) and force:
-        storage.move_aside(folder, "previous")
-    # A folder without run.json is an interrupted run: its Tune searches resume where they stopped.
-    return run_experiment(name, plan)
+    # One writer per experiment folder: a second run of it on this storage is refused in one line
+    # while the first lives (search/run_lock.py); reusing stored results above needs no lock.
+    with ExperimentLock(folder):
+        if storage.exists(run_file) or (force and storage.exists(folder)):
+            moved = storage.move_aside(folder, "previous")
+            print(f"[{name}] earlier results moved to {moved}", flush=True)
+        # A folder without run.json is an interrupted run: its searches resume where they stopped.
+        return run_experiment(name, plan)
 
 
 def run_experiment(name: str, plan: RunPlan) -> pd.DataFrame:
@@ -109,6 +112,12 @@ def run_experiment(name: str, plan: RunPlan) -> pd.DataFrame:
         row["checkpoint"] = storage.as_uri(row.get("checkpoint"), folder)
         row["trial_path"] = storage.as_uri(row.get("trial_path"), folder)
     table = write_table(rows, folder)
+    if rows and all(row.get("status") == "ERROR" for row in rows):
+        # Nothing to build on: without run.json the table is kept to read, never reused as results.
+        raise ConfigError(
+            f"every trial of {name} failed ({len(rows)}), e.g. {rows[0].get('error')}; the errors are in "
+            f"{storage.join(folder, 'trials.csv')}; fix the cause and run again (nothing is reused)"
+        )
     storage.write_json(
         storage.join(folder, RUN_FILE),
         {

@@ -5,6 +5,7 @@ from dataclasses import replace
 import pytest
 import torch
 
+from analysis.results import load_results
 from errors import ConfigError
 from search import profiles
 from search.options import RunOptions
@@ -43,7 +44,13 @@ def test_a_diverging_trial_is_an_error_in_the_table_and_never_a_start_model(
     smoke = profiles.PROFILES["smoke"]
     monkeypatch.setitem(profiles.PROFILES, "smoke", replace(smoke, lr=DIVERGING_LR))
     options = RunOptions(profile_name="smoke", dataset="synthetic", storage=str(tmp_path))
-    table = run("base", options)["base"]
+    # Its only trial failed: the run says so in one line and is not stored as reusable results.
+    with pytest.raises(
+        ConfigError, match=r"every trial of base failed \(1\), e\.g\. non-finite loss at step \d+"
+    ):
+        run("base", options)
+    assert not (tmp_path / "base" / "run.json").exists()
+    table = load_results(tmp_path / "base")
     assert len(table) == 1
     row = table.iloc[0]
     assert row["status"] == "ERROR"
