@@ -6,6 +6,7 @@ defaults (what a cluster job's `adls run` is given). The allowed values come fro
 """
 
 import argparse
+import math
 
 from search.options import (
     DATASETS,
@@ -29,8 +30,8 @@ def positive_int(text: str) -> int:
 
 def non_negative_float(text: str) -> float:
     value = _number(text, float)
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text} must be >= 0")
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number >= 0")
     return value
 
 

@@ -9,6 +9,7 @@ from analysis.lab1_figures import plot_lab1_prune, plot_lab1_qat
 from analysis.lab2_figures import plot_lab2_compress_aware, plot_lab2_nas, plot_lab2_nas_params
 from analysis.lab3_figures import plot_lab3_best_so_far, plot_lab3_formats, plot_lab3_pareto
 from analysis.results import load_results
+from errors import ResultsError
 
 FigureFunction = Callable[[pd.DataFrame, str | Path], list[Path]]
 
@@ -28,8 +29,18 @@ def draw_figures(folder: str | Path, table: pd.DataFrame | None = None) -> list[
     Experiments without a figure (e.g. `base`) return an empty list.
     """
     table = load_results(folder) if table is None else table
-    name = str(table["experiment"].iloc[0]) if len(table) else ""
+    if table.empty:
+        raise ResultsError(
+            f"{folder}'s results table has no rows, so there is nothing to draw; rerun it with --force"
+        )
+    name = str(table["experiment"].iloc[0])
     paths: list[Path] = []
     for figure in FIGURES.get(name, []):
-        paths += figure(table, folder)
+        try:
+            paths += figure(table, folder)
+        except KeyError as error:
+            raise ResultsError(
+                f"{folder}'s results table lacks columns the {name} figure needs ({error.args[0]}); "
+                "it was not written by this version of adls, rerun it with --force"
+            ) from None
     return paths

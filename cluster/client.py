@@ -44,8 +44,14 @@ def resolve_address(address: str | None) -> str:
         )
     if "://" not in address:
         address = f"http://{address}"
-    parsed = urlparse(address)
-    if parsed.scheme not in ("http", "https") or not parsed.hostname:
+    try:
+        parsed = urlparse(address)
+        parsed.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError as error:  # a broken [IPv6] literal, a port above 65535
+        raise ClusterError(
+            f"--address {address!r} is not usable ({error}); give the dashboard's http://HOST:PORT"
+        ) from None
+    if parsed.scheme not in ("http", "https") or not parsed.hostname or " " in address:
         raise ClusterError(f"--address {address!r} is not an http(s)://HOST:PORT address of a Ray dashboard")
     return address
 

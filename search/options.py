@@ -1,12 +1,17 @@
 """RunOptions: what the command line says about a run, validated before Ray starts."""
 
 import functools
+import math
 import os
+import tempfile
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from errors import ConfigError
 from search.profiles import Profile, get_profile
+
+# Optuna's and NumPy's samplers take seeds below 2**32.
+MAX_SEED = 2**32 - 1
 
 # The allowed values of the run options; argparse (adls/run_options.py) takes its choices from here.
 DATASETS = ("rotten_tomatoes", "imdb", "synthetic")
@@ -76,6 +81,8 @@ class RunOptions:
             raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of {list(DATASETS)}")
         if self.cpus_per_trial < 1:
             raise ConfigError(f"--cpus-per-trial={self.cpus_per_trial} must be a whole number >= 1")
+        if not math.isfinite(self.gpus_per_trial):
+            raise ConfigError(f"--gpus-per-trial={self.gpus_per_trial} must be a finite number >= 0")
         if self.gpus_per_trial < 0:
             raise ConfigError(f"--gpus-per-trial={self.gpus_per_trial} must be >= 0 (fractions share a GPU)")
         if self.gpus_per_trial > 1 and self.gpus_per_trial != int(self.gpus_per_trial):
@@ -84,8 +91,8 @@ class RunOptions:
             raise ConfigError(f"--max-concurrent={self.max_concurrent} must be >= 1")
         if self.repeats < 1:
             raise ConfigError(f"--repeats={self.repeats} must be >= 1")
-        if self.seed < 0:
-            raise ConfigError(f"--seed={self.seed} must be >= 0")
+        if not 0 <= self.seed <= MAX_SEED:
+            raise ConfigError(f"--seed={self.seed} is out of range; give a whole number in [0, {MAX_SEED}]")
         for flag, rows in (("--train-rows", self.train_rows), ("--test-rows", self.test_rows)):
             if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 2):
                 raise ConfigError(f"{flag}={rows!r} must be a whole number >= 2 (one row per label at least)")
@@ -107,13 +114,54 @@ class RunOptions:
                 "such as postgresql://user@host/db or sqlite:////abs/path/optuna.db"
             )
         self._validate_search_choices()
-        if self.data_dir is not None and not os.path.isdir(os.path.expanduser(self.data_dir)):
+        if self.data_dir is not None:
+            self._validate_data_dir()
+        # Decide the data, model and tokenizer now, before Ray: --model-source hub may refuse here.
+        self.sources()
+
+    def _validate_data_dir(self) -> None:
+        """--data-dir is an aclImdb folder for IMDb, checked here once instead of failing in every trial."""
+        from trainables.data.datasets import check_imdb_folder
+
+        if self.dataset not in (None, "imdb"):
+            raise ConfigError(
+                f"--data-dir is only read with --dataset imdb (got --dataset {self.dataset}); "
+                "drop --data-dir or use --dataset imdb"
+            )
+        if not self.data_dir or not os.path.isdir(os.path.expanduser(self.data_dir)):
             raise ConfigError(
                 f"--data-dir {self.data_dir!r} is not a readable folder; give the aclImdb folder "
                 "(the one holding train/ and test/)"
             )
-        # Decide the data, model and tokenizer now, before Ray: --model-source hub may refuse here.
-        self.sources()
+        check_imdb_folder(self.data_dir)
+
+    def check_local_storage(self) -> None:
+        """Refuse a local --storage that cannot hold results (URIs are checked when first written).
+
+        Not part of validate(): `adls submit` names a folder on the cluster, not on this machine.
+        """
+        if self.storage is None or not self.storage.strip():
+            raise ConfigError("--storage is empty; give a results folder (default results) or a URI")
+        if "://" in self.storage:
+            return
+        path = os.path.abspath(os.path.expanduser(self.storage))
+        if os.path.exists(path) and not os.path.isdir(path):
+            raise ConfigError(f"--storage {self.storage!r} is a file, not a folder; give a results folder")
+        existing = path
+        while not os.path.exists(existing):
+            existing = os.path.dirname(existing)
+        if not os.path.isdir(existing):
+            raise ConfigError(f"--storage {self.storage!r} lies under the file {existing!r}; give a folder")
+        try:
+            # A probe file, not os.access: root passes access() checks on read-only mounts' files.
+            handle, probe = tempfile.mkstemp(prefix=".adls-write-probe-", dir=existing)
+        except OSError as error:
+            raise ConfigError(
+                f"--storage {self.storage!r} is not writable ({error.strerror} in {existing}); "
+                "give a folder you can write"
+            ) from None
+        os.close(handle)
+        os.unlink(probe)
 
     def _validate_search_choices(self) -> None:
         """--sampler, --from, --objective and --precisions (whichever experiment uses them)."""

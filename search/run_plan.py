@@ -8,12 +8,30 @@ function, so no experiment imports the runner.
 
 from typing import Any
 
+from errors import ConfigError
 from search import storage
 from search.experiment import allows_early_stopping
 from search.options import RunOptions
 from search.registry import get_entry, get_experiment
 
 RUN_FILE = "run.json"
+
+
+def read_run_file(run_file: str) -> dict[str, Any]:
+    """A `run.json` as a dict; ConfigError naming the file and the way out when it is damaged."""
+    try:
+        stored = storage.read_json(run_file)
+    except ValueError as error:  # not JSON, not UTF-8
+        stored, reason = None, str(error).splitlines()[0][:120] if str(error) else type(error).__name__
+    else:
+        reason = f"a JSON {type(stored).__name__}, not an object"
+    if not isinstance(stored, dict):
+        folder = run_file.rsplit("/", 1)[0]
+        raise ConfigError(
+            f"{run_file} is damaged ({reason}); move the folder aside (mv {folder} {folder}.broken) "
+            "and run again to start that experiment afresh"
+        )
+    return stored
 
 
 class RunPlan:
@@ -65,7 +83,7 @@ class RunPlan:
         run_file = storage.join(self.folder(name), RUN_FILE)
         if not storage.exists(run_file):
             return None
-        stored = storage.read_json(run_file)
+        stored = read_run_file(run_file)
         return stored if stored.get("identity") == self.identity(name) else None
 
     def changed_inputs(self, stored: dict[str, Any]) -> list[str]:

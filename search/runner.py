@@ -2,10 +2,12 @@
 
 import logging
 import os
+import socket
 import time
 import uuid
 from collections.abc import Callable, Collection
 from typing import Any
+from urllib.parse import urlsplit
 
 import pandas as pd
 
@@ -22,16 +24,19 @@ from search.registry import EXPERIMENTS, expand, get_experiment
 from search.results_table import mark_pareto_front, result_rows, write_table
 from search.resume import interrupted_search, prime_study
 from search.run_lock import ExperimentLock
-from search.run_plan import RUN_FILE, RunPlan
+from search.run_plan import RUN_FILE, RunPlan, read_run_file
 from search.study_storage import StudySearch, check_fresh, shown_url, storage_url, study_name
 from trainables.ray_adapter import TRIAL_ERROR_KEY, ray_trainable
 
 log = logging.getLogger(__name__)
+ADDRESS_TIMEOUT_S = 10.0
 
 
 def run(name: str, options: RunOptions) -> dict[str, pd.DataFrame]:
     """Run an experiment or a lab (its experiments in dependency order); returns their tables."""
     options.validate()
+    options.check_local_storage()
+    check_ray_address(options.address or os.environ.get("RAY_ADDRESS"))
     # The first line of every run: which data, model and tokenizer, and any fallback said out loud.
     print(f"adls: {options.sources().headline()}", flush=True)
     names = expand(name)
@@ -64,7 +69,7 @@ def ensure_results(name: str, plan: RunPlan, force: bool = False) -> pd.DataFram
     folder = plan.folder(name)
     run_file = storage.join(folder, RUN_FILE)
     if storage.exists(run_file):
-        stored = storage.read_json(run_file)
+        stored = read_run_file(run_file)
         same = stored.get("identity") == plan.identity(name)
         changed = plan.changed_inputs(stored) if same and not force else []
         if changed:
@@ -305,6 +310,34 @@ def max_concurrent(options: RunOptions, cap: int | None = None) -> int:
         by_gpu = int(resources.get("GPU", 0) // options.gpus_per_trial)
         return max(1, min(by_cpu, by_gpu) if by_gpu else by_cpu)
     return max(1, by_cpu)
+
+
+def check_ray_address(address: str | None, timeout: float = ADDRESS_TIMEOUT_S) -> None:
+    """Refuse, in seconds and before Ray starts, an --address that is malformed or where nothing listens.
+
+    `ray.init` would retry such an address for minutes, deaf to Ctrl-C. `auto` (find the cluster
+    on this machine) and no address (start Ray here) are left to Ray.
+    """
+    if not address or address.strip() in ("auto", "local"):
+        return
+    usage = "give HOST:PORT of the cluster's head (e.g. 10.0.0.5:6379), ray://HOST:10001 or auto"
+    text = address.strip()
+    try:
+        parsed = urlsplit(text if "://" in text else f"ray://{text}")
+        host, port = parsed.hostname, parsed.port
+    except ValueError as error:  # a port out of range, a broken [IPv6] literal
+        raise ConfigError(f"--address {address!r} is not usable ({error}); {usage}") from None
+    if parsed.scheme not in ("ray", "http", "https") or not host or port is None or " " in text:
+        raise ConfigError(f"--address {address!r} is not an address of a Ray cluster; {usage}")
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            pass
+    except OSError as error:
+        reason = "timed out" if isinstance(error, TimeoutError) else (error.strerror or str(error))
+        raise ConfigError(
+            f"nothing answers at --address {address!r} ({reason}); start the cluster (ray start --head, "
+            "ray up) or drop --address to run on this machine"
+        ) from None
 
 
 def start_ray(options: RunOptions) -> None:

@@ -108,27 +108,39 @@ def load_imdb_folder(data_dir: str | os.PathLike) -> datasets.DatasetDict:
     The folder itself or a folder holding `aclImdb/` are both accepted. Files are read in sorted name
     order so the row order does not depend on the file system. Raises DataError naming the path.
     """
-    root = Path(os.path.expanduser(str(data_dir))).absolute()
-    if (root / "aclImdb" / "train").is_dir() and not (root / "train").is_dir():
-        root = root / "aclImdb"
-    if not root.is_dir():
-        raise DataError(f"IMDb folder {str(root)!r} does not exist; {IMDB_HOW}")
+    root = check_imdb_folder(data_dir)
     columns: dict[str, tuple[list[str], list[int]]] = {}
     for split in ("train", "test"):
         texts: list[str] = []
         labels: list[int] = []
         for folder, label in (("neg", 0), ("pos", 1)):
-            path = root / split / folder
-            if not path.is_dir():
-                raise DataError(f"IMDb folder {str(root)!r} has no {split}/{folder} folder; {IMDB_HOW}")
-            files = sorted(p for p in path.iterdir() if p.suffix == ".txt")
-            if not files:
-                raise DataError(f"IMDb folder {str(path)!r} holds no *.txt reviews; {IMDB_HOW}")
+            files = sorted(p for p in (root / split / folder).iterdir() if p.suffix == ".txt")
             texts.extend(p.read_text(encoding="utf-8", errors="replace") for p in files)
             labels.extend([label] * len(files))
         columns[split] = (texts, labels)
     log.info("read IMDb from %s: %d train, %d test", root, len(columns["train"][0]), len(columns["test"][0]))
     return _dataset_dict(*columns["train"], *columns["test"])
+
+
+def check_imdb_folder(data_dir: str | os.PathLike) -> Path:
+    """The aclImdb folder `data_dir` names (itself or its `aclImdb/`); DataError unless it has the layout.
+
+    The layout: train/{neg,pos} and test/{neg,pos}, each holding *.txt reviews. Cheap (no file is
+    read), so the driver checks it once before any trial starts.
+    """
+    root = Path(os.path.expanduser(str(data_dir))).absolute()
+    if (root / "aclImdb" / "train").is_dir() and not (root / "train").is_dir():
+        root = root / "aclImdb"
+    if not root.is_dir():
+        raise DataError(f"IMDb folder {str(root)!r} does not exist; {IMDB_HOW}")
+    for split in ("train", "test"):
+        for folder in ("neg", "pos"):
+            path = root / split / folder
+            if not path.is_dir():
+                raise DataError(f"IMDb folder {str(root)!r} has no {split}/{folder} folder; {IMDB_HOW}")
+            if not any(p.suffix == ".txt" for p in path.iterdir()):
+                raise DataError(f"IMDb folder {str(path)!r} holds no *.txt reviews; {IMDB_HOW}")
+    return root
 
 
 def load_imdb_hub() -> datasets.DatasetDict:
