@@ -18,12 +18,19 @@ def test_the_refusal_names_the_blind_nodes_and_the_alternatives():
     assert "(10.0.0.2, 10.0.0.3)" in message and "s3://" in message and "NFS" in message
 
 
-def test_a_uri_needs_no_probe():
-    require_shared_storage("s3://bucket/adls")  # returns before touching Ray
+def test_a_uri_needs_no_probe(tmp_path, monkeypatch):
+    # A probe would write a marker file; for a URI nothing is written, not even a folder named like it.
+    monkeypatch.chdir(tmp_path)
+    assert require_shared_storage(f"file://{tmp_path}/results") is None
+    assert require_shared_storage("s3://bucket/adls") is None
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_single_node_sees_its_own_folder(ray_session, tmp_path):
-    check_resources(RunOptions(storage=str(tmp_path / "results")), joined=True)
+    # One node cannot disagree with itself: accepted without a probe (no folder, no marker written).
+    assert len([node for node in ray_session.nodes() if node["Alive"]]) == 1
+    assert check_resources(RunOptions(storage=str(tmp_path / "results")), joined=True) is None
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_gpu_trials_on_a_machine_without_a_gpu_are_refused(ray_session):
