@@ -38,7 +38,7 @@ def draw_figures(folder: str | Path, table: pd.DataFrame | None = None) -> list[
     for figure in FIGURES.get(name, []):
         try:
             paths += figure(table, folder)
-        except KeyError as error:
+        except (KeyError, ValueError) as error:  # pandas: a missing column, or no column left to group by
             raise ResultsError(
                 f"{folder}'s results table lacks columns the {name} figure needs ({error.args[0]}); "
                 "it was not written by this version of adls, rerun it with --force"
