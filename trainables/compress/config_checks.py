@@ -2,6 +2,7 @@
 layer, key and what is allowed (integers, choices, flags, exponent biases, numbers, block sizes).
 """
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,7 +29,12 @@ def require_int(
             return default
         raise ConfigError(f"layer {layer!r}: missing key {key!r} (an integer{_range(low, high)})")
     value = config[key]
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or int(value) != value
+    ):
         raise ConfigError(f"layer {layer!r}: {key}={value!r} is not an integer{_range(low, high)}")
     value = int(value)
     if (low is not None and value < low) or (high is not None and value > high):
@@ -68,7 +74,12 @@ def optional_exponent_bias(config: Mapping[str, Any], key: str, layer: str) -> i
     value = config.get(key)
     if value in NONE_SPELLINGS:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or int(value) != value
+    ):
         raise ConfigError(f"layer {layer!r}: {key}={value!r} must be an integer or None (default bias)")
     return int(value)
 
@@ -106,7 +117,12 @@ def require_exponent_width(
     if key not in config or config[key] is None:
         raise ConfigError(f"layer {layer!r}: missing key {key!r} (an integer in [1, {high}])")
     value = config[key]
-    if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or int(value) != value
+    ):
         raise ConfigError(f"layer {layer!r}: {key}={value!r} is not an integer in [1, {high}]")
     if not 1 <= value <= high:
         raise ConfigError(

@@ -163,8 +163,8 @@ def prune_model(
         and the layer name, exactly round(sparsity * in_features) features dropped.
     """
     specs = check_prune_config(config)
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise ConfigError(f"pruning seed={seed!r} is not an integer")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**63:
+        raise ConfigError(f"pruning seed={seed!r} is not allowed; give a whole number in [0, 2**63)")
     linears = _select_linears(model, layers)
     weight_spec, activation_spec = specs.get("weight"), specs.get("activation")
     if weight_spec is not None and weight_spec.sparsity > 0 and linears:

@@ -1,5 +1,6 @@
 """quantize_model: swap every selected nn.Linear for its quantized twin, MASE config style."""
 
+import difflib
 from collections.abc import Mapping
 from typing import Any
 
@@ -64,7 +65,9 @@ def quantize_model(model: nn.Module, config: Mapping[str, Any], mase_exact: bool
             # Equivalent to with_mase_exact(config) (mase_mode.py), which is what a recipe stores.
             layer_config = {**layer_config, MASE_EXACT_KEY: True}
         cls = linear_class(layer_config["name"], name)
-        cls.check_config(layer_config, name)
+        read = _ReadKeys(layer_config)
+        cls.check_config(read, name)
+        _refuse_unknown_keys(layer_config, read.keys_read, name)
         plan[name] = (cls, layer_config)
     for name, (cls, layer_config) in plan.items():
         parent_name, _, child = name.rpartition(".")
@@ -76,4 +79,45 @@ def quantize_model(model: nn.Module, config: Mapping[str, Any], mase_exact: bool
 def _entry(entry: Any, key: str) -> dict[str, Any]:
     if not isinstance(entry, Mapping) or not isinstance(entry.get("config"), Mapping):
         raise ConfigError(f"quantization config entry {key!r} must look like {{'config': {{'name': ...}}}}")
+    if "name" not in entry["config"]:
+        # Without a name the layer would silently stay fp32; None says so on purpose.
+        raise ConfigError(
+            f"quantization config entry {key!r} has no format name; give 'name' (e.g. 'integer'), "
+            "or 'name': None to keep those layers in fp32"
+        )
     return dict(entry["config"])
+
+
+class _ReadKeys(dict):
+    """A config that records which keys a format's check_config looked at."""
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        super().__init__(config)
+        self.keys_read: set[str] = set()
+
+    def __getitem__(self, key: str) -> Any:
+        self.keys_read.add(key)
+        return super().__getitem__(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        self.keys_read.add(key)
+        return super().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        self.keys_read.add(str(key))
+        return super().__contains__(key)
+
+
+# Keys MASE configs carry that no format of ours reads (MASE ignores them too).
+IGNORED_KEYS = {"name", MASE_EXACT_KEY, "bypass", "bias_bipolar", "bias_stochastic"}
+
+
+def _refuse_unknown_keys(config: Mapping[str, Any], known: set[str], layer: str) -> None:
+    """ConfigError for a key the format never reads (a typo such as weigth_width), naming the closest."""
+    unknown = sorted(set(config) - known - IGNORED_KEYS)
+    if unknown:
+        closest = difflib.get_close_matches(unknown[0], sorted(known - IGNORED_KEYS), n=1)
+        hint = (
+            f"; did you mean {closest[0]!r}?" if closest else f"; its keys are {sorted(known - IGNORED_KEYS)}"
+        )
+        raise ConfigError(f"layer {layer!r}: format {config.get('name')!r} has no key {unknown[0]!r}{hint}")
