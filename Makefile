@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-reliability smoke test-cluster test-labs lint format bench clean
+.PHONY: demo test test-reliability smoke test-cluster test-labs test-browser test-package lint format bench clean
 
 # Reinstall only when the requirements or the project metadata change.
 $(STAMP): requirements.txt pyproject.toml
@@ -18,11 +18,19 @@ demo: $(STAMP)
 	$(BIN)/adls run lab1-qat --profile quick
 
 test: $(STAMP)
-	$(BIN)/pytest -q -m "not cluster and not reliability and not labs"
+	$(BIN)/pytest -q -m "not cluster and not reliability and not labs and not browser and not package"
 
 # Real `adls run` drivers killed (SIGKILL, Ctrl-C) and raced (two writers): minutes, own CI step.
 test-reliability: $(STAMP)
 	$(BIN)/pytest -q -m reliability
+
+# The HTML report rendered in headless Chromium (Debian's chromium; .ci/run installs it).
+test-browser: $(STAMP)
+	$(BIN)/pytest -q -m browser
+
+# Build the wheel and install it into a fresh venv, offline.
+test-package: $(STAMP)
+	$(BIN)/pytest -q -m package
 
 # The smoke profile of every experiment on the embedded real data (CI runs it; each < 2 minutes).
 smoke: $(STAMP)

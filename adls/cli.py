@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from adls.cluster_commands import add_cluster_commands
+from adls.result_commands import add_result_commands
 from adls.run_options import add_run_options, options_from
 from errors import ConfigError, ResultsError
 
@@ -27,7 +28,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from search.runner import run
 
-    run(args.experiment, options_from(args))
+    run(args.experiment, options_from(args, verbose=args.verbose))
     return 0
 
 
@@ -52,8 +53,11 @@ class OneLineParser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     # Subcommand parsers are made with the same class (argparse's parser_class default).
     parser = OneLineParser(prog="adls", description=__doc__)
-    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log at INFO level, with Ray's and Optuna's own messages"
+    )
+    parser.add_argument("--version", action="version", version=f"adls {package_version()}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     commands.add_parser("list", help="the experiments and labs, one line each").set_defaults(func=cmd_list)
 
@@ -69,14 +73,28 @@ def build_parser() -> argparse.ArgumentParser:
     plot.add_argument("folder", help="an experiment folder, e.g. results/lab1-qat")
     plot.set_defaults(func=cmd_plot)
 
+    add_result_commands(commands)
     add_cluster_commands(commands)
     return parser
+
+
+def package_version() -> str:
+    """The installed adls-tune version (`adls --version`)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("adls-tune")
+    except PackageNotFoundError:
+        return "unknown (not installed; pip install -e .)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of `adls`: bad input is one line on stderr and exit status 2, no traceback."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command is None:  # bare `adls`: the help, not an error
+        parser.print_help()
+        return 0
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )

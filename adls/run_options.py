@@ -19,6 +19,7 @@ from search.options import (
     RunOptions,
 )
 from search.profiles import PROFILES
+from search.tune_callbacks import CALLBACKS
 
 
 def positive_int(text: str) -> int:
@@ -150,12 +151,20 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         help="surrogate: a rehearsal that sleeps instead of training (lab2-nas; bench/bench_scale.py)",
     )
     parser.add_argument(
-        "--surrogate-seconds", type=non_negative_float, default=2.0, help="how long a surrogate trial sleeps"
+        "--surrogate-seconds",
+        type=non_negative_float,
+        default=2.0,
+        help="how long a surrogate trial sleeps",
+    )
+    parser.add_argument(
+        "--callbacks",
+        default=None,
+        help=f"Ray Tune logger callbacks, comma list of {','.join(CALLBACKS)} (each needs its package)",
     )
 
 
-def options_from(args: argparse.Namespace) -> RunOptions:
-    """The RunOptions the parsed run options say (not yet validated)."""
+def options_from(args: argparse.Namespace, verbose: bool = False) -> RunOptions:
+    """The RunOptions the parsed run options say (not yet validated); `verbose` is `adls -v`."""
     return RunOptions(
         profile_name=args.profile,
         storage=args.storage,
@@ -186,6 +195,8 @@ def options_from(args: argparse.Namespace) -> RunOptions:
         budget=args.budget,
         trial=args.trial,
         surrogate_seconds=args.surrogate_seconds,
+        callbacks=tuple(c.strip() for c in (args.callbacks or "").split(",") if c.strip()),
+        verbose=verbose,
     )
 
 

@@ -6,6 +6,7 @@ from typing import Any
 import pandas as pd
 import pyarrow
 
+from analysis.paths import resolve_paths
 from errors import ResultsError
 
 TABLE_FILE = "trials.parquet"
@@ -20,7 +21,9 @@ REQUIRED_COLUMNS = ("experiment", "variant", "trial_index", "status")
 def load_results(path: str | Path) -> pd.DataFrame:
     """Read an experiment folder's (or a parquet file's) trial table; ResultsError if unusable.
 
-    Local paths and URIs pyarrow understands (s3://, gs://) both work.
+    Local paths and URIs pyarrow understands (s3://, gs://) both work. The `checkpoint` and
+    `trial_path` columns, stored relative to the experiment folder, come back resolved against
+    the folder they were read from (see analysis.paths), so a moved results folder still works.
     """
     location = str(path)
     if not location.endswith(".parquet"):
@@ -43,7 +46,7 @@ def load_results(path: str | Path) -> pd.DataFrame:
         raise ResultsError(
             f"{location} lacks columns {missing}; it was not written by adls, rerun with --force"
         )
-    return table
+    return resolve_paths(table, location.rsplit("/", 1)[0])
 
 
 def finished(table: pd.DataFrame) -> pd.DataFrame:

@@ -142,9 +142,8 @@ def space_for(options: RunOptions) -> NasSpace:
 
 
 def best_nas_trial(table: pd.DataFrame, metric: str = "accuracy") -> dict[str, Any]:
-    """The best finished NAS trial (ties: fewer parameters, then launch order) with its `checkpoint`.
+    """The best finished NAS trial (ties: fewer weight bits, fewer parameters, launch order), with `checkpoint`.
 
     Works on a `lab2-nas` or `lab2-compress-aware` table (pass `metric`, e.g. post_trained_accuracy).
     """
-    tie_breakers = [(column, True) for column in ("cost_params", "repeat", "trial_index") if column in table]
-    return best_checkpoint(table, metric, tie_breakers)
+    return best_checkpoint(table, metric)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from errors import ConfigError
 from search.profiles import Profile, get_profile
+from search.tune_callbacks import check_callbacks
 
 # Optuna's and NumPy's samplers take seeds below 2**32.
 MAX_SEED = 2**32 - 1
@@ -68,6 +69,10 @@ class RunOptions:
     trial: str = "real"
     # How long each surrogate trial sleeps (only with trial="surrogate").
     surrogate_seconds: float = 2.0
+    # Ray Tune logger callbacks by name (search.tune_callbacks); they do not change results.
+    callbacks: tuple[str, ...] = ()
+    # Ray's and Optuna's INFO chatter (search.quiet); does not change results.
+    verbose: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -114,6 +119,7 @@ class RunOptions:
                 "such as postgresql://user@host/db or sqlite:////abs/path/optuna.db"
             )
         self._validate_search_choices()
+        check_callbacks(self.callbacks)
         if self.data_dir is not None:
             self._validate_data_dir()
         # Decide the data, model and tokenizer now, before Ray: --model-source hub may refuse here.

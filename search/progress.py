@@ -1,28 +1,32 @@
-"""A Tune callback that records launch order and prints one status line per experiment."""
+"""A Tune callback that records launch order and shows a search's progress: a bar or plain lines.
 
-import logging
+On a terminal the progress is one live bar per search (tqdm); elsewhere (job logs,
+`adls logs --follow`, pipes) it is one plain line per event that changes something: a trial
+starts, finishes or fails, or the best value improves. Each line carries the elapsed time, an
+ETA from the finished trials and the best value so far with its parameters.
+"""
+
 import sys
 import time
-from typing import Any
+from typing import Any, TextIO
 
 from ray.tune import Callback
 
 from analysis.results import FAILED, FINISHED
 from trainables.ray_adapter import TRIAL_ERROR_KEY
 
-log = logging.getLogger(__name__)
-
 
 class TrialLedger(Callback):
-    """Numbers trials in launch order and prints `done / running / failed, best so far` lines.
-
-    The line goes to stdout so it shows in `ray job logs` / `adls logs --follow`; it is
-    printed when a trial starts, finishes or fails, and at most every `interval` seconds
-    otherwise.
-    """
+    """Numbers trials in launch order and reports `finished / running / failed, best so far`."""
 
     def __init__(
-        self, label: str, metric: str | list[str], mode: str | list[str], total: int, interval: float = 30.0
+        self,
+        label: str,
+        metric: str | list[str],
+        mode: str | list[str],
+        total: int,
+        stream: TextIO | None = None,
+        bar: bool | None = None,
     ) -> None:
         self.label = label
         metrics = [metric] if isinstance(metric, str) else list(metric)
@@ -32,53 +36,124 @@ class TrialLedger(Callback):
         self.others = list(zip(metrics[1:], modes[1:], strict=True))
         self.other_bests: dict[str, float] = {}
         self.total = total
-        self.interval = interval
+        # None: sys.stdout as it is when a line is printed (Tune pickles its callbacks with the
+        # Tuner, and a captured or redirected stdout does not pickle).
+        self._stream = stream
+        self._bar_wanted = bar
         self.launch_index: dict[str, int] = {}
         self.best: float | None = None
-        self._last_print = 0.0
+        self.best_params: dict[str, Any] = {}
+        self.started = time.monotonic()
+        self._last_state: str | None = None
+        self._bar: Any = None
+
+    @property
+    def stream(self) -> TextIO:
+        return self._stream or sys.stdout
+
+    @property
+    def use_bar(self) -> bool:
+        return self.stream.isatty() if self._bar_wanted is None else self._bar_wanted
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_bar"] = None  # a live terminal bar is not state
+        return state
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.launch_index.setdefault(trial.trial_id, len(self.launch_index))
-        self._print(trials)
+        self._show(trials)
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
-        self.best = _better(self.best, result.get(self.metric), self.mode)
-        for metric, mode in self.others:
-            best = _better(self.other_bests.get(metric), result.get(metric), mode)
-            if best is not None:
-                self.other_bests[metric] = best
-        if time.monotonic() - self._last_print > self.interval:
-            self._print(trials)
+        self._record(trial, result)
+        self._show(trials)
 
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._print(trials, (trial, FINISHED))
+        self._record(trial, getattr(trial, "last_result", None) or {})
+        self._show(trials, (trial, FINISHED))
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._print(trials, (trial, FAILED))
+        self._show(trials, (trial, FAILED))
 
-    def status_line(self, trials: list, ending: tuple[Any, str] | None = None) -> str:
-        """The progress line; `ending` is a (trial, final status) that Tune has not applied yet.
+    def on_experiment_end(self, trials: list, **info: Any) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def status(self, trials: list, ending: tuple[Any, str] | None = None) -> tuple[str, str]:
+        """(state, timing) of the progress line; `ending` is a (trial, status) Tune has not applied yet.
 
         Tune calls on_trial_complete/on_trial_error before it changes the trial's status, so
-        without `ending` the last line of a search would still show that trial as running.
+        without `ending` the last line of a search would still show that trial as running. The
+        state part decides whether a line is new; the timing part (elapsed, ETA) never does.
         """
-        states = [_outcome(t, ending[1] if ending and t is ending[0] else t.status) for t in trials]
-        done = states.count(FINISHED)
-        failed = states.count(FAILED)
-        running = states.count("RUNNING")
+        states = _states(trials, ending)
+        done, failed, running = states.count(FINISHED), states.count(FAILED), states.count("RUNNING")
         best = "-" if self.best is None else f"{self.best:.4f}"
+        if self.best_params:
+            best += " (" + ", ".join(f"{k}={_short(v)}" for k, v in self.best_params.items()) + ")"
         others = "".join(
             f", best {metric} " + (f"{self.other_bests[metric]:.4f}" if metric in self.other_bests else "-")
             for metric, _ in self.others
         )
-        return (
-            f"[{self.label}] {done + failed}/{self.total} finished "
-            f"({done} ok, {failed} failed), {running} running, best {self.metric} {best}{others}"
+        state = (
+            f"{done + failed}/{self.total} finished ({done} ok, {failed} failed), {running} running, "
+            f"best {self.metric} {best}{others}"
         )
+        elapsed = time.monotonic() - self.started
+        finished = done + failed
+        eta = _clock(elapsed / finished * max(self.total - finished, 0)) if finished else "-"
+        return state, f"{_clock(elapsed)} elapsed, ETA {eta}"
 
-    def _print(self, trials: list, ending: tuple[Any, str] | None = None) -> None:
-        self._last_print = time.monotonic()
-        print(self.status_line(trials, ending), file=sys.stdout, flush=True)
+    def status_line(self, trials: list, ending: tuple[Any, str] | None = None) -> str:
+        """The plain progress line: `[label] <state>, <elapsed>, <ETA>`."""
+        state, timing = self.status(trials, ending)
+        head, _, best = state.partition(", best ")
+        return f"[{self.label}] {head}, {timing}, best {best}"
+
+    def _record(self, trial: Any, result: dict) -> None:
+        value = result.get(self.metric)
+        improved = _better(self.best, value, self.mode)
+        if improved is not None and improved != self.best:
+            self.best = improved
+            self.best_params = dict(getattr(trial, "config", None) or {})
+        for metric, mode in self.others:
+            best = _better(self.other_bests.get(metric), result.get(metric), mode)
+            if best is not None:
+                self.other_bests[metric] = best
+
+    def _show(self, trials: list, ending: tuple[Any, str] | None = None) -> None:
+        state, timing = self.status(trials, ending)
+        if state == self._last_state:
+            return
+        self._last_state = state
+        if not self.use_bar:
+            print(self.status_line(trials, ending), file=self.stream, flush=True)
+            return
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=self.total, desc=self.label, file=self.stream, dynamic_ncols=True)
+        states = _states(trials, ending)
+        self._bar.n = states.count(FINISHED) + states.count(FAILED)
+        self._bar.set_postfix_str(state.split(", ", 2)[-1], refresh=False)
+        self._bar.refresh()
+
+
+def _clock(seconds: float) -> str:
+    """h:mm:ss, or m:ss under an hour."""
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
+def _short(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def _states(trials: list, ending: tuple[Any, str] | None) -> list[str]:
+    """Each trial's status, with `ending` applied and reported failures counted as errors."""
+    return [_outcome(t, ending[1] if ending and t is ending[0] else t.status) for t in trials]
 
 
 def _outcome(trial: Any, status: str) -> str:

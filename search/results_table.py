@@ -1,6 +1,7 @@
 """Turn a finished Tune run into the tidy `trials.parquet` table: one row per trial."""
 
 import io
+import json
 import re
 from collections.abc import Collection, Sequence
 from typing import Any
@@ -57,6 +58,8 @@ def result_rows(
         row["trial_id"] = trial_id
         for key, value in (result.config or {}).items():
             row[key] = value
+        # The sampled parameters by name, so readers tell them apart from metrics (analysis.best).
+        row["params"] = json.dumps(result.config or {}, default=str)
         for key, value in metrics.items():
             if key not in TUNE_KEYS and not isinstance(value, dict | list):
                 row[key] = value

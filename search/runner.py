@@ -11,7 +11,9 @@ from urllib.parse import urlsplit
 
 import pandas as pd
 
+from analysis.best import best_records, format_best
 from analysis.figures import draw_figures
+from analysis.paths import relative_path, resolve_paths
 from analysis.results import load_results
 from errors import ConfigError
 from search import storage
@@ -19,6 +21,7 @@ from search.early_stopping import make_scheduler, rungs
 from search.experiment import SearchVariant, allows_early_stopping
 from search.options import RunOptions
 from search.progress import TrialLedger
+from search.quiet import quiet_driver
 from search.ray_reaper import start_reaper
 from search.registry import EXPERIMENTS, expand, get_experiment
 from search.results_table import mark_pareto_front, result_rows, write_table
@@ -26,6 +29,7 @@ from search.resume import interrupted_search, prime_study
 from search.run_lock import ExperimentLock
 from search.run_plan import RUN_FILE, RunPlan, read_run_file
 from search.study_storage import StudySearch, check_fresh, shown_url, storage_url, study_name
+from search.tune_callbacks import make_callbacks
 from trainables.ray_adapter import TRIAL_ERROR_KEY, ray_trainable
 
 log = logging.getLogger(__name__)
@@ -39,6 +43,7 @@ def run(name: str, options: RunOptions) -> dict[str, pd.DataFrame]:
     check_ray_address(options.address or os.environ.get("RAY_ADDRESS"))
     # The first line of every run: which data, model and tokenizer, and any fallback said out loud.
     print(f"adls: {options.sources().headline()}", flush=True)
+    quiet_driver(options.verbose)
     names = expand(name)
     if options.scheduler != "fifo" and not any(allows_early_stopping(get_experiment(n)) for n in names):
         allowed = ", ".join(n for n in EXPERIMENTS if allows_early_stopping(get_experiment(n)))
@@ -113,10 +118,11 @@ def run_experiment(name: str, plan: RunPlan) -> pd.DataFrame:
             # A multi-objective search returns a set of best trials, not one: mark them.
             mark_pareto_front(variant_rows, variant.metric, variant.mode)
         rows += variant_rows
-    for row in rows:  # later stages load these checkpoints from wherever they run: full URIs
-        row["checkpoint"] = storage.as_uri(row.get("checkpoint"), folder)
-        row["trial_path"] = storage.as_uri(row.get("trial_path"), folder)
-    table = write_table(rows, folder)
+    for row in rows:  # stored relative to the folder, so a moved or fetched folder still works
+        row["checkpoint"] = relative_path(storage.as_uri(row.get("checkpoint"), folder), folder)
+        row["trial_path"] = relative_path(storage.as_uri(row.get("trial_path"), folder), folder)
+    # Later stages load checkpoints from wherever they run: resolved to full paths or URIs here.
+    table = resolve_paths(write_table(rows, folder), folder)
     if rows and all(row.get("status") == "ERROR" for row in rows):
         # Nothing to build on: without run.json the table is kept to read, never reused as results.
         raise ConfigError(
@@ -135,6 +141,9 @@ def run_experiment(name: str, plan: RunPlan) -> pd.DataFrame:
             "fallbacks": list(options.sources().fallbacks),
             "seconds": time.time() - started,
             "variants": [v.name for v in variants],
+            "lab_task": get_experiment(name).lab_task,
+            "objectives": {v.name: objective_record(v) for v in variants},
+            "versions": versions(),
         },
     )
     if not storage.is_uri(folder):
@@ -143,6 +152,8 @@ def run_experiment(name: str, plan: RunPlan) -> pd.DataFrame:
     if studies:
         print(f"[{name}] Optuna studies {name}/<variant> in {shown_url(studies)}", flush=True)
     print(f"[{name}] {len(table)} trials in {time.time() - started:.0f} s -> {folder}", flush=True)
+    for line in format_best(best_records(table, 1)):
+        print(line, flush=True)
     return table
 
 
@@ -155,6 +166,27 @@ def _can_resume(folder: str, variant: SearchVariant, options: RunOptions) -> boo
     from ray import tune
 
     return tune.Tuner.can_restore(storage.join(folder, "tune", search_name(variant, options)))
+
+
+def objective_record(variant: SearchVariant) -> dict[str, list[str]]:
+    """What one search optimised, as run.json records it: metric names and directions."""
+    metrics = [variant.metric] if isinstance(variant.metric, str) else list(variant.metric)
+    modes = [variant.mode] if isinstance(variant.mode, str) else list(variant.mode)
+    return {"metric": metrics, "mode": modes}
+
+
+def versions() -> dict[str, str]:
+    """The versions of what decides a result (Python, Ray, Optuna, torch, transformers)."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": platform.python_version()}
+    for package in ("ray", "optuna", "torch", "transformers"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "not installed"
+    return found
 
 
 def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: str) -> list[dict[str, Any]]:
@@ -172,6 +204,7 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
         "train": options.train_settings(),
         "seed": options.seed + variant.repeat,
         "mase_exact": options.mase_exact,
+        "verbose": options.verbose,
     }
     trainable = tune.with_resources(
         (variant.tune_adapter or ray_trainable)(
@@ -231,7 +264,7 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
             name=run_name,
             storage_path=storage.join(folder, "tune"),
             failure_config=tune.FailureConfig(max_failures=2),
-            callbacks=[ledger],
+            callbacks=[ledger, *make_callbacks(options.callbacks, name)],
             verbose=0,
         ),
     )
@@ -275,17 +308,20 @@ def _has_result(metrics: dict[str, Any] | None, variant: SearchVariant) -> bool:
 
 
 def _objectives(variant: SearchVariant) -> list[str]:
-    return [variant.metric] if isinstance(variant.metric, str) else list(variant.metric)
+    return objective_record(variant)["metric"]
 
 
 def _row_base(
     name: str, variant: SearchVariant, options: RunOptions, settings: dict[str, Any]
 ) -> dict[str, Any]:
     """The columns every row of one variant shares."""
+    objective = objective_record(variant)
     return {
         "experiment": name,
         "variant": variant.name,
         "repeat": variant.repeat,
+        "objective": ",".join(objective["metric"]),
+        "objective_mode": ",".join(objective["mode"]),
         "profile": options.profile_name,
         "dataset": options.profile.dataset,
         "seed": settings["seed"],

@@ -5,25 +5,28 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.results import finished
+from analysis.best import TIE_BREAKERS, ranked
 from errors import ConfigError
 
 
 def best_checkpoint(
-    table: pd.DataFrame, metric: str, tie_breakers: Sequence[tuple[str, bool]] = ()
+    table: pd.DataFrame,
+    metric: str,
+    tie_breakers: Sequence[tuple[str, bool]] = TIE_BREAKERS,
+    mode: str = "max",
 ) -> dict[str, Any]:
-    """The row of the best finished trial by `metric` (max), as a dict with its `checkpoint`.
+    """The row of the best finished trial with a checkpoint, as a dict with its `checkpoint`.
 
-    `tie_breakers` are (column, ascending) pairs applied among equal metrics, e.g.
-    [("width", True)] prefers the smaller width. Raises ConfigError when no trial finished
-    with a checkpoint, naming the experiment so the user knows what to rerun.
+    Ranked by `metric` (`mode`) and then `tie_breakers`, (column, ascending) pairs; the default
+    is analysis.best's rule, so a later stage starts from the trial `adls best` shows first.
+    Raises ConfigError when no trial finished with a checkpoint, naming the experiment so the
+    user knows what to rerun.
     """
-    done = finished(table).dropna(subset=["checkpoint", metric])
+    with_checkpoint = table[table["checkpoint"].notna()] if "checkpoint" in table else table.iloc[0:0]
+    done = ranked(with_checkpoint, metric, mode, tie_breakers)
     if done.empty:
         name = table["experiment"].iloc[0] if len(table) else "?"
         raise ConfigError(
             f"experiment {name!r} has no finished trial with a checkpoint and {metric!r}; rerun it with --force"
         )
-    columns = [metric] + [column for column, _ in tie_breakers]
-    ascending = [False] + [asc for _, asc in tie_breakers]
-    return done.sort_values(columns, ascending=ascending, kind="stable").iloc[0].to_dict()
+    return done.iloc[0].to_dict()

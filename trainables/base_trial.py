@@ -40,4 +40,4 @@ def base_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any]:
         metrics.update({f"lora_{key}": value for key, value in lora.items()})
         model = merge_lora(model)
     metrics["accuracy"] = accuracy(model, data, config, ctx)
-    return finish(model, recipe, ctx, metrics)
+    return finish(model, recipe, ctx, metrics, data)

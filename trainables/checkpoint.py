@@ -1,4 +1,12 @@
-"""Save and load trained models as a directory holding a recipe and a state dict."""
+"""Save and load trained models as a directory holding a recipe, the weights and the tokenizer.
+
+An uncompressed model (no quantization, pruning or identity projections) is saved in Hugging
+Face's `save_pretrained` layout (`config.json` + `model.safetensors`), so
+`AutoModelForSequenceClassification.from_pretrained(path)` opens it without this project; a
+compressed one keeps its state dict in `model.pt` (its layers are ours). Either way `recipe.json`
+says how to rebuild it with `load_model`, and the tokenizer the model was trained with is saved
+beside it (`AutoTokenizer.from_pretrained(path)`).
+"""
 
 import hashlib
 import json
@@ -8,21 +16,40 @@ from pathlib import Path
 
 import pyarrow.fs
 import torch
+from safetensors.torch import load_file
 from torch import nn
 
 from trainables.model_recipe import ModelRecipe, build_from_recipe
 
 RECIPE_FILE = "recipe.json"
 WEIGHTS_FILE = "model.pt"
+HF_WEIGHTS_FILE = "model.safetensors"
 
 
-def save_model(model: nn.Module, recipe: ModelRecipe, directory: str | Path) -> Path:
-    """Write `recipe.json` and `model.pt` into `directory` (created if needed); returns it."""
+def is_plain(recipe: ModelRecipe) -> bool:
+    """True when the recipe builds a stock BertForSequenceClassification (Hugging Face can load it)."""
+    return not (recipe.quantization or recipe.pruning or recipe.identity_projections)
+
+
+def save_model(
+    model: nn.Module, recipe: ModelRecipe, directory: str | Path, tokenizer_dir: str | Path | None = None
+) -> Path:
+    """Write the model into `directory` (created if needed) as the module docstring says; returns it.
+
+    `tokenizer_dir` is a folder written by a tokenizer's `save_pretrained`; its files are copied in.
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / RECIPE_FILE).write_text(json.dumps(recipe.to_dict(), indent=1))
-    state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
-    torch.save(state, directory / WEIGHTS_FILE)
+    if is_plain(recipe) and hasattr(model, "save_pretrained"):
+        model.save_pretrained(directory)
+    else:
+        state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        torch.save(state, directory / WEIGHTS_FILE)
+    if tokenizer_dir is not None:
+        for path in Path(tokenizer_dir).iterdir():
+            if path.is_file():
+                shutil.copy2(path, directory / path.name)
     return directory
 
 
@@ -45,10 +72,13 @@ def load_model(location: str | Path, device: torch.device | str = "cpu") -> tupl
     local = _local_copy(str(location))
     try:
         recipe = ModelRecipe.from_dict(json.loads((local / RECIPE_FILE).read_text()))
-        state = torch.load(local / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+        if (local / WEIGHTS_FILE).is_file():
+            state = torch.load(local / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+        else:
+            state = load_file(local / HF_WEIGHTS_FILE)
     except FileNotFoundError:
         raise FileNotFoundError(
-            f"no saved model in {location} (expected {RECIPE_FILE} and {WEIGHTS_FILE})"
+            f"no saved model in {location} (expected {RECIPE_FILE} and {WEIGHTS_FILE} or {HF_WEIGHTS_FILE})"
         ) from None
     model = build_from_recipe(recipe)
     model.load_state_dict(state)
@@ -56,11 +86,13 @@ def load_model(location: str | Path, device: torch.device | str = "cpu") -> tupl
 
 
 def _local_copy(location: str) -> Path:
+    """The folder itself, or for a URI a temporary local copy of its files (not subfolders)."""
     if "://" not in location:
         return Path(location)
     filesystem, path = pyarrow.fs.FileSystem.from_uri(location)
     target = Path(tempfile.mkdtemp(prefix="adls-ckpt-"))
-    for name in (RECIPE_FILE, WEIGHTS_FILE):
-        with filesystem.open_input_stream(f"{path}/{name}") as src, open(target / name, "wb") as dst:
-            shutil.copyfileobj(src, dst)
+    for info in filesystem.get_file_info(pyarrow.fs.FileSelector(path)):
+        if info.type == pyarrow.fs.FileType.File:
+            with filesystem.open_input_stream(info.path) as src, open(target / info.base_name, "wb") as dst:
+                shutil.copyfileobj(src, dst)
     return target

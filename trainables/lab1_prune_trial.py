@@ -52,4 +52,4 @@ def lab1_prune_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any
         "majority_accuracy": majority_accuracy(data),
         **train_metrics,
     }
-    return finish(model, recipe, ctx, metrics)
+    return finish(model, recipe, ctx, metrics, data)

@@ -34,4 +34,4 @@ def lab1_qat_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any]:
         "majority_accuracy": majority_accuracy(data),
         **train_metrics,
     }
-    return finish(model, recipe, ctx, metrics)
+    return finish(model, recipe, ctx, metrics, data)

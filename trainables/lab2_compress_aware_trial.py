@@ -56,4 +56,4 @@ def lab2_compress_aware_trial(config: dict[str, Any], ctx: TrialContext) -> dict
         **train_metrics,
         **{f"post_{key}": value for key, value in post_metrics.items()},
     }
-    return finish(model, recipe, ctx, metrics)
+    return finish(model, recipe, ctx, metrics, data)

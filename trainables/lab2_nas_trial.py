@@ -56,4 +56,4 @@ def lab2_nas_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any]:
         **architecture_metrics(model),
         **train_metrics,
     }
-    return finish(model, recipe, ctx, metrics)
+    return finish(model, recipe, ctx, metrics, data)

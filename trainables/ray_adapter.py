@@ -1,6 +1,7 @@
 """The one place a trial touches Ray: turn a trial function into a Tune function trainable."""
 
 import json
+import logging
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -20,6 +21,8 @@ TRIAL_ERROR_KEY = "trial_error"
 # state says (the driver may die before it records the result); search/resume.py reads it.
 RESULT_FILE = "adls_result.json"
 TrialFunction = Callable[[dict[str, Any], TrialContext], dict[str, Any]]
+# Ray Train's storage loggers say `Checkpoint successfully created at ...` for every report.
+CHECKPOINT_LOGGERS = ("ray.train._internal.storage", "ray.train.v2._internal.execution.storage")
 
 
 def ray_trainable(
@@ -39,12 +42,16 @@ def ray_trainable(
     instead of an exception: Tune would retry an exception, and the same seed diverges again.
     That report carries each of `objectives` (the searched metrics, which Tune requires in every
     report) as NaN, which Optuna records as a failed trial.
+    Unless `settings["verbose"]`, Ray's per-checkpoint INFO lines are silenced.
     """
 
     def trainable(params: dict[str, Any]) -> None:
         import ray
         from ray import tune
 
+        level = logging.INFO if settings.get("verbose") else logging.WARNING
+        for name in CHECKPOINT_LOGGERS:
+            logging.getLogger(name).setLevel(level)
         set_threads(cpus)
         config = {**settings, **params}
         node = ray.util.get_node_ip_address()

@@ -99,20 +99,32 @@ def accuracy(model: nn.Module, data: TrialData, config: dict[str, Any], ctx: Tri
 
 
 def finish(
-    model: nn.Module, recipe: ModelRecipe, ctx: TrialContext, metrics: dict[str, Any]
+    model: nn.Module,
+    recipe: ModelRecipe,
+    ctx: TrialContext,
+    metrics: dict[str, Any],
+    data: TrialData | None = None,
 ) -> dict[str, Any]:
     """The end of every trial: add the cost metrics and `trial_seconds`, save the model, report once.
 
+    Pass the trial's `data` so its tokenizer is saved beside the model (see save_checkpoint).
     Returns the reported metrics (the trial function's return value).
     """
     metrics = {**metrics, **cost_metrics(model), "trial_seconds": time.perf_counter() - ctx.started}
-    ctx.report(metrics, save_checkpoint(model, recipe, ctx))
+    ctx.report(metrics, save_checkpoint(model, recipe, ctx, data))
     return metrics
 
 
-def save_checkpoint(model: nn.Module, recipe: ModelRecipe, ctx: TrialContext) -> Path:
-    """Save the trial's model into a fresh folder of its work dir, ready to report as a checkpoint."""
-    return save_model(model, recipe, ctx.new_dir("checkpoint"))
+def save_checkpoint(
+    model: nn.Module, recipe: ModelRecipe, ctx: TrialContext, data: TrialData | None = None
+) -> Path:
+    """Save the trial's model (and `data`'s tokenizer) into a fresh folder of its work dir, ready to report.
+
+    With the tokenizer beside it, an uncompressed checkpoint opens with Hugging Face's
+    `from_pretrained` alone (see trainables.checkpoint).
+    """
+    tokenizer_dir = data.prepared.tokenizer_dir if data is not None else None
+    return save_model(model, recipe, ctx.new_dir("checkpoint"), tokenizer_dir)
 
 
 def cost_metrics(model: nn.Module) -> dict[str, float]:

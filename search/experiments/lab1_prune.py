@@ -24,11 +24,8 @@ def prune_grid(options: RunOptions) -> dict[str, list[Any]]:
 
 
 def start_model(qat_table: pd.DataFrame) -> dict[str, Any]:
-    """The best finished lab1-qat trial by QAT accuracy; ties go to the smaller width, then frac width."""
-    tie_breakers = [
-        (column, True) for column in ("width", "frac_width", "trial_index") if column in qat_table
-    ]
-    return best_checkpoint(qat_table, "qat_accuracy", tie_breakers)
+    """The best finished lab1-qat trial by QAT accuracy; ties: fewer weight bits (smaller width), then launch order."""
+    return best_checkpoint(qat_table, "qat_accuracy")
 
 
 class Lab1PruneExperiment:

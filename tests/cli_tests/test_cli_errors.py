@@ -108,6 +108,10 @@ CASES = [
     (["fetch", "lab1-qat", "--storage", "{stored}", "--to", "{afile}"], "is a file, not a folder"),
     (["check-cluster"], "is not ready for `ray up`"),
     (["check-cluster", "/nonexistent/cluster.yaml"], "cannot read the cluster config"),
+    (["best", "/nonexistent/results/lab1-qat"], "does not exist"),
+    (["best", "/nonexistent/results/lab1-qat", "--top", "0"], "must be a whole number >= 1"),
+    (["report", "/nonexistent/results"], "does not exist"),
+    (["run", "base", "--callbacks", "visdom"], "--callbacks 'visdom' is not known"),
 ]
 
 

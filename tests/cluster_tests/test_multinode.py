@@ -54,7 +54,10 @@ def test_submitted_search_runs_on_both_nodes_and_its_progress_is_in_the_logs(
     # The head has no CPU and each worker one, so the first two trials start together, one per worker.
     assert set(table["node"]) == {WORKER, HIDING_WORKER}
     assert set(table["device"]) == {"cpu"}
-    assert table["checkpoint"].str.startswith("file:///").all()  # later stages can load them anywhere
+    # Stored relative to the experiment folder, read back against the folder they were fetched to.
+    stored = pd.read_parquet(tmp_path / "results" / "lab1-qat" / "trials.parquet")
+    assert stored["checkpoint"].str.startswith("tune/qat/").all()
+    assert table["checkpoint"].str.startswith(str(tmp_path / "results" / "lab1-qat" / "tune")).all()
     assert not (tmp_path / "results" / "lab1-qat" / "tune").exists()  # checkpoints stay on the cluster
     assert (tmp_path / "results" / "lab1-qat" / "lab1-qat.png").is_file()  # figures drawn where fetched
     # Each worker tokenized the data into its own cache, once.

@@ -1,0 +1,255 @@
+"""One self-contained HTML page for a results folder: per experiment its task, figures, best trials, table, facts.
+
+The page embeds its figures (base64 PNG) and its style, loads nothing from the network and needs
+no JavaScript framework: a dozen lines of plain JavaScript make the trial tables sortable by a
+click on a column header, and the page reads the same without them.
+"""
+
+import base64
+import html
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from analysis.best import best_records, objectives_of, params_of
+from analysis.figures import FIGURES
+from analysis.results import FINISHED, TABLE_FILE, load_results
+from errors import ResultsError
+
+RUN_FILE = "run.json"
+# Experiments in lab order; others follow alphabetically.
+ORDER = ("base", *FIGURES)
+# A trials table longer than this shows its first rows and says where the rest is.
+MAX_TRIAL_ROWS = 200
+SOURCE_COLUMNS = ("data_source", "model_source", "tokenizer_source")
+
+
+def experiment_folders(location: str | Path) -> list[Path]:
+    """The experiment folders under `location` (or `location` itself when it is one), in lab order.
+
+    Folders moved aside by a rerun (`<name>.previous`) are left out. ResultsError when none is found.
+    """
+    root = Path(location)
+    if (root / TABLE_FILE).is_file():
+        return [root]
+    if not root.is_dir():
+        raise ResultsError(f"{root} does not exist; run `adls run <experiment>` first or give its folder")
+    found = [p for p in root.iterdir() if (p / TABLE_FILE).is_file() and ".previous" not in p.name]
+    if not found:
+        raise ResultsError(
+            f"{root} holds no experiment results (no */{TABLE_FILE}); run `adls run lab1` first"
+        )
+
+    def rank(path: Path) -> tuple[int, str]:
+        return (ORDER.index(path.name) if path.name in ORDER else len(ORDER), path.name)
+
+    return sorted(found, key=rank)
+
+
+def write_report(location: str | Path, output: str | Path | None = None, top: int = 3) -> Path:
+    """Write the report of every experiment under `location` to `output` (default `<location>/report.html`)."""
+    folders = experiment_folders(location)
+    target = Path(output) if output else (Path(location) / "report.html")
+    sections = [experiment_section(folder, top) for folder in folders]
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(page(f"adls-tune report: {Path(location).resolve().name}", folders, sections))
+    return target
+
+
+def experiment_section(folder: Path, top: int = 3) -> str:
+    """The HTML section of one experiment folder."""
+    table = load_results(folder)
+    run = _read_run(folder)
+    name = str(table["experiment"].iloc[0]) if len(table) else folder.name
+    parts = [f'<section id="{_e(folder.name)}">', f"<h2>{_e(name)}</h2>"]
+    if run.get("lab_task"):
+        parts.append(f'<p class="task">{_e(run["lab_task"])}</p>')
+    parts.append(_facts(table, run, folder))
+    for png in sorted(folder.glob("*.png")):
+        data = base64.b64encode(png.read_bytes()).decode()
+        parts.append(
+            f'<figure><img src="data:image/png;base64,{data}" alt="{_e(png.stem)}">'
+            f"<figcaption>{_e(png.name)}</figcaption></figure>"
+        )
+    parts.append("<h3>Best configurations</h3>")
+    parts.append(_best_table(table, folder, top))
+    parts.append(f"<h3>Trials ({len(table)})</h3>")
+    parts.append(_trials_table(table, folder))
+    parts.append("</section>")
+    return "\n".join(parts)
+
+
+def _read_run(folder: Path) -> dict[str, Any]:
+    path = folder / RUN_FILE
+    try:
+        return json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _facts(table: pd.DataFrame, run: dict[str, Any], folder: Path) -> str:
+    """The run facts: profile, data, sources, seed, trials, wall time, nodes, devices, versions."""
+    first = table.iloc[0] if len(table) else pd.Series(dtype=object)
+    options = run.get("options") or {}
+    ok = int((table["status"] == FINISHED).sum())
+    facts: list[tuple[str, Any]] = [
+        ("folder", str(folder)),
+        ("profile", first.get("profile", options.get("profile_name"))),
+        ("dataset", first.get("dataset", options.get("dataset"))),
+    ]
+    for column in SOURCE_COLUMNS:
+        value = first.get(column, run.get(column))
+        if value is not None and not (isinstance(value, float) and pd.isna(value)):
+            facts.append((column.replace("_", " "), value))
+    facts += [
+        ("seed", first.get("seed", options.get("seed"))),
+        ("trials", f"{len(table)} ({ok} finished, {len(table) - ok} failed)"),
+        ("searches", ", ".join(str(v) for v in table["variant"].drop_duplicates())),
+    ]
+    if run.get("seconds") is not None:
+        facts.append(("wall time", _duration(float(run["seconds"]))))
+    for column, label in (("node", "nodes"), ("device", "devices")):
+        if column in table.columns:
+            values = sorted(str(v) for v in table[column].dropna().unique())
+            facts.append((label, f"{len(values)} ({', '.join(values)})" if values else "-"))
+    versions = run.get("versions") or {}
+    if versions:
+        facts.append(("versions", ", ".join(f"{k} {v}" for k, v in versions.items())))
+    rows = "".join(f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in facts if v is not None)
+    return f'<table class="facts">{rows}</table>'
+
+
+def _best_table(table: pd.DataFrame, folder: Path, top: int) -> str:
+    try:
+        records = best_records(table, top)
+    except ResultsError as error:
+        return f'<p class="note">{_e(error)}</p>'
+    if not records:
+        return '<p class="note">No trial finished.</p>'
+    out = []
+    for search, group in _grouped(records):
+        out.append(f'<p class="rule"><b>{_e(search)}</b>, best by {_e(group[0]["rule"])}</p>')
+        head = "<tr><th>rank</th><th>trial</th><th>parameters</th><th>metrics</th><th>checkpoint</th></tr>"
+        rows = []
+        for record in group:
+            params = ", ".join(f"{k}={_short(v)}" for k, v in record["params"].items()) or "-"
+            metrics = ", ".join(f"{k}={_short(v)}" for k, v in list(record["metrics"].items())[:6])
+            rows.append(
+                f'<tr class="best"><td>{record["rank"]}</td><td>{_e(record["trial_index"])}</td>'
+                f"<td>{_e(params)}</td><td>{_e(metrics)}</td>"
+                f"<td><code>{_e(_relative(record['checkpoint'], folder))}</code></td></tr>"
+            )
+        out.append(f'<table class="best">{head}{"".join(rows)}</table>')
+    return "\n".join(out)
+
+
+def _grouped(records: Sequence[dict[str, Any]]) -> Iterable[tuple[str, list[dict[str, Any]]]]:
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        groups.setdefault(f"{record['experiment']}/{record['variant']}", []).append(record)
+    return groups.items()
+
+
+def _trials_table(table: pd.DataFrame, folder: Path) -> str:
+    """A compact, sortable table: search, trial, parameters, objective metric(s), status, seconds."""
+    objective_columns: list[str] = []
+    for _, rows in table.groupby("variant", sort=False):
+        try:
+            objective_columns += [m for m, _ in objectives_of(rows) if m not in objective_columns]
+        except ResultsError:
+            pass
+    param_names: list[str] = []
+    for _, row in table.iterrows():
+        param_names += [k for k in params_of(row) if k not in param_names]
+    if len(param_names) > 8:  # per-layer searches: one column of all parameters instead
+        param_names = []
+    columns = ["variant", "repeat", "trial_index", *param_names, *objective_columns, "status", "duration_s"]
+    columns = [c for c in dict.fromkeys(columns) if c in table.columns]
+    shown = table.head(MAX_TRIAL_ROWS)
+    head = "".join(f"<th>{_e(c)}</th>" for c in columns)
+    if not param_names:
+        head += "<th>parameters</th>"
+    rows = []
+    for _, row in shown.iterrows():
+        cells = "".join(f"<td>{_e(_short(row[c]))}</td>" for c in columns)
+        if not param_names:
+            params = ", ".join(f"{k}={_short(v)}" for k, v in params_of(row).items())
+            cells += f'<td class="params">{_e(params)}</td>'
+        rows.append(f"<tr>{cells}</tr>")
+    note = ""
+    if len(table) > len(shown):
+        note = f'<p class="note">First {len(shown)} of {len(table)} trials; all are in {_e(folder)}/trials.csv.</p>'
+    return f'<table class="trials sortable"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>{note}'
+
+
+def _relative(path: str | None, folder: Path) -> str:
+    if not path:
+        return "-"
+    try:
+        return Path(path).relative_to(folder.resolve()).as_posix()
+    except ValueError:
+        return path
+
+
+def _short(value: Any) -> str:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _duration(seconds: float) -> str:
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {rest} s" if minutes else f"{rest} s"
+
+
+def _e(value: Any) -> str:
+    return html.escape(str(value))
+
+
+STYLE = """
+body{font-family:system-ui,-apple-system,"Segoe UI",sans-serif;margin:2rem auto;max-width:75rem;padding:0 1rem;color:#222}
+h1{font-size:1.6rem}h2{border-bottom:2px solid #ccd;padding-bottom:.2rem;margin-top:2.5rem}
+nav a{margin-right:1rem}.task{font-style:italic}.rule{margin:.6rem 0 .2rem}
+table{border-collapse:collapse;margin:.4rem 0 1rem;font-size:.85rem}
+th,td{border:1px solid #dde;padding:.2rem .45rem;text-align:left;vertical-align:top}
+th{background:#f2f3f8}table.facts th{width:9rem}tr.best td{background:#f4fbf4}
+table.sortable th{cursor:pointer}td.params{max-width:40rem;word-break:break-word}
+figure{display:inline-block;margin:.5rem 1rem .5rem 0}img{max-width:36rem;height:auto;border:1px solid #eee}
+figcaption{font-size:.8rem;color:#666}.note{color:#666;font-size:.85rem}code{font-size:.8rem}
+"""
+
+# Click a header to sort its table by that column (numbers numerically); plain DOM, no library.
+SORT_SCRIPT = """
+document.querySelectorAll("table.sortable th").forEach(function (th, column) {
+  th.addEventListener("click", function () {
+    var body = th.closest("table").tBodies[0];
+    var rows = Array.prototype.slice.call(body.rows);
+    var up = th.dataset.order !== "up";
+    th.dataset.order = up ? "up" : "down";
+    rows.sort(function (a, b) {
+      var x = a.cells[th.cellIndex].textContent, y = b.cells[th.cellIndex].textContent;
+      var nx = parseFloat(x), ny = parseFloat(y);
+      var c = (isNaN(nx) || isNaN(ny)) ? x.localeCompare(y) : nx - ny;
+      return up ? c : -c;
+    });
+    rows.forEach(function (row) { body.appendChild(row); });
+  });
+});
+"""
+
+
+def page(title: str, folders: Sequence[Path], sections: Sequence[str]) -> str:
+    """The whole HTML document."""
+    nav = "".join(f'<a href="#{_e(f.name)}">{_e(f.name)}</a>' for f in folders)
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<title>{_e(title)}</title><link rel="icon" href="data:,"><style>{STYLE}</style></head><body>'
+        f"<h1>{_e(title)}</h1><nav>{nav}</nav>\n"
+        + "\n".join(sections)
+        + f"\n<script>{SORT_SCRIPT}</script></body></html>\n"
+    )
