@@ -141,7 +141,7 @@ def run_experiment(name: str, plan: RunPlan) -> pd.DataFrame:
             "fallbacks": list(options.sources().fallbacks),
             "seconds": time.time() - started,
             "variants": [v.name for v in variants],
-            "lab_task": get_experiment(name).lab_task,
+            "lab_task": EXPERIMENTS[name].lab_task,
             "objectives": {v.name: objective_record(v) for v in variants},
             "versions": versions(),
         },
