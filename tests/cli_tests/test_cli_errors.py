@@ -20,7 +20,6 @@ RUN = ["run", "lab1-qat", "--profile", "smoke"]
 
 CASES = [
     # -- the command line itself (argparse) --------------------------------------------------------
-    ([], "the following arguments are required: COMMAND"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     (["run"], "the following arguments are required: experiment"),
     ([*RUN, "--frobnicate"], "unrecognized arguments: --frobnicate"),
@@ -235,3 +234,11 @@ def test_list_names_every_experiment(capsys):
     out = capsys.readouterr().out
     for name in ("base", "lab1-qat", "lab1"):
         assert name in out
+
+
+def test_bare_adls_prints_the_help_and_version_names_the_package(capsys):
+    assert main([]) == 0  # not an error: a newcomer typing `adls` gets the commands
+    assert "usage: adls" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exited:
+        main(["--version"])
+    assert exited.value.code == 0 and capsys.readouterr().out.startswith("adls ")
