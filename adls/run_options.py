@@ -142,6 +142,11 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         "default: <storage>/<experiment>/optuna.db",
     )
     parser.add_argument(
+        "--optuna-study-prefix",
+        default=None,
+        help="prefix of the study names (<prefix>/<experiment>/<variant>), e.g. your name in a shared database",
+    )
+    parser.add_argument(
         "--budget", type=positive_int, default=None, help="trials per Lab 2 search (default: the profile's)"
     )
     parser.add_argument(
@@ -192,6 +197,7 @@ def options_from(args: argparse.Namespace, verbose: bool = False) -> RunOptions:
         keep_classifier_fp32=args.keep_classifier_fp32,
         mase_exact=args.mase_exact,
         optuna_storage=args.optuna_storage,
+        optuna_study_prefix=args.optuna_study_prefix,
         budget=args.budget,
         trial=args.trial,
         surrogate_seconds=args.surrogate_seconds,

@@ -160,12 +160,6 @@ def driver(spec: dict) -> None:
     runner._fit_to_the_end = timed(phases["fit"], runner._fit_to_the_end)
     runner.write_table = timed(phases["write_table"], runner.write_table)
     runner.draw_figures = timed(phases["draw_figures"], runner.draw_figures)
-    if spec["study_prefix"]:  # several sizes share one database: one study name each
-        original = runner.study_name
-        runner.study_name = lambda experiment, search: (
-            f"{spec['study_prefix']}/{original(experiment, search)}"
-        )
-
     memory = MemorySampler()
     options = RunOptions(
         profile_name="full",  # the tutorial NAS space (4,800 architectures)
@@ -179,6 +173,7 @@ def driver(spec: dict) -> None:
         surrogate_seconds=spec["trial_seconds"],
         budget=spec["trials"],
         optuna_storage=spec["optuna_storage"],
+        optuna_study_prefix=spec["study_prefix"] or None,  # several sizes share one database
         extra={"samplers": tuple(spec["samplers"])},
     )
     cpu_before = cpu_seconds()

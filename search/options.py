@@ -56,6 +56,8 @@ class RunOptions:
     mase_exact: bool = False
     # SQLAlchemy URL of a shared study database; None: SQLite beside the results (search/study_storage.py).
     optuna_storage: str | None = None
+    # Put before every study name (a user or run name), so several runs share one database.
+    optuna_study_prefix: str | None = None
     scheduler: str = "fifo"
     # Stratified, deterministic caps on the profile's training and test rows (None: the profile's).
     train_rows: int | None = None

@@ -108,7 +108,7 @@ def run_experiment(name: str, plan: RunPlan) -> pd.DataFrame:
     for variant in variants:
         # A new search must not append to an earlier run's study (refused before Ray starts).
         if not _can_resume(folder, variant, options):
-            check_fresh(studies, study_name(name, search_name(variant, options)))
+            check_fresh(studies, study_name(name, search_name(variant, options), options.optuna_study_prefix))
     start_ray(options)
     started = time.time()
     rows: list[dict[str, Any]] = []
@@ -150,7 +150,8 @@ def run_experiment(name: str, plan: RunPlan) -> pd.DataFrame:
         for path in draw_figures(folder):
             print(f"[{name}] figure: {path}", flush=True)
     if studies:
-        print(f"[{name}] Optuna studies {name}/<variant> in {shown_url(studies)}", flush=True)
+        names = study_name(name, "<variant>", options.optuna_study_prefix)
+        print(f"[{name}] Optuna studies {names} in {shown_url(studies)}", flush=True)
     print(f"[{name}] {len(table)} trials in {time.time() - started:.0f} s -> {folder}", flush=True)
     for line in format_best(best_records(table, 1)):
         print(line, flush=True)
@@ -245,7 +246,7 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
         metric=variant.metric,
         mode=variant.mode,
         sampler=variant.sampler,
-        study_name=study_name(name, run_name),
+        study_name=study_name(name, run_name, options.optuna_study_prefix),
         url=storage_url(folder, options.optuna_storage),
     )
     if resumed:
@@ -327,7 +328,7 @@ def _row_base(
         "seed": settings["seed"],
         "mase_exact": options.mase_exact,
         **options.sources().as_fields(),
-        "optuna_study": study_name(name, search_name(variant, options)),
+        "optuna_study": study_name(name, search_name(variant, options), options.optuna_study_prefix),
         **variant.sampler_settings,
     }
 

@@ -44,9 +44,10 @@ def storage_url(experiment_folder: str, optuna_storage: str | None) -> str | Non
     return f"sqlite:///{storage.join(experiment_folder, STUDY_FILE)}"
 
 
-def study_name(experiment: str, search: str) -> str:
-    """`<experiment>/<search>`: unique per experiment in a shared database, readable in the dashboard."""
-    return f"{experiment}/{search}"
+def study_name(experiment: str, search: str, prefix: str | None = None) -> str:
+    """`[<prefix>/]<experiment>/<search>`: readable in the dashboard; in a database shared by
+    several people or runs, `prefix` (--optuna-study-prefix, e.g. a user name) keeps them apart."""
+    return "/".join(part for part in (prefix, experiment, search) if part)
 
 
 def shown_url(url: str | None) -> str:
