@@ -81,7 +81,7 @@ def rehearse(plan: list[tuple[int, int, int]], args: argparse.Namespace) -> list
     from tests.loopback_postgres import LocalPostgres
 
     root = Path(tempfile.mkdtemp(prefix="adls-scale-"))
-    postgres = LocalPostgres(root / "postgres") if args.postgres else None
+    postgres = LocalPostgres() if args.postgres else None
     url = postgres.start() if postgres else args.optuna_storage
     runs = []
     try:
@@ -142,7 +142,7 @@ def driver(spec: dict) -> None:
     from search.options import RunOptions
     from search.study_storage import StudySearch
 
-    calls: dict[str, list[float]] = {"suggest": [], "complete": []}
+    calls: dict[str, list[float]] = {"suggest": [], "complete": [], "db_write": []}
     phases: dict[str, list[float]] = {"fit": [], "write_table": [], "draw_figures": []}
 
     def timed(store: list[float], fn):
@@ -157,6 +157,7 @@ def driver(spec: dict) -> None:
 
     StudySearch.suggest = timed(calls["suggest"], StudySearch.suggest)
     StudySearch.on_trial_complete = timed(calls["complete"], StudySearch.on_trial_complete)
+    StudySearch.write_finished_trials = timed(calls["db_write"], StudySearch.write_finished_trials)
     runner._fit_to_the_end = timed(phases["fit"], runner._fit_to_the_end)
     runner.write_table = timed(phases["write_table"], runner.write_table)
     runner.draw_figures = timed(phases["draw_figures"], runner.draw_figures)
@@ -221,6 +222,9 @@ def driver(spec: dict) -> None:
             }
         )
     shared = {
+        # Writing finished trials into the study database, at Tune's snapshots (all searches).
+        "study_db_write_seconds": sum(calls["db_write"]),
+        "study_db_write_ms_per_trial": sum(calls["db_write"]) / len(table) * 1000,
         "driver_cpu_seconds": cpu,
         "driver_peak_rss_mb": memory.peak / 2**20,
         "driver_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
@@ -298,7 +302,7 @@ def print_table(runs: list[dict]) -> None:
     header = (
         f"{'nodes':>5} {'slots':>5} {'trials':>6} {'sampler':>7} {'fit s':>7} {'ideal s':>7} {'eff':>5} "
         f"{'/min':>6} {'ideal/min':>9} {'steady':>6} {'ask+tell ms@end':>15} {'cpu s':>6} {'peak MB':>7} "
-        f"{'table s':>7} {'figs s':>6} {'tune MB':>7}"
+        f"{'table s':>7} {'figs s':>6} {'tune MB':>7} {'db ms/trial':>11}"
     )
     print(header)
     for r in runs:
@@ -307,7 +311,8 @@ def print_table(runs: list[dict]) -> None:
             f"{r['ideal_seconds']:>7.1f} {r['dispatch_efficiency']:>5.2f} {r['dispatch_per_minute']:>6.0f} "
             f"{r['ideal_per_minute']:>9.0f} {r['steady_per_minute']:>6.0f} {r['ask_tell_ms_last']:>15.1f} "
             f"{r['driver_cpu_seconds']:>6.0f} {r['driver_peak_rss_mb']:>7.0f} {r['write_table_seconds']:>7.2f} "
-            f"{r['draw_figures_seconds']:>6.2f} {r['tune_state_bytes'] / 2**20:>7.1f}"
+            f"{r['draw_figures_seconds']:>6.2f} {r['tune_state_bytes'] / 2**20:>7.1f} "
+            f"{r['study_db_write_ms_per_trial']:>11.1f}"
         )
 
 

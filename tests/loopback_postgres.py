@@ -10,6 +10,7 @@ import glob
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -25,22 +26,25 @@ def postgres_bin() -> Path | None:
 class LocalPostgres:
     """One PostgreSQL server; `url` is an SQLAlchemy URL of its `postgres` database."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self) -> None:
         self.bin = postgres_bin()
         if self.bin is None:
             raise RuntimeError("PostgreSQL is not installed: apt-get install postgresql (.ci/run does)")
-        self.root = root
-        self.data = root / "pgdata"
+        # Its own folder under /tmp: pytest's tmp_path (mode 700, root's) is closed to `postgres`.
+        self.root = Path(tempfile.mkdtemp(prefix="adls-pg-"))
+        self.data = self.root / "pgdata"
         self.port = free_port()
         self.url = f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
 
     def _run(self, *command: str) -> subprocess.CompletedProcess:
         prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-        return subprocess.run([*prefix, *command], capture_output=True, text=True, timeout=120, check=True)
+        done = subprocess.run([*prefix, *command], capture_output=True, text=True, timeout=120)
+        if done.returncode != 0:
+            raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}): {done.stdout}{done.stderr}")
+        return done
 
     def start(self) -> str:
         """initdb + pg_ctl start; returns the URL once the server accepts connections."""
-        self.root.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
         self._run(
@@ -60,5 +64,7 @@ class LocalPostgres:
         raise RuntimeError(f"PostgreSQL did not start: {Path(log).read_text()[-2000:]}")
 
     def stop(self) -> None:
+        """pg_ctl stop (the server's pid file names the process), then remove the folder."""
         if (self.data / "postmaster.pid").exists():
             self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+        shutil.rmtree(self.root, ignore_errors=True)

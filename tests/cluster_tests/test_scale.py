@@ -27,8 +27,8 @@ NODES, GPUS = 4, 2
 
 
 @pytest.fixture(scope="module")
-def postgres(tmp_path_factory: pytest.TempPathFactory):
-    server = LocalPostgres(tmp_path_factory.mktemp("postgres"))
+def postgres():
+    server = LocalPostgres()
     server.start()
     try:
         yield server
