@@ -14,7 +14,7 @@ Tune's state on disk. Prints a table, writes bench/out/scale.json and bench/out/
 
     .venv/bin/python bench/bench_scale.py                        # default size: 4 nodes x 2 GPUs, 200 trials
     .venv/bin/python bench/bench_scale.py --nodes 8 --gpus-per-node 4 --trials 1000
-    .venv/bin/python bench/bench_scale.py --sweep                # 100/300/1000 trials on 8x4; 1/4/8 nodes at 300
+    .venv/bin/python bench/bench_scale.py --sweep --samplers tpe # 100/300/1000 trials on 8x4; 1/4/8 nodes at 100
     .venv/bin/python bench/bench_scale.py --postgres             # the studies in a throwaway PostgreSQL
 """
 
@@ -36,7 +36,7 @@ sys.path.insert(0, str(PROJECT))  # run as a script: the project's packages and 
 OUT = PROJECT / "bench" / "out"
 # Small object stores: surrogate trials move no data, and 9 nodes share this machine's memory.
 NODE_OPTIONS = ("--object-store-memory=100000000",)
-SWEEP = [(8, 100), (8, 300), (8, 1000), (4, 300), (1, 300)]  # (nodes, trials), 4 GPUs per node
+SWEEP = [(8, 100), (8, 300), (8, 1000), (4, 100), (1, 100)]  # (nodes, trials), 4 GPUs per node
 
 
 def main() -> None:
