@@ -42,7 +42,7 @@ def save_model(
     directory.mkdir(parents=True, exist_ok=True)
     (directory / RECIPE_FILE).write_text(json.dumps(recipe.to_dict(), indent=1))
     if is_plain(recipe) and hasattr(model, "save_pretrained"):
-        model.save_pretrained(directory)
+        _save_pretrained_quietly(model, directory)
     else:
         state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
         torch.save(state, directory / WEIGHTS_FILE)
@@ -62,6 +62,19 @@ def weights_fingerprint(model_or_state: nn.Module | dict[str, torch.Tensor]) -> 
         digest.update(f"{name}|{tensor.dtype}|{tuple(tensor.shape)}|".encode())
         digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
+
+
+def _save_pretrained_quietly(model: nn.Module, directory: Path) -> None:
+    """save_pretrained without its "Writing model shards" bar (one per trial in a search's log)."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        model.save_pretrained(directory)
+    finally:
+        if was_enabled:
+            hf_logging.enable_progress_bar()
 
 
 def load_model(location: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, ModelRecipe]:

@@ -53,6 +53,7 @@ def test_a_smoke_run_is_quiet_ends_with_the_best_and_its_results_move(tmp_path):
     assert ran.returncode == 0, ran.stderr[-3000:]
     output = ran.stdout + ran.stderr
     assert [noise for noise in NOISE if noise in output] == []
+    assert "pid=" not in output, output[-3000:]  # nothing from the trial workers at all
     progress = [
         line for line in ran.stdout.splitlines() if line.startswith("[base/base] ") and "finished" in line
     ]
