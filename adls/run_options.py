@@ -43,6 +43,11 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def count_or_all(text: str) -> str:
+    """A whole number >= 1 or 'all', kept as text so that a cluster job gets the same words."""
+    return "all" if text == "all" else str(positive_int(text))
+
+
 def _number(text: str, kind: type):
     try:
         return kind(text)
@@ -106,6 +111,18 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="rerun even if matching results are stored")
     parser.add_argument("--repeats", type=positive_int, default=1, help="run each sampler K times (lab2-nas)")
     parser.add_argument("--sampler", default=None, help=f"override the sampler ({', '.join(SAMPLERS)})")
+    parser.add_argument(
+        "--keep-checkpoints",
+        type=count_or_all,
+        default="1",
+        help="checkpoints kept per search: the best K (default 1) or 'all'; those a later stage loads stay",
+    )
+    parser.add_argument(
+        "--keep-previous",
+        type=non_negative_int,
+        default=1,
+        help="earlier results folders (<name>.previous*) kept when a run replaces one (default 1)",
+    )
     parser.add_argument(
         "--scheduler",
         default="fifo",
@@ -188,6 +205,8 @@ def options_from(args: argparse.Namespace, verbose: bool = False) -> RunOptions:
         repeats=args.repeats,
         sampler=args.sampler,
         scheduler=args.scheduler,
+        keep_checkpoints=None if args.keep_checkpoints == "all" else int(args.keep_checkpoints),
+        keep_previous=args.keep_previous,
         start_from=args.start_from,
         precisions=tuple(p.strip() for p in args.precisions.split(",") if p.strip())
         if args.precisions

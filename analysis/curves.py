@@ -69,3 +69,51 @@ def best_so_far_band(table: pd.DataFrame, metric: str, by: Sequence[str] = ("var
         .agg(best_so_far="mean", lowest="min", highest="max", repeats="count")
         .reset_index()
     )
+
+
+def best_so_far_by_cost(
+    table: pd.DataFrame,
+    metric: str,
+    cost: str = "duration_s",
+    by: Sequence[str] = ("variant",),
+    order: str = "trial_index",
+) -> pd.DataFrame:
+    """Best `metric` so far against the cumulative `cost` (trial-seconds) spent, trials in launch order.
+
+    Every row counts, stopped and failed trials included: they cost seconds and leave the best
+    unchanged (their metric is NaN). Adds `cumulative_cost` and `best_so_far` per `by` group.
+    """
+    curves = running_max(table, metric, by=by, order=order)
+    groups = [column for column in by if column in curves.columns]
+    spent = pd.to_numeric(curves[cost], errors="coerce").fillna(0.0)
+    curves["cumulative_cost"] = (
+        spent.groupby([curves[g] for g in groups]).cumsum() if groups else spent.cumsum()
+    )
+    return curves
+
+
+def band_on_grid(curves: pd.DataFrame, x: str, y: str, by: str, points: int = 200) -> pd.DataFrame:
+    """Mean, lowest and highest of several step curves (one per `by` value) on a common x grid.
+
+    Each curve holds its last value from its x onward and is undefined before its first x; the
+    grid spans from the largest first x to the largest last x (a curve that ended earlier keeps
+    its final value: a finished search keeps its best).
+    """
+    start = curves.groupby(by)[x].min().max()
+    stop = curves[x].max()
+    grid = np.linspace(start, stop, points)
+    values = []
+    for _, curve in curves.groupby(by):
+        curve = curve.sort_values(x)
+        index = np.searchsorted(curve[x].to_numpy(), grid, side="right") - 1
+        values.append(curve[y].to_numpy()[np.clip(index, 0, None)])
+    stacked = np.vstack(values)
+    return pd.DataFrame(
+        {
+            x: grid,
+            "mean": stacked.mean(0),
+            "lowest": stacked.min(0),
+            "highest": stacked.max(0),
+            "curves": len(values),
+        }
+    )

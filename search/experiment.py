@@ -8,6 +8,7 @@ import optuna
 import pandas as pd
 from ray import tune
 
+from errors import ConfigError
 from search.options import RunOptions
 from search.samplers import grid_size, make_sampler
 from trainables.ray_adapter import TrialFunction
@@ -90,6 +91,9 @@ class Experiment(Protocol):
       an experiment checks its own options: it may raise ConfigError, and runs before any
       dependency does.
 
+    - `loaded_checkpoints(table) -> list[str]`: the checkpoints of its results that later stages
+      start from (kept whatever --keep-checkpoints says). Default: none.
+
     Two optional flags: `quantizes = True` when its trials quantize (then --mase-exact is part of
     its identity), `early_stopping = True` when --scheduler asha may stop its trials early.
     """
@@ -97,6 +101,20 @@ class Experiment(Protocol):
     def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
         """The Tune searches to run; `inputs` holds the results tables of its dependencies."""
         ...
+
+
+def loaded_checkpoints(experiment: Experiment, table: pd.DataFrame) -> list[str]:
+    """The checkpoints of `table` that later stages start from (the experiment's `loaded_checkpoints`).
+
+    They are kept whatever `--keep-checkpoints` says (search/checkpoints.py).
+    """
+    method = getattr(experiment, "loaded_checkpoints", None)
+    if method is None:
+        return []
+    try:
+        return [path for path in method(table) if path]
+    except ConfigError:  # no finished trial: nothing for a later stage to load
+        return []
 
 
 def allows_early_stopping(experiment: Experiment) -> bool:

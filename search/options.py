@@ -75,11 +75,19 @@ class RunOptions:
     callbacks: tuple[str, ...] = ()
     # Ray's and Optuna's INFO chatter (search.quiet); does not change results.
     verbose: bool = False
+    # Checkpoints kept per search: the best K (None: all), besides those later stages load.
+    keep_checkpoints: int | None = 1
+    # Earlier results folders (`<name>.previous*`) kept when a run replaces one.
+    keep_previous: int = 1
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
         """Raise ConfigError naming the first bad option."""
         get_profile(self.profile_name)
+        if self.keep_checkpoints is not None and self.keep_checkpoints < 1:
+            raise ConfigError(f"--keep-checkpoints={self.keep_checkpoints} must be >= 1 or 'all'")
+        if self.keep_previous < 0:
+            raise ConfigError(f"--keep-previous={self.keep_previous} must be >= 0")
         if self.scheduler not in SCHEDULERS:
             raise ConfigError(
                 f"--scheduler {self.scheduler!r} is not allowed; choose one of {list(SCHEDULERS)}"

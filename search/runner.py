@@ -17,8 +17,9 @@ from analysis.paths import relative_path, resolve_paths
 from analysis.results import load_results
 from errors import ConfigError
 from search import storage
+from search.checkpoints import delete_checkpoints, drop_checkpoints
 from search.early_stopping import make_scheduler, rungs
-from search.experiment import SearchVariant, allows_early_stopping
+from search.experiment import SearchVariant, allows_early_stopping, loaded_checkpoints
 from search.options import RunOptions
 from search.progress import TrialLedger
 from search.quiet import quiet_driver
@@ -91,8 +92,18 @@ def ensure_results(name: str, plan: RunPlan, force: bool = False) -> pd.DataFram
         if storage.exists(run_file) or (force and storage.exists(folder)):
             moved = storage.move_aside(folder, "previous")
             print(f"[{name}] earlier results moved to {moved}", flush=True)
+            _cap_previous(name, folder, plan.options)
         # A folder without run.json is an interrupted run: its searches resume where they stopped.
         return run_experiment(name, plan)
+
+
+def _cap_previous(name: str, folder: str, options: RunOptions) -> None:
+    """Keep only the newest --keep-previous `<name>.previous*` folders (each a whole earlier run)."""
+    for path in storage.prune_aside(folder, "previous", options.keep_previous):
+        print(
+            f"[{name}] deleted an older earlier run {path} (--keep-previous {options.keep_previous})",
+            flush=True,
+        )
 
 
 def run_experiment(name: str, plan: RunPlan) -> pd.DataFrame:
@@ -118,9 +129,14 @@ def run_experiment(name: str, plan: RunPlan) -> pd.DataFrame:
             # A multi-objective search returns a set of best trials, not one: mark them.
             mark_pareto_front(variant_rows, variant.metric, variant.mode)
         rows += variant_rows
+    for row in rows:  # full paths or URIs while choosing which checkpoints to keep
+        row["checkpoint"] = storage.as_uri(row.get("checkpoint"), folder)
+        row["trial_path"] = storage.as_uri(row.get("trial_path"), folder)
+    loaded = loaded_checkpoints(get_experiment(name), pd.DataFrame(rows))
+    dropped = drop_checkpoints(rows, variants, options.keep_checkpoints, loaded)
     for row in rows:  # stored relative to the folder, so a moved or fetched folder still works
-        row["checkpoint"] = relative_path(storage.as_uri(row.get("checkpoint"), folder), folder)
-        row["trial_path"] = relative_path(storage.as_uri(row.get("trial_path"), folder), folder)
+        row["checkpoint"] = relative_path(row.get("checkpoint"), folder)
+        row["trial_path"] = relative_path(row.get("trial_path"), folder)
     # Later stages load checkpoints from wherever they run: resolved to full paths or URIs here.
     table = resolve_paths(write_table(rows, folder), folder)
     if rows and all(row.get("status") == "ERROR" for row in rows):
@@ -146,6 +162,8 @@ def run_experiment(name: str, plan: RunPlan) -> pd.DataFrame:
             "versions": versions(),
         },
     )
+    # After the table (which no longer names them) is written: an interrupted delete loses nothing.
+    delete_checkpoints(dropped)
     if not storage.is_uri(folder):
         for path in draw_figures(folder):
             print(f"[{name}] figure: {path}", flush=True)

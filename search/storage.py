@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 from typing import Any
 
 import pyarrow.fs
@@ -98,3 +99,25 @@ def move_aside(location: str, suffix: str) -> str | None:
         target = f"{path}.{suffix}-{n}"
     fs.move(path, target)
     return target
+
+
+def prune_aside(location: str, suffix: str, keep: int) -> list[str]:
+    """Delete all but the newest `keep` of the folders move_aside made (`<location>.<suffix>[-n]`).
+
+    Newest by modification time (move_aside reuses freed names, so numbers do not tell age).
+    Returns the deleted paths.
+    """
+    fs, path = filesystem(location)
+    parent, name = path.rstrip("/").rsplit("/", 1) if "/" in path.rstrip("/") else (".", path)
+    pattern = re.compile(rf"{re.escape(name)}\.{re.escape(suffix)}(-\d+)?")
+    folders = [
+        info
+        for info in fs.get_file_info(pyarrow.fs.FileSelector(parent, allow_not_found=True))
+        if info.type == pyarrow.fs.FileType.Directory and pattern.fullmatch(info.base_name)
+    ]
+    folders.sort(key=lambda info: info.mtime_ns or 0, reverse=True)
+    deleted = []
+    for info in folders[keep:]:
+        fs.delete_dir(info.path)
+        deleted.append(info.path)
+    return deleted

@@ -4,11 +4,15 @@ import pandas as pd
 
 from search.experiment import SearchVariant, grid_variant
 from search.options import RunOptions
+from search.stage_inputs import best_checkpoint
 from trainables.base_trial import base_trial
 
 
 class BaseExperiment:
     """The searches of `base` (its name, lab task and requirements are in search/registry.py)."""
+
+    def loaded_checkpoints(self, table: pd.DataFrame) -> list[str]:
+        return [best_checkpoint(table, "accuracy")["checkpoint"]]  # lab1-qat's and Lab 3's start
 
     def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
         grid = {"seed": [options.seed]}

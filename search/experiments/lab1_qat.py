@@ -20,6 +20,11 @@ class Lab1QatExperiment:
     # Its trials quantize: --mase-exact is part of its identity (search/run_plan.py).
     quantizes = True
 
+    def loaded_checkpoints(self, table: pd.DataFrame) -> list[str]:
+        from search.experiments.lab1_prune import start_model  # lab1-prune imports nothing of ours
+
+        return [start_model(table)["checkpoint"]]
+
     def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
         base = best_checkpoint(inputs["base"], "accuracy")
         settings = {"base_checkpoint": base["checkpoint"], "fp32_accuracy": base["accuracy"]}

@@ -15,7 +15,7 @@ import pandas as pd
 
 from errors import ConfigError
 from search.experiment import SearchVariant, Stored
-from search.nas_space import NasSpace, space_for
+from search.nas_space import NasSpace, best_nas_trial, space_for
 from search.options import RunOptions
 from search.samplers import make_sampler
 from trainables.lab2_nas_trial import lab2_nas_trial
@@ -98,6 +98,9 @@ class Lab2NasExperiment:
 
     early_stopping = True
     has_surrogate = True  # --trial surrogate rehearses this search (bench/bench_scale.py)
+
+    def loaded_checkpoints(self, table: pd.DataFrame) -> list[str]:
+        return [best_nas_trial(table)["checkpoint"]]  # Lab 3's start (search/experiments/lab3_start.py)
 
     def identity_fields(self, options: RunOptions, stored: Stored) -> dict[str, Any]:
         return {"repeats": options.repeats, "samplers": list(run_samplers(options))}

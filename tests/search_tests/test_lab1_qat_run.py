@@ -1,8 +1,11 @@
 """lab1-qat end to end on synthetic data through a real Ray Tune run (base model chained first)."""
 
+import os
+
 import pandas as pd
 
 from analysis import load_results
+from search.experiments.lab1_prune import start_model
 from search.options import RunOptions
 from search.runner import run
 
@@ -22,7 +25,12 @@ def test_lab1_qat_smoke_writes_one_row_per_grid_point_and_a_figure(ray_session, 
     assert table["ptq_accuracy"].between(0, 1).all() and table["qat_accuracy"].between(0, 1).all()
     assert (table["frac_width"] == table["width"] // 2).all()
     assert sorted(table["trial_index"]) == [0, 1, 2, 3]
-    assert table["checkpoint"].notna().all()
+    # --keep-checkpoints 1 (the default): only the model lab1-prune starts from keeps its checkpoint.
+    kept = table[table["checkpoint"].notna()]
+    assert len(kept) == 1 and kept["checkpoint"].iloc[0] == start_model(table)["checkpoint"]
+    assert os.path.isdir(kept["checkpoint"].iloc[0])
+    tune_dir = tmp_path / "lab1-qat" / "tune"
+    assert len(list(tune_dir.glob("*/*/checkpoint_000000"))) == 1  # the others' folders are deleted
     assert (table["fp32_accuracy"] == base["accuracy"].iloc[0]).all()
     assert table["cost_avg_linear_bits"].tolist() == table["width"].astype(float).tolist()
     assert (tmp_path / "lab1-qat" / "lab1-qat.png").stat().st_size > 10_000

@@ -1,0 +1,137 @@
+"""Early stopping that keeps the answer: lab2-nas (TPE, quick profile) with and without ASHA, over seeds.
+
+For each seed, the same TPE search of the quick NAS space runs twice in one Ray session, FIFO and
+ASHA in alternating order (`--scheduler asha`: search/early_stopping.py). Per run: the best final
+accuracy among finished trials and the total trial-seconds (Tune's time of every trial, stopped
+ones included). Target: ASHA's best within 0.5 points of FIFO's, at <= 50% of its trial-seconds.
+
+Prints a table, writes bench/out/early_stopping.json, and draws best-so-far accuracy against
+cumulative trial-seconds (mean and band over seeds) to bench/out/early_stopping.png (+ .csv).
+
+    PYTHONPATH=. .venv/bin/python bench/bench_early_stopping.py [--seeds 3] [--budget 20]
+"""
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from analysis.curves import band_on_grid, best_so_far_by_cost
+from analysis.figure_io import new_axes, save
+from search.experiments.lab2_nas import nas_variants
+from search.options import RunOptions
+from search.runner import run_variant, start_ray
+
+ACCURACY_POINTS, SECONDS_SHARE = 0.5, 0.5
+OUT = Path(__file__).parent / "out"
+
+
+def run_search(seed: int, scheduler: str, budget: int | None, folder: Path) -> pd.DataFrame:
+    options = RunOptions(profile_name="quick", seed=seed, scheduler=scheduler, storage=str(folder))
+    (variant,) = nas_variants(options, samplers=("tpe",))
+    if budget:
+        variant.num_samples = budget
+    rows = run_variant("lab2-nas", variant, options, str(folder / f"seed{seed}-{scheduler}"))
+    table = pd.DataFrame(rows)
+    table["scheduler"], table["seed"] = scheduler, seed
+    return table
+
+
+def summary(table: pd.DataFrame) -> dict:
+    done = table[table["status"] == "TERMINATED"]
+    return {
+        "best_accuracy": float(done["accuracy"].max()),
+        "trial_seconds": float(table["duration_s"].sum()),
+        "trials": int(len(table)),
+        "stopped": int((table["status"] == "STOPPED").sum()),
+        "failed": int((table["status"] == "ERROR").sum()),
+    }
+
+
+def draw(tables: pd.DataFrame) -> Path:
+    figure, axes = new_axes(
+        "lab2-nas (TPE, quick): best accuracy so far", "cumulative trial-seconds", "best accuracy so far"
+    )
+    points = []
+    for scheduler, color in (("fifo", "tab:blue"), ("asha", "tab:orange")):
+        curves = best_so_far_by_cost(tables[tables["scheduler"] == scheduler], "accuracy", by=("seed",))
+        band = band_on_grid(curves, "cumulative_cost", "best_so_far", by="seed")
+        label = "no early stopping (FIFO)" if scheduler == "fifo" else "ASHA"
+        axes.plot(
+            band["cumulative_cost"], band["mean"], color=color, label=f"{label}, mean of {band['curves'][0]}"
+        )
+        axes.fill_between(band["cumulative_cost"], band["lowest"], band["highest"], color=color, alpha=0.2)
+        points.append(band.assign(scheduler=scheduler))
+    axes.legend(loc="lower right")
+    return save(figure, pd.concat(points), OUT, "early_stopping")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--budget", type=int, default=None, help="trials per search (default: the profile's)")
+    args = parser.parse_args()
+    folder = OUT / "early_stopping_runs"
+    shutil.rmtree(folder, ignore_errors=True)
+    start_ray(RunOptions(profile_name="quick"))
+    started = time.perf_counter()
+    tables, results = [], {}
+    for seed in range(args.seeds):
+        order = ("fifo", "asha") if seed % 2 == 0 else ("asha", "fifo")
+        for scheduler in order:
+            table = run_search(seed, scheduler, args.budget, folder)
+            tables.append(table)
+            results[f"{seed}/{scheduler}"] = summary(table)
+            print(f"seed {seed} {scheduler}: {results[f'{seed}/{scheduler}']}", flush=True)
+    all_rows = pd.concat(tables, ignore_index=True)
+    print(
+        f"\n{'seed':>4s} {'FIFO best':>10s} {'ASHA best':>10s} {'diff pts':>9s} {'FIFO s':>8s} {'ASHA s':>8s} {'share':>6s} stopped"
+    )
+    diffs, shares = [], []
+    for seed in range(args.seeds):
+        fifo, asha = results[f"{seed}/fifo"], results[f"{seed}/asha"]
+        diff = 100 * (fifo["best_accuracy"] - asha["best_accuracy"])
+        share = asha["trial_seconds"] / fifo["trial_seconds"]
+        diffs.append(diff)
+        shares.append(share)
+        print(
+            f"{seed:4d} {fifo['best_accuracy']:10.4f} {asha['best_accuracy']:10.4f} {diff:9.2f} "
+            f"{fifo['trial_seconds']:8.0f} {asha['trial_seconds']:8.0f} {share:6.2f} {asha['stopped']}/{asha['trials']}"
+        )
+    mean_diff, mean_share = sum(diffs) / len(diffs), sum(shares) / len(shares)
+    ok = mean_diff <= ACCURACY_POINTS and mean_share <= SECONDS_SHARE
+    print(
+        f"mean: ASHA's best {mean_diff:.2f} points below FIFO's (target <= {ACCURACY_POINTS}), "
+        f"{100 * mean_share:.0f}% of its trial-seconds (target <= {100 * SECONDS_SHARE:.0f}%): "
+        f"{'ok' if ok else 'MISS'}; worst seed {max(diffs):.2f} points, {100 * max(shares):.0f}%"
+    )
+    png = draw(all_rows)
+    print(f"figure: {png}; wall time {time.perf_counter() - started:.0f} s")
+    OUT.mkdir(exist_ok=True)
+    all_rows.drop(
+        columns=[c for c in all_rows.columns if all_rows[c].dtype == object and c != "status"]
+    ).to_csv(OUT / "early_stopping_trials.csv", index=False)
+    (OUT / "early_stopping.json").write_text(
+        json.dumps(
+            {
+                "runs": results,
+                "accuracy_points_below_fifo": diffs,
+                "trial_seconds_share": shares,
+                "mean_points_below": mean_diff,
+                "mean_share": mean_share,
+                "target_met": ok,
+                "budget": args.budget,
+                "wall_s": time.perf_counter() - started,
+            },
+            indent=1,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""--keep-checkpoints and --keep-previous: what is kept, what the table says, what is deleted."""
+
+import os
+import time
+
+import optuna
+
+from search import storage
+from search.checkpoints import delete_checkpoints, drop_checkpoints
+from search.experiment import SearchVariant
+
+
+def variant(name, mode="max"):
+    sampler = optuna.samplers.RandomSampler()
+    return SearchVariant(name, {}, sampler, 3, "accuracy", mode, trial_fn=lambda config, ctx: {})
+
+
+def rows_with_folders(tmp_path):
+    rows = []
+    for index, (name, accuracy, status) in enumerate(
+        [("a", 0.7, "TERMINATED"), ("a", 0.9, "TERMINATED"), ("a", 0.8, "TERMINATED"),
+         ("a", None, "STOPPED"), ("b", 0.6, "TERMINATED"), ("b", 0.6, "TERMINATED")]
+    ):  # fmt: skip
+        folder = tmp_path / f"trial{index}" / "checkpoint_000000"
+        folder.mkdir(parents=True)
+        (folder / "model.pt").write_bytes(b"x" * 100)
+        rows.append(
+            {"variant": name, "repeat": 0, "trial_index": index, "accuracy": accuracy, "status": status,
+             "checkpoint": None if status == "STOPPED" else str(folder)}
+        )  # fmt: skip
+    return rows
+
+
+def test_the_best_per_search_and_the_loaded_ones_keep_their_checkpoint(tmp_path):
+    rows = rows_with_folders(tmp_path)
+    loaded = [rows[2]["checkpoint"]]  # a later stage starts from trial 2 (e.g. a tie-break rule)
+    dropped = drop_checkpoints(rows, [variant("a"), variant("b")], 1, loaded)
+    kept = [row["trial_index"] for row in rows if row["checkpoint"]]
+    assert kept == [1, 2, 4]  # best of a, the loaded one, best of b (the earlier of a tie)
+    assert delete_checkpoints(dropped) == 2
+    existing = [i for i in range(6) if os.path.isdir(tmp_path / f"trial{i}" / "checkpoint_000000")]
+    assert existing == [1, 2, 3, 4]  # trial 3 (stopped) never had a checkpoint in the table
+
+
+def test_all_keeps_everything_and_min_mode_keeps_the_lowest(tmp_path):
+    rows = rows_with_folders(tmp_path)
+    assert drop_checkpoints(rows, [variant("a"), variant("b")], None, []) == []
+    drop_checkpoints(rows, [variant("a", "min"), variant("b")], 2, [])
+    assert [row["trial_index"] for row in rows if row["checkpoint"]] == [0, 2, 4, 5]
+
+
+def test_only_the_newest_previous_folders_are_kept(tmp_path):
+    folder = tmp_path / "lab1-qat"
+    for run in range(3):
+        folder.mkdir()
+        (folder / "run.json").write_text(str(run))
+        moved = storage.move_aside(str(folder), "previous")
+        os.utime(moved, (time.time() + run, time.time() + run))  # the later run is newer
+    (tmp_path / "lab1-qat.previousish").mkdir()  # not ours: never touched
+    deleted = storage.prune_aside(str(folder), "previous", 1)
+    assert len(deleted) == 2
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == ["lab1-qat.previous-3", "lab1-qat.previousish"]
+    assert (tmp_path / "lab1-qat.previous-3" / "run.json").read_text() == "2"
