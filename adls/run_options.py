@@ -12,6 +12,7 @@ from search.options import (
     DATASETS,
     LAB3_LAYER_MODES,
     OBJECTIVES,
+    PRECISIONS,
     SAMPLERS,
     SCHEDULERS,
     START_CHOICES,
@@ -112,6 +113,10 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--repeats", type=positive_int, default=1, help="run each sampler K times (lab2-nas)")
     parser.add_argument("--sampler", default=None, help=f"override the sampler ({', '.join(SAMPLERS)})")
     parser.add_argument(
+        "--precision", default="fp32", choices=list(PRECISIONS), help="bf16: bfloat16 autocast (GPUs)"
+    )
+    parser.add_argument("--compile", action="store_true", help="train through torch.compile")
+    parser.add_argument(
         "--keep-checkpoints",
         type=count_or_all,
         default="1",
@@ -205,6 +210,8 @@ def options_from(args: argparse.Namespace, verbose: bool = False) -> RunOptions:
         repeats=args.repeats,
         sampler=args.sampler,
         scheduler=args.scheduler,
+        precision=args.precision,
+        compile=args.compile,
         keep_checkpoints=None if args.keep_checkpoints == "all" else int(args.keep_checkpoints),
         keep_previous=args.keep_previous,
         start_from=args.start_from,

@@ -19,6 +19,7 @@ DATASETS = ("rotten_tomatoes", "imdb", "synthetic")
 SAMPLERS = ("grid", "tpe", "random", "nsga2")
 # --scheduler: "asha" stops unpromising trials early where the experiment allows it (search/early_stopping.py).
 SCHEDULERS = ("fifo", "asha")
+PRECISIONS = ("fp32", "bf16")  # as trainables.train_loop.PRECISIONS (not imported: it pulls in torch)
 # --objective names; lab3-mixed maps them to metrics (accuracy: max, size: min).
 OBJECTIVES = ("accuracy", "size")
 START_CHOICES = ("base", "lab2-nas")
@@ -79,6 +80,9 @@ class RunOptions:
     keep_checkpoints: int | None = 1
     # Earlier results folders (`<name>.previous*`) kept when a run replaces one.
     keep_previous: int = 1
+    # Training arithmetic: "bf16" autocast (for GPUs); compile: train through torch.compile.
+    precision: str = "fp32"
+    compile: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -88,6 +92,10 @@ class RunOptions:
             raise ConfigError(f"--keep-checkpoints={self.keep_checkpoints} must be >= 1 or 'all'")
         if self.keep_previous < 0:
             raise ConfigError(f"--keep-previous={self.keep_previous} must be >= 0")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(
+                f"--precision {self.precision!r} is not allowed; choose one of {list(PRECISIONS)}"
+            )
         if self.scheduler not in SCHEDULERS:
             raise ConfigError(
                 f"--scheduler {self.scheduler!r} is not allowed; choose one of {list(SCHEDULERS)}"
@@ -251,6 +259,8 @@ class RunOptions:
             "batch_size": profile.batch_size,
             "lr": profile.lr,
             "seed": self.seed,
+            "precision": self.precision,
+            "compile": self.compile,
         }
 
     def identity(self, experiment: str) -> dict[str, Any]:
@@ -268,6 +278,10 @@ class RunOptions:
             identity["budget"] = self.budget
         if self.trial != "real":
             identity["trial"] = {"kind": self.trial, "seconds": self.surrogate_seconds}
+        if self.precision != "fp32":
+            identity["precision"] = self.precision
+        if self.compile:
+            identity["compile"] = True
         return identity
 
     def to_dict(self) -> dict[str, Any]:

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 # On the CPU there is nothing to wait for, so every step is checked.
 NONFINITE_CHECK_EVERY = 16
 
+PRECISIONS = ("fp32", "bf16")
 # Called at each progress point with (epochs trained so far in this run, {"train_loss": mean since the
 # last point}); it may evaluate the model (the loop puts it back in train mode afterwards).
 ProgressCallback = Callable[[float, dict[str, float]], None]
@@ -48,6 +49,10 @@ class TrainSettings:
     eval_batch_size: int = 128
     # Intermediate progress points per run (at least one per epoch), for curves and early stopping.
     progress_points: int = 4
+    # "bf16": forward and loss under bfloat16 autocast (weights and optimizer stay fp32).
+    precision: str = "fp32"
+    # Train through torch.compile(model, dynamic=True) (one compilation per run; shapes vary by batch).
+    compile: bool = False
 
 
 def train(
@@ -78,6 +83,7 @@ def train(
     optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay, fused=True)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, linear_schedule(total_steps, settings))
     model.to(device).train()
+    forward = torch.compile(model, dynamic=True) if settings.compile else model
     pin = device.type == "cuda"
     step, samples = 0, 0
     # Losses are summed on the device: reading one back is a host sync, done only at progress points.
@@ -99,7 +105,9 @@ def train(
             pin_memory=pin,
         )
         for batch in batches:
-            loss = train_step(model, batch.to(device), optimizer, params, settings.grad_clip)
+            loss = train_step(
+                forward, batch.to(device), optimizer, params, settings.grad_clip, settings.precision
+            )
             scheduler.step()
             loss_sum += loss
             since_point += loss
@@ -132,17 +140,33 @@ def _raise_if_nonfinite(first_bad: torch.Tensor) -> None:
 
 
 def train_step(
-    model: nn.Module, batch: Batch, optimizer: torch.optim.Optimizer, params: list, grad_clip: float
+    model: nn.Module,
+    batch: Batch,
+    optimizer: torch.optim.Optimizer,
+    params: list,
+    grad_clip: float,
+    precision: str = "fp32",
 ) -> torch.Tensor:
-    """One optimizer step on `batch` (already on the model's device); returns the detached loss."""
-    logits = model(input_ids=batch.input_ids, attention_mask=model_mask(batch)).logits
-    loss = nn.functional.cross_entropy(logits, batch.labels)
+    """One optimizer step on `batch` (already on the model's device); returns the detached loss.
+
+    Nothing here reads a device value back: on a GPU the step is queued without a host sync.
+    """
+    with autocast(batch.labels.device, precision):
+        logits = model(input_ids=batch.input_ids, attention_mask=model_mask(batch)).logits
+        loss = nn.functional.cross_entropy(logits.float(), batch.labels)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     if grad_clip > 0:
         torch.nn.utils.clip_grad_norm_(params, grad_clip)
     optimizer.step()
     return loss.detach()
+
+
+def autocast(device: torch.device, precision: str) -> torch.autocast:
+    """bfloat16 autocast on `device` for precision "bf16"; a disabled context for "fp32"."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision {precision!r} is not one of {PRECISIONS}")
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bf16")
 
 
 def linear_schedule(total_steps: int, settings: TrainSettings) -> Callable[[int], float]:
@@ -186,8 +210,12 @@ def evaluate(
     batch_size: int = 128,
     pad_token_id: int = 0,
     rows: np.ndarray | None = None,
+    precision: str = "fp32",
 ) -> dict[str, float]:
-    """Accuracy and mean loss of `model` on `split` (or only its `rows`); the model is left in eval mode."""
+    """Accuracy and mean loss of `model` on `split` (or only its `rows`); the model is left in eval mode.
+
+    Sums stay on the device; the only host reads are the two results at the end.
+    """
     model.to(device).eval()
     correct = torch.zeros((), dtype=torch.long, device=device)
     loss_sum = torch.zeros((), device=device)
@@ -202,7 +230,8 @@ def evaluate(
     )
     for batch in batches:
         batch = batch.to(device)
-        logits = model(input_ids=batch.input_ids, attention_mask=model_mask(batch)).logits
+        with autocast(device, precision):
+            logits = model(input_ids=batch.input_ids, attention_mask=model_mask(batch)).logits.float()
         loss_sum += nn.functional.cross_entropy(logits, batch.labels, reduction="sum")
         correct += (logits.argmax(-1) == batch.labels).sum()
         count += batch.labels.shape[0]

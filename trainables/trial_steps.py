@@ -56,7 +56,15 @@ def train_model(model: nn.Module, data: TrialData, config: dict[str, Any], ctx: 
     batch = int(config["train"].get("eval_batch_size", 128))
 
     def progress(epochs: float, metrics: dict[str, float]) -> None:
-        scores = evaluate(model, data.test, ctx.device, batch, data.prepared.pad_token_id, rows=rows)
+        scores = evaluate(
+            model,
+            data.test,
+            ctx.device,
+            batch,
+            data.prepared.pad_token_id,
+            rows=rows,
+            precision=settings.precision,
+        )
         ctx.report_progress(
             {
                 PROGRESS_TIME: offset + epochs,
@@ -95,7 +103,10 @@ def majority_accuracy(data: TrialData) -> float:
 def accuracy(model: nn.Module, data: TrialData, config: dict[str, Any], ctx: TrialContext) -> float:
     """Test-split accuracy of `model`."""
     batch = int(config["train"].get("eval_batch_size", 128))
-    return evaluate(model, data.test, ctx.device, batch, data.prepared.pad_token_id)["accuracy"]
+    precision = config["train"].get("precision", "fp32")
+    return evaluate(model, data.test, ctx.device, batch, data.prepared.pad_token_id, precision=precision)[
+        "accuracy"
+    ]
 
 
 def finish(

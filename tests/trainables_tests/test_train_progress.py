@@ -4,7 +4,7 @@ import torch
 
 from trainables.lab2_compress_aware_trial import lab2_compress_aware_trial
 from trainables.lab2_nas_trial import build_nas_model
-from trainables.train_loop import TrainSettings, progress_steps, train
+from trainables.train_loop import TrainSettings, evaluate, progress_steps, train
 from trainables.trial_context import local_context
 from trainables.trial_steps import open_data
 
@@ -42,3 +42,15 @@ def test_a_trial_reports_progress_with_epochs_counted_over_its_training_runs(smo
     for report in ctx.progress_reports:
         assert 0 <= report["eval_accuracy"] <= 1 and report["eval_loss"] > 0
     assert len(ctx.reports) == 1 and ctx.epochs_trained == 0.5
+
+
+def test_bf16_autocast_trains_and_evaluates(smoke_config):
+    data = open_data({**smoke_config, **PARAMS})
+    settings = TrainSettings(**{**smoke_config["train"], "epochs": 0.5, "precision": "bf16"})
+    torch.manual_seed(0)
+    model, _ = build_nas_model({**smoke_config, **PARAMS}, data)
+    metrics = train(model, data.train, settings, torch.device("cpu"))
+    assert metrics["train_steps"] > 0 and 0 < metrics["train_loss"] < 10
+    assert all(p.dtype == torch.float32 for p in model.parameters())  # autocast, not a bf16 model
+    scores = evaluate(model, data.test, torch.device("cpu"), precision="bf16")
+    assert 0 <= scores["accuracy"] <= 1 and scores["loss"] > 0
