@@ -26,6 +26,17 @@ from search.options import RunOptions
 from search.runner import run_variant, start_ray
 
 ACCURACY_POINTS, SECONDS_SHARE = 0.5, 0.5
+KEPT_COLUMNS = [
+    "seed",
+    "scheduler",
+    "trial_index",
+    "status",
+    "accuracy",
+    "eval_accuracy",
+    "epoch",
+    "rung",
+    "duration_s",
+]
 OUT = Path(__file__).parent / "out"
 
 
@@ -37,7 +48,7 @@ def run_search(seed: int, scheduler: str, budget: int | None, folder: Path) -> p
     rows = run_variant("lab2-nas", variant, options, str(folder / f"seed{seed}-{scheduler}"))
     table = pd.DataFrame(rows)
     table["scheduler"], table["seed"] = scheduler, seed
-    return table
+    return table.reindex(columns=KEPT_COLUMNS)
 
 
 def summary(table: pd.DataFrame) -> dict:
@@ -85,6 +96,8 @@ def main() -> None:
         order = ("fifo", "asha") if seed % 2 == 0 else ("asha", "fifo")
         for scheduler in order:
             table = run_search(seed, scheduler, args.budget, folder)
+            # Each search's rows as soon as it ends: an interrupted bench keeps what it measured.
+            table.to_csv(folder / f"seed{seed}-{scheduler}.csv", index=False)
             tables.append(table)
             results[f"{seed}/{scheduler}"] = summary(table)
             print(f"seed {seed} {scheduler}: {results[f'{seed}/{scheduler}']}", flush=True)
@@ -113,9 +126,7 @@ def main() -> None:
     png = draw(all_rows)
     print(f"figure: {png}; wall time {time.perf_counter() - started:.0f} s")
     OUT.mkdir(exist_ok=True)
-    all_rows.drop(
-        columns=[c for c in all_rows.columns if all_rows[c].dtype == object and c != "status"]
-    ).to_csv(OUT / "early_stopping_trials.csv", index=False)
+    all_rows.to_csv(OUT / "early_stopping_trials.csv", index=False)
     (OUT / "early_stopping.json").write_text(
         json.dumps(
             {
