@@ -3,10 +3,12 @@
 Two measurements, each the median of interleaved repeats (every repeat runs all variants in
 turn, so load changes on the machine hit them alike):
 
-- layer: forward + backward of one Linear 128 -> 512 on a (32, 128, 128) input (bert-tiny's
-  intermediate dense at batch 32 x 128 tokens), in train mode.
-- model: one AdamW train step of bert-tiny (batch 32 x seq 128, vocabulary 30522) with every
-  Linear in the format, against the same model in fp32.
+- layer: forward + backward of one Linear 128 -> 512 on a (32, 64, 128) input (bert-tiny's
+  intermediate dense at the trials' batch 32 x 64 tokens), in train mode.
+- model: one AdamW train step of the trials' own bert-tiny (the quick profile's vocabulary and a
+  real length-grouped batch of 32 rows of up to 64 tokens) with every Linear in the format,
+  against the same model in fp32. (A 30k vocabulary and full 128-token rows hide the
+  quantizers' cost behind the embedding update and larger matmuls.)
 
 Formats use `example_config` (about 8 bits). Targets: integer and minifloat model step < 2x
 fp32, every format < 4x. Prints a table and writes bench/out/quantized_linear.json.
@@ -26,10 +28,13 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from search.options import RunOptions
 from trainables.compress import LINEAR_FORMATS, example_config, quantize_model
-from trainables.model import BERT_BASE_VOCAB, build_model
+from trainables.data import iterate_batches
+from trainables.model import build_model
+from trainables.trial_steps import open_data
 
-BATCH, TOKENS, HIDDEN, INTERMEDIATE = 32, 128, 128, 512
+BATCH, TOKENS, HIDDEN, INTERMEDIATE = 32, 64, 128, 512  # the quick profile's batch and max length
 TIGHT_TARGET, TARGET = 2.0, 4.0
 TIGHT_FORMATS = ("integer", "minifloat_denorm", "minifloat_ieee")
 
@@ -79,13 +84,11 @@ def layer_steps(formats: list[str], device: torch.device) -> dict[str, Callable[
 
 
 def model_steps(formats: list[str], device: torch.device) -> dict[str, Callable[[], None]]:
-    base = build_model(BERT_BASE_VOCAB, 2, seed=0).to(device)
-    generator = torch.Generator().manual_seed(0)
-    batch = {
-        "input_ids": torch.randint(1000, BERT_BASE_VOCAB, (BATCH, TOKENS), generator=generator),
-        "attention_mask": torch.ones(BATCH, TOKENS, dtype=torch.long),
-        "labels": torch.randint(0, 2, (BATCH,), generator=generator),
-    }
+    options = RunOptions(profile_name="quick")
+    data = open_data({"data": options.data_settings(), "train": options.train_settings(), "seed": 0})
+    base = build_model(data.prepared.vocab_size, 2, seed=0).to(device)
+    real = next(iterate_batches(data.train, BATCH, shuffle=True, seed=0))
+    batch = {"input_ids": real.input_ids, "attention_mask": real.attention_mask, "labels": real.labels}
     batch = {key: value.to(device) for key, value in batch.items()}
     models = {"fp32": base}
     for name in formats:
