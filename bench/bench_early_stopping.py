@@ -86,16 +86,32 @@ def main() -> None:
     )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--budget", type=int, default=None, help="trials per search (default: the profile's)")
+    parser.add_argument(
+        "--from-saved",
+        action="store_true",
+        help="summarise and draw the searches a run saved, without running",
+    )
     args = parser.parse_args()
     folder = OUT / "early_stopping_runs"
-    shutil.rmtree(folder, ignore_errors=True)
-    start_ray(RunOptions(profile_name="quick"))
+    if not args.from_saved:
+        shutil.rmtree(folder, ignore_errors=True)
+        start_ray(RunOptions(profile_name="quick"))
     started = time.perf_counter()
     tables, results = [], {}
-    for seed in range(args.seeds):
+    seeds = args.seeds
+    if args.from_saved:  # only seeds whose two searches both finished
+        seeds = sum(
+            1
+            for s in range(args.seeds)
+            if all((folder / f"seed{s}-{x}.csv").exists() for x in ("fifo", "asha"))
+        )
+    for seed in range(seeds):
         order = ("fifo", "asha") if seed % 2 == 0 else ("asha", "fifo")
         for scheduler in order:
-            table = run_search(seed, scheduler, args.budget, folder)
+            if args.from_saved:
+                table = pd.read_csv(folder / f"seed{seed}-{scheduler}.csv")
+            else:
+                table = run_search(seed, scheduler, args.budget, folder)
             # Each search's rows as soon as it ends: an interrupted bench keeps what it measured.
             table.to_csv(folder / f"seed{seed}-{scheduler}.csv", index=False)
             tables.append(table)
@@ -106,7 +122,7 @@ def main() -> None:
         f"\n{'seed':>4s} {'FIFO best':>10s} {'ASHA best':>10s} {'diff pts':>9s} {'FIFO s':>8s} {'ASHA s':>8s} {'share':>6s} stopped"
     )
     diffs, shares = [], []
-    for seed in range(args.seeds):
+    for seed in range(seeds):
         fifo, asha = results[f"{seed}/fifo"], results[f"{seed}/asha"]
         diff = 100 * (fifo["best_accuracy"] - asha["best_accuracy"])
         share = asha["trial_seconds"] / fifo["trial_seconds"]
