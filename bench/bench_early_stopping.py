@@ -87,6 +87,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--budget", type=int, default=None, help="trials per search (default: the profile's)")
     parser.add_argument(
+        "--first-seed",
+        type=int,
+        default=0,
+        help="run seeds from this one (a second process can share the work)",
+    )
+    parser.add_argument(
         "--from-saved",
         action="store_true",
         help="summarise and draw the searches a run saved, without running",
@@ -94,7 +100,8 @@ def main() -> None:
     args = parser.parse_args()
     folder = OUT / "early_stopping_runs"
     if not args.from_saved:
-        shutil.rmtree(folder, ignore_errors=True)
+        if args.first_seed == 0:
+            shutil.rmtree(folder, ignore_errors=True)
         start_ray(RunOptions(profile_name="quick"))
     started = time.perf_counter()
     tables, results = [], {}
@@ -105,7 +112,7 @@ def main() -> None:
             for s in range(args.seeds)
             if all((folder / f"seed{s}-{x}.csv").exists() for x in ("fifo", "asha"))
         )
-    for seed in range(seeds):
+    for seed in range(0 if args.from_saved else args.first_seed, seeds):
         order = ("fifo", "asha") if seed % 2 == 0 else ("asha", "fifo")
         for scheduler in order:
             if args.from_saved:
@@ -122,7 +129,7 @@ def main() -> None:
         f"\n{'seed':>4s} {'FIFO best':>10s} {'ASHA best':>10s} {'diff pts':>9s} {'FIFO s':>8s} {'ASHA s':>8s} {'share':>6s} stopped"
     )
     diffs, shares = [], []
-    for seed in range(seeds):
+    for seed in sorted({int(key.split("/")[0]) for key in results}):
         fifo, asha = results[f"{seed}/fifo"], results[f"{seed}/asha"]
         diff = 100 * (fifo["best_accuracy"] - asha["best_accuracy"])
         share = asha["trial_seconds"] / fifo["trial_seconds"]

@@ -37,9 +37,16 @@ def drop_checkpoints(
             and row.get("checkpoint")
             and _number(row.get(metric)) is not None
         ]
-        # Stable sort in launch order first: among equal metrics the earlier trial keeps its model.
-        finished.sort(key=lambda row: row.get("trial_index", 0))
-        finished.sort(key=lambda row: _number(row[metric]), reverse=mode == "max")
+        # Among equal metrics a checkpoint a later stage loads counts as the best (it is kept
+        # anyway), then the earlier trial.
+        sign = -1.0 if mode == "max" else 1.0
+        finished.sort(
+            key=lambda row: (
+                sign * _number(row[metric]),
+                row["checkpoint"] not in kept,
+                row.get("trial_index", 0),
+            )
+        )
         kept.update(row["checkpoint"] for row in finished[:keep])
     dropped = []
     for row in rows:

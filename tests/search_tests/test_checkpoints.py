@@ -42,6 +42,12 @@ def test_the_best_per_search_and_the_loaded_ones_keep_their_checkpoint(tmp_path)
     assert existing == [1, 2, 3, 4]  # trial 3 (stopped) never had a checkpoint in the table
 
 
+def test_among_equals_the_loaded_checkpoint_is_the_one_kept(tmp_path):
+    rows = rows_with_folders(tmp_path)  # trials 4 and 5 of search b tie at 0.6
+    drop_checkpoints(rows, [variant("a"), variant("b")], 1, [rows[5]["checkpoint"]])
+    assert [row["trial_index"] for row in rows if row["checkpoint"]] == [1, 5]
+
+
 def test_all_keeps_everything_and_min_mode_keeps_the_lowest(tmp_path):
     rows = rows_with_folders(tmp_path)
     assert drop_checkpoints(rows, [variant("a"), variant("b")], None, []) == []
