@@ -26,6 +26,7 @@ from search.options import RunOptions
 from search.runner import run_variant, start_ray
 
 ACCURACY_POINTS, SECONDS_SHARE = 0.5, 0.5
+TRIAL_EPOCHS = RunOptions(profile_name="quick").profile.epochs
 KEPT_COLUMNS = [
     "seed",
     "scheduler",
@@ -56,6 +57,11 @@ def summary(table: pd.DataFrame) -> dict:
     return {
         "best_accuracy": float(done["accuracy"].max()),
         "trial_seconds": float(table["duration_s"].sum()),
+        # Epochs trained, summed over trials (a finished trial trained the profile's one epoch): the
+        # work done, independent of how loaded the machine was while it ran.
+        "epochs_trained": float(
+            sum(row.epoch if row.status == "STOPPED" else TRIAL_EPOCHS for row in table.itertuples())
+        ),
         "trials": int(len(table)),
         "stopped": int((table["status"] == "STOPPED").sum()),
         "failed": int((table["status"] == "ERROR").sum()),
@@ -126,25 +132,29 @@ def main() -> None:
             print(f"seed {seed} {scheduler}: {results[f'{seed}/{scheduler}']}", flush=True)
     all_rows = pd.concat(tables, ignore_index=True)
     print(
-        f"\n{'seed':>4s} {'FIFO best':>10s} {'ASHA best':>10s} {'diff pts':>9s} {'FIFO s':>8s} {'ASHA s':>8s} {'share':>6s} stopped"
+        f"\n{'seed':>4s} {'FIFO best':>10s} {'ASHA best':>10s} {'diff pts':>9s} {'FIFO s':>8s} {'ASHA s':>8s} "
+        f"{'share':>6s} {'epochs share':>12s} stopped"
     )
-    diffs, shares = [], []
+    diffs, shares, epoch_shares = [], [], []
     for seed in sorted({int(key.split("/")[0]) for key in results}):
         fifo, asha = results[f"{seed}/fifo"], results[f"{seed}/asha"]
         diff = 100 * (fifo["best_accuracy"] - asha["best_accuracy"])
         share = asha["trial_seconds"] / fifo["trial_seconds"]
         diffs.append(diff)
         shares.append(share)
+        epoch_shares.append(asha["epochs_trained"] / fifo["epochs_trained"])
         print(
             f"{seed:4d} {fifo['best_accuracy']:10.4f} {asha['best_accuracy']:10.4f} {diff:9.2f} "
-            f"{fifo['trial_seconds']:8.0f} {asha['trial_seconds']:8.0f} {share:6.2f} {asha['stopped']}/{asha['trials']}"
+            f"{fifo['trial_seconds']:8.0f} {asha['trial_seconds']:8.0f} {share:6.2f} {epoch_shares[-1]:12.2f} "
+            f"{asha['stopped']}/{asha['trials']}"
         )
     mean_diff, mean_share = sum(diffs) / len(diffs), sum(shares) / len(shares)
     ok = mean_diff <= ACCURACY_POINTS and mean_share <= SECONDS_SHARE
     print(
         f"mean: ASHA's best {mean_diff:.2f} points below FIFO's (target <= {ACCURACY_POINTS}), "
         f"{100 * mean_share:.0f}% of its trial-seconds (target <= {100 * SECONDS_SHARE:.0f}%): "
-        f"{'ok' if ok else 'MISS'}; worst seed {max(diffs):.2f} points, {100 * max(shares):.0f}%"
+        f"{'ok' if ok else 'MISS'}; worst seed {max(diffs):.2f} points, {100 * max(shares):.0f}%; "
+        f"epochs trained {100 * sum(epoch_shares) / len(epoch_shares):.0f}% of FIFO's"
     )
     png = draw(all_rows)
     print(f"figure: {png}; wall time {time.perf_counter() - started:.0f} s")
@@ -156,6 +166,7 @@ def main() -> None:
                 "runs": results,
                 "accuracy_points_below_fifo": diffs,
                 "trial_seconds_share": shares,
+                "epochs_trained_share": epoch_shares,
                 "mean_points_below": mean_diff,
                 "mean_share": mean_share,
                 "target_met": ok,
