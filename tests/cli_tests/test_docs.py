@@ -1,4 +1,7 @@
-"""The README shows exactly the commands the cluster tests run, and every `adls` line in it parses."""
+"""The documents show exactly the commands the cluster tests run, and every `adls` line in them parses.
+
+README.md keeps a newcomer's commands; the cluster rehearsal and `ray up` live in docs/cluster.md.
+"""
 
 import shlex
 from pathlib import Path
@@ -6,17 +9,22 @@ from pathlib import Path
 from adls.cli import build_parser
 from tests.documented_commands import DOCUMENTED
 
-DOC = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = (ROOT / "README.md", ROOT / "docs" / "cluster.md", ROOT / "docs" / "results.md")
 
 
 def _command_lines() -> list[str]:
-    """Every line inside the README's fenced code blocks, whitespace-normalised."""
-    lines, inside = [], False
-    for line in DOC.read_text().splitlines():
-        if line.startswith("```"):
-            inside = not inside
-        elif inside and line.strip():
-            lines.append(" ".join(line.split()))
+    """Every line inside the documents' fenced code blocks, whitespace-normalised."""
+    lines = []
+    for doc in DOCS:
+        if not doc.is_file():
+            continue
+        inside = False
+        for line in doc.read_text().splitlines():
+            if line.startswith("```"):
+                inside = not inside
+            elif inside and line.strip():
+                lines.append(" ".join(line.split()))
     return lines
 
 
