@@ -219,6 +219,7 @@ table{border-collapse:collapse;margin:.4rem 0 1rem;font-size:.85rem}
 th,td{border:1px solid #dde;padding:.2rem .45rem;text-align:left;vertical-align:top}
 th{background:#f2f3f8}table.facts th{width:9rem}tr.best td{background:#f4fbf4}
 table.sortable th{cursor:pointer}td.params{max-width:40rem;word-break:break-word}
+table.trials{display:block;overflow-x:auto;max-width:100%}code{word-break:break-all}
 figure{display:inline-block;margin:.5rem 1rem .5rem 0}img{max-width:36rem;height:auto;border:1px solid #eee}
 figcaption{font-size:.8rem;color:#666}.note{color:#666;font-size:.85rem}code{font-size:.8rem}
 """
