@@ -11,6 +11,7 @@ one. `delete_checkpoints` then removes those folders, after the table is written
 from collections.abc import Collection, Iterable
 from typing import Any
 
+from analysis.best import TIE_BREAKERS
 from search import storage
 from search.experiment import SearchVariant
 
@@ -38,13 +39,13 @@ def drop_checkpoints(
             and _number(row.get(metric)) is not None
         ]
         # Among equal metrics a checkpoint a later stage loads counts as the best (it is kept
-        # anyway), then the earlier trial.
+        # anyway), then analysis.best's tie rule, so the trial `adls best` shows keeps its checkpoint.
         sign = -1.0 if mode == "max" else 1.0
         finished.sort(
             key=lambda row: (
                 sign * _number(row[metric]),
                 row["checkpoint"] not in kept,
-                row.get("trial_index", 0),
+                *_tie_keys(row),
             )
         )
         kept.update(row["checkpoint"] for row in finished[:keep])
@@ -65,6 +66,15 @@ def delete_checkpoints(locations: Iterable[str]) -> int:
             fs.delete_dir(path)
             deleted += 1
     return deleted
+
+
+def _tie_keys(row: dict[str, Any]) -> tuple[float, ...]:
+    """analysis.best.TIE_BREAKERS as sort keys (a missing value sorts last)."""
+    keys = []
+    for column, ascending in TIE_BREAKERS:
+        value = _number(row.get(column))
+        keys.append(float("inf") if value is None else value if ascending else -value)
+    return tuple(keys)
 
 
 def _number(value: Any) -> float | None:

@@ -4,7 +4,9 @@ import os
 import time
 
 import optuna
+import pandas as pd
 
+from analysis.best import best_trials
 from search import storage
 from search.checkpoints import delete_checkpoints, drop_checkpoints
 from search.experiment import SearchVariant
@@ -68,3 +70,15 @@ def test_only_the_newest_previous_folders_are_kept(tmp_path):
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == ["lab1-qat.previous-3", "lab1-qat.previousish"]
     assert (tmp_path / "lab1-qat.previous-3" / "run.json").read_text() == "2"
+
+
+def test_among_equals_without_a_loader_the_trial_adls_best_shows_keeps_its_checkpoint(tmp_path):
+    rows = rows_with_folders(tmp_path)  # trials 4 and 5 of search b tie at 0.6
+    rows[4]["cost_weight_bits"], rows[5]["cost_weight_bits"] = 32_000, 8_000
+    drop_checkpoints(rows, [variant("a"), variant("b")], 1, [])
+    kept = [row for row in rows if row["checkpoint"]]
+    assert [row["trial_index"] for row in kept] == [1, 5]
+    table = pd.DataFrame([row for row in rows if row["variant"] == "b"]).assign(
+        objective="accuracy", objective_mode="max"
+    )
+    assert best_trials(table)["trial_index"].tolist() == [5]
