@@ -111,14 +111,14 @@ def main() -> None:
         start_ray(RunOptions(profile_name="quick"))
     started = time.perf_counter()
     tables, results = [], {}
-    seeds = args.seeds
+    seeds = list(range(args.first_seed, args.seeds))
     if args.from_saved:  # only seeds whose two searches both finished
-        seeds = sum(
-            1
+        seeds = [
+            s
             for s in range(args.seeds)
             if all((folder / f"seed{s}-{x}.csv").exists() for x in ("fifo", "asha"))
-        )
-    for seed in range(0 if args.from_saved else args.first_seed, seeds):
+        ]
+    for seed in seeds:
         order = ("fifo", "asha") if seed % 2 == 0 else ("asha", "fifo")
         for scheduler in order:
             if args.from_saved:

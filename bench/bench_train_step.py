@@ -6,7 +6,8 @@ on quick), exactly as `train()` does. Each repeat runs the same batches through 
 turn, the order alternating between repeats, so load changes on a shared machine hit all alike.
 
 - qat ratio: a width-8, frac-4 integer QAT step (every Linear fake-quantized) over the fp32 step.
-  Target <= 1.10x.
+  Target <= 1.10x. "qat int8 (before)" runs the quantizer formula used before issue 15 (the same
+  values, computed out of place and recorded by autograd) for a before/after pair.
 - useful FLOP/s of the fp32 step: 6 x non-embedding parameters x real (unpadded) tokens per second,
   over the one-thread peak of a 1024^3 fp32 matmul measured in the same run. Target >= 65%.
 
@@ -19,6 +20,7 @@ time mostly measures waiting for a core. Prints a table and writes bench/out/tra
 
 import argparse
 import copy
+import functools
 import json
 import statistics
 import time
@@ -29,7 +31,8 @@ import torch
 from torch import nn
 
 from search.options import RunOptions
-from trainables.compress import fixed_point_config, quantize_model
+from trainables.compress import QuantizedLinear, fixed_point_config, quantize_model
+from trainables.compress.ste import straight_through
 from trainables.data import iterate_batches
 from trainables.model_recipe import ModelRecipe, build_from_recipe
 from trainables.train_loop import train_step
@@ -55,6 +58,23 @@ def _timed(fn: Callable[[], object]) -> float:
     start = time.thread_time()
     fn()
     return time.thread_time() - start
+
+
+def out_of_place_fixed_point(x: torch.Tensor, width: int, frac_width: int) -> torch.Tensor:
+    """The fixed-point quantizer as it was before issue 15 (same values): four autograd-recorded ops."""
+    scale, limit = 2.0**frac_width, 2 ** (width - 1)
+    return straight_through(x, torch.clamp(torch.round(x * scale), -limit, limit - 1) / scale)
+
+
+def with_recorded_quantizer(model: nn.Module) -> nn.Module:
+    """`model` with every integer quantizer swapped for the earlier formula (the before/after pair)."""
+    for layer in model.modules():
+        if isinstance(layer, QuantizedLinear):
+            layer.quantizers = {
+                name: functools.partial(out_of_place_fixed_point, **quantize.keywords)
+                for name, quantize in layer.quantizers.items()
+            }
+    return model
 
 
 def non_embedding_parameters(model: nn.Module) -> int:
@@ -87,6 +107,9 @@ def main() -> None:
     variants: dict[str, nn.Module] = {
         "fp32": fp32,
         "qat int8": quantize_model(copy.deepcopy(fp32), fixed_point_config(8, 4)),
+        "qat int8 (before)": with_recorded_quantizer(
+            quantize_model(copy.deepcopy(fp32), fixed_point_config(8, 4))
+        ),
     }
     if args.compile:
         variants["fp32 compiled"] = torch.compile(copy.deepcopy(fp32))
