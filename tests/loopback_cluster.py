@@ -125,6 +125,9 @@ class LocalCluster:
             RAY_health_check_period_ms="1000",
             RAY_health_check_timeout_ms="2000",
             RAY_health_check_failure_threshold="5",
+            # On a heavily loaded machine a node's registration can take longer than the 30 s
+            # `ray start` waits by default ("Try increase the RAY_raylet_start_wait_time_s config").
+            RAY_raylet_start_wait_time_s="120",
         )
         return env
 
