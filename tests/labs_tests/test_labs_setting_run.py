@@ -5,6 +5,7 @@ profile's settings (pretrained start, sequence 512, batch 8, lr 5e-5, Tutorial 2
 capped at 256 training and 128 test rows.
 """
 
+import io
 import json
 import subprocess
 import sys
@@ -22,6 +23,9 @@ from trainables.data.tokenized_split import TokenizedSplit
 pytestmark = pytest.mark.labs
 ADLS = str(Path(sys.executable).parent / "adls")
 EXPERIMENTS = ("base", "lab1-qat", "lab1-prune")
+# The README's command ("Running the labs' own setting"), with the folder the test writes.
+LABS_COMMAND = "adls run lab1 --profile full --data-dir {data_dir} --train-rows 256 --test-rows 128"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def adls(*args: str, env: dict[str, str], timeout: int = 1800) -> subprocess.CompletedProcess:
@@ -34,13 +38,15 @@ def labs_run(local_hub, aclimdb, tmp_path_factory):
     work = tmp_path_factory.mktemp("labs-run")
     env = {**local_hub.env(), "ADLS_CACHE_DIR": str(work / "cache")}
     storage = work / "results"
-    done = adls(
-        "run", "lab1", "--profile", "full", "--data-dir", str(aclimdb.root),
-        "--train-rows", "256", "--test-rows", "128", "--storage", str(storage),
-        env=env,
-    )  # fmt: skip
+    words = LABS_COMMAND.format(data_dir=aclimdb.root).split()[1:]
+    done = adls(*words, "--storage", str(storage), env=env)
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     return done, storage, work / "cache", env
+
+
+def test_the_readme_shows_the_command_this_test_runs():
+    lines = [" ".join(line.split()) for line in README.read_text().splitlines()]
+    assert any(line.endswith(LABS_COMMAND.format(data_dir="~/aclImdb")) for line in lines)
 
 
 def test_first_line_names_the_sources(labs_run, local_hub, aclimdb):
@@ -98,3 +104,38 @@ def test_the_tokenizer_is_the_cached_one_and_inputs_are_truncated_at_512(labs_ru
         assert all(
             split[i][0][0] == 101 and split[i][0][-1] == 102 for i in range(len(split))
         )  # [CLS] .. [SEP]
+
+
+def test_adls_inspect_shows_each_stage_layer_by_layer(labs_run):
+    storage, env = labs_run[1], labs_run[3]
+    for name in EXPERIMENTS:
+        done = adls("inspect", str(storage / name), env=env, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        lines = done.stdout.splitlines()
+        assert lines[0].startswith(f"{name} best trial ") and lines[1].split()[:3] == [
+            "module",
+            "kind",
+            "format",
+        ]
+        assert lines[-1].startswith("totals (model_cost): params=")
+        query = next(line for line in lines if line.startswith("bert.encoder.layer.0.attention.self.query "))
+        if name == "base":
+            assert query.split()[1:3] == ["Linear", "float32"]
+        else:
+            assert query.split()[1:3] == ["LinearInteger", "integer"]
+    prune = pd.read_parquet(storage / "lab1-prune" / "trials.parquet")
+    trial = prune[(prune["method"] == "l1-norm") & (prune["sparsity"] == 0.5)].iloc[0]
+    done = adls("inspect", str(storage / "lab1-prune"), "--trial", trial["trial_id"], "--csv", env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    table = pd.read_csv(io.StringIO(done.stdout))
+    query = table.set_index("module").loc["bert.encoder.layer.0.attention.self.query"]
+    assert query["weight_sparsity"] == pytest.approx(0.5, abs=0.01)
+    assert query["activation_pruning"].startswith("l1-norm")
+    assert table["module"].iloc[-1] == "total" and table["params"].iloc[-1] == trial["cost_params"]
+    assert table["params"].iloc[:-1].sum() == trial["cost_params"]
+    missing = adls("inspect", str(storage / "lab1-prune"), "--trial", "nope", env=env)
+    assert (
+        missing.returncode == 2
+        and missing.stderr.count("\n") == 1
+        and "'nope' is not a trial" in missing.stderr
+    )

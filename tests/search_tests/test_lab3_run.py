@@ -12,6 +12,7 @@ from analysis import load_results
 from search.options import RunOptions
 from search.precision_spaces import PRECISION_SPACES, layer_keys
 from search.runner import run
+from tests.inspect_check import assert_inspects
 from trainables.checkpoint import load_model
 from trainables.compress import LINEAR_FORMATS
 
@@ -129,3 +130,8 @@ def test_lab3_precisions_all_layers_keeps_the_classifier_and_records_mase_exact(
     model, _ = load_model(table["checkpoint"].iloc[0])
     quantized = [m for m in model.modules() if hasattr(m, "format_name") and m.format_name]
     assert quantized and all(m.config.get("mase_exact") is True for m in quantized)
+
+
+def test_adls_inspect_reads_the_lab3_and_base_checkpoints(storage, capsys):
+    for name in ("base", "lab3-mixed", "lab3-precisions"):  # stored by the tests above
+        assert_inspects(storage / name, capsys)
