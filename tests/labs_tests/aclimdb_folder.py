@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-# Most reviews are a few snippets (~30-120 tokens) so that the CI run stays short; every 16th is
+# Most reviews are a few snippets (~30-120 tokens) so that the CI run stays short; every 32nd is
 # ~1,300 words, well past 512 WordPiece tokens, so truncation is exercised in every batch group.
-LONG_EVERY = 16
+LONG_EVERY = 32
 LONG_SNIPPETS = 60
 URL = "http://www.imdb.com/title/tt{:07d}/usercomments"
 
