@@ -10,7 +10,6 @@ from search.experiments.lab2_compress_aware import TUTORIAL_PRUNING, TUTORIAL_QU
 from search.nas_space import ARCH_FIELDS, PROJECTION_PARAMS, arch_from_params
 from search.options import RunOptions
 from search.runner import run
-from tests.inspect_check import assert_inspects
 
 BUDGET = 2  # the smoke profile's nas_budget
 
@@ -24,9 +23,7 @@ def assert_running_max_curves(plotted: pd.DataFrame, table: pd.DataFrame, group:
         assert values[0] == pytest.approx(first), name
 
 
-def test_lab2_runs_grid_tpe_random_then_compression_aware_and_draws_the_figures(
-    ray_session, tmp_path, capsys
-):
+def test_lab2_runs_grid_tpe_random_then_compression_aware_and_draws_the_figures(ray_session, tmp_path):
     options = RunOptions(profile_name="smoke", dataset="synthetic", storage=str(tmp_path))
     tables = run("lab2", options)
 
@@ -77,4 +74,3 @@ def test_lab2_runs_grid_tpe_random_then_compression_aware_and_draws_the_figures(
     for name in ("lab2-nas", "lab2-compress-aware"):
         pd.testing.assert_frame_equal(again[name], load_results(tmp_path / name))
         assert len(again[name]) == len(tables[name])
-        assert_inspects(tmp_path / name, capsys)  # the best trial's model, layer by layer
