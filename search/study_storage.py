@@ -139,7 +139,7 @@ class StudySearch(OptunaSearch):
     The sampler works on OptunaSearch's in-memory study (fast: a database round trip per
     parameter would cost ~50-250 ms a trial, bench/bench_scale.py), pickled with Tune's state as
     upstream does. `save()` -- Tune calls it at each experiment snapshot (every >= 10 s, Tune's
-    TUNE_GLOBAL_CHECKPOINT_S, throttled to ~5% of the run) and at the end -- first writes the
+    TUNE_GLOBAL_CHECKPOINT_S; 'auto' aims at ~5% of the run) and at the end -- first writes the
     trials that finished since into the database study, one transaction each. So the database
     holds exactly the finished trials of Tune's last snapshot: a driver killed at any moment and
     resumed from that snapshot re-runs what the database lacks and never duplicates what it has
