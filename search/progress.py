@@ -91,7 +91,7 @@ class TrialLedger(Callback):
         done, failed, running = states.count(FINISHED), states.count(FAILED), states.count("RUNNING")
         best = "-" if self.best is None else f"{self.best:.4f}"
         if self.best_params:
-            best += " (" + ", ".join(f"{k}={_short(v)}" for k, v in self.best_params.items()) + ")"
+            best += f" ({_params_text(self.best_params)})"
         others = "".join(
             f", best {metric} " + (f"{self.other_bests[metric]:.4f}" if metric in self.other_bests else "-")
             for metric, _ in self.others
@@ -138,6 +138,16 @@ class TrialLedger(Callback):
         self._bar.n = states.count(FINISHED) + states.count(FAILED)
         self._bar.set_postfix_str(state.split(", ", 2)[-1], refresh=False)
         self._bar.refresh()
+
+
+# A per-layer search samples dozens of parameters; a status line shows the first few.
+MAX_PARAMS_SHOWN = 6
+
+
+def _params_text(params: dict[str, Any]) -> str:
+    shown = [f"{k}={_short(v)}" for k, v in list(params.items())[:MAX_PARAMS_SHOWN]]
+    hidden = len(params) - MAX_PARAMS_SHOWN
+    return ", ".join(shown) + (f", +{hidden} more" if hidden > 0 else "")
 
 
 def _clock(seconds: float) -> str:

@@ -64,3 +64,14 @@ def test_a_terminal_gets_a_bar_instead_of_lines():
     text = out.getvalue()
     assert "e/v" in text and "1/2" in text and "best accuracy 0.9000 (p=1)" in text
     assert "finished (" not in text  # no plain lines
+
+
+def test_a_per_layer_search_shows_its_first_parameters_only():
+    out = io.StringIO()
+    ledger = TrialLedger("lab3-mixed/tpe", "accuracy", "max", total=1, stream=out)
+    trial = _trial("a", **{f"l{i}.width": 8 for i in range(10)})
+    trial.last_result = {"accuracy": 0.7}
+    ledger.on_trial_complete(0, [trial], trial)
+    assert (
+        "(l0.width=8, l1.width=8, l2.width=8, l3.width=8, l4.width=8, l5.width=8, +4 more)" in out.getvalue()
+    )
