@@ -169,7 +169,10 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         help="prefix of the study names (<prefix>/<experiment>/<variant>), e.g. your name in a shared database",
     )
     parser.add_argument(
-        "--budget", type=positive_int, default=None, help="trials per Lab 2 search (default: the profile's)"
+        "--budget",
+        type=positive_int,
+        default=None,
+        help="trials per Lab 2 search or per lab3-precisions format (default: the profile's)",
     )
     parser.add_argument(
         "--trial",

@@ -67,7 +67,8 @@ class RunOptions:
     # (None: the profile's, trainables/base_methods.py).
     model_source: str = "auto"
     base_method: str | None = None
-    # Trials per Lab 2 search instead of the profile's nas_budget (e.g. a 1,000-trial rehearsal).
+    # Trials per Lab 2 search instead of the profile's nas_budget (e.g. a 1,000-trial rehearsal),
+    # and per lab3-precisions format instead of lab3_format_budget.
     budget: int | None = None
     trial: str = "real"
     # How long each surrogate trial sleeps (only with trial="surrogate").

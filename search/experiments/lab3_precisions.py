@@ -53,7 +53,8 @@ class Lab3PrecisionsExperiment:
 
     def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
         start = starting_point(inputs)
-        budget = options.profile.lab3_format_budget
+        # --budget (recorded in the run identity) overrides the profile's trials per format.
+        budget = options.budget or options.profile.lab3_format_budget
         fp32_layers = (CLASSIFIER,) if options.keep_classifier_fp32 else ()
         return [
             variant
