@@ -114,16 +114,10 @@ def require_exponent_width(
     """Return `<tensor>_exponent_width`: in [1, 8] and leaving at least `min_mantissa_bits` of `width`."""
     key = f"{tensor}_exponent_width"
     high = min(MAX_EXPONENT_WIDTH, width - 1 - min_mantissa_bits)
-    if key not in config or config[key] is None:
+    # Presence and integer-ness as every integer key; the range gets its own message (the why of high).
+    value = require_int(config, key, layer) if key in config and config[key] is not None else None
+    if value is None:
         raise ConfigError(f"layer {layer!r}: missing key {key!r} (an integer in [1, {high}])")
-    value = config[key]
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not math.isfinite(value)
-        or int(value) != value
-    ):
-        raise ConfigError(f"layer {layer!r}: {key}={value!r} is not an integer in [1, {high}]")
     if not 1 <= value <= high:
         raise ConfigError(
             f"layer {layer!r}: {key}={value} is out of range, allowed in [1, {high}] "
