@@ -129,7 +129,7 @@ def test_lab3_precisions_all_layers_keeps_the_classifier_and_records_mase_exact(
     assert run_json["identity"]["mase_exact"] is True
     assert run_json["identity"]["fields"]["layers"] == "all"
     # The saved checkpoint rebuilds in MASE-exact mode.
-    model, _ = load_model(table["checkpoint"].iloc[0])
+    model, _ = load_model(table["checkpoint"].dropna().iloc[0])  # the kept (best) one
     quantized = [m for m in model.modules() if hasattr(m, "format_name") and m.format_name]
     assert quantized and all(m.config.get("mase_exact") is True for m in quantized)
 
