@@ -253,8 +253,6 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
         )
     base = _row_base(name, variant, options, settings)
     remaining = variant.num_samples - len(done)
-    if remaining <= 0:
-        return resumed.rows(base)
     # Tune spaces are converted here (not passed as param_space) so define-by-run functions and
     # dict spaces take one path; OptunaSearch warns about unconverted spaces otherwise.
     space = variant.space if callable(variant.space) else OptunaSearch.convert_search_space(variant.space)
@@ -269,6 +267,11 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
     )
     if resumed:
         prime_study(searcher._ot_study, done, variant.sampler, space, _objectives(variant))
+    if remaining <= 0:
+        # Every trial had finished before the driver stopped (e.g. the last one during Ctrl-C):
+        # nothing to run, but the study may lack the trials that finished after its last write.
+        searcher.write_finished_trials()
+        return resumed.rows(base)
     scheduler = make_scheduler(options.scheduler, trial_epochs)
     tuner = tune.Tuner(
         trainable,
@@ -289,6 +292,8 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
     )
     stopped: set[str] = scheduler.stopped if scheduler is not None else set()
     grid = _fit_to_the_end(tuner, variant, remaining, (lambda grid, variant: stopped) if scheduler else None)
+    # Tune's last snapshot normally wrote them all; this makes the study match the table regardless.
+    searcher.write_finished_trials()
     rows = result_rows(grid, ledger.launch_index, base, stopped, trial_rungs)
     return resumed.rows(base) + resumed.renumber(rows) if resumed else rows
 
