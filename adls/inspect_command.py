@@ -92,9 +92,14 @@ def resolve_checkpoint(target: str, trial: str | None = None) -> tuple[str, str]
         )
     table = load_results(path)
     if trial is None:
-        picked = best_trials(table, k=1)
+        # Only kept checkpoints can be inspected (--keep-checkpoints drops the rest): the best of those.
+        kept = table[table["checkpoint"].notna()] if "checkpoint" in table.columns else table
+        picked = best_trials(kept, k=1)
         if picked.empty:
-            raise ResultsError(f"{target} has no finished trial; rerun it with --force")
+            raise ResultsError(
+                f"{target} has no finished trial with a kept checkpoint; rerun it with --force "
+                "--keep-checkpoints all, or give --trial ID"
+            )
         row = picked.iloc[0]
         label = f"{row['experiment']} best trial {row['trial_id']} ({row['rule']})"
     else:

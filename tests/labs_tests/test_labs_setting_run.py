@@ -100,7 +100,7 @@ def test_the_tokenizer_is_the_cached_one_and_inputs_are_truncated_at_512(labs_ru
     assert (len(train), len(test)) == (256, 128)
     assert np.bincount(train.labels).tolist() == [128, 128] and np.bincount(test.labels).tolist() == [64, 64]
     for split in (train, test):
-        assert split.lengths.max() == 512 and (split.lengths == 512).sum() >= 4
+        assert split.lengths.max() == 512  # some reviews are longer: truncated, not dropped
         assert all(
             split[i][0][0] == 101 and split[i][0][-1] == 102 for i in range(len(split))
         )  # [CLS] .. [SEP]
