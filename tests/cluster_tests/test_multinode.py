@@ -56,8 +56,10 @@ def test_submitted_search_runs_on_both_nodes_and_its_progress_is_in_the_logs(
     assert set(table["device"]) == {"cpu"}
     # Stored relative to the experiment folder, read back against the folder they were fetched to.
     stored = pd.read_parquet(tmp_path / "results" / "lab1-qat" / "trials.parquet")
-    assert stored["checkpoint"].str.startswith("tune/qat/").all()
-    assert table["checkpoint"].str.startswith(str(tmp_path / "results" / "lab1-qat" / "tune")).all()
+    # --keep-checkpoints 1 (the default) keeps the best trial's; the others have none.
+    kept = stored["checkpoint"].dropna()
+    assert len(kept) >= 1 and kept.str.startswith("tune/qat/").all()
+    assert table["checkpoint"].dropna().str.startswith(str(tmp_path / "results" / "lab1-qat" / "tune")).all()
     assert not (tmp_path / "results" / "lab1-qat" / "tune").exists()  # checkpoints stay on the cluster
     assert (tmp_path / "results" / "lab1-qat" / "lab1-qat.png").is_file()  # figures drawn where fetched
     # Each worker tokenized the data into its own cache, once.

@@ -53,7 +53,14 @@ def gpu_cluster(tmp_path_factory: pytest.TempPathFactory):
 
 
 def driver(
-    cluster: LocalCluster, storage: Path, url: str, prefix: str, budget: int, concurrent: int, log: Path
+    cluster: LocalCluster,
+    storage: Path,
+    url: str,
+    prefix: str,
+    budget: int,
+    concurrent: int,
+    log: Path,
+    seconds: float = 0.3,
 ):
     """An `adls run lab2-nas --trial surrogate` driver joined to the cluster, one GPU per trial."""
     options = dict(
@@ -62,7 +69,7 @@ def driver(
         storage=str(storage),
         address=os.environ.get("RAY_ADDRESS") or "",
         trial="surrogate",
-        surrogate_seconds=0.3,
+        surrogate_seconds=seconds,
         budget=budget,
         gpus_per_trial=1.0,
         max_concurrent=concurrent,
@@ -125,7 +132,9 @@ def test_two_drivers_share_postgres_and_a_killed_one_resumes(gpu_cluster, postgr
     budget = 24
     logs = {who: tmp_path / f"{who}.log" for who in ("alice", "bob")}
     drivers = {
-        who: driver(gpu_cluster, tmp_path / who, postgres.url, who, budget, 4, logs[who])
+        # 3 s trials: on a quiet machine 0.3 s ones all finished before the first snapshot reached
+        # the database, so there was nothing left to kill mid-run.
+        who: driver(gpu_cluster, tmp_path / who, postgres.url, who, budget, 4, logs[who], seconds=3.0)
         for who in ("alice", "bob")
     }
     # Kill bob's driver once the database holds some of his finished trials (written at Tune's snapshots).
@@ -146,7 +155,7 @@ def test_two_drivers_share_postgres_and_a_killed_one_resumes(gpu_cluster, postgr
 
     # The same command continues bob's search and his study: nothing lost, nothing twice.
     before = {t.user_attrs[TUNE_TRIAL_ID] for t in study_trials(postgres.url, "bob/lab2-nas/tpe")}
-    resumed = driver(gpu_cluster, tmp_path / "bob", postgres.url, "bob", budget, 4, logs["bob"])
+    resumed = driver(gpu_cluster, tmp_path / "bob", postgres.url, "bob", budget, 4, logs["bob"], seconds=3.0)
     finish(resumed, logs["bob"], timeout=900)
     assert "resuming the interrupted search" in logs["bob"].read_text()
     bob = pd.read_parquet(tmp_path / "bob" / "lab2-nas" / "trials.parquet")
