@@ -20,6 +20,7 @@ from search import storage
 from search.checkpoints import delete_checkpoints, drop_checkpoints
 from search.early_stopping import make_scheduler, rungs
 from search.experiment import SearchVariant, allows_early_stopping, loaded_checkpoints
+from search.interrupts import fit_or_interrupt
 from search.options import RunOptions
 from search.progress import TrialLedger
 from search.quiet import quiet_driver
@@ -311,7 +312,7 @@ def _fit_to_the_end(
     early-stopping scheduler stopped it (`stopped(grid, variant)`: those trial ids). The stored
     Tune state lets the same command resume.
     """
-    grid = tuner.fit()
+    grid = fit_or_interrupt(tuner)
     ended = set(stopped(grid, variant)) if stopped else set()
     unfinished = [
         r

@@ -69,6 +69,7 @@ def test_interrupted_search_continues_the_same_study(ray_session, tmp_path):
             if list(tune_dir.glob("*/checkpoint_000000")):
                 break
             time.sleep(0.3)
+        assert driver.poll() is None, "the run ended before a grid trial was seen to finish"
         assert list(tune_dir.glob("*/checkpoint_000000")), "no grid trial finished before the deadline"
         driver.send_signal(signal.SIGINT)
         output, _ = driver.communicate(timeout=120)
