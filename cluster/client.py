@@ -8,7 +8,6 @@ command can print one line that says what to do.
 import asyncio
 import logging
 import os
-import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from errors import ClusterError
+from search.tcp_probe import unreachable_reason
 
 log = logging.getLogger(__name__)
 
@@ -90,15 +90,12 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
     """Fail fast (seconds, not the OS's minutes) when nothing listens at `address`."""
     parsed = urlparse(address)
     port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    try:
-        with socket.create_connection((parsed.hostname, port), timeout=timeout):
-            pass
-    except OSError as error:
-        reason = "timed out" if isinstance(error, TimeoutError) else (error.strerror or str(error))
+    reason = unreachable_reason(parsed.hostname or "", port, timeout)
+    if reason:
         raise ClusterError(
             f"cannot reach the Ray Jobs API at {address} ({reason}); start the cluster (`ray up ray_cluster.yaml`) "
             "and its tunnel (`ray dashboard ray_cluster.yaml`), or give --address / RAY_ADDRESS"
-        ) from None
+        )
 
 
 class JobsClient:

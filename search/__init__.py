@@ -1,1 +1,1 @@
-"""Named experiments, search spaces, samplers, the Tuner runner, stage chaining and the `adls` CLI."""
+"""Named experiments, search spaces, samplers, the Tuner runner, stage chaining and results storage."""

@@ -2,53 +2,38 @@
 
 Every trial saves its model (a NAS checkpoint on the full profile is ~165 MB); most are never
 loaded again. After an experiment's searches end, `drop_checkpoints` keeps, per search (variant
-and repeat), the `keep` best finished trials by the search's (first) metric, plus every
-checkpoint in `loaded` (what the experiment's `loaded_checkpoints(table)` says a later stage
-starts from), and clears the `checkpoint` column of the others: the table says which rows have
-one. `delete_checkpoints` then removes those folders, after the table is written.
+and repeat), the `keep` best finished trials, plus every checkpoint in `loaded` (what the
+experiment's `loaded_checkpoints(table)` says a later stage starts from), and clears the
+`checkpoint` column of the others: the table says which rows have one. "Best" is
+`analysis.best`'s one rule (objective, then its tie-breakers; a two-objective search's Pareto set
+first), so the trials `adls best --top K` shows for K <= `keep` always have their checkpoint.
+`delete_checkpoints` then removes the dropped folders, after the table is written.
 """
 
 from collections.abc import Collection, Iterable
 from typing import Any
 
-from analysis.best import TIE_BREAKERS
+import pandas as pd
+
+from analysis.best import best_trials, objectives_of, ranked
 from search import storage
-from search.experiment import SearchVariant
 
 
-def drop_checkpoints(
-    rows: list[dict[str, Any]], variants: Iterable[SearchVariant], keep: int | None, loaded: Collection[str]
-) -> list[str]:
+def drop_checkpoints(rows: list[dict[str, Any]], keep: int | None, loaded: Collection[str]) -> list[str]:
     """Clear `checkpoint` in the rows whose checkpoint is not kept; returns those folders.
 
-    `keep` None keeps every checkpoint. Rows are matched to their search by (variant, repeat).
+    `keep` None keeps every checkpoint. Rows carry their search's `objective` and `objective_mode`
+    columns (as the runner writes them); a search is one (variant, repeat).
     """
-    if keep is None:
+    if keep is None or not rows:
         return []
-    searches = {(v.name, v.repeat): v for v in variants}
+    table = pd.DataFrame(rows)
     kept: set[str] = set(loaded)
-    for (name, repeat), variant in searches.items():
-        metric = variant.metric if isinstance(variant.metric, str) else variant.metric[0]
-        mode = variant.mode if isinstance(variant.mode, str) else variant.mode[0]
-        finished = [
-            row
-            for row in rows
-            if (row.get("variant"), row.get("repeat")) == (name, repeat)
-            and row.get("status") == "TERMINATED"
-            and row.get("checkpoint")
-            and _number(row.get(metric)) is not None
-        ]
-        # Among equal metrics a checkpoint a later stage loads counts as the best (it is kept
-        # anyway), then analysis.best's tie rule, so the trial `adls best` shows keeps its checkpoint.
-        sign = -1.0 if mode == "max" else 1.0
-        finished.sort(
-            key=lambda row: (
-                sign * _number(row[metric]),
-                row["checkpoint"] not in kept,
-                *_tie_keys(row),
-            )
-        )
-        kept.update(row["checkpoint"] for row in finished[:keep])
+    for _, search in table.groupby(["variant", "repeat"], sort=False, dropna=False):
+        metric, mode = objectives_of(search)[0]
+        kept.update(ranked(search, metric, mode).head(keep)["checkpoint"].dropna())
+    # Across repeats too, as `adls best` ranks them (and the Pareto set of a two-objective search).
+    kept.update(best_trials(table, keep)["checkpoint"].dropna())
     dropped = []
     for row in rows:
         if row.get("checkpoint") and row["checkpoint"] not in kept:
@@ -66,18 +51,3 @@ def delete_checkpoints(locations: Iterable[str]) -> int:
             fs.delete_dir(path)
             deleted += 1
     return deleted
-
-
-def _tie_keys(row: dict[str, Any]) -> tuple[float, ...]:
-    """analysis.best.TIE_BREAKERS as sort keys (a missing value sorts last)."""
-    keys = []
-    for column, ascending in TIE_BREAKERS:
-        value = _number(row.get(column))
-        keys.append(float("inf") if value is None else value if ascending else -value)
-    return tuple(keys)
-
-
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
-        return None
-    return float(value)

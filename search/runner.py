@@ -2,7 +2,6 @@
 
 import logging
 import os
-import socket
 import time
 import uuid
 from collections.abc import Callable, Collection
@@ -31,6 +30,7 @@ from search.resume import interrupted_search, prime_study
 from search.run_lock import ExperimentLock
 from search.run_plan import RUN_FILE, RunPlan, read_run_file
 from search.study_storage import StudySearch, check_fresh, shown_url, storage_url, study_name
+from search.tcp_probe import unreachable_reason
 from search.tune_callbacks import make_callbacks
 from trainables.ray_adapter import TRIAL_ERROR_KEY, ray_trainable
 
@@ -134,7 +134,7 @@ def run_experiment(name: str, plan: RunPlan) -> pd.DataFrame:
         row["checkpoint"] = storage.as_uri(row.get("checkpoint"), folder)
         row["trial_path"] = storage.as_uri(row.get("trial_path"), folder)
     loaded = loaded_checkpoints(get_experiment(name), pd.DataFrame(rows))
-    dropped = drop_checkpoints(rows, variants, options.keep_checkpoints, loaded)
+    dropped = drop_checkpoints(rows, options.keep_checkpoints, loaded)
     for row in rows:  # stored relative to the folder, so a moved or fetched folder still works
         row["checkpoint"] = relative_path(row.get("checkpoint"), folder)
         row["trial_path"] = relative_path(row.get("trial_path"), folder)
@@ -390,15 +390,12 @@ def check_ray_address(address: str | None, timeout: float = ADDRESS_TIMEOUT_S) -
         raise ConfigError(f"--address {address!r} is not usable ({error}); {usage}") from None
     if parsed.scheme not in ("ray", "http", "https") or not host or port is None or " " in text:
         raise ConfigError(f"--address {address!r} is not an address of a Ray cluster; {usage}")
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            pass
-    except OSError as error:
-        reason = "timed out" if isinstance(error, TimeoutError) else (error.strerror or str(error))
+    reason = unreachable_reason(host, port, timeout)
+    if reason:
         raise ConfigError(
             f"nothing answers at --address {address!r} ({reason}); start the cluster (ray start --head, "
             "ray up) or drop --address to run on this machine"
-        ) from None
+        )
 
 
 def start_ray(options: RunOptions) -> None:

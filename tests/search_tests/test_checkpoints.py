@@ -3,21 +3,14 @@
 import os
 import time
 
-import optuna
 import pandas as pd
 
 from analysis.best import best_trials
 from search import storage
 from search.checkpoints import delete_checkpoints, drop_checkpoints
-from search.experiment import SearchVariant
 
 
-def variant(name, mode="max"):
-    sampler = optuna.samplers.RandomSampler()
-    return SearchVariant(name, {}, sampler, 3, "accuracy", mode, trial_fn=lambda config, ctx: {})
-
-
-def rows_with_folders(tmp_path):
+def rows_with_folders(tmp_path, mode_of_a="max"):
     rows = []
     for index, (name, accuracy, status) in enumerate(
         [("a", 0.7, "TERMINATED"), ("a", 0.9, "TERMINATED"), ("a", 0.8, "TERMINATED"),
@@ -28,7 +21,8 @@ def rows_with_folders(tmp_path):
         (folder / "model.pt").write_bytes(b"x" * 100)
         rows.append(
             {"variant": name, "repeat": 0, "trial_index": index, "accuracy": accuracy, "status": status,
-             "checkpoint": None if status == "STOPPED" else str(folder)}
+             "checkpoint": None if status == "STOPPED" else str(folder), "objective": "accuracy",
+             "objective_mode": mode_of_a if name == "a" else "max"}
         )  # fmt: skip
     return rows
 
@@ -36,7 +30,7 @@ def rows_with_folders(tmp_path):
 def test_the_best_per_search_and_the_loaded_ones_keep_their_checkpoint(tmp_path):
     rows = rows_with_folders(tmp_path)
     loaded = [rows[2]["checkpoint"]]  # a later stage starts from trial 2 (e.g. a tie-break rule)
-    dropped = drop_checkpoints(rows, [variant("a"), variant("b")], 1, loaded)
+    dropped = drop_checkpoints(rows, 1, loaded)
     kept = [row["trial_index"] for row in rows if row["checkpoint"]]
     assert kept == [1, 2, 4]  # best of a, the loaded one, best of b (the earlier of a tie)
     assert delete_checkpoints(dropped) == 2
@@ -44,16 +38,16 @@ def test_the_best_per_search_and_the_loaded_ones_keep_their_checkpoint(tmp_path)
     assert existing == [1, 2, 3, 4]  # trial 3 (stopped) never had a checkpoint in the table
 
 
-def test_among_equals_the_loaded_checkpoint_is_the_one_kept(tmp_path):
+def test_among_equals_the_ranked_first_and_the_loaded_one_both_keep_theirs(tmp_path):
     rows = rows_with_folders(tmp_path)  # trials 4 and 5 of search b tie at 0.6
-    drop_checkpoints(rows, [variant("a"), variant("b")], 1, [rows[5]["checkpoint"]])
-    assert [row["trial_index"] for row in rows if row["checkpoint"]] == [1, 5]
+    drop_checkpoints(rows, 1, [rows[5]["checkpoint"]])
+    assert [row["trial_index"] for row in rows if row["checkpoint"]] == [1, 4, 5]
 
 
 def test_all_keeps_everything_and_min_mode_keeps_the_lowest(tmp_path):
-    rows = rows_with_folders(tmp_path)
-    assert drop_checkpoints(rows, [variant("a"), variant("b")], None, []) == []
-    drop_checkpoints(rows, [variant("a", "min"), variant("b")], 2, [])
+    rows = rows_with_folders(tmp_path, mode_of_a="min")
+    assert drop_checkpoints(rows, None, []) == []
+    drop_checkpoints(rows, 2, [])
     assert [row["trial_index"] for row in rows if row["checkpoint"]] == [0, 2, 4, 5]
 
 
@@ -75,10 +69,21 @@ def test_only_the_newest_previous_folders_are_kept(tmp_path):
 def test_among_equals_without_a_loader_the_trial_adls_best_shows_keeps_its_checkpoint(tmp_path):
     rows = rows_with_folders(tmp_path)  # trials 4 and 5 of search b tie at 0.6
     rows[4]["cost_weight_bits"], rows[5]["cost_weight_bits"] = 32_000, 8_000
-    drop_checkpoints(rows, [variant("a"), variant("b")], 1, [])
+    drop_checkpoints(rows, 1, [])
     kept = [row for row in rows if row["checkpoint"]]
     assert [row["trial_index"] for row in kept] == [1, 5]
-    table = pd.DataFrame([row for row in rows if row["variant"] == "b"]).assign(
-        objective="accuracy", objective_mode="max"
-    )
+    table = pd.DataFrame([row for row in rows if row["variant"] == "b"])
     assert best_trials(table)["trial_index"].tolist() == [5]
+
+
+def test_every_trial_adls_best_top_k_shows_keeps_its_checkpoint_across_repeats(tmp_path):
+    """Two repeats of one variant: best_trials ranks across them, so its top K all keep theirs."""
+    rows = rows_with_folders(tmp_path)
+    for row in rows[:3]:
+        row["repeat"] = 1  # search a, repeat 1: 0.7, 0.9, 0.8; repeat 0: trial 3 (stopped)
+    rows[3].update(status="TERMINATED", accuracy=0.85, checkpoint=rows[2]["checkpoint"] + "-r0")
+    drop_checkpoints(rows, 2, [])
+    table = pd.DataFrame(rows)
+    shown = best_trials(table, k=2)
+    assert shown["checkpoint"].notna().all(), shown[["variant", "trial_index", "checkpoint"]]
+    assert set(shown[shown["variant"] == "a"]["trial_index"]) == {1, 3}
