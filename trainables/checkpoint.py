@@ -8,10 +8,12 @@ says how to rebuild it with `load_model`, and the tokenizer the model was traine
 beside it (`AutoTokenizer.from_pretrained(path)`).
 """
 
+import contextlib
 import hashlib
 import json
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.fs
@@ -82,13 +84,13 @@ def load_model(location: str | Path, device: torch.device | str = "cpu") -> tupl
 
     Raises FileNotFoundError naming the location when it holds no saved model.
     """
-    local = _local_copy(str(location))
     try:
-        recipe = ModelRecipe.from_dict(json.loads((local / RECIPE_FILE).read_text()))
-        if (local / WEIGHTS_FILE).is_file():
-            state = torch.load(local / WEIGHTS_FILE, map_location="cpu", weights_only=True)
-        else:
-            state = load_file(local / HF_WEIGHTS_FILE)
+        with _local_folder(str(location)) as local:
+            recipe = ModelRecipe.from_dict(json.loads((local / RECIPE_FILE).read_text()))
+            if (local / WEIGHTS_FILE).is_file():
+                state = torch.load(local / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+            else:
+                state = load_file(local / HF_WEIGHTS_FILE)
     except FileNotFoundError:
         raise FileNotFoundError(
             f"no saved model in {location} (expected {RECIPE_FILE} and {WEIGHTS_FILE} or {HF_WEIGHTS_FILE})"
@@ -98,14 +100,24 @@ def load_model(location: str | Path, device: torch.device | str = "cpu") -> tupl
     return model.to(device), recipe
 
 
-def _local_copy(location: str) -> Path:
-    """The folder itself, or for a URI a temporary local copy of its files (not subfolders)."""
+@contextlib.contextmanager
+def _local_folder(location: str) -> Iterator[Path]:
+    """The folder itself, or for a URI a temporary local copy of its files (not subfolders).
+
+    The copy is deleted on leaving the block: a trial that loads its start model from s3://
+    must not leave one copy per trial in /tmp (a full-profile NAS checkpoint is ~165 MB).
+    """
     if "://" not in location:
-        return Path(location)
+        yield Path(location)
+        return
     filesystem, path = pyarrow.fs.FileSystem.from_uri(location)
-    target = Path(tempfile.mkdtemp(prefix="adls-ckpt-"))
-    for info in filesystem.get_file_info(pyarrow.fs.FileSelector(path)):
-        if info.type == pyarrow.fs.FileType.File:
-            with filesystem.open_input_stream(info.path) as src, open(target / info.base_name, "wb") as dst:
-                shutil.copyfileobj(src, dst)
-    return target
+    with tempfile.TemporaryDirectory(prefix="adls-ckpt-") as folder:
+        target = Path(folder)
+        for info in filesystem.get_file_info(pyarrow.fs.FileSelector(path)):
+            if info.type == pyarrow.fs.FileType.File:
+                with (
+                    filesystem.open_input_stream(info.path) as src,
+                    open(target / info.base_name, "wb") as dst,
+                ):
+                    shutil.copyfileobj(src, dst)
+        yield target

@@ -61,13 +61,18 @@ def inspect_page(
     if browser is None:
         raise RuntimeError("Debian's chromium is not installed: apt-get install chromium")
     profile = Path(tempfile.mkdtemp(prefix="adls-chromium-"))
-    log = open(profile.parent / f"{profile.name}.log", "wb")
+    # Chromium's own output: kept in /tmp only when the page check fails, to read why.
+    log_path = profile.parent / f"{profile.name}.log"
+    log = open(log_path, "wb")
+    succeeded = False
     process = subprocess.Popen(
         [browser, *FLAGS, f"--user-data-dir={profile}", "about:blank"], stdout=log, stderr=log
     )
     try:
         port = _devtools_port(profile, process, timeout)
-        return asyncio.run(asyncio.wait_for(_inspect(port, url, screenshot, expression, width), timeout))
+        report = asyncio.run(asyncio.wait_for(_inspect(port, url, screenshot, expression, width), timeout))
+        succeeded = True
+        return report
     finally:
         process.terminate()
         try:
@@ -77,6 +82,8 @@ def inspect_page(
             process.wait()
         log.close()
         shutil.rmtree(profile, ignore_errors=True)
+        if succeeded:
+            log_path.unlink(missing_ok=True)
 
 
 def _devtools_port(profile: Path, process: subprocess.Popen, timeout: float) -> int:

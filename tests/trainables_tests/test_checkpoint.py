@@ -1,5 +1,7 @@
 """Checkpoints others can open: Hugging Face's from_pretrained for fp32 models, load_model for every model."""
 
+import tempfile
+
 import pytest
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -42,12 +44,16 @@ def test_an_fp32_checkpoint_opens_with_hugging_face_alone(smoke_config, tmp_path
     assert tokenizer("a fine film")["input_ids"] == trained("a fine film")["input_ids"]
 
 
-def test_a_quantized_checkpoint_opens_with_load_model_also_from_a_uri(smoke_config, tmp_path):
+def test_a_quantized_checkpoint_opens_with_load_model_also_from_a_uri(smoke_config, tmp_path, monkeypatch):
     model, path, _ = _saved(smoke_config, tmp_path, quantized=True)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     assert (path / WEIGHTS_FILE).is_file()
     with pytest.raises((OSError, ValueError)):  # our quantized layers are not a Hugging Face architecture
         AutoModelForSequenceClassification.from_pretrained(path)
     loaded, recipe = load_model(f"file://{path}")
+    assert list(scratch.iterdir()) == []  # the local copy of the URI's files is gone after loading
     assert recipe.quantization == fixed_point_config(8, 4)
     ids = torch.tensor([[2, 5, 7, 3]])
     with torch.no_grad():
