@@ -19,9 +19,11 @@ Tune's state on disk. Prints a table, writes bench/out/scale.json and bench/out/
 """
 
 import argparse
+import cProfile
 import json
 import math
 import os
+import pstats
 import resource
 import subprocess
 import sys
@@ -41,7 +43,7 @@ SWEEP = [(8, 100), (8, 300), (8, 1000), (4, 100), (1, 100)]  # (nodes, trials), 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--nodes", type=int, default=4)
+    parser.add_argument("--nodes", default="4", help="nodes, or a comma list for a node curve (1,4,8)")
     parser.add_argument("--gpus-per-node", type=int, default=2)
     parser.add_argument("--trials", type=int, default=200, help="trials per search")
     parser.add_argument("--concurrency", type=int, default=None, help="trials at once (default: all GPUs)")
@@ -50,6 +52,7 @@ def main() -> None:
     parser.add_argument("--sweep", action="store_true", help=f"(nodes, trials) = {SWEEP}, 4 GPUs per node")
     parser.add_argument("--postgres", action="store_true", help="studies in a throwaway PostgreSQL server")
     parser.add_argument("--optuna-storage", default=None, help="studies in this database URL instead")
+    parser.add_argument("--profile", action="store_true", help="cProfile the driver: top functions per run")
     parser.add_argument("--out", default=str(OUT / "scale.json"))
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)  # the driver process
     args = parser.parse_args()
@@ -59,7 +62,7 @@ def main() -> None:
     plan = (
         [(nodes, 4, trials) for nodes, trials in SWEEP]
         if args.sweep
-        else [(args.nodes, args.gpus_per_node, args.trials)]
+        else [(int(n), args.gpus_per_node, args.trials) for n in args.nodes.split(",")]
     )
     runs = rehearse(plan, args)
     report = {
@@ -108,6 +111,9 @@ def rehearse(plan: list[tuple[int, int, int]], args: argparse.Namespace) -> list
                         "storage": str(root / f"results-{nodes}x{gpus}-{trials}"),
                         "optuna_storage": url,
                         "study_prefix": f"{nodes}x{gpus}-{trials}" if url else "",
+                        "profile": str(OUT / f"scale-driver-{nodes}x{gpus}-{trials}.prof")
+                        if args.profile
+                        else "",
                     }
                     runs += run_driver(cluster, spec, root)
             finally:
@@ -177,10 +183,16 @@ def driver(spec: dict) -> None:
         optuna_study_prefix=spec["study_prefix"] or None,  # several sizes share one database
         extra={"samplers": tuple(spec["samplers"])},
     )
+    profiler = cProfile.Profile() if spec["profile"] else None
     cpu_before = cpu_seconds()
+    if profiler:
+        profiler.enable()  # Tune's loop runs in this thread (Tuner.fit steps its controller here)
     table = runner.run("lab2-nas", options)["lab2-nas"]
+    if profiler:
+        profiler.disable()
     cpu = cpu_seconds() - cpu_before
     memory.stop()
+    hot = write_profile(profiler, spec["profile"]) if profiler else []
 
     folder = Path(spec["storage"]) / "lab2-nas"
     url = spec["optuna_storage"] or f"sqlite:///{folder}/optuna.db"
@@ -231,6 +243,7 @@ def driver(spec: dict) -> None:
         "write_table_seconds": phases["write_table"][0],
         "draw_figures_seconds": phases["draw_figures"][0],
         "optuna_db_bytes": folder_bytes(folder / "optuna.db") if not spec["optuna_storage"] else None,
+        "driver_profile_top": hot,
     }
     Path(spec["result_file"]).write_text(json.dumps([{**run, **shared} for run in runs]))
 
@@ -254,6 +267,21 @@ class MemorySampler:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join()
+
+
+def write_profile(profiler: cProfile.Profile, path: str, top: int = 30) -> list[list]:
+    """Save the driver's profile (`python -m pstats PATH`) and return its top functions by own time.
+
+    Rows: [function, calls, own seconds, cumulative seconds]; own time shows where the driver's
+    CPU goes, cumulative time (wall, as cProfile counts it) where its loop waits.
+    """
+    profiler.dump_stats(path)
+    stats = pstats.Stats(profiler)
+    rows = [
+        [f"{Path(file).name}:{line}:{name}", calls, round(own, 3), round(cumulative, 3)]
+        for (file, line, name), (_, calls, own, cumulative, _) in stats.stats.items()
+    ]
+    return sorted(rows, key=lambda row: -row[2])[:top]
 
 
 def cpu_seconds() -> float:

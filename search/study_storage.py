@@ -23,6 +23,7 @@ from ray.tune.search.optuna import OptunaSearch
 
 from errors import ConfigError
 from search import storage
+from search.study_bulk_write import write_trials
 from trainables.trial_context import PROGRESS_METRIC
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ def shown_url(url: str | None) -> str:
         return url.split("@")[-1]
 
 
-def open_storage(url: str) -> optuna.storages.BaseStorage:
+def open_storage(url: str) -> optuna.storages.RDBStorage:
     """An Optuna RDB storage at `url`; ConfigError in one line when it cannot be opened."""
     if url.startswith("sqlite:///"):
         # SQLite creates the file, not its folder (the experiment folder may not exist yet).
@@ -140,7 +141,7 @@ class StudySearch(OptunaSearch):
     parameter would cost ~50-250 ms a trial, bench/bench_scale.py), pickled with Tune's state as
     upstream does. `save()` -- Tune calls it at each experiment snapshot (every >= 10 s, Tune's
     TUNE_GLOBAL_CHECKPOINT_S; 'auto' aims at ~5% of the run) and at the end -- first writes the
-    trials that finished since into the database study, one transaction each. So the database
+    trials that finished since into the database study, all in one transaction. So the database
     holds exactly the finished trials of Tune's last snapshot: a driver killed at any moment and
     resumed from that snapshot re-runs what the database lacks and never duplicates what it has
     (trials are matched by their `tune_trial_id`). Running trials are not in the database.
@@ -150,7 +151,7 @@ class StudySearch(OptunaSearch):
     def __init__(self, *args: Any, url: str | None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._url = url
-        self._db: optuna.storages.BaseStorage | None = None
+        self._db: optuna.storages.RDBStorage | None = None
         self._in_db: set[str] | None = None  # Tune trial ids already in the database (None: not read yet)
         if url and self._ot_study is not None:
             directions = self._ot_study.directions
@@ -212,15 +213,12 @@ class StudySearch(OptunaSearch):
                 self._in_db = {
                     t.user_attrs.get(TUNE_TRIAL_ID) for t in database.get_all_trials(study_id, deepcopy=False)
                 }
-            written = 0
-            for trial in finished:
-                tune_id = trial.user_attrs.get(TUNE_TRIAL_ID)
-                if tune_id in self._in_db:
-                    continue
-                database.create_new_trial(study_id, template_trial=trial)
-                self._in_db.add(tune_id)
-                written += 1
-            return written
+            new = [t for t in finished if t.user_attrs.get(TUNE_TRIAL_ID) not in self._in_db]
+            # One transaction for the whole snapshot (search/study_bulk_write.py): ~2-7 ms a trial
+            # here, against ~30 ms (idle) to ~250 ms (loaded) through Optuna's per-trial path.
+            write_trials(database, study_id, new)
+            self._in_db.update(t.user_attrs.get(TUNE_TRIAL_ID) for t in new)
+            return len(new)
         except Exception as error:  # noqa: BLE001 - a database outage must not end the search
             log.warning(
                 "Optuna study %s not updated (%s); retrying at the next snapshot", self._study_name, error
@@ -228,7 +226,7 @@ class StudySearch(OptunaSearch):
             self._db = None
             return 0
 
-    def _database(self) -> optuna.storages.BaseStorage:
+    def _database(self) -> optuna.storages.RDBStorage:
         if self._db is None:
             self._db = open_storage(self._url)
         return self._db
