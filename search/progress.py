@@ -44,6 +44,9 @@ class TrialLedger(Callback):
         self.best: float | None = None
         self.best_params: dict[str, Any] = {}
         self.started = time.monotonic()
+        # When the first trial started: the ETA leaves out the Tuner's start (workers, imports),
+        # which under load can take longer than the trials themselves.
+        self.first_start: float | None = None
         self._last_state: str | None = None
         self._bar: Any = None
 
@@ -62,6 +65,8 @@ class TrialLedger(Callback):
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.launch_index.setdefault(trial.trial_id, len(self.launch_index))
+        if self.first_start is None:
+            self.first_start = time.monotonic()
         self._show(trials)
 
     def on_trial_result(self, iteration: int, trials: list, trial: Any, result: dict, **info: Any) -> None:
@@ -100,10 +105,11 @@ class TrialLedger(Callback):
             f"{done + failed}/{self.total} finished ({done} ok, {failed} failed), {running} running, "
             f"best {self.metric} {best}{others}"
         )
-        elapsed = time.monotonic() - self.started
+        now = time.monotonic()
         finished = done + failed
-        eta = _clock(elapsed / finished * max(self.total - finished, 0)) if finished else "-"
-        return state, f"{_clock(elapsed)} elapsed, ETA {eta}"
+        running_for = now - (self.first_start if self.first_start is not None else self.started)
+        eta = _clock(running_for / finished * max(self.total - finished, 0)) if finished else "-"
+        return state, f"{_clock(now - self.started)} elapsed, ETA {eta}"
 
     def status_line(self, trials: list, ending: tuple[Any, str] | None = None) -> str:
         """The plain progress line: `[label] <state>, <elapsed>, <ETA>`."""

@@ -37,19 +37,23 @@ def test_an_erroring_trial_counts_as_failed(capsys):
 def test_only_changes_print_a_line_and_the_eta_comes_from_finished_trials():
     out = io.StringIO()
     ledger = TrialLedger("e/v", "accuracy", "max", total=4, stream=out)
+    ledger.started -= 30  # the Tuner took 30 s to start its first trial (workers, imports)
     a, b = _trial("a", p=1), _trial("b", p=2)
     ledger.on_trial_start(0, [a], a)
     ledger.on_trial_start(0, [a, b], b)
     for _ in range(3):  # intermediate reports that change nothing print nothing
         ledger.on_trial_result(0, [a, b], a, {"accuracy": 0.5})
-    ledger.started -= 60  # one minute in, one of four trials finished: three more minutes to go
+    # One minute after the first start, one of four trials finished: three more minutes to go,
+    # whatever the start-up cost.
+    ledger.started -= 60
+    ledger.first_start -= 60
     a.last_result = {"accuracy": 0.5}
     ledger.on_trial_complete(0, [a, b], a)
     lines = out.getvalue().splitlines()
     assert len(lines) == 4, lines  # start, start, first best, completion
     assert len(set(lines)) == len(lines)
     assert "best accuracy 0.5000 (p=1)" in lines[2]
-    assert "1/4 finished" in lines[3] and "1:00 elapsed, ETA 3:00" in lines[3]
+    assert "1/4 finished" in lines[3] and "1:30 elapsed, ETA 3:00" in lines[3]
 
 
 def test_a_terminal_gets_a_bar_instead_of_lines():
