@@ -94,8 +94,10 @@ class Experiment(Protocol):
     - `loaded_checkpoints(table) -> list[str]`: the checkpoints of its results that later stages
       start from (kept whatever --keep-checkpoints says). Default: none.
 
-    Two optional flags: `quantizes = True` when its trials quantize (then --mase-exact is part of
-    its identity), `early_stopping = True` when --scheduler asha may stop its trials early.
+    Three optional flags: `quantizes = True` when its trials quantize (then --mase-exact is part of
+    its identity), `early_stopping = True` when --scheduler asha may stop its trials early,
+    `uses_budget = True` when --budget sets its number of trials (then --budget is part of its
+    identity; elsewhere it changes nothing and stored results are reused).
     """
 
     def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
@@ -124,3 +126,12 @@ def allows_early_stopping(experiment: Experiment) -> bool:
     the answer (lab1-qat, lab1-prune) and for single trials (base).
     """
     return bool(getattr(experiment, "early_stopping", False))
+
+
+def uses_budget(experiment: Experiment) -> bool:
+    """Whether `--budget` sets this experiment's number of trials (its `uses_budget`).
+
+    True for the Lab 2 searches and lab3-precisions; the grids (lab1-qat, lab1-prune), `base` and
+    lab3-mixed (the profile's budget) ignore it.
+    """
+    return bool(getattr(experiment, "uses_budget", False))

@@ -275,8 +275,7 @@ class RunOptions:
             "start": {"model": self.sources().model, "base_method": self.resolved_base_method},
         }
         # Only when set, so results stored before these options existed keep their identity.
-        if self.budget is not None:
-            identity["budget"] = self.budget
+        # (--budget enters only the identity of experiments that use it: search/run_plan.py.)
         if self.trial != "real":
             identity["trial"] = {"kind": self.trial, "seconds": self.surrogate_seconds}
         if self.precision != "fp32":

@@ -10,7 +10,7 @@ from typing import Any
 
 from errors import ConfigError
 from search import storage
-from search.experiment import allows_early_stopping
+from search.experiment import allows_early_stopping, uses_budget
 from search.options import RunOptions
 from search.registry import get_entry, get_experiment
 
@@ -54,6 +54,10 @@ class RunPlan:
             if self.options.scheduler != "fifo" and allows_early_stopping(experiment):
                 # Only where it applies: a base model run beside an ASHA search stays the same result.
                 identity["scheduler"] = self.options.scheduler
+            if self.options.budget is not None and uses_budget(experiment):
+                # Only where it sets the trial count: `adls run lab3 --budget 2` reuses a stored
+                # lab3-mixed and base, whose trials --budget does not change.
+                identity["budget"] = self.options.budget
             if self.options.mase_exact and getattr(experiment, "quantizes", False):
                 # Only when set, so that results stored before the option existed keep their identity.
                 identity["mase_exact"] = True

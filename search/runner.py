@@ -18,7 +18,7 @@ from errors import ConfigError
 from search import storage
 from search.checkpoints import delete_checkpoints, drop_checkpoints
 from search.early_stopping import make_scheduler, rungs
-from search.experiment import SearchVariant, allows_early_stopping, loaded_checkpoints
+from search.experiment import SearchVariant, allows_early_stopping, loaded_checkpoints, uses_budget
 from search.interrupts import fit_or_interrupt
 from search.options import RunOptions
 from search.progress import TrialLedger
@@ -52,6 +52,12 @@ def run(name: str, options: RunOptions) -> dict[str, pd.DataFrame]:
         raise ConfigError(
             f"--scheduler {options.scheduler} stops trials early, which {name} does not allow (its every "
             f"trial is part of the answer); it applies to {allowed}; drop the option"
+        )
+    if options.budget is not None and not any(uses_budget(get_experiment(n)) for n in names):
+        allowed = ", ".join(n for n in EXPERIMENTS if uses_budget(get_experiment(n)))
+        raise ConfigError(
+            f"--budget sets the trials of {allowed}; {name} does not use it (its trials are fixed "
+            "by the profile); drop the option"
         )
     if options.trial == "surrogate":
         refused = [each for each in names if not getattr(get_experiment(each), "has_surrogate", False)]

@@ -77,6 +77,7 @@ class Lab2CompressAwareExperiment:
     # Rungs compare trials' progress scores at equal epochs: during the first training (before
     # compression) and during post-training (after it), the same phase for every trial.
     early_stopping = True
+    uses_budget = True  # --budget sets its trials (part of its identity: search/run_plan.py)
 
     def identity_fields(self, options: RunOptions, stored: Stored) -> dict[str, Any]:
         quantization, pruning = compression_configs(options)

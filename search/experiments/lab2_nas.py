@@ -97,6 +97,7 @@ class Lab2NasExperiment:
     """The searches of `lab2-nas` (its name, lab task and requirements are in search/registry.py)."""
 
     early_stopping = True
+    uses_budget = True  # --budget sets its trials (part of its identity: search/run_plan.py)
     has_surrogate = True  # --trial surrogate rehearses this search (bench/bench_scale.py)
 
     def loaded_checkpoints(self, table: pd.DataFrame) -> list[str]:

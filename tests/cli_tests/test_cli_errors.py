@@ -55,6 +55,7 @@ CASES = [
     (["run", "lab3-precisions", "--precisions", "log,log"], "lists a format twice"),
     ([*RUN, "--scheduler", "hyperband"], "--scheduler 'hyperband' is not allowed"),
     (["run", "lab1", "--scheduler", "asha"], "lab1 does not allow"),
+    (["run", "lab1", "--budget", "3"], "lab1 does not use it"),
     (["run", "lab3-precisions", "--layers", "some"], "invalid choice: 'some'"),
     (
         ["run", "lab3-precisions", "--keep-classifier-fp32"],

@@ -117,7 +117,11 @@ def test_lab3_precisions_all_layers_keeps_the_classifier_and_records_mase_exact(
         mase_exact=True,
         budget=1,  # --budget: trials per format instead of the profile's 2
     )
+    base_run = pd.read_json(storage / "base" / "run.json", typ="series")
     table = run("lab3-precisions", options)["lab3-precisions"]
+    # --budget does not change base's trial, so the stored base is reused, not retrained.
+    assert pd.read_json(storage / "base" / "run.json", typ="series")["run_id"] == base_run["run_id"]
+    assert not (storage / "base.previous").exists()
     assert table.groupby("variant").size().to_dict() == {"mxfp": 1, "block_fp": 1}
     assert (table["status"] == "TERMINATED").all()
     assert (table["mase_exact"]).all() and (table["layers_mode"] == "all").all()
@@ -126,7 +130,7 @@ def test_lab3_precisions_all_layers_keeps_the_classifier_and_records_mase_exact(
             assert row[f"{layer}.type"] == ("fp32" if layer == "classifier" else row["variant"])
     assert (table["quantized_layers"] == 13).all()
     run_json = pd.read_json(storage / "lab3-precisions" / "run.json", typ="series")
-    assert run_json["identity"]["mase_exact"] is True
+    assert run_json["identity"]["mase_exact"] is True and run_json["identity"]["budget"] == 1
     assert run_json["identity"]["fields"]["layers"] == "all"
     # The saved checkpoint rebuilds in MASE-exact mode.
     model, _ = load_model(table["checkpoint"].dropna().iloc[0])  # the kept (best) one
