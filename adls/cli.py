@@ -27,9 +27,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from search.ray_start import stop_ray
     from search.runner import run
 
     run(args.experiment, options_from(args, verbose=args.verbose))
+    stop_ray()
     return 0
 
 

@@ -24,6 +24,7 @@ from search.options import RunOptions
 from search.progress import TrialLedger
 from search.quiet import quiet_driver
 from search.ray_reaper import start_reaper
+from search.ray_start import start_local_ray
 from search.registry import EXPERIMENTS, expand, get_experiment
 from search.results_table import mark_pareto_front, result_rows, write_table
 from search.resume import interrupted_search, prime_study
@@ -127,7 +128,7 @@ def run_experiment(name: str, plan: RunPlan) -> pd.DataFrame:
         # A new search must not append to an earlier run's study (refused before Ray starts).
         if not _can_resume(folder, variant, options):
             check_fresh(studies, study_name(name, search_name(variant, options), options.optuna_study_prefix))
-    start_ray(options)
+    start_ray(options, preload=worker_modules(variants))
     started = time.time()
     rows: list[dict[str, Any]] = []
     for variant in variants:
@@ -215,6 +216,26 @@ def versions() -> dict[str, str]:
     return found
 
 
+def worker_modules(variants: list[SearchVariant]) -> list[str]:
+    """The modules a trial worker of these searches imports: each trial function's and adapter's."""
+    modules = []
+    for variant in variants:
+        modules += [variant.trial_fn.__module__, (variant.tune_adapter or ray_trainable).__module__]
+    return list(dict.fromkeys(modules))
+
+
+def trial_settings(variant: SearchVariant, options: RunOptions) -> dict[str, Any]:
+    """The fixed part of every trial's config in a search (the sampled params are merged over it)."""
+    return {
+        **variant.settings,
+        "data": options.data_settings(),
+        "train": options.train_settings(),
+        "seed": options.seed + variant.repeat,
+        "mase_exact": options.mase_exact,
+        "verbose": options.verbose,
+    }
+
+
 def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: str) -> list[dict[str, Any]]:
     """One Tune experiment: OptunaSearch over the variant's space, one trial per sample."""
     from ray import tune
@@ -224,14 +245,7 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
     # Progress reports during training carry `eval_accuracy`, not the search's metric, which trials
     # report at their end; Tune's per-result check would reject them. _fit_to_the_end checks instead.
     os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
-    settings = {
-        **variant.settings,
-        "data": options.data_settings(),
-        "train": options.train_settings(),
-        "seed": options.seed + variant.repeat,
-        "mase_exact": options.mase_exact,
-        "verbose": options.verbose,
-    }
+    settings = trial_settings(variant, options)
     trainable = tune.with_resources(
         (variant.tune_adapter or ray_trainable)(
             variant.trial_fn,
@@ -404,8 +418,12 @@ def check_ray_address(address: str | None, timeout: float = ADDRESS_TIMEOUT_S) -
         )
 
 
-def start_ray(options: RunOptions) -> None:
-    """Join the cluster at --address (or RAY_ADDRESS), or start Ray in this process."""
+def start_ray(options: RunOptions, preload: Collection[str] = ()) -> None:
+    """Join the cluster at --address (or RAY_ADDRESS), or start Ray in this process.
+
+    A Ray started here has its workers import `preload` (module names) as they start
+    (search/ray_start.py); a joined cluster's workers import on their first trial.
+    """
     import ray
 
     if ray.is_initialized():
@@ -418,7 +436,7 @@ def start_ray(options: RunOptions) -> None:
         else:
             # "local" always starts a private instance, never attaching to a `ray start` cluster
             # that happens to run on this machine.
-            ray.init(address="local", include_dashboard=False, logging_level=logging.WARNING)
+            start_local_ray(list(preload))
             # Ray's processes here are this driver's: if it dies without ray.shutdown() (SIGKILL),
             # the watchdog stops them instead of leaving trials running (search/ray_reaper.py).
             start_reaper()

@@ -12,6 +12,9 @@ log = logging.getLogger(__name__)
 _TRUE = {"1", "true", "yes", "on"}
 _lock = threading.Lock()
 _cached: bool | None = None
+# The driver's answer, handed to the Ray workers it starts (search/ray_start.py), so a run probes
+# the hub once, not once per worker process.
+RUN_ANSWER_ENV = "ADLS_HUB_REACHABLE"
 
 
 def offline_by_env() -> bool:
@@ -26,13 +29,18 @@ def hub_reachable(timeout: float = 2.0) -> bool:
     """True if a TCP connection to the hub (huggingface.co:443, or $HF_ENDPOINT) opens within `timeout`.
 
     False at once when HF_HUB_OFFLINE=1 / ADLS_OFFLINE=1. The probe runs once per process and its
-    answer is cached (the environment variables are still honoured on every call). DNS lookups are
+    answer is cached (the environment variables are still honoured on every call); a process
+    started with ADLS_HUB_REACHABLE=1/0 (a Ray worker of a run whose driver probed) takes that
+    answer without probing. DNS lookups are
     bounded by the timeout too: getaddrinfo runs in a daemon thread, because a resolver that never
     answers would otherwise block for the system's own (often 30 s+) timeout.
     """
     global _cached
     if offline_by_env():
         return False
+    shared = os.environ.get(RUN_ANSWER_ENV, "").strip()
+    if shared in ("0", "1"):
+        return shared == "1"
     with _lock:
         if _cached is None:
             host, port = _hub_address()

@@ -1,0 +1,44 @@
+"""The run's private Ray: workers preload the trial code, share the hub answer, keep the driver's niceness."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Runs in its own process: the test session's Ray (tests/conftest.py) is another instance.
+PROBE = """
+import json, os, sys
+import ray
+from search.ray_start import start_local_ray
+from trainables.data.hub import RUN_ANSWER_ENV
+
+os.nice(3)
+start_local_ray(["colorsys"])
+
+@ray.remote(num_cpus=1)
+def seen():
+    # A task's worker is one Ray started (prestarted or later): what did it import before this task?
+    return {"preloaded": "colorsys" in sys.modules, "tune": "ray.tune" in sys.modules,
+            "nice": os.nice(0), "hub": os.environ.get(RUN_ANSWER_ENV)}
+
+workers = ray.get([seen.remote() for _ in range(3)])
+print(json.dumps({"workers": workers, "driver_nice": os.nice(0), "driver_hub": os.environ.get(RUN_ANSWER_ENV)}))
+"""
+
+
+def test_workers_preload_share_the_hub_answer_and_the_drivers_niceness(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
+    env.pop("ADLS_HUB_REACHABLE", None)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    for worker in result["workers"]:
+        assert worker["preloaded"] and worker["tune"]  # imported as the worker started, not by the task
+        assert worker["nice"] == result["driver_nice"]  # not Ray's default of 15 steps nicer
+        assert worker["hub"] == "0"  # the driver's answer (offline), no probe of its own
+    assert result["driver_hub"] is None  # the driver's own environment is put back
