@@ -20,6 +20,7 @@ Tune's state on disk. Prints a table, writes bench/out/scale.json and bench/out/
 
 import argparse
 import cProfile
+import itertools
 import json
 import math
 import os
@@ -46,7 +47,11 @@ def main() -> None:
     parser.add_argument("--nodes", default="4", help="nodes, or a comma list for a node curve (1,4,8)")
     parser.add_argument("--gpus-per-node", type=int, default=2)
     parser.add_argument("--trials", type=int, default=200, help="trials per search")
-    parser.add_argument("--concurrency", type=int, default=None, help="trials at once (default: all GPUs)")
+    parser.add_argument(
+        "--concurrency",
+        default="slots",
+        help="trials at once: a number, `slots` (all GPUs) or `slots+K`; a comma list runs each in turn",
+    )
     parser.add_argument("--trial-seconds", type=float, default=2.0, help="how long a surrogate trial sleeps")
     parser.add_argument("--samplers", default="tpe,grid", help="comma list of lab2-nas samplers")
     parser.add_argument("--sweep", action="store_true", help=f"(nodes, trials) = {SWEEP}, 4 GPUs per node")
@@ -98,22 +103,23 @@ def rehearse(plan: list[tuple[int, int, int]], args: argparse.Namespace) -> list
                     cluster.add_worker(f"127.0.0.{10 + k}", cpus=gpus, gpus=gpus, extra=NODE_OPTIONS)
                 cluster.wait_for_nodes(nodes + 1, timeout=300)
                 print(f"{nodes} nodes x {gpus} GPUs up in {time.monotonic() - started:.0f} s", flush=True)
-                for n, _, trials in plan:
+                pairs = itertools.product(plan, args.concurrency.split(","))
+                for turn, ((n, _, trials), limit) in enumerate(pairs):
                     if n != nodes:
                         continue
+                    tag = f"{nodes}x{gpus}-{trials}-{limit}-{turn}"  # a limit may come twice (ABBA)
                     spec = {
                         "nodes": nodes,
                         "gpus_per_node": gpus,
                         "trials": trials,
-                        "concurrency": args.concurrency or nodes * gpus,
+                        "concurrency": concurrency(limit, nodes * gpus),
+                        "tag": tag,
                         "trial_seconds": args.trial_seconds,
                         "samplers": args.samplers.split(","),
-                        "storage": str(root / f"results-{nodes}x{gpus}-{trials}"),
+                        "storage": str(root / f"results-{tag}"),
                         "optuna_storage": url,
-                        "study_prefix": f"{nodes}x{gpus}-{trials}" if url else "",
-                        "profile": str(OUT / f"scale-driver-{nodes}x{gpus}-{trials}.prof")
-                        if args.profile
-                        else "",
+                        "study_prefix": tag if url else "",
+                        "profile": str(OUT / f"scale-driver-{tag}.prof") if args.profile else "",
                     }
                     runs += run_driver(cluster, spec, root)
             finally:
@@ -124,9 +130,16 @@ def rehearse(plan: list[tuple[int, int, int]], args: argparse.Namespace) -> list
     return runs
 
 
+def concurrency(limit: str, slots: int) -> int:
+    """`slots` -> slots, `slots+K` -> slots + K, a number -> that number."""
+    if limit.startswith("slots"):
+        return slots + int(limit[len("slots") :] or 0)
+    return int(limit)
+
+
 def run_driver(cluster, spec: dict, root: Path) -> list[dict]:
     """Run the search in a driver process of its own (its CPU and peak memory are the driver's)."""
-    result_file = root / f"driver-{spec['nodes']}-{spec['trials']}.json"
+    result_file = root / f"driver-{spec['tag']}.json"
     env = {**cluster.driver_env(root / "cache-driver"), "PYTHONPATH": str(PROJECT)}
     command = [sys.executable, __file__, "--child", json.dumps({**spec, "result_file": str(result_file)})]
     started = time.monotonic()
@@ -328,14 +341,14 @@ def machine_facts() -> dict:
 
 def print_table(runs: list[dict]) -> None:
     header = (
-        f"{'nodes':>5} {'slots':>5} {'trials':>6} {'sampler':>7} {'fit s':>7} {'ideal s':>7} {'eff':>5} "
+        f"{'nodes':>5} {'slots':>5} {'conc':>4} {'trials':>6} {'sampler':>7} {'fit s':>7} {'ideal s':>7} {'eff':>5} "
         f"{'/min':>6} {'ideal/min':>9} {'steady':>6} {'ask+tell ms@end':>15} {'cpu s':>6} {'peak MB':>7} "
         f"{'table s':>7} {'figs s':>6} {'tune MB':>7} {'db ms/trial':>11}"
     )
     print(header)
     for r in runs:
         print(
-            f"{r['nodes']:>5} {r['slots']:>5} {r['trials']:>6} {r['sampler']:>7} {r['fit_seconds']:>7.1f} "
+            f"{r['nodes']:>5} {r['slots']:>5} {r['concurrency']:>4} {r['trials']:>6} {r['sampler']:>7} {r['fit_seconds']:>7.1f} "
             f"{r['ideal_seconds']:>7.1f} {r['dispatch_efficiency']:>5.2f} {r['dispatch_per_minute']:>6.0f} "
             f"{r['ideal_per_minute']:>9.0f} {r['steady_per_minute']:>6.0f} {r['ask_tell_ms_last']:>15.1f} "
             f"{r['driver_cpu_seconds']:>6.0f} {r['driver_peak_rss_mb']:>7.0f} {r['write_table_seconds']:>7.2f} "
@@ -354,6 +367,8 @@ def draw(runs: list[dict], path: Path) -> Path:
     figure, (rate, searcher, memory) = plt.subplots(1, 3, figsize=(15, 4.2))
     for r in runs:
         label = f"{r['nodes']}x{r['gpus_per_node']} {r['sampler']} {r['trials']}"
+        if r["concurrency"] != r["slots"]:
+            label += f" c{r['concurrency']}"
         rate.bar(label, r["dispatch_efficiency"])
         points = r["ask_tell_ms_by_trial"]
         searcher.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)

@@ -8,6 +8,7 @@ ETA from the finished trials and the best value so far with its parameters.
 
 import sys
 import time
+from collections import Counter
 from typing import Any, TextIO
 
 from ray.tune import Callback
@@ -49,6 +50,7 @@ class TrialLedger(Callback):
         self.first_start: float | None = None
         self._last_state: str | None = None
         self._bar: Any = None
+        self._settled = _SettledPrefix()
 
     @property
     def stream(self) -> TextIO:
@@ -61,6 +63,7 @@ class TrialLedger(Callback):
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
         state["_bar"] = None  # a live terminal bar is not state
+        state["_settled"] = _SettledPrefix()  # holds Tune's trial objects; recounted after a restore
         return state
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
@@ -92,8 +95,8 @@ class TrialLedger(Callback):
         without `ending` the last line of a search would still show that trial as running. The
         state part decides whether a line is new; the timing part (elapsed, ETA) never does.
         """
-        states = _states(trials, ending)
-        done, failed, running = states.count(FINISHED), states.count(FAILED), states.count("RUNNING")
+        counts = self._counts(trials, ending)
+        done, failed, running = counts[FINISHED], counts[FAILED], counts["RUNNING"]
         best = "-" if self.best is None else f"{self.best:.4f}"
         if self.best_params:
             best += f" ({_params_text(self.best_params)})"
@@ -116,6 +119,12 @@ class TrialLedger(Callback):
         state, timing = self.status(trials, ending)
         head, _, best = state.partition(", best ")
         return f"[{self.label}] {head}, {timing}, best {best}"
+
+    def _counts(self, trials: list, ending: tuple[Any, str] | None) -> Counter:
+        """Trials by outcome, `ending` applied: the settled prefix's counts plus a scan of the rest."""
+        counts = self._settled.advance(trials, ending[0] if ending else None).copy()
+        counts.update(_states(trials[self._settled.length :], ending))
+        return counts
 
     def _record(self, trial: Any, result: dict) -> None:
         value = result.get(self.metric)
@@ -140,8 +149,8 @@ class TrialLedger(Callback):
             from tqdm import tqdm
 
             self._bar = tqdm(total=self.total, desc=self.label, file=self.stream, dynamic_ncols=True)
-        states = _states(trials, ending)
-        self._bar.n = states.count(FINISHED) + states.count(FAILED)
+        counts = self._counts(trials, ending)
+        self._bar.n = counts[FINISHED] + counts[FAILED]
         self._bar.set_postfix_str(state.split(", ", 2)[-1], refresh=False)
         self._bar.refresh()
 
@@ -165,6 +174,38 @@ def _clock(seconds: float) -> str:
 
 def _short(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+class _SettledPrefix:
+    """Outcome counts of the longest run of settled (finished or failed) trials at the list's front.
+
+    Tune passes every callback its whole trial list, append-only in creation order, and a trial
+    that is TERMINATED or ERROR stays so for the rest of the run (a retried trial goes back to
+    PENDING instead of ERROR). Counting every trial at every event made a search's progress lines
+    cost O(trials^2): 1 s of driver CPU at 1,000 trials, 100 s at 10,000. Counting the settled
+    prefix once leaves each event a scan of the trials after it, about the running ones.
+    """
+
+    def __init__(self) -> None:
+        self._reset()
+
+    def _reset(self) -> None:
+        self.length = 0
+        self.counts: Counter = Counter()
+        self._last: Any = None  # the prefix's last trial: a different list starts the count over
+
+    def advance(self, trials: list, ending: Any) -> Counter:
+        """Extend the prefix over newly settled trials (never `ending`, still RUNNING); its counts."""
+        if self.length > len(trials) or (self.length and trials[self.length - 1] is not self._last):
+            self._reset()
+        while self.length < len(trials):
+            trial = trials[self.length]
+            if trial is ending or trial.status not in (FINISHED, FAILED):
+                break
+            self.counts[_outcome(trial, trial.status)] += 1
+            self._last = trial
+            self.length += 1
+        return self.counts
 
 
 def _states(trials: list, ending: tuple[Any, str] | None) -> list[str]:

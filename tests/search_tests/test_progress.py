@@ -79,3 +79,29 @@ def test_a_per_layer_search_shows_its_first_parameters_only():
     assert (
         "(l0.width=8, l1.width=8, l2.width=8, l3.width=8, l4.width=8, l5.width=8, +4 more)" in out.getvalue()
     )
+
+
+def test_counts_stay_exact_as_trials_settle_out_of_order_and_after_a_restore():
+    """Settled trials at the list's front are counted once (search/progress.py: _SettledPrefix)."""
+    ledger = TrialLedger("e/v", "accuracy", "max", total=5, stream=io.StringIO())
+    trials = [_trial(k) for k in "abcde"]
+    trials[3].status = "PENDING"
+    trials[4].status = "PENDING"
+
+    def counts(ending=None) -> str:
+        return ledger.status(trials, ending)[0].split(", best")[0]
+
+    assert counts() == "0/5 finished (0 ok, 0 failed), 3 running"
+    trials[1].status = "TERMINATED"  # finishes before the first one
+    assert counts((trials[0], "ERROR")) == "2/5 finished (1 ok, 1 failed), 1 running"
+    trials[0].status = "ERROR"
+    trials[2].status = "TERMINATED"
+    trials[2].last_result = {"trial_error": "loss is nan"}  # a reported failure counts as failed
+    trials[3].status = "RUNNING"
+    assert counts() == "3/5 finished (1 ok, 2 failed), 1 running"
+    trials[3].status = "PENDING"  # a retried trial leaves RUNNING again
+    assert counts() == "3/5 finished (1 ok, 2 failed), 0 running"
+    restored = pickle.loads(pickle.dumps(ledger))
+    trials = [_trial(k, "TERMINATED") for k in "ab"]  # another run's list: counted afresh
+    assert restored.status(trials)[0].startswith("2/5 finished (2 ok, 0 failed), 0 running")
+    assert ledger.status(trials)[0].startswith("2/5 finished (2 ok, 0 failed), 0 running")
