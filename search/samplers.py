@@ -17,6 +17,14 @@ class TuneGridSampler(optuna.samplers.GridSampler):
     Running trials already count as visited, so concurrent trials never share a grid point.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Trial id -> its grid point (None: failed, or another space's) for settled trials. Without
+        # it each ask re-checked every trial's search space: O(trials) dict compares per ask, and
+        # the free point was searched with a set union per grid point: at 1,000 trials of the
+        # tutorial space an ask cost ~350 ms, now 0.3 ms (docs/scale.md).
+        self._settled: dict[int, int | None] = {}
+
     def after_trial(self, study, trial, state, values) -> None:  # noqa: ANN001 - Optuna's signature
         return None
 
@@ -32,16 +40,26 @@ class TuneGridSampler(optuna.samplers.GridSampler):
             return
         finished, running = set(), set()
         for other in study._storage.get_all_trials(study._study_id, deepcopy=False):
-            attrs = other.system_attrs
-            if "grid_id" not in attrs or not self._same_search_space(attrs["search_space"]):
+            if other._trial_id in self._settled:  # finished or failed trials never change: checked once
+                point = self._settled[other._trial_id]
+                if point is not None:
+                    finished.add(point)
                 continue
+            attrs = other.system_attrs
+            ours = "grid_id" in attrs and self._same_search_space(attrs["search_space"])
             if other.state in (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED):
-                finished.add(attrs["grid_id"])
-            elif other.state == optuna.trial.TrialState.RUNNING:
+                self._settled[other._trial_id] = attrs["grid_id"] if ours else None
+                if ours:
+                    finished.add(attrs["grid_id"])
+            elif other.state == optuna.trial.TrialState.FAIL:
+                self._settled[other._trial_id] = None
+            elif ours and other.state == optuna.trial.TrialState.RUNNING:
                 running.add(attrs["grid_id"])
         points = range(len(self._all_grids))
-        free = [g for g in points if g not in finished | running] or [g for g in points if g not in finished]
-        grid_id = free[0] if free else 0
+        taken = finished | running
+        grid_id = next((g for g in points if g not in taken), None)
+        if grid_id is None:
+            grid_id = next((g for g in points if g not in finished), 0)
         study._storage.set_trial_system_attr(trial._trial_id, "search_space", self._search_space)
         study._storage.set_trial_system_attr(trial._trial_id, "grid_id", grid_id)
 
