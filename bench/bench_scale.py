@@ -358,7 +358,8 @@ def print_table(runs: list[dict]) -> None:
 
 
 def draw(runs: list[dict], path: Path) -> Path:
-    """Dispatch efficiency, ask+tell time as the study grows, and driver memory against trials."""
+    """Dispatch efficiency, ask+tell time as the study grows, and the rate against nodes (a node
+    curve) or the driver's memory against trials (a trial curve)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -379,14 +380,25 @@ def draw(runs: list[dict], path: Path) -> Path:
     searcher.set_xlabel("trials in the study")
     searcher.set_ylabel("searcher ask + tell per trial (ms, median)")
     searcher.legend(fontsize=7)
-    by_trials: dict[int, float] = {}
-    for r in runs:
-        if r["nodes"] == max(x["nodes"] for x in runs):
+    if len({r["nodes"] for r in runs}) > 1:  # a node curve: trials started per minute, and the ideal
+        runs_by_nodes = sorted(runs, key=lambda r: r["nodes"])
+        xs = [r["nodes"] for r in runs_by_nodes]
+        memory.plot(xs, [r["steady_per_minute"] for r in runs_by_nodes], marker="o", label="steady rate")
+        memory.plot(
+            xs, [r["ideal_per_minute"] for r in runs_by_nodes], "k--", label="ideal (slots / trial time)"
+        )
+        memory.set_xlabel("nodes")
+        memory.set_ylabel("trials started per minute")
+        memory.set_yscale("log")
+        memory.legend(fontsize=7)
+    else:  # a trial curve: the driver's peak memory
+        by_trials: dict[int, float] = {}
+        for r in runs:
             by_trials[r["trials"]] = max(by_trials.get(r["trials"], 0), r["driver_peak_rss_mb"])
-    xs = sorted(by_trials)
-    memory.plot(xs, [by_trials[x] for x in xs], marker="o")
-    memory.set_xlabel("trials per search")
-    memory.set_ylabel("driver peak RSS (MB)")
+        xs = sorted(by_trials)
+        memory.plot(xs, [by_trials[x] for x in xs], marker="o")
+        memory.set_xlabel("trials per search")
+        memory.set_ylabel("driver peak RSS (MB)")
     figure.suptitle("Scale rehearsal: surrogate lab2-nas on a loopback Ray cluster (2 shared cores)")
     figure.tight_layout()
     figure.savefig(path, dpi=110)
