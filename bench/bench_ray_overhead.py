@@ -16,10 +16,10 @@ Wall seconds and CPU seconds per side: user + system of every process of the sid
 (Ray's daemons and workers included), sampled every 0.5 s, so the last half second of a process
 may be missed; min and median; the overhead is Ray / in-process - 1. On a loaded machine the CPU
 seconds are the steadier of the two. Writes
-bench/out/ray_overhead.json. Targets (issue 15): overhead <= 8% on quick, smoke <= 15 s.
+bench/out/ray_overhead.json (--out). Targets (issue 15): overhead <= 8% on quick, smoke <= 15 s.
 
     PYTHONPATH=. .venv/bin/python bench/bench_ray_overhead.py [--repeats 2] [--smoke-repeats 3]
-        [--baseline /path/to/old/checkout] [--skip-quick] [--skip-smoke]
+        [--baseline /path/to/old/checkout] [--skip-quick] [--skip-smoke] [--out NAME.json]
 """
 
 import argparse
@@ -201,6 +201,7 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="older code (PYTHONPATH) to time the smoke run against")
     parser.add_argument("--skip-quick", action="store_true")
     parser.add_argument("--skip-smoke", action="store_true")
+    parser.add_argument("--out", default="ray_overhead.json", help="file name under bench/out/")
     parser.add_argument("--inprocess", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--storage", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -217,7 +218,7 @@ def main() -> None:
     if not args.skip_smoke:
         record["smoke"] = smoke_runs(args.smoke_repeats, args.baseline)
     record["load_at_end"] = os.getloadavg()
-    (OUT / "ray_overhead.json").write_text(json.dumps(record, indent=1))
+    (OUT / args.out).write_text(json.dumps(record, indent=1))
     print(f"load average at end {record['load_at_end'][0]:.1f}")
     if "quick" in record:
         quick, stats = record["quick"], record["quick"]["stats"]
