@@ -37,13 +37,19 @@ TUNE_MODULES = ("ray.tune",)
 PROJECT_ROOT = str(Path(trainables.__file__).resolve().parent.parent)
 
 
-def start_local_ray(preload: Sequence[str] = ()) -> None:
-    """`ray.init` of a private local instance whose workers import `preload` as they start."""
+def start_local_ray(preload: Sequence[str] = (), log_to_driver: bool = False) -> None:
+    """`ray.init` of a private local instance whose workers import `preload` as they start.
+
+    Worker output reaches this process only with `log_to_driver` (`adls -v`): a quiet run's
+    trials print nothing a user needs (errors are in the table), and Ray's workers print a
+    SIGTERM traceback when Tune stops a finished search's actors.
+    """
     modules = list(dict.fromkeys([*TUNE_MODULES, *preload]))
     with _worker_environment():
         ray.init(
             address="local",
             include_dashboard=False,
+            log_to_driver=log_to_driver,
             logging_level=logging.WARNING,
             _system_config={"preload_python_modules": modules, "worker_niceness": 0},
         )

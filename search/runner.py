@@ -422,7 +422,8 @@ def start_ray(options: RunOptions, preload: Collection[str] = ()) -> None:
     """Join the cluster at --address (or RAY_ADDRESS), or start Ray in this process.
 
     A Ray started here has its workers import `preload` (module names) as they start
-    (search/ray_start.py); a joined cluster's workers import on their first trial.
+    (search/ray_start.py); a joined cluster's workers import on their first trial. Worker output
+    is shown only with `--verbose`.
     """
     import ray
 
@@ -432,11 +433,11 @@ def start_ray(options: RunOptions, preload: Collection[str] = ()) -> None:
     address = options.address or os.environ.get("RAY_ADDRESS")
     try:
         if address:
-            ray.init(address=address, logging_level=logging.WARNING)
+            ray.init(address=address, log_to_driver=options.verbose, logging_level=logging.WARNING)
         else:
             # "local" always starts a private instance, never attaching to a `ray start` cluster
             # that happens to run on this machine.
-            start_local_ray(list(preload))
+            start_local_ray(list(preload), log_to_driver=options.verbose)
             # Ray's processes here are this driver's: if it dies without ray.shutdown() (SIGKILL),
             # the watchdog stops them instead of leaving trials running (search/ray_reaper.py).
             start_reaper()

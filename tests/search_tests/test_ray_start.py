@@ -10,35 +10,53 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # Runs in its own process: the test session's Ray (tests/conftest.py) is another instance.
 PROBE = """
-import json, os, sys
+import json, os, sys, time
 import ray
 from search.ray_start import start_local_ray
 from trainables.data.hub import RUN_ANSWER_ENV
 
 os.nice(3)
-start_local_ray(["colorsys"])
+start_local_ray(["colorsys"], log_to_driver=sys.argv[1] == "verbose")
 
 @ray.remote(num_cpus=1)
 def seen():
+    print("WORKER-SAYS-HELLO", flush=True)
     # A task's worker is one Ray started (prestarted or later): what did it import before this task?
     return {"preloaded": "colorsys" in sys.modules, "tune": "ray.tune" in sys.modules,
             "nice": os.nice(0), "hub": os.environ.get(RUN_ANSWER_ENV)}
 
 workers = ray.get([seen.remote() for _ in range(3)])
 print(json.dumps({"workers": workers, "driver_nice": os.nice(0), "driver_hub": os.environ.get(RUN_ANSWER_ENV)}))
+time.sleep(2)  # worker output reaches the driver asynchronously
 """
 
 
-def test_workers_preload_share_the_hub_answer_and_the_drivers_niceness(tmp_path):
+def _probe(tmp_path: Path, mode: str) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1"}
     env.pop("ADLS_HUB_REACHABLE", None)
     done = subprocess.run(
-        [sys.executable, "-c", PROBE], env=env, capture_output=True, text=True, timeout=300, cwd=tmp_path
+        [sys.executable, "-c", PROBE, mode],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
     )
     assert done.returncode == 0, done.stderr[-2000:]
+    return done
+
+
+def test_workers_preload_share_the_hub_answer_and_the_drivers_niceness(tmp_path):
+    done = _probe(tmp_path, "quiet")
+    assert "WORKER-SAYS-HELLO" not in done.stdout + done.stderr  # worker output only with adls -v
     result = json.loads(done.stdout.strip().splitlines()[-1])
     for worker in result["workers"]:
         assert worker["preloaded"] and worker["tune"]  # imported as the worker started, not by the task
         assert worker["nice"] == result["driver_nice"]  # not Ray's default of 15 steps nicer
         assert worker["hub"] == "0"  # the driver's answer (offline), no probe of its own
     assert result["driver_hub"] is None  # the driver's own environment is put back
+
+
+def test_verbose_shows_what_workers_print(tmp_path):
+    done = _probe(tmp_path, "verbose")
+    assert "WORKER-SAYS-HELLO" in done.stdout + done.stderr
