@@ -22,6 +22,14 @@ def ray_session():
     import ray
 
     if not ray.is_initialized():
-        ray.init(address="local", num_cpus=2, include_dashboard=False, logging_level="WARNING")
+        # Trials at the test's own niceness, as `adls run` runs them (search/ray_start.py): Ray's
+        # default of 15 steps nicer starves them on a shared machine.
+        ray.init(
+            address="local",
+            num_cpus=2,
+            include_dashboard=False,
+            logging_level="WARNING",
+            _system_config={"worker_niceness": 0},
+        )
     yield ray
     ray.shutdown()
