@@ -16,6 +16,8 @@ Tune's state on disk. Prints a table, writes bench/out/scale.json and bench/out/
     .venv/bin/python bench/bench_scale.py --nodes 8 --gpus-per-node 4 --trials 1000
     .venv/bin/python bench/bench_scale.py --sweep --samplers tpe # 100/300/1000 trials on 8x4; 1/4/8 nodes at 100
     .venv/bin/python bench/bench_scale.py --postgres             # the studies in a throwaway PostgreSQL
+    .venv/bin/python bench/bench_scale.py --nodes 1,4,8 --gpus-per-node 4 --trials 100 --samplers tpe --profile
+    .venv/bin/python bench/bench_scale.py --concurrency slots,slots+8,slots+8,slots  # Tune's limit, paired
 """
 
 import argparse

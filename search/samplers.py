@@ -22,7 +22,7 @@ class TuneGridSampler(optuna.samplers.GridSampler):
         # Trial id -> its grid point (None: failed, or another space's) for settled trials. Without
         # it each ask re-checked every trial's search space: O(trials) dict compares per ask, and
         # the free point was searched with a set union per grid point: at 1,000 trials of the
-        # tutorial space an ask cost ~350 ms, now 0.3 ms (docs/scale.md).
+        # tutorial space an ask cost ~480 ms, now 0.4 ms (bench/bench_driver_growth.py).
         self._settled: dict[int, int | None] = {}
 
     def after_trial(self, study, trial, state, values) -> None:  # noqa: ANN001 - Optuna's signature
