@@ -1,10 +1,13 @@
 """Every search keeps its Optuna study in a database: optuna.load_study reads what trials.parquet holds."""
 
 import os
+import queue
+import re
 import shlex
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -17,6 +20,8 @@ from search.options import RunOptions
 from search.runner import run
 from search.study_storage import TUNE_TRIAL_ID, check_fresh, open_storage, storage_url
 
+# A progress line of the grid search with at least one trial completed by Tune.
+GRID_TRIAL_DONE = re.compile(rb"^\[lab2-nas/grid\] [1-9]\d*/\d+ finished \([1-9]")
 NAS_PARAMS = ("num_hidden_layers", "num_attention_heads", "hidden_size", "intermediate_size")
 
 
@@ -62,21 +67,32 @@ def test_interrupted_search_continues_the_same_study(ray_session, tmp_path):
         env={**os.environ, "RAY_ADDRESS": ""},
     )
     url = f"sqlite:///{tmp_path}/lab2-nas/optuna.db"
-    tune_dir = tmp_path / "lab2-nas" / "tune" / "grid"
+    # Ctrl-C once Tune has completed a grid trial (its progress line says so): a checkpoint on disk
+    # only says the trial reported, and a trial Tune has not completed is not in the study.
+    lines: queue.Queue[bytes] = queue.Queue()
+    reader = threading.Thread(target=lambda: [lines.put(line) for line in driver.stdout], daemon=True)
+    reader.start()
+    seen: list[bytes] = []
     try:
         deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and driver.poll() is None:
-            if list(tune_dir.glob("*/checkpoint_000000")):
-                break
-            time.sleep(0.3)
+        while time.monotonic() < deadline and not any(GRID_TRIAL_DONE.match(line) for line in seen):
+            try:
+                seen.append(lines.get(timeout=0.2))
+            except queue.Empty:
+                if driver.poll() is not None:
+                    break
         assert driver.poll() is None, "the run ended before a grid trial was seen to finish"
-        assert list(tune_dir.glob("*/checkpoint_000000")), "no grid trial finished before the deadline"
+        assert any(GRID_TRIAL_DONE.match(line) for line in seen), "no grid trial finished before the deadline"
         driver.send_signal(signal.SIGINT)
-        output, _ = driver.communicate(timeout=120)
+        driver.wait(timeout=120)
+        reader.join(timeout=30)
     finally:
         if driver.poll() is None:
             os.killpg(driver.pid, signal.SIGKILL)
             driver.wait()
+    while not lines.empty():
+        seen.append(lines.get())
+    output = b"".join(seen)
     assert driver.returncode != 0, output.decode()[-2000:]
     before = optuna.load_study(study_name="lab2-nas/grid", storage=url).get_trials()
     done_before = {t.user_attrs[TUNE_TRIAL_ID]: t.params for t in before if t.state.is_finished()}
