@@ -55,8 +55,26 @@ def write_report(location: str | Path, output: str | Path | None = None, top: in
     target = Path(output) if output else (Path(location) / "report.html")
     sections = [experiment_section(folder, top) for folder in folders]
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(page(f"adls-tune report: {Path(location).resolve().name}", folders, sections))
+    title = f"adls-tune report: {Path(location).resolve().name} ({_scope(folders)})"
+    target.write_text(page(title, folders, sections))
     return target
+
+
+def _scope(folders: Sequence[Path]) -> str:
+    """Which profiles and datasets the results come from, e.g. `quick profile, rotten_tomatoes`.
+
+    In the title so that a page of smoke results is never mistaken for a result.
+    """
+    profiles: set[str] = set()
+    datasets: set[str] = set()
+    for folder in folders:
+        table = load_results(folder)
+        for column, seen in (("profile", profiles), ("dataset", datasets)):
+            if column in table.columns:
+                seen.update(str(value) for value in table[column].dropna().unique())
+    profile = ", ".join(sorted(profiles)) or "unknown"
+    label = "profile" if len(profiles) <= 1 else "profiles"
+    return f"{profile} {label}, {', '.join(sorted(datasets)) or 'unknown data'}"
 
 
 def experiment_section(folder: Path, top: int = 3) -> str:

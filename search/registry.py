@@ -71,7 +71,8 @@ EXPERIMENTS: dict[str, ExperimentEntry] = {
         ),
         ExperimentEntry(
             "lab3-precisions",
-            "Lab 3 task 2: per-layer fp32 or one Linear format, a search per format (--precisions)",
+            "Lab 3 task 2: one search per Linear format (--precisions); --layers choose: each Linear fp32 or "
+            "the format, --layers all: every Linear in the format",
             ("base",),
             "search.experiments.lab3_precisions:Lab3PrecisionsExperiment",
         ),

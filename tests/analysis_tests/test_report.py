@@ -17,6 +17,8 @@ def test_the_page_holds_every_experiment_with_embedded_figures_best_trials_and_f
     text = path.read_text()
 
     assert path == tmp_path / "report.html"
+    # The title says where the results come from, so a smoke page is never taken for a result.
+    assert f"<h1>adls-tune report: {tmp_path.name} (smoke profile, rotten_tomatoes)</h1>" in text
     assert [f.name for f in experiment_folders(tmp_path)] == ["lab1-qat", "lab2-nas"]  # lab order
     assert text.index('id="lab1-qat"') < text.index('id="lab2-nas"')
     images = re.findall(r'<img src="([^"]+)"', text)
