@@ -128,7 +128,7 @@ def run_experiment(name: str, plan: RunPlan) -> pd.DataFrame:
         # A new search must not append to an earlier run's study (refused before Ray starts).
         if not _can_resume(folder, variant, options):
             check_fresh(studies, study_name(name, search_name(variant, options), options.optuna_study_prefix))
-    start_ray(options, preload=worker_modules(variants))
+    start_ray(options)
     started = time.time()
     rows: list[dict[str, Any]] = []
     for variant in variants:
@@ -214,14 +214,6 @@ def versions() -> dict[str, str]:
         except PackageNotFoundError:
             found[package] = "not installed"
     return found
-
-
-def worker_modules(variants: list[SearchVariant]) -> list[str]:
-    """The modules a trial worker of these searches imports: each trial function's and adapter's."""
-    modules = []
-    for variant in variants:
-        modules += [variant.trial_fn.__module__, (variant.tune_adapter or ray_trainable).__module__]
-    return list(dict.fromkeys(modules))
 
 
 def trial_settings(variant: SearchVariant, options: RunOptions) -> dict[str, Any]:
@@ -418,12 +410,11 @@ def check_ray_address(address: str | None, timeout: float = ADDRESS_TIMEOUT_S) -
         )
 
 
-def start_ray(options: RunOptions, preload: Collection[str] = ()) -> None:
+def start_ray(options: RunOptions) -> None:
     """Join the cluster at --address (or RAY_ADDRESS), or start Ray in this process.
 
-    A Ray started here has its workers import `preload` (module names) as they start
-    (search/ray_start.py); a joined cluster's workers import on their first trial. Worker output
-    is shown only with `--verbose`.
+    A Ray started here runs trials at this process's niceness (search/ray_start.py). Worker
+    output is shown only with `--verbose`.
     """
     import ray
 
@@ -437,7 +428,7 @@ def start_ray(options: RunOptions, preload: Collection[str] = ()) -> None:
         else:
             # "local" always starts a private instance, never attaching to a `ray start` cluster
             # that happens to run on this machine.
-            start_local_ray(list(preload), log_to_driver=options.verbose)
+            start_local_ray(log_to_driver=options.verbose)
             # Ray's processes here are this driver's: if it dies without ray.shutdown() (SIGKILL),
             # the watchdog stops them instead of leaving trials running (search/ray_reaper.py).
             start_reaper()

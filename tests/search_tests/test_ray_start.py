@@ -1,4 +1,4 @@
-"""The run's private Ray: workers preload the trial code, share the hub answer, keep the driver's niceness."""
+"""The run's private Ray: workers share the hub answer, keep the driver's niceness, print only with -v."""
 
 import json
 import os
@@ -16,14 +16,12 @@ from search.ray_start import start_local_ray
 from trainables.data.hub import RUN_ANSWER_ENV
 
 os.nice(3)
-start_local_ray(["colorsys"], log_to_driver=sys.argv[1] == "verbose")
+start_local_ray(log_to_driver=sys.argv[1] == "verbose")
 
 @ray.remote(num_cpus=1)
 def seen():
     print("WORKER-SAYS-HELLO", flush=True)
-    # A task's worker is one Ray started (prestarted or later): what did it import before this task?
-    return {"preloaded": "colorsys" in sys.modules, "tune": "ray.tune" in sys.modules,
-            "nice": os.nice(0), "hub": os.environ.get(RUN_ANSWER_ENV)}
+    return {"nice": os.nice(0), "hub": os.environ.get(RUN_ANSWER_ENV)}
 
 workers = ray.get([seen.remote() for _ in range(3)])
 print(json.dumps({"workers": workers, "driver_nice": os.nice(0), "driver_hub": os.environ.get(RUN_ANSWER_ENV)}))
@@ -46,12 +44,11 @@ def _probe(tmp_path: Path, mode: str) -> subprocess.CompletedProcess:
     return done
 
 
-def test_workers_preload_share_the_hub_answer_and_the_drivers_niceness(tmp_path):
+def test_workers_share_the_hub_answer_and_the_drivers_niceness(tmp_path):
     done = _probe(tmp_path, "quiet")
     assert "WORKER-SAYS-HELLO" not in done.stdout + done.stderr  # worker output only with adls -v
     result = json.loads(done.stdout.strip().splitlines()[-1])
     for worker in result["workers"]:
-        assert worker["preloaded"] and worker["tune"]  # imported as the worker started, not by the task
         assert worker["nice"] == result["driver_nice"]  # not Ray's default of 15 steps nicer
         assert worker["hub"] == "0"  # the driver's answer (offline), no probe of its own
     assert result["driver_hub"] is None  # the driver's own environment is put back
