@@ -48,14 +48,12 @@ def run(name: str, options: RunOptions) -> dict[str, pd.DataFrame]:
     print(f"adls: {options.sources().headline()}", flush=True)
     quiet_driver(options.verbose)
     names = expand(name)
-    if options.scheduler != "fifo" and not any(allows_early_stopping(get_experiment(n)) for n in names):
-        allowed = ", ".join(n for n in EXPERIMENTS if allows_early_stopping(get_experiment(n)))
+    if options.scheduler != "fifo" and (allowed := _used_only_by(allows_early_stopping, names)):
         raise ConfigError(
             f"--scheduler {options.scheduler} stops trials early, which {name} does not allow (its every "
             f"trial is part of the answer); it applies to {allowed}; drop the option"
         )
-    if options.budget is not None and not any(uses_budget(get_experiment(n)) for n in names):
-        allowed = ", ".join(n for n in EXPERIMENTS if uses_budget(get_experiment(n)))
+    if options.budget is not None and (allowed := _used_only_by(uses_budget, names)):
         raise ConfigError(
             f"--budget sets the trials of {allowed}; {name} does not use it (its trials are fixed "
             "by the profile); drop the option"
@@ -103,6 +101,13 @@ def ensure_results(name: str, plan: RunPlan, force: bool = False) -> pd.DataFram
             _cap_previous(name, folder, plan.options)
         # A folder without run.json is an interrupted run: its searches resume where they stopped.
         return run_experiment(name, plan)
+
+
+def _used_only_by(applies: Callable[[Any], bool], names: list[str]) -> str | None:
+    """None when one of `names` uses an option (`applies`); else the experiments that do, for the message."""
+    if any(applies(get_experiment(n)) for n in names):
+        return None
+    return ", ".join(n for n in EXPERIMENTS if applies(get_experiment(n)))
 
 
 def _cap_previous(name: str, folder: str, options: RunOptions) -> None:
