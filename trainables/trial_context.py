@@ -16,6 +16,8 @@ Reporter = Callable[[dict[str, Any], Path | None], None]
 # stop trials early, and the searcher's intermediate values, read them.
 PROGRESS_METRIC = "eval_accuracy"
 PROGRESS_TIME = "epoch"
+# ... and this loss on the same rows (minimised), which the ASHA scheduler ranks trials by.
+PROGRESS_LOSS = "eval_loss"
 
 
 @dataclass
