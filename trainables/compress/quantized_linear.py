@@ -7,6 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from trainables.compress.fused_fake_quant import fake_quant_linear, pure_quantizers, quantize_input
+
 Quantizer = Callable[[torch.Tensor], torch.Tensor]
 # The tensors a quantized Linear quantizes; MASE config keys are `<tensor>_<knob>`.
 TENSORS = ("data_in", "weight", "bias")
@@ -100,7 +102,8 @@ class QuantizedLinear(nn.Linear):
         if quantize is None:
             return self.weight
         if self.training or torch.is_grad_enabled():
-            self._weight_cache = None
+            if self._weight_cache is not None:
+                self._weight_cache = None
             return quantize(self.weight)
         # Every own parameter is in the key: some formats scale the weight by a learned one (gamma).
         key = tuple((param.data_ptr(), param._version) for param in self.parameters(recurse=False))
@@ -109,9 +112,15 @@ class QuantizedLinear(nn.Linear):
         return self._weight_cache[1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if torch.is_grad_enabled() and pure_quantizers(self.quantizers):
+            # Training with deterministic quantizers: one autograd node for the whole layer.
+            if self._weight_cache is not None:
+                self._weight_cache = None
+            q = self.quantizers
+            return fake_quant_linear(x, self.weight, self.bias, q["data_in"], q["weight"], q["bias"])
         quantize_in = self.quantizers["data_in"]
         if quantize_in is not None:
-            x = quantize_in(x)
+            x = quantize_input(quantize_in, x)
         bias = self.bias
         quantize_bias = self.quantizers["bias"]
         if bias is not None and quantize_bias is not None:

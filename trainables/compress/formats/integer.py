@@ -2,7 +2,30 @@
 
 import torch
 
-from trainables.compress.ste import straight_through
+
+class _FixedPoint(torch.autograd.Function):
+    """Fixed-point values forward, the gradient unchanged backward: one autograd node per tensor.
+
+    The round/clamp/scale ops run inside `forward`, where autograd records nothing: the
+    straight-through gradient ignores them, so recording them (and clamp's saved input) would be
+    pure cost, and one node is cheaper than a `no_grad` block followed by `straight_through`.
+    """
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, scale: float, limit: int) -> torch.Tensor:
+        return _fixed_point_values(x, scale, limit)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor, None, None]:
+        return grad, None, None
+
+
+def _fixed_point_values(x: torch.Tensor, scale: float, limit: int) -> torch.Tensor:
+    # One fresh tensor, rounded, clamped and scaled in place: four passes, no temporaries.
+    q = torch.mul(x, scale).round_().clamp_(-limit, limit - 1)
+    # Multiplying by 1/scale is exact and the same value as dividing (scale is a power of two and
+    # 1/scale a normal float32 while |frac_width| <= 126), and cheaper than a division.
+    return q.mul_(1.0 / scale) if 2.0**-126 <= scale <= 2.0**126 else q.div_(scale)
 
 
 def fixed_point_quantize(x: torch.Tensor, width: int, frac_width: int) -> torch.Tensor:
@@ -10,12 +33,14 @@ def fixed_point_quantize(x: torch.Tensor, width: int, frac_width: int) -> torch.
 
     Rounding is half-to-even (torch.round), like MASE. The gradient passes unchanged,
     clamped values included. `frac_width` may be negative or exceed `width` (MASE allows it);
-    configs are validated at the edge, not here.
+    configs are validated at the edge, not here. Deterministic and stateless (`pure_quantizer`):
+    a layer may reuse its result for the same input tensor (trainables.compress.quantized_linear).
     """
     scale = 2.0**frac_width
     limit = 2 ** (width - 1)
-    # One fresh tensor, rounded, clamped and scaled in place, outside autograd: the straight-through
-    # gradient ignores these ops, so recording them (and clamp's saved input) would be pure cost.
-    with torch.no_grad():
-        q = torch.mul(x, scale).round_().clamp_(-limit, limit - 1).div_(scale)
-    return straight_through(x, q)
+    if x.requires_grad and torch.is_grad_enabled():
+        return _FixedPoint.apply(x, scale, limit)
+    return _fixed_point_values(x, scale, limit)
+
+
+fixed_point_quantize.pure_quantizer = True  # type: ignore[attr-defined]
