@@ -7,6 +7,7 @@ from typing import Any
 import torch
 from transformers import BertConfig, BertForSequenceClassification
 
+from trainables.bert_attention import ATTENTION
 from trainables.data.hub import hub_reachable
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ def bert_config(vocab_size: int, num_labels: int, arch: Mapping[str, Any] | None
         vocab_size=vocab_size,
         num_labels=num_labels,
         max_position_embeddings=512,
-        attn_implementation="sdpa",
+        attn_implementation=ATTENTION,
         **fields,
     )
 
@@ -76,7 +77,7 @@ def load_pretrained(source: str, config: BertConfig, seed: int = 0) -> BertForSe
         repo_id,
         revision=revision or None,
         num_labels=config.num_labels,
-        attn_implementation="sdpa",
+        attn_implementation=ATTENTION,
         local_files_only=not hub_reachable(),
     )
     for name in ("vocab_size", *BERT_TINY):
