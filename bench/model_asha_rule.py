@@ -21,8 +21,8 @@ import numpy as np
 OUT = Path(__file__).parent / "out"
 RUNG_SLACK = 0.98  # as search/early_stopping.py
 RULES = {
-    "now: grace 1/4, rf 3, reports at 1/4, 1/2, 3/4": (0.25, 3, [0.25, 0.5, 0.75]),
-    "grace 1/4, rf 4": (0.25, 4, [0.25, 0.5, 0.75]),
+    "before: grace 1/4, rf 3, reports at 1/4, 1/2, 3/4": (0.25, 3, [0.25, 0.5, 0.75]),
+    "now: grace 1/4, rf 4 (one decision, at 1/4)": (0.25, 4, [0.25, 0.5, 0.75]),
     "grace 1/8, rf 3, reports every 1/8": (0.125, 3, [k / 8 for k in range(1, 8)]),
     "grace 1/8, rf 4, reports every 1/8": (0.125, 4, [k / 8 for k in range(1, 8)]),
 }

@@ -17,7 +17,7 @@ from analysis.results import load_results
 from errors import ConfigError
 from search import storage
 from search.checkpoints import delete_checkpoints, drop_checkpoints
-from search.early_stopping import PROGRESS_POINTS, make_scheduler, rungs
+from search.early_stopping import make_scheduler, rungs
 from search.experiment import SearchVariant, allows_early_stopping, loaded_checkpoints, uses_budget
 from search.interrupts import fit_or_interrupt
 from search.options import RunOptions
@@ -223,14 +223,10 @@ def versions() -> dict[str, str]:
 
 def trial_settings(variant: SearchVariant, options: RunOptions) -> dict[str, Any]:
     """The fixed part of every trial's config in a search (the sampled params are merged over it)."""
-    train = options.train_settings()
-    if options.scheduler != "fifo" and variant.early_stopping_epochs:
-        # Reports where the early-stopping scheduler's rungs fall (search/early_stopping.py).
-        train["progress_points"] = PROGRESS_POINTS
     return {
         **variant.settings,
         "data": options.data_settings(),
-        "train": train,
+        "train": options.train_settings(),
         "seed": options.seed + variant.repeat,
         "mase_exact": options.mase_exact,
         "verbose": options.verbose,

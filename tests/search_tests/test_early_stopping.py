@@ -4,25 +4,21 @@ import pytest
 from ray import tune
 
 from errors import ConfigError
-from search.early_stopping import PROGRESS_POINTS, rung_reached, rungs
+from search.early_stopping import rung_reached, rungs
 from search.experiment import SearchVariant
-from search.experiments.lab2_nas import nas_variants
 from search.options import RunOptions
-from search.runner import run, run_variant, trial_settings
+from search.runner import run, run_variant
 from search.samplers import TuneGridSampler
 from trainables.train_loop import TrainSettings, progress_steps
 
-# Every model still answers the majority label early in a quick trial: the progress accuracy ties.
+# Early in a quick trial most models still answer the majority label: the progress accuracy ties.
 MAJORITY = 0.5
 
 
 def scripted_trial(config, ctx):
-    """Reports every 1/8 epoch (as the runner asks under ASHA): tied accuracy, a loss of 1 - quality."""
-    points = config["train"]["progress_points"]
-    for k in range(1, points):
-        ctx.report_progress(
-            {"epoch": k / points, "eval_accuracy": MAJORITY, "eval_loss": 1 - config["quality"]}
-        )
+    """Reports at 1/4, 1/2 and 3/4 of one epoch: a tied accuracy and a loss of 1 - quality."""
+    for epoch in (0.25, 0.5, 0.75):
+        ctx.report_progress({"epoch": epoch, "eval_accuracy": MAJORITY, "eval_loss": 1 - config["quality"]})
     metrics = {"accuracy": config["quality"]}
     ctx.report(metrics)
     return metrics
@@ -42,19 +38,20 @@ def variant(qualities):
     )
 
 
-def test_rungs_are_an_eighth_and_three_eighths_of_the_trial():
-    assert [round(r, 4) for r in rungs(1.0)] == [0.1225, 0.3675]
-    assert [round(r, 3) for r in rungs(2.0)] == [0.245, 0.735]
-    assert rung_reached(0.125, rungs(1.0)) == 0 and rung_reached(0.375, rungs(1.0)) == 1
-    assert rung_reached(0.1, rungs(1.0)) is None
-    # Reports every 1/8 of a run: each rung is decided at a report that falls on it.
-    assert progress_steps(80, TrainSettings(progress_points=PROGRESS_POINTS)) == {10 * k for k in range(1, 8)}
+def test_one_decision_at_a_quarter_of_the_trial():
+    # The second rung (0.98) comes after the last progress report (3/4): a trial is judged once.
+    assert [round(r, 3) for r in rungs(1.0)] == [0.245, 0.98]
+    assert [round(r, 3) for r in rungs(2.0)] == [0.49, 1.96]
+    assert rung_reached(0.25, rungs(1.0)) == 0 and rung_reached(0.75, rungs(1.0)) == 0
+    assert rung_reached(0.125, rungs(1.0)) is None
+    # The report that decides it is one every training run makes anyway.
+    assert 25 in progress_steps(100, TrainSettings()) and max(progress_steps(100, TrainSettings())) == 75
 
 
 def test_asha_stops_the_weak_trials_on_their_loss_and_the_table_keeps_them(ray_session, tmp_path):
     # One trial at a time (in the grid's seeded order): ASHA lets the first trials at a rung go on
-    # and cuts a later one whose loss is worse than the best third of those recorded there, though
-    # every progress accuracy is the same.
+    # and cuts a later one whose loss is worse than the best quarter of those recorded there,
+    # though every progress accuracy is the same.
     qualities = [0.9, 0.1, 0.8, 0.2, 0.3, 0.95]
     options = RunOptions(profile_name="smoke", dataset="synthetic", scheduler="asha", storage=str(tmp_path))
     rows = run_variant("lab2-nas", variant(qualities), options, str(tmp_path / "lab2-nas"))
@@ -62,20 +59,13 @@ def test_asha_stops_the_weak_trials_on_their_loss_and_the_table_keeps_them(ray_s
     stopped = [row for row in rows if row["status"] == "STOPPED"]
     assert stopped, [(row["trial_index"], row["quality"], row["status"]) for row in rows]
     for row in stopped:  # its last progress report, the rung it reached, no result, no checkpoint
-        assert row["epoch"] in (0.125, 0.375) and row["rung"] == rung_reached(row["epoch"], rungs(1.0))
+        assert row["epoch"] == 0.25 and row["rung"] == 0 == rung_reached(row["epoch"], rungs(1.0))
         assert row["eval_accuracy"] == MAJORITY and row["eval_loss"] == pytest.approx(1 - row["quality"])
         assert "accuracy" not in row and row["checkpoint"] is None
         earlier = [r["quality"] for r in rows if r["trial_index"] < row["trial_index"]]
         assert earlier and row["quality"] < max(earlier)
     best = max(rows, key=lambda row: row["quality"])
     assert best["status"] == "TERMINATED" and best["accuracy"] == 0.95 and best["rung"] is None
-
-
-def test_fifo_keeps_the_default_progress_points():
-    (nas,) = nas_variants(RunOptions(profile_name="smoke", dataset="synthetic"), samplers=("tpe",))
-    fifo = trial_settings(nas, RunOptions(profile_name="smoke", dataset="synthetic"))
-    asha = trial_settings(nas, RunOptions(profile_name="smoke", dataset="synthetic", scheduler="asha"))
-    assert "progress_points" not in fifo["train"] and asha["train"]["progress_points"] == PROGRESS_POINTS
 
 
 def test_asha_is_refused_where_every_trial_is_the_answer():
