@@ -4,6 +4,12 @@ For each seed, the same TPE search of the quick NAS space runs twice in one Ray 
 ASHA in alternating order (`--scheduler asha`: search/early_stopping.py). Per run: the best final
 accuracy among finished trials and the total trial-seconds (Tune's time of every trial, stopped
 ones included). Target: ASHA's best within 0.5 points of FIFO's, at <= 50% of its trial-seconds.
+The accuracy half means something only if the models learn: every search's best must be at
+least LEARNED_MARGIN above the test split's majority share (printed), or the bench reports MISS.
+
+`--train-rows/--test-rows` cap the data of both sides alike (the table's header says so); the
+progress-report cost (`progress_seconds`, the 512-row evaluations during training) is printed
+as a share of the finished trials' training time on each side.
 
 Prints a table, writes bench/out/early_stopping.json, and draws best-so-far accuracy against
 cumulative trial-seconds (mean and band over seeds) to bench/out/early_stopping.png (+ .csv).
@@ -24,8 +30,11 @@ from analysis.figure_io import new_axes, save
 from search.experiments.lab2_nas import nas_variants
 from search.options import RunOptions
 from search.runner import run_variant, start_ray
+from trainables.trial_steps import majority_accuracy, open_data
 
 ACCURACY_POINTS, SECONDS_SHARE = 0.5, 0.5
+# A search "learned" when its best is this far above always answering the majority label.
+LEARNED_MARGIN = 0.05
 TRIAL_EPOCHS = RunOptions(profile_name="quick").profile.epochs
 KEPT_COLUMNS = [
     "seed",
@@ -34,15 +43,23 @@ KEPT_COLUMNS = [
     "status",
     "accuracy",
     "eval_accuracy",
+    "eval_loss",
     "epoch",
     "rung",
     "duration_s",
+    "train_seconds",
+    "progress_seconds",
 ]
 OUT = Path(__file__).parent / "out"
 
 
-def run_search(seed: int, scheduler: str, budget: int | None, folder: Path) -> pd.DataFrame:
-    options = RunOptions(profile_name="quick", seed=seed, scheduler=scheduler, storage=str(folder))
+def bench_options(seed: int, scheduler: str, caps: dict, folder: Path) -> RunOptions:
+    """The quick profile's options of one search (both sides alike but for the scheduler)."""
+    return RunOptions(profile_name="quick", seed=seed, scheduler=scheduler, storage=str(folder), **caps)
+
+
+def run_search(seed: int, scheduler: str, budget: int | None, caps: dict, folder: Path) -> pd.DataFrame:
+    options = bench_options(seed, scheduler, caps, folder)
     (variant,) = nas_variants(options, samplers=("tpe",))
     if budget:
         variant.num_samples = budget
@@ -62,6 +79,8 @@ def summary(table: pd.DataFrame) -> dict:
         "epochs_trained": float(
             sum(row.epoch if row.status == "STOPPED" else TRIAL_EPOCHS for row in table.itertuples())
         ),
+        # The progress evaluations' share of the finished trials' training time.
+        "progress_share": float(done["progress_seconds"].sum() / done["train_seconds"].sum()),
         "trials": int(len(table)),
         "stopped": int((table["status"] == "STOPPED").sum()),
         "failed": int((table["status"] == "ERROR").sum()),
@@ -92,6 +111,8 @@ def main() -> None:
     )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--budget", type=int, default=None, help="trials per search (default: the profile's)")
+    parser.add_argument("--train-rows", type=int, default=None, help="cap the training rows (both sides)")
+    parser.add_argument("--test-rows", type=int, default=None, help="cap the test rows (both sides)")
     parser.add_argument(
         "--first-seed",
         type=int,
@@ -104,6 +125,7 @@ def main() -> None:
         help="summarise and draw the searches a run saved, without running",
     )
     args = parser.parse_args()
+    caps = {"train_rows": args.train_rows, "test_rows": args.test_rows}
     folder = OUT / "early_stopping_runs"
     if not args.from_saved:
         if args.first_seed == 0:
@@ -124,15 +146,21 @@ def main() -> None:
             if args.from_saved:
                 table = pd.read_csv(folder / f"seed{seed}-{scheduler}.csv")
             else:
-                table = run_search(seed, scheduler, args.budget, folder)
+                table = run_search(seed, scheduler, args.budget, caps, folder)
             # Each search's rows as soon as it ends: an interrupted bench keeps what it measured.
             table.to_csv(folder / f"seed{seed}-{scheduler}.csv", index=False)
             tables.append(table)
             results[f"{seed}/{scheduler}"] = summary(table)
             print(f"seed {seed} {scheduler}: {results[f'{seed}/{scheduler}']}", flush=True)
     all_rows = pd.concat(tables, ignore_index=True)
+    majority = majority_accuracy(open_data({"data": bench_options(0, "fifo", caps, folder).data_settings()}))
+    budget = args.budget or RunOptions(profile_name="quick").profile.nas_budget
     print(
-        f"\n{'seed':>4s} {'FIFO best':>10s} {'ASHA best':>10s} {'diff pts':>9s} {'FIFO s':>8s} {'ASHA s':>8s} "
+        f"\nlab2-nas, TPE, quick profile, {budget} trials per search, rows capped: {caps}; "
+        f"test split's majority share {majority:.4f}"
+    )
+    print(
+        f"{'seed':>4s} {'FIFO best':>10s} {'ASHA best':>10s} {'diff pts':>9s} {'FIFO s':>8s} {'ASHA s':>8s} "
         f"{'share':>6s} {'epochs share':>12s} stopped"
     )
     diffs, shares, epoch_shares = [], [], []
@@ -149,7 +177,19 @@ def main() -> None:
             f"{asha['stopped']}/{asha['trials']}"
         )
     mean_diff, mean_share = sum(diffs) / len(diffs), sum(shares) / len(shares)
-    ok = mean_diff <= ACCURACY_POINTS and mean_share <= SECONDS_SHARE
+    lowest_best = min(run["best_accuracy"] for run in results.values())
+    learned = lowest_best >= majority + LEARNED_MARGIN
+    ok = learned and mean_diff <= ACCURACY_POINTS and mean_share <= SECONDS_SHARE
+    progress = {
+        name: sum(r["progress_share"] for key, r in results.items() if key.endswith(name)) / len(diffs)
+        for name in ("fifo", "asha")
+    }
+    print(
+        f"models learned: lowest best {lowest_best:.4f} vs majority share {majority:.4f} + {LEARNED_MARGIN}: "
+        f"{'yes' if learned else 'NO (the accuracy comparison proves nothing)'}; progress evaluations "
+        f"{100 * progress['fifo']:.1f}% (FIFO) and {100 * progress['asha']:.1f}% (ASHA) of finished "
+        f"trials' training time"
+    )
     print(
         f"mean: ASHA's best {mean_diff:.2f} points below FIFO's (target <= {ACCURACY_POINTS}), "
         f"{100 * mean_share:.0f}% of its trial-seconds (target <= {100 * SECONDS_SHARE:.0f}%): "
@@ -170,7 +210,12 @@ def main() -> None:
                 "mean_points_below": mean_diff,
                 "mean_share": mean_share,
                 "target_met": ok,
-                "budget": args.budget,
+                "budget": budget,
+                "caps": caps,
+                "majority_share": majority,
+                "lowest_best": lowest_best,
+                "learned": learned,
+                "progress_share": progress,
                 "wall_s": time.perf_counter() - started,
             },
             indent=1,
