@@ -12,6 +12,8 @@ turn, the order alternating between repeats, so load changes on a shared machine
   tensor that came next (before the one-node layer of trainables/compress/fused_fake_quant.py).
 - useful FLOP/s of the fp32 step: 6 x non-embedding parameters x real (unpadded) tokens per second,
   over the one-thread peak of a 1024^3 fp32 matmul measured in the same run. Target >= 65%.
+  "fp32 (before)" is the same model and step on HF's SDPA attention with torch's clip_grad_norm_
+  (the step before trainables/bert_attention.py and train_loop.clip_gradients; same values).
 
 Times are this thread's CPU seconds (`time.thread_time`), not wall time: on a shared machine wall
 time mostly measures waiting for a core. Prints a table and writes bench/out/train_step.json.
@@ -36,8 +38,9 @@ from search.options import RunOptions
 from trainables.compress import QuantizedLinear, fixed_point_config, quantize_model
 from trainables.compress.ste import straight_through
 from trainables.data import iterate_batches
+from trainables.data.batching import Batch
 from trainables.model_recipe import ModelRecipe, build_from_recipe
-from trainables.train_loop import train_step
+from trainables.train_loop import model_mask, train_step
 from trainables.trial_steps import open_data
 
 QAT_TARGET, FLOPS_TARGET = 1.10, 0.65
@@ -90,6 +93,25 @@ def with_quantizer(model: nn.Module, quantizer: Callable[..., torch.Tensor]) -> 
     return model
 
 
+def with_sdpa(model: nn.Module) -> nn.Module:
+    """`model` on HF's own SDPA attention (trainables/bert_attention.py's training path off)."""
+    model.set_attn_implementation("sdpa")
+    return model
+
+
+def step_before(
+    model: nn.Module, batch: Batch, optimizer: torch.optim.Optimizer, params: list, grad_clip: float
+) -> torch.Tensor:
+    """`train_step` as it was before issue 15's step work: torch's clip_grad_norm_ (same values)."""
+    logits = model(input_ids=batch.input_ids, attention_mask=model_mask(batch)).logits
+    loss = nn.functional.cross_entropy(logits.float(), batch.labels)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(params, grad_clip)
+    optimizer.step()
+    return loss.detach()
+
+
 def non_embedding_parameters(model: nn.Module) -> int:
     return sum(p.numel() for name, p in model.named_parameters() if "embeddings" not in name)
 
@@ -119,6 +141,7 @@ def main() -> None:
     fp32 = build_from_recipe(recipe)
     variants: dict[str, nn.Module] = {
         "fp32": fp32,
+        "fp32 (before)": with_sdpa(copy.deepcopy(fp32)),
         "qat int8": quantize_model(copy.deepcopy(fp32), fixed_point_config(8, 4)),
         "qat int8 (per-tensor)": with_quantizer(
             quantize_model(copy.deepcopy(fp32), fixed_point_config(8, 4)), per_tensor_fixed_point
@@ -133,18 +156,21 @@ def main() -> None:
             quantize_model(copy.deepcopy(fp32), fixed_point_config(8, 4))
         )
 
-    def pass_of(model: nn.Module) -> Callable[[], None]:
+    def pass_of(model: nn.Module, step: Callable[..., torch.Tensor]) -> Callable[[], None]:
         model.train()
         params = [p for p in model.parameters() if p.requires_grad]
         optimizer = torch.optim.AdamW(params, lr=profile.lr, fused=True)
 
         def run() -> None:
             for batch in batches:
-                train_step(model, batch, optimizer, params, 1.0)
+                step(model, batch, optimizer, params, 1.0)
 
         return run
 
-    passes = {name: pass_of(model) for name, model in variants.items()}
+    passes = {
+        name: pass_of(model, step_before if name == "fp32 (before)" else train_step)
+        for name, model in variants.items()
+    }
     for run in passes.values():  # warm-up (and compilation)
         run()
     times: dict[str, list[float]] = {name: [] for name in passes}
