@@ -55,7 +55,7 @@ def make_scheduler(name: str, trial_epochs: float | None) -> Any:
     if name == "fifo" or trial_epochs is None or trial_epochs <= 0:
         return None
     from search.asha import RecordingASHA
-    from trainables.trial_context import PROGRESS_LOSS, PROGRESS_TIME
+    from trainables.trial_keys import PROGRESS_LOSS, PROGRESS_TIME
 
     return RecordingASHA(
         time_attr=PROGRESS_TIME,

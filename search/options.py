@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from errors import ConfigError
 from search.profiles import Profile, get_profile
 from search.tune_callbacks import check_callbacks
+from trainables.trial_keys import BASE_METHODS, PRECISIONS
 
 # Optuna's and NumPy's samplers take seeds below 2**32.
 MAX_SEED = 2**32 - 1
@@ -19,7 +20,6 @@ DATASETS = ("rotten_tomatoes", "imdb", "synthetic")
 SAMPLERS = ("grid", "tpe", "random", "nsga2")
 # --scheduler: "asha" stops unpromising trials early where the experiment allows it (search/early_stopping.py).
 SCHEDULERS = ("fifo", "asha")
-PRECISIONS = ("fp32", "bf16")  # as trainables.train_loop.PRECISIONS (not imported: it pulls in torch)
 # --objective names; lab3-mixed maps them to metrics (accuracy: max, size: min).
 OBJECTIVES = ("accuracy", "size")
 START_CHOICES = ("base", "lab2-nas")
@@ -120,8 +120,6 @@ class RunOptions:
         for flag, rows in (("--train-rows", self.train_rows), ("--test-rows", self.test_rows)):
             if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 2):
                 raise ConfigError(f"{flag}={rows!r} must be a whole number >= 2 (one row per label at least)")
-        from trainables.base_methods import BASE_METHODS  # the allowed values live with what they mean
-
         if self.base_method is not None and self.base_method not in BASE_METHODS:
             raise ConfigError(
                 f"--base-method {self.base_method!r} is not allowed; choose one of {list(BASE_METHODS)}"

@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from ray.tune import Callback
 
 from analysis.results import FAILED, FINISHED
-from trainables.ray_adapter import TRIAL_ERROR_KEY
+from trainables.trial_keys import TRIAL_ERROR_KEY
 
 
 class TrialLedger(Callback):

@@ -12,8 +12,7 @@ from analysis.curves import pareto_optimal
 from analysis.results import FAILED, FINISHED, STOPPED, TABLE_FILE
 from search import storage
 from search.early_stopping import rung_reached
-from trainables.ray_adapter import TRIAL_ERROR_KEY
-from trainables.trial_context import PROGRESS_TIME
+from trainables.trial_keys import PROGRESS_TIME, TRIAL_ERROR_KEY
 
 # Tune's bookkeeping keys that are not metrics of ours.
 TUNE_KEYS = {

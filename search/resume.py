@@ -26,7 +26,7 @@ from search import storage
 from search.results_table import TUNE_KEYS
 from search.samplers import TuneGridSampler
 from search.study_storage import TUNE_TRIAL_ID
-from trainables.ray_adapter import RESULT_FILE
+from trainables.trial_keys import RESULT_FILE
 
 log = logging.getLogger(__name__)
 # Tune names a trial folder `<trainable>_<8 hex id>_<launch counter>_<params>_<date>`.

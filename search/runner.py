@@ -33,7 +33,8 @@ from search.run_plan import RUN_FILE, RunPlan, read_run_file
 from search.study_storage import StudySearch, check_fresh, shown_url, storage_url, study_name
 from search.tcp_probe import unreachable_reason
 from search.tune_callbacks import make_callbacks
-from trainables.ray_adapter import TRIAL_ERROR_KEY, ray_trainable
+from trainables.ray_adapter import ray_trainable
+from trainables.trial_keys import TRIAL_ERROR_KEY
 
 log = logging.getLogger(__name__)
 ADDRESS_TIMEOUT_S = 10.0
@@ -242,6 +243,9 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
     # Progress reports during training carry `eval_accuracy`, not the search's metric, which trials
     # report at their end; Tune's per-result check would reject them. _fit_to_the_end checks instead.
     os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
+    # Tune's CSV and JSON loggers are named in make_callbacks; its automatic TensorBoard logger
+    # imports torch into the driver (tensorboardX does), so it comes only with --callbacks tensorboard.
+    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
     settings = trial_settings(variant, options)
     trainable = tune.with_resources(
         (variant.tune_adapter or ray_trainable)(

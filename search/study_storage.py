@@ -24,7 +24,7 @@ from ray.tune.search.optuna import OptunaSearch
 from errors import ConfigError
 from search import storage
 from search.study_bulk_write import write_trials
-from trainables.trial_context import PROGRESS_METRIC
+from trainables.trial_keys import PROGRESS_METRIC
 
 log = logging.getLogger(__name__)
 

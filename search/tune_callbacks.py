@@ -1,9 +1,10 @@
 """`--callbacks tensorboard|mlflow|wandb`: Ray Tune's own logger callbacks, where the package is installed.
 
 None of these packages is a dependency of the project: a name whose package is missing is
-refused before Ray starts, with the pip command that adds it. Tune writes TensorBoard event
-files by itself whenever tensorboardX is installed (`tensorboard --logdir <results>/<name>/tune`);
-naming `tensorboard` makes that a requirement instead of a silent maybe.
+refused before Ray starts, with the pip command that adds it. Tune's CSV and JSON loggers run on
+every search. Its TensorBoard logger, which Tune would add by itself whenever tensorboardX is
+installed, runs only when named (`tensorboard --logdir <results>/<name>/tune`): tensorboardX
+imports torch, which would cost the driver, which never trains, about a second of every run.
 """
 
 import importlib.util
@@ -44,14 +45,18 @@ def check_callbacks(names: tuple[str, ...]) -> None:
 
 
 def make_callbacks(names: tuple[str, ...], experiment: str) -> list[Any]:
-    """The Ray Tune callbacks for `names` (checked with check_callbacks first).
+    """Tune's CSV and JSON loggers, then the callbacks for `names` (checked with check_callbacks first).
+
+    The caller sets TUNE_DISABLE_AUTO_CALLBACK_LOGGERS=1 so that Tune does not add its defaults again.
 
     MLflow logs to the experiment named after ours (tracking URI from MLFLOW_TRACKING_URI, else
     MLflow's default); W&B to project `adls-tune`, group = experiment (API key from W&B's usual
     environment or `wandb login`; WANDB_MODE=offline works without an account).
     """
+    from ray.tune.logger import CSVLoggerCallback, JsonLoggerCallback
+
     check_callbacks(names)
-    callbacks = []
+    callbacks: list[Any] = [CSVLoggerCallback(), JsonLoggerCallback()]
     for name in names:
         choice = CALLBACKS[name]
         cls = getattr(importlib.import_module(choice.module), choice.class_name)

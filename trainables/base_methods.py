@@ -8,7 +8,6 @@ adapters into every Linear layer, trains one more epoch and fuses the adapters i
 
 from torch import nn
 
-BASE_METHODS = ("full", "frozen-embeddings", "lora")
 LORA_RANK = 6
 # The tutorial passes {"rank": 6, "alpha": 1.0, "dropout": 0.5}, but MASE's
 # insert_lora_adapter_transform_pass reads "lora_alpha" and "lora_dropout", so what runs is its

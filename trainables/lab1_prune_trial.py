@@ -7,8 +7,6 @@ from trainables.compress import prune_model
 from trainables.trial_context import TrialContext
 from trainables.trial_steps import accuracy, finish, majority_accuracy, open_data, train_model
 
-PRUNE_METHODS = ("random", "l1-norm")
-
 
 def prune_config(sparsity: float, method: str) -> dict[str, Any]:
     """Tutorial 4's config: weights and activations at one sparsity, local scope, one method.

@@ -6,21 +6,16 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+from trainables.trial_keys import RESULT_FILE, TRIAL_ERROR_KEY
 
-from trainables.train_loop import NonFiniteLoss
-from trainables.trial_context import TrialContext, pick_device, set_threads
+if TYPE_CHECKING:
+    from trainables.trial_context import TrialContext
 
-# The metric a trial reports instead of its results when it failed in a way a retry cannot fix
-# (a non-finite loss): the results table turns it into status ERROR with this text as the error.
-TRIAL_ERROR_KEY = "trial_error"
-# Written into every reported checkpoint before Tune sees it: the trial's params, metrics and
-# duration. A checkpoint on storage with this file is a finished trial whatever Tune's own saved
-# state says (the driver may die before it records the result); search/resume.py reads it.
-RESULT_FILE = "adls_result.json"
-TrialFunction = Callable[[dict[str, Any], TrialContext], dict[str, Any]]
+# A trial function or a trainables.trial_ref.TrialRef naming one. This module imports torch only
+# inside the trainable, in the worker: the driver that wraps trials never trains.
+TrialFunction = Callable[[dict[str, Any], "TrialContext"], dict[str, Any]]
 # Ray Train's storage loggers say `Checkpoint successfully created at ...` for every report.
 CHECKPOINT_LOGGERS = ("ray.train._internal.storage", "ray.train.v2._internal.execution.storage")
 
@@ -47,7 +42,11 @@ def ray_trainable(
 
     def trainable(params: dict[str, Any]) -> None:
         import ray
+        import torch
         from ray import tune
+
+        from trainables.train_loop import NonFiniteLoss
+        from trainables.trial_context import TrialContext, pick_device, set_threads
 
         level = logging.INFO if settings.get("verbose") else logging.WARNING
         for name in CHECKPOINT_LOGGERS:

@@ -12,13 +12,13 @@ from torch import nn
 
 from trainables.data.batching import Batch, iterate_batches, num_batches
 from trainables.data.tokenized_split import TokenizedSplit
+from trainables.trial_keys import PRECISIONS
 
 log = logging.getLogger(__name__)
 # How often (in steps) an accelerator's loss is checked for NaN/inf: each check waits for the device.
 # On the CPU there is nothing to wait for, so every step is checked.
 NONFINITE_CHECK_EVERY = 16
 
-PRECISIONS = ("fp32", "bf16")
 # Called at each progress point with (epochs trained so far in this run, {"train_loss": mean since the
 # last point}); it may evaluate the model (the loop puts it back in train mode afterwards).
 ProgressCallback = Callable[[float, dict[str, float]], None]

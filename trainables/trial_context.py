@@ -12,12 +12,6 @@ from typing import Any
 import torch
 
 Reporter = Callable[[dict[str, Any], Path | None], None]
-# Every progress report carries this score (a maximised accuracy) and `epoch`; schedulers that
-# stop trials early, and the searcher's intermediate values, read them.
-PROGRESS_METRIC = "eval_accuracy"
-PROGRESS_TIME = "epoch"
-# ... and this loss on the same rows (minimised), which the ASHA scheduler ranks trials by.
-PROGRESS_LOSS = "eval_loss"
 
 
 @dataclass

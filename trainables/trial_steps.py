@@ -14,7 +14,8 @@ from trainables.compress import model_cost
 from trainables.data import DataSpec, PreparedData, TokenizedSplit, load_splits, prepare_data
 from trainables.model_recipe import ModelRecipe
 from trainables.train_loop import TrainSettings, evaluate, train
-from trainables.trial_context import PROGRESS_LOSS, PROGRESS_METRIC, PROGRESS_TIME, TrialContext
+from trainables.trial_context import TrialContext
+from trainables.trial_keys import PROGRESS_LOSS, PROGRESS_METRIC, PROGRESS_TIME
 
 
 @dataclass(frozen=True)

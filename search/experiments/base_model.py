@@ -5,7 +5,7 @@ import pandas as pd
 from search.experiment import SearchVariant, grid_variant
 from search.options import RunOptions
 from search.stage_inputs import best_checkpoint
-from trainables.base_trial import base_trial
+from trainables.trial_ref import TrialRef
 
 
 class BaseExperiment:
@@ -22,5 +22,12 @@ class BaseExperiment:
             "pretrained": options.sources().pretrained,
         }
         return [
-            grid_variant("base", grid, options, metric="accuracy", trial_fn=base_trial, settings=settings)
+            grid_variant(
+                "base",
+                grid,
+                options,
+                metric="accuracy",
+                trial_fn=TrialRef("trainables.base_trial", "base_trial"),
+                settings=settings,
+            )
         ]

@@ -13,9 +13,11 @@ import pandas as pd
 from search.experiment import SearchVariant, grid_variant
 from search.options import RunOptions
 from search.stage_inputs import best_checkpoint
-from trainables.lab1_prune_trial import PRUNE_METHODS, lab1_prune_trial
+from trainables.trial_ref import TrialRef
 
 START_EXPERIMENT = "lab1-qat"
+# The lab's two curves; trainables.compress.prune implements both (weights and activations).
+PRUNE_METHODS = ("random", "l1-norm")
 
 
 def prune_grid(options: RunOptions) -> dict[str, list[Any]]:
@@ -45,7 +47,7 @@ class Lab1PruneExperiment:
                 prune_grid(options),
                 options,
                 metric="finetuned_accuracy",
-                trial_fn=lab1_prune_trial,
+                trial_fn=TrialRef("trainables.lab1_prune_trial", "lab1_prune_trial"),
                 settings=settings,
             )
         ]

@@ -5,7 +5,7 @@ import pandas as pd
 from search.experiment import SearchVariant, grid_variant
 from search.options import RunOptions
 from search.stage_inputs import best_checkpoint
-from trainables.lab1_qat_trial import lab1_qat_trial
+from trainables.trial_ref import TrialRef
 
 
 def qat_grid(options: RunOptions) -> dict[str, list]:
@@ -34,7 +34,7 @@ class Lab1QatExperiment:
                 qat_grid(options),
                 options,
                 metric="qat_accuracy",
-                trial_fn=lab1_qat_trial,
+                trial_fn=TrialRef("trainables.lab1_qat_trial", "lab1_qat_trial"),
                 settings=settings,
             )
         ]

@@ -18,9 +18,9 @@ from search.experiment import SearchVariant, Stored
 from search.nas_space import NasSpace, best_nas_trial, space_for
 from search.options import RunOptions
 from search.samplers import make_sampler
-from trainables.lab2_nas_trial import lab2_nas_trial
 from trainables.ray_adapter import TrialFunction
 from trainables.surrogate_trial import surrogate_nas_trial, surrogate_trainable
+from trainables.trial_ref import TrialRef
 
 NAS_SAMPLERS = ("grid", "tpe", "random")
 
@@ -73,7 +73,14 @@ def nas_variants(options: RunOptions, samplers: Sequence[str] = NAS_SAMPLERS) ->
     (trainables/surrogate_trial.py) instead of training.
     """
     variants = [
-        nas_search(sampler, sampler, repeat, options, metric="accuracy", trial_fn=lab2_nas_trial)
+        nas_search(
+            sampler,
+            sampler,
+            repeat,
+            options,
+            metric="accuracy",
+            trial_fn=TrialRef("trainables.lab2_nas_trial", "lab2_nas_trial"),
+        )
         for repeat in range(options.repeats)
         for sampler in samplers
     ]

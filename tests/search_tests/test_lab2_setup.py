@@ -51,7 +51,7 @@ def test_nas_runs_every_sampler_with_the_same_budget_and_seed_policy_per_repeat(
     ]
     for variant in variants:
         assert variant.num_samples == 20 and variant.metric == "accuracy" and variant.mode == "max"
-        assert variant.trial_fn is lab2_nas_trial
+        assert variant.trial_fn.load() is lab2_nas_trial
         assert variant.sampler_settings["sampler"] == variant.name
         assert variant.sampler_settings["sampler_seed"] == 7 + variant.repeat
         assert variant.sampler_settings["nas_space"] == "small"

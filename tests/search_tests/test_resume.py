@@ -17,7 +17,7 @@ import pytest
 
 from search.options import RunOptions
 from search.runner import run
-from trainables.ray_adapter import RESULT_FILE
+from trainables.trial_keys import RESULT_FILE
 
 pytestmark = pytest.mark.reliability
 

