@@ -9,12 +9,7 @@ from transformers import BertForSequenceClassification
 
 from trainables.compress import prune_model, quantize_model
 from trainables.model import build_model
-
-ATTENTION_PROJECTIONS = ("query", "key", "value", "output")
-# Tutorial 5 offers Identity for every square Linear: also the pooler's dense layer (hidden ->
-# hidden) and the FFN's two projections when intermediate_size == hidden_size.
-SQUARE_EXTRA_PROJECTIONS = ("pooler", "ffn_in", "ffn_out")
-PROJECTIONS = (*ATTENTION_PROJECTIONS, *SQUARE_EXTRA_PROJECTIONS)
+from trainables.nas_arch import PROJECTIONS
 
 
 @dataclass

@@ -10,13 +10,18 @@ they are square), each "linear" or "identity". The search space itself lives in 
 """
 
 from collections.abc import Mapping
-from typing import Any
-
-from torch import nn
+from typing import TYPE_CHECKING, Any
 
 from errors import ConfigError
-from trainables.model_recipe import ATTENTION_PROJECTIONS, PROJECTIONS, SQUARE_EXTRA_PROJECTIONS
 
+if TYPE_CHECKING:  # torch only where a built model is read: search/nas_space.py plans without it
+    from torch import nn
+
+ATTENTION_PROJECTIONS = ("query", "key", "value", "output")
+# Tutorial 5 offers Identity for every square Linear: also the pooler's dense layer (hidden ->
+# hidden) and the FFN's two projections when intermediate_size == hidden_size.
+SQUARE_EXTRA_PROJECTIONS = ("pooler", "ffn_in", "ffn_out")
+PROJECTIONS = (*ATTENTION_PROJECTIONS, *SQUARE_EXTRA_PROJECTIONS)
 ARCH_FIELDS = ("num_hidden_layers", "num_attention_heads", "hidden_size", "intermediate_size")
 LINEAR, IDENTITY = "linear", "identity"
 PROJECTION_CHOICES = (LINEAR, IDENTITY)
@@ -72,8 +77,10 @@ def params_from_arch(arch: Mapping[str, int], identity_projections: list[str]) -
     return params
 
 
-def built_identity_projections(model: nn.Module) -> list[str]:
+def built_identity_projections(model: "nn.Module") -> list[str]:
     """The projection kinds that are nn.Identity in every layer of a built BERT classifier."""
+    from torch import nn
+
     layers = model.bert.encoder.layer
     modules = {
         "query": lambda layer: layer.attention.self.query,

@@ -79,3 +79,30 @@ def test_a_whole_run_trains_in_the_workers_and_never_imports_torch_in_the_driver
     assert (tmp_path / "r" / "lab1-qat" / "lab1-qat.png").is_file()
     assert "ray.tune" in result["modules"]  # the probe sees the driver's imports
     assert _heavy(result["modules"], ("torch", "transformers", "tensorboardX")) == []
+
+
+PLAN_SCRIPT = """
+import json, sys
+import search.runner
+from search.options import RunOptions
+from search.registry import get_experiment
+options = RunOptions(profile_name="smoke")
+variants = {name: len(get_experiment(name).variants(options, {})) for name in ("base", "lab2-nas")}
+get_experiment("lab1-qat"), get_experiment("lab1-prune")  # their variants need earlier results
+print(json.dumps({"variants": variants, "modules": sorted(sys.modules)}))
+"""
+
+
+def test_planning_the_single_model_searches_imports_no_torch():
+    # lab2-compress-aware and lab3-* build a model in the driver to check configs: they need torch.
+    done = subprocess.run(
+        [sys.executable, "-c", PLAN_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.splitlines()[-1])
+    assert result["variants"] == {"base": 1, "lab2-nas": 3}
+    assert _heavy(result["modules"], ("torch", "transformers")) == []
