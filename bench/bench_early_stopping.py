@@ -19,6 +19,7 @@ cumulative trial-seconds (mean and band over seeds) to bench/out/early_stopping.
 
 import argparse
 import json
+import os
 import shutil
 import time
 from pathlib import Path
@@ -87,9 +88,12 @@ def summary(table: pd.DataFrame) -> dict:
     }
 
 
-def draw(tables: pd.DataFrame) -> Path:
+def draw(tables: pd.DataFrame, budget: int, caps: dict) -> Path:
+    capped = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in caps.items() if v is not None)
     figure, axes = new_axes(
-        "lab2-nas (TPE, quick): best accuracy so far", "cumulative trial-seconds", "best accuracy so far"
+        f"lab2-nas (TPE, quick, {budget} trials/search{', ' + capped if capped else ''}): best accuracy so far",
+        "cumulative trial-seconds",
+        "best accuracy so far",
     )
     points = []
     for scheduler, color in (("fifo", "tab:blue"), ("asha", "tab:orange")):
@@ -196,8 +200,12 @@ def main() -> None:
         f"{'ok' if ok else 'MISS'}; worst seed {max(diffs):.2f} points, {100 * max(shares):.0f}%; "
         f"epochs trained {100 * sum(epoch_shares) / len(epoch_shares):.0f}% of FIFO's"
     )
-    png = draw(all_rows)
-    print(f"figure: {png}; wall time {time.perf_counter() - started:.0f} s")
+    png = draw(all_rows, budget, caps)
+    load = os.getloadavg()
+    print(
+        f"figure: {png}; wall time {time.perf_counter() - started:.0f} s; load average at the end "
+        f"{load[0]:.1f} (1 min), {load[2]:.1f} (15 min) on {os.cpu_count()} CPUs"
+    )
     OUT.mkdir(exist_ok=True)
     all_rows.to_csv(OUT / "early_stopping_trials.csv", index=False)
     (OUT / "early_stopping.json").write_text(
@@ -217,6 +225,7 @@ def main() -> None:
                 "learned": learned,
                 "progress_share": progress,
                 "wall_s": time.perf_counter() - started,
+                "load_average_at_end": load,
             },
             indent=1,
         )
