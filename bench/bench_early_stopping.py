@@ -14,7 +14,11 @@ as a share of the finished trials' training time on each side.
 Prints a table, writes bench/out/early_stopping.json, and draws best-so-far accuracy against
 cumulative trial-seconds (mean and band over seeds) to bench/out/early_stopping.png (+ .csv).
 
-    PYTHONPATH=. .venv/bin/python bench/bench_early_stopping.py [--seeds 3] [--budget 20]
+    PYTHONPATH=. .venv/bin/python bench/bench_early_stopping.py [--seeds 3] [--budget 12]
+        [--train-rows N --test-rows N]
+
+`--budget 12` (trials per search) runs the 6 searches in about 8 minutes on 2 loaded cores; the
+profile's 20 take longer. Capping rows makes trials faster but later to learn in the epoch.
 """
 
 import argparse
