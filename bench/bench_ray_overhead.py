@@ -117,7 +117,9 @@ def in_process(profile: str, storage: Path, out: Path) -> None:
     points = [dict(zip(grid, values, strict=True)) for values in itertools.product(*grid.values())]
     jobs = [({**settings, **point}, options.cpus_per_trial) for point in points]
     processes = max(1, (os.cpu_count() or 1) // options.cpus_per_trial)
-    # Forked after the imports above, as Ray's reused workers keep theirs between trials.
+    # The trial code (torch, transformers) is imported once, here, and the pool forks after it:
+    # the in-process side pays one import where each of Ray's workers pays its own.
+    import trainables.lab1_qat_trial  # noqa: F401
     with multiprocessing.get_context("fork").Pool(min(processes, len(jobs))) as pool:
         results = dict(pool.map(_run_point, jobs, chunksize=1))
     out.write_text(json.dumps(results))
