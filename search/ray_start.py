@@ -12,11 +12,12 @@ Workers inherit the environment the raylet was started with, which is used to ha
   probes the network once, not once per worker process.
 The driver's own environment is put back after `ray.init`.
 
-Not done, measured: Ray's `preload_python_modules` (workers import torch, transformers and the
-trial code as they start). On an idle 2-core machine it made a smoke `adls run lab1-qat` slower,
-20.0-20.3 s against 16.6-16.9 s without (pairs run back to back), because the prestarted workers
-import at the same time as the driver prepares the search; under load it gained nothing end to
-end (docs/performance.md, section 2).
+Not done, measured twice: Ray's `preload_python_modules` (workers import torch, transformers and
+the trial code as they start). It made a smoke `adls run lab1-qat` slower both when the driver
+still imported torch itself (20.0-20.3 s against 16.6-16.9 s, idle machine) and after it stopped
+(33.3-33.7 s against 23.6-25.0 s, three pairs at load 5-7): the prestarted workers import on the
+same 2 cores while Ray and the Tuner start, and Tune's trial actors do not wait for them
+(docs/performance.md, section 2).
 """
 
 import contextlib
