@@ -16,8 +16,8 @@ Not done, measured twice: Ray's `preload_python_modules` (workers import torch, 
 the trial code as they start). It made a smoke `adls run lab1-qat` slower both when the driver
 still imported torch itself (20.0-20.3 s against 16.6-16.9 s, idle machine) and after it stopped
 (33.3-33.7 s against 23.6-25.0 s, three pairs at load 5-7): the prestarted workers import on the
-same 2 cores while Ray and the Tuner start, and Tune's trial actors do not wait for them
-(docs/performance.md, section 2).
+same 2 cores while Ray and the Tuner start; why the trials gain nothing from them was not
+found (docs/performance.md, section 2).
 """
 
 import contextlib
