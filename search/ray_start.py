@@ -12,6 +12,10 @@ Workers inherit the environment the raylet was started with, which is used to ha
   probes the network once, not once per worker process.
 The driver's own environment is put back after `ray.init`.
 
+Ray's idle workers, one per CPU started with the raylet, are not started: trials run in Tune's
+actors, which get workers of their own. Smoke `adls run lab1-qat` on an idle machine, seven pairs
+back to back: 0.57 s faster on average without them (docs/performance.md, section 2).
+
 Not done, measured twice: Ray's `preload_python_modules` (workers import torch, transformers and
 the trial code as they start). It made a smoke `adls run lab1-qat` slower both when the driver
 still imported torch itself (20.0-20.3 s against 16.6-16.9 s, idle machine) and after it stopped
@@ -47,7 +51,13 @@ def start_local_ray(log_to_driver: bool = False) -> None:
             include_dashboard=False,
             log_to_driver=log_to_driver,
             logging_level=logging.WARNING,
-            _system_config={"worker_niceness": 0},
+            _system_config={
+                "worker_niceness": 0,
+                # Tune's trial actors start workers of their own: the idle ones Ray starts by
+                # default (one per CPU) only cost CPU-seconds while Ray and the Tuner start.
+                "enable_worker_prestart": False,
+                "prestart_worker_first_driver": False,
+            },
         )
 
 
