@@ -48,7 +48,9 @@ def timed(command: list[str], pythonpath: Path = ROOT) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(pythonpath)}
     log = tempfile.NamedTemporaryFile("w+", prefix="bench-ray-", suffix=".log", delete=False)
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
+    # Run from the side's own checkout: `python -m adls` puts the working folder ahead of
+    # PYTHONPATH on sys.path, so from ROOT a baseline would silently run the current code.
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=pythonpath)
     cpu = tree_cpu_seconds(process)
     wall = time.perf_counter() - started
     if process.returncode != 0:
