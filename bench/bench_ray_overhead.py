@@ -122,6 +122,7 @@ def in_process(profile: str, storage: Path, out: Path) -> None:
     # The trial code (torch, transformers) is imported once, here, and the pool forks after it:
     # the in-process side pays one import where each of Ray's workers pays its own.
     import trainables.lab1_qat_trial  # noqa: F401
+
     with multiprocessing.get_context("fork").Pool(min(processes, len(jobs))) as pool:
         results = dict(pool.map(_run_point, jobs, chunksize=1))
     out.write_text(json.dumps(results))
