@@ -5,6 +5,7 @@ then, with a 300-trial surrogate search on 4 nodes, one node is killed by pid. T
 one cluster and run in file order: the node-loss test is last.
 """
 
+import functools
 import json
 import os
 import signal
@@ -33,6 +34,9 @@ def postgres():
     try:
         yield server
     finally:
+        if _storage.cache_info().currsize:
+            _storage(server.url).engine.dispose()
+            _storage.cache_clear()
         server.stop()
 
 
@@ -94,10 +98,19 @@ def driver(
     )
 
 
+@functools.cache
+def _storage(url: str) -> optuna.storages.RDBStorage:
+    # One engine per database for the whole test: a storage made from a URL on every poll keeps
+    # its pooled connection until the garbage collector finds it, and the polls below ran the
+    # loopback server (max_connections=60) out of connections while bob's driver started.
+    return optuna.storages.RDBStorage(url)
+
+
 def study_trials(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
-    if name not in optuna.study.get_all_study_names(storage=url):
+    storage = _storage(url)
+    if name not in optuna.study.get_all_study_names(storage=storage):
         return []
-    return optuna.load_study(study_name=name, storage=url).get_trials(deepcopy=False)
+    return optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
 
 
 def assert_study_is_the_table(url: str, table: pd.DataFrame, extra: set[str] = frozenset()) -> None:
