@@ -42,6 +42,9 @@ class TrialLedger(Callback):
         self._stream = stream
         self._bar_wanted = bar
         self.launch_index: dict[str, int] = {}
+        # Each trial's sampled config, as Tune gave it: a trial whose worker died before its first
+        # report has an empty config in Tune's results (the config rides on the reports).
+        self.configs: dict[str, dict[str, Any]] = {}
         self.best: float | None = None
         self.best_params: dict[str, Any] = {}
         self.started = time.monotonic()
@@ -68,6 +71,7 @@ class TrialLedger(Callback):
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.launch_index.setdefault(trial.trial_id, len(self.launch_index))
+        self.configs.setdefault(trial.trial_id, dict(trial.config or {}))
         if self.first_start is None:
             self.first_start = time.monotonic()
         self._show(trials)
@@ -81,6 +85,7 @@ class TrialLedger(Callback):
         self._show(trials, (trial, FINISHED))
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self.configs.setdefault(trial.trial_id, dict(trial.config or {}))
         self._show(trials, (trial, FAILED))
 
     def on_experiment_end(self, trials: list, **info: Any) -> None:

@@ -3,7 +3,7 @@
 import io
 import json
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -41,8 +41,12 @@ def result_rows(
     base: dict[str, Any],
     stopped: Collection[str] = (),
     trial_rungs: Sequence[float] = (),
+    configs: Mapping[str, dict[str, Any]] | None = None,
 ) -> list[dict[str, Any]]:
     """One dict per trial of a ResultGrid; `base` (experiment, variant, ...) goes into every row.
+
+    `configs` (trial id -> sampled config, TrialLedger.configs) fills the params of a trial whose
+    Tune result has none: one that failed before its first report, e.g. when its node was lost.
 
     Trials in `stopped` (ids an early-stopping scheduler ended) get status STOPPED, the metrics of
     their last progress report (`epoch`, `eval_accuracy`, ...) and `rung`: the 0-based index of the
@@ -55,10 +59,11 @@ def result_rows(
         row: dict[str, Any] = dict(base)
         row["trial_index"] = _launch_number(result.path, trial_id, launch_index, len(rows))
         row["trial_id"] = trial_id
-        for key, value in (result.config or {}).items():
+        config = result.config or (configs or {}).get(trial_id) or {}
+        for key, value in config.items():
             row[key] = value
         # The sampled parameters by name, so readers tell them apart from metrics (analysis.best).
-        row["params"] = json.dumps(result.config or {}, default=str)
+        row["params"] = json.dumps(config, default=str)
         for key, value in metrics.items():
             if key not in TUNE_KEYS and not isinstance(value, dict | list):
                 row[key] = value

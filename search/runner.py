@@ -316,7 +316,7 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
     grid = _fit_to_the_end(tuner, variant, remaining, (lambda grid, variant: stopped) if scheduler else None)
     # Tune's last snapshot normally wrote them all; this makes the study match the table regardless.
     searcher.write_finished_trials()
-    rows = result_rows(grid, ledger.launch_index, base, stopped, trial_rungs)
+    rows = result_rows(grid, ledger.launch_index, base, stopped, trial_rungs, ledger.configs)
     return resumed.rows(base) + resumed.renumber(rows) if resumed else rows
 
 
