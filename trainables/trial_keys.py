@@ -12,11 +12,10 @@ TRIAL_ERROR_KEY = "trial_error"
 # duration. A checkpoint on storage with this file is a finished trial whatever Tune's own saved
 # state says (the driver may die before it records the result); search/resume.py reads it.
 RESULT_FILE = "adls_result.json"
-# Every progress report carries this score (a maximised accuracy) and `epoch`; schedulers that
-# stop trials early, and the searcher's intermediate values, read them.
-PROGRESS_METRIC = "eval_accuracy"
+# Every progress report carries `epoch`, this score (a maximised accuracy: the searcher hands it to
+# Optuna as the intermediate value) and this loss on the same rows (minimised: ASHA ranks by it).
 PROGRESS_TIME = "epoch"
-# ... and this loss on the same rows (minimised), which the ASHA scheduler ranks trials by.
+PROGRESS_METRIC = "eval_accuracy"
 PROGRESS_LOSS = "eval_loss"
 # How a base model trains (trainables/base_methods.py) and at what precision (train_loop.py);
 # the driver validates --base-method and --precision against these before anything starts.

@@ -56,9 +56,10 @@ def train_model(model: nn.Module, data: TrialData, config: dict[str, Any], ctx: 
     offset = ctx.epochs_trained
     rows = progress_rows(data.test, settings.seed)
     batch = int(config["train"].get("eval_batch_size", 128))
-    evaluating = [0.0]
+    evaluating = 0.0
 
     def progress(epochs: float, metrics: dict[str, float]) -> None:
+        nonlocal evaluating
         started = time.perf_counter()
         scores = evaluate(
             model,
@@ -69,7 +70,7 @@ def train_model(model: nn.Module, data: TrialData, config: dict[str, Any], ctx: 
             rows=rows,
             precision=settings.precision,
         )
-        evaluating[0] += time.perf_counter() - started
+        evaluating += time.perf_counter() - started
         ctx.report_progress(
             {
                 PROGRESS_TIME: offset + epochs,
@@ -81,7 +82,7 @@ def train_model(model: nn.Module, data: TrialData, config: dict[str, Any], ctx: 
 
     metrics = train(model, data.train, settings, ctx.device, data.prepared.pad_token_id, on_progress=progress)
     ctx.epochs_trained = offset + max(0.0, settings.epochs)
-    return {**metrics, "progress_seconds": evaluating[0]}
+    return {**metrics, "progress_seconds": evaluating}
 
 
 # Progress evaluations use this many test rows: ~2 points of accuracy noise, and each about 2% of a

@@ -102,8 +102,7 @@ class QuantizedLinear(nn.Linear):
         if quantize is None:
             return self.weight
         if self.training or torch.is_grad_enabled():
-            if self._weight_cache is not None:
-                self._weight_cache = None
+            self._drop_weight_cache()
             return quantize(self.weight)
         # Every own parameter is in the key: some formats scale the weight by a learned one (gamma).
         key = tuple((param.data_ptr(), param._version) for param in self.parameters(recurse=False))
@@ -111,11 +110,15 @@ class QuantizedLinear(nn.Linear):
             self._weight_cache = (key, quantize(self.weight).detach())
         return self._weight_cache[1]
 
+    def _drop_weight_cache(self) -> None:
+        # Tested first: nn.Module's __setattr__ is slow enough to show in a training step.
+        if self._weight_cache is not None:
+            self._weight_cache = None
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if torch.is_grad_enabled() and pure_quantizers(self.quantizers):
             # Training with deterministic quantizers: one autograd node for the whole layer.
-            if self._weight_cache is not None:
-                self._weight_cache = None
+            self._drop_weight_cache()
             q = self.quantizers
             return fake_quant_linear(x, self.weight, self.bias, q["data_in"], q["weight"], q["bias"])
         quantize_in = self.quantizers["data_in"]

@@ -36,16 +36,4 @@ def __getattr__(name: str) -> Any:
     return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
 
 
-__all__ = [
-    "Batch",
-    "DataSpec",
-    "PreparedData",
-    "TokenizedSplit",
-    "hub_reachable",
-    "iterate_batches",
-    "load_splits",
-    "load_text_dataset",
-    "load_tokenizer",
-    "num_batches",
-    "prepare_data",
-]
+__all__ = sorted(_HOMES)
