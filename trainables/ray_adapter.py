@@ -38,6 +38,8 @@ def ray_trainable(
     That report carries each of `objectives` (the searched metrics, which Tune requires in every
     report) as NaN, which Optuna records as a failed trial.
     Unless `settings["verbose"]`, Ray's per-checkpoint INFO lines are silenced.
+    A trial restarted from a training snapshot it reported (paused by a synchronous scheduler, or
+    retried after a failure) continues its first training run from there (trial_steps.train_model).
     """
 
     def trainable(params: dict[str, Any]) -> None:
@@ -46,6 +48,7 @@ def ray_trainable(
         from ray import tune
 
         from trainables.train_loop import NonFiniteLoss
+        from trainables.train_snapshot import SNAPSHOT_FILE, load_snapshot
         from trainables.trial_context import TrialContext, pick_device, set_threads
 
         level = logging.INFO if settings.get("verbose") else logging.WARNING
@@ -59,13 +62,21 @@ def ray_trainable(
         def reporter(metrics: dict[str, Any], checkpoint_dir: Path | None) -> None:
             checkpoint = None
             if checkpoint_dir:
-                record = {"params": params, "metrics": metrics, "seconds": time.monotonic() - started}
-                (checkpoint_dir / RESULT_FILE).write_text(json.dumps(record, default=str))
+                # A training snapshot is where to resume, not a result: only a final one says "finished".
+                if not (checkpoint_dir / SNAPSHOT_FILE).exists():
+                    record = {"params": params, "metrics": metrics, "seconds": time.monotonic() - started}
+                    (checkpoint_dir / RESULT_FILE).write_text(json.dumps(record, default=str))
                 checkpoint = tune.Checkpoint.from_directory(str(checkpoint_dir))
             tune.report(metrics, checkpoint=checkpoint)
 
         with tempfile.TemporaryDirectory(prefix="adls-trial-") as work:
             ctx = TrialContext(pick_device(gpus), cpus, Path(work), reporter, node=node)
+            restored = tune.get_checkpoint()
+            if restored is not None:
+                with restored.as_directory() as folder:
+                    ctx.resume = load_snapshot(folder)
+                if ctx.resume is not None:
+                    started -= float(ctx.resume.extra["trial_seconds"])
             # Dropout, random masks and stochastic formats draw from torch's global generator.
             torch.manual_seed(int(config.get("seed", 0)))
             try:

@@ -1,10 +1,12 @@
 """Train and evaluate a sequence classifier on tokenized splits: one plain PyTorch loop."""
 
+import copy
 import logging
 import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -12,6 +14,7 @@ from torch import nn
 
 from trainables.data.batching import Batch, iterate_batches, num_batches
 from trainables.data.tokenized_split import TokenizedSplit
+from trainables.train_snapshot import TrainSnapshot
 from trainables.trial_keys import PRECISIONS
 
 log = logging.getLogger(__name__)
@@ -20,8 +23,9 @@ log = logging.getLogger(__name__)
 NONFINITE_CHECK_EVERY = 16
 
 # Called at each progress point with (epochs trained so far in this run, {"train_loss": mean since the
-# last point}); it may evaluate the model (the loop puts it back in train mode afterwards).
-ProgressCallback = Callable[[float, dict[str, float]], None]
+# last point}, snapshot); it may evaluate the model (the loop puts it back in train mode afterwards)
+# and call `snapshot(extra)` for the loop's state, to resume from later (trainables/train_snapshot.py).
+ProgressCallback = Callable[[float, dict[str, float], Callable[[dict[str, Any]], TrainSnapshot]], None]
 
 
 class NonFiniteLoss(ArithmeticError):
@@ -62,6 +66,7 @@ def train(
     device: torch.device,
     pad_token_id: int = 0,
     on_progress: ProgressCallback | None = None,
+    resume: TrainSnapshot | None = None,
 ) -> dict[str, float]:
     """Train `model` in place with AdamW and a linear decay; returns loss, steps and samples/s.
 
@@ -71,6 +76,11 @@ def train(
     `epochs` may be fractional (a quick profile trains part of an epoch). Batches are
     length-grouped and dynamically padded. `on_progress` is called at `progress_points(...)`
     steps, never at the last one (the caller evaluates the finished model itself).
+
+    `resume` (a snapshot an earlier run of the same settings took at a progress point) continues
+    that run where it stopped: the same weights, optimizer and schedule state, random state and
+    batch order, so the result equals an uninterrupted run's. Progress points at or before the
+    snapshot's step are not reported again; samples/s counts the resumed part only.
     """
     if settings.epochs <= 0:
         return {"train_loss": float("nan"), "train_steps": 0, "train_samples_per_s": 0.0}
@@ -89,12 +99,40 @@ def train(
     # Losses are summed on the device: reading one back is a host sync, done only at progress points.
     loss_sum, since_point = torch.zeros((), device=device), torch.zeros((), device=device)
     last_point = 0
+    if resume is not None:
+        model.load_state_dict(resume.model)
+        optimizer.load_state_dict(resume.optimizer)
+        scheduler.load_state_dict(resume.scheduler)
+        torch.set_rng_state(resume.rng)
+        step, samples, last_point = resume.step, resume.samples, resume.last_point
+        loss_sum.fill_(resume.loss_sum)
+        since_point.fill_(resume.since_point)
+    resumed_samples = samples
+
+    def snapshot(extra: dict[str, Any]) -> TrainSnapshot:
+        # Called from on_progress: the state as it is once this point's report is done.
+        return TrainSnapshot(
+            step=step,
+            model={k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+            # Copies: training goes on after the snapshot and updates the optimizer's state in place.
+            optimizer=copy.deepcopy(optimizer.state_dict()),
+            scheduler=scheduler.state_dict(),
+            rng=torch.get_rng_state(),
+            loss_sum=float(loss_sum.item()),
+            since_point=0.0,
+            last_point=step,
+            samples=samples,
+            extra=dict(extra),
+        )
+
     # 0 until a loss is non-finite, then that step's number; kept on the device so checking it
     # costs a sync only every NONFINITE_CHECK_EVERY steps.
     first_bad = torch.zeros((), dtype=torch.long, device=device)
     check_every = 1 if device.type == "cpu" else NONFINITE_CHECK_EVERY
     start = time.perf_counter()
-    epoch = 0
+    epoch = step // per_epoch
+    # A resumed run skips the batches of its current epoch that it had already trained on.
+    skip = step - epoch * per_epoch
     while step < total_steps:
         batches = iterate_batches(
             split,
@@ -105,6 +143,9 @@ def train(
             pin_memory=pin,
         )
         for batch in batches:
+            if skip:
+                skip -= 1
+                continue
             loss = train_step(
                 forward, batch.to(device), optimizer, params, settings.grad_clip, settings.precision
             )
@@ -118,7 +159,8 @@ def train(
             if step % check_every == 0 or step >= total_steps or step in points:
                 _raise_if_nonfinite(first_bad)
             if step in points:
-                on_progress(step / per_epoch, {"train_loss": since_point.item() / (step - last_point)})
+                mean = since_point.item() / (step - last_point)
+                on_progress(step / per_epoch, {"train_loss": mean}, snapshot)
                 since_point.zero_()
                 last_point = step
                 model.train()
@@ -129,7 +171,7 @@ def train(
     return {
         "train_loss": float(loss_sum.item() / step),
         "train_steps": step,
-        "train_samples_per_s": samples / elapsed if elapsed > 0 else 0.0,
+        "train_samples_per_s": (samples - resumed_samples) / elapsed if elapsed > 0 else 0.0,
     }
 
 

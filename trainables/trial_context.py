@@ -11,6 +11,8 @@ from typing import Any
 
 import torch
 
+from trainables.train_snapshot import TrainSnapshot
+
 Reporter = Callable[[dict[str, Any], Path | None], None]
 
 
@@ -20,8 +22,11 @@ class TrialContext:
 
     `report(metrics, checkpoint_dir)` hands the trial's final metrics (and optionally a saved-model
     folder) to whoever runs the trial: Ray Tune in a search, a list in a unit test.
-    `report_progress(metrics)` hands an intermediate evaluation during training (Tune's schedulers
-    may stop the trial there); `epochs_trained` counts the epochs of every training run so far.
+    `report_progress(metrics, checkpoint_dir)` hands an intermediate evaluation during training
+    (Tune's schedulers may stop or pause the trial there), with a training snapshot when the trial
+    may be paused; `epochs_trained` counts the epochs of every training run so far and
+    `training_runs` the runs started. `resume` is the snapshot a paused trial restarts from (its
+    first training run continues from it, see trial_steps.train_model).
     """
 
     device: torch.device
@@ -32,6 +37,8 @@ class TrialContext:
     reports: list[dict[str, Any]] = field(default_factory=list)
     progress_reports: list[dict[str, Any]] = field(default_factory=list)
     epochs_trained: float = 0.0
+    training_runs: int = 0
+    resume: TrainSnapshot | None = None
     started: float = field(default_factory=time.perf_counter)  # for `trial_seconds`
 
     def report(self, metrics: dict[str, Any], checkpoint_dir: Path | None = None) -> None:
@@ -39,9 +46,9 @@ class TrialContext:
         self.reports.append(full)
         self.reporter(full, checkpoint_dir)
 
-    def report_progress(self, metrics: dict[str, Any]) -> None:
+    def report_progress(self, metrics: dict[str, Any], checkpoint_dir: Path | None = None) -> None:
         self.progress_reports.append(metrics)
-        self.reporter({**metrics, "node": self.node, "device": str(self.device)}, None)
+        self.reporter({**metrics, "node": self.node, "device": str(self.device)}, checkpoint_dir)
 
     def new_dir(self, name: str) -> Path:
         path = self.work_dir / name

@@ -17,6 +17,9 @@ RESULT_FILE = "adls_result.json"
 PROGRESS_TIME = "epoch"
 PROGRESS_METRIC = "eval_accuracy"
 PROGRESS_LOSS = "eval_loss"
+# The config key of the epochs (ascending) at which a trial's progress report carries a training
+# snapshot, so a synchronous scheduler may pause it there and resume it later (search/sync_halving.py).
+PAUSE_EPOCHS = "pause_at_epochs"
 # How a base model trains (trainables/base_methods.py) and at what precision (train_loop.py);
 # the driver validates --base-method and --precision against these before anything starts.
 BASE_METHODS = ("full", "frozen-embeddings", "lora")

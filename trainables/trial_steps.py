@@ -2,6 +2,7 @@
 
 import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,9 @@ from trainables.compress import model_cost
 from trainables.data import DataSpec, PreparedData, TokenizedSplit, load_splits, prepare_data
 from trainables.model_recipe import ModelRecipe
 from trainables.train_loop import TrainSettings, evaluate, train
+from trainables.train_snapshot import save_snapshot
 from trainables.trial_context import TrialContext
-from trainables.trial_keys import PROGRESS_LOSS, PROGRESS_METRIC, PROGRESS_TIME
+from trainables.trial_keys import PAUSE_EPOCHS, PROGRESS_LOSS, PROGRESS_METRIC, PROGRESS_TIME
 
 
 @dataclass(frozen=True)
@@ -51,14 +53,30 @@ def train_model(model: nn.Module, data: TrialData, config: dict[str, Any], ctx: 
     counted), `eval_accuracy` and `eval_loss` (on a fixed sample of the test split, see
     `progress_rows`) and `train_loss` (mean since the last report). The returned metrics add
     `progress_seconds`: the time those evaluations took, part of the training loop's time.
+
+    In the trial's first training run, the first report at or past each of `config[PAUSE_EPOCHS]`
+    also hands over a training snapshot (its checkpoint), and `ctx.resume` (the snapshot a paused
+    trial restarts from) continues the run from it. Later runs are neither paused nor resumed: what
+    a trial does between two runs is not in a snapshot.
     """
     settings = train_settings(config, **overrides)
     offset = ctx.epochs_trained
     rows = progress_rows(data.test, settings.seed)
     batch = int(config["train"].get("eval_batch_size", 128))
+    first_run, resume = ctx.training_runs == 0, ctx.resume
+    ctx.training_runs += 1
+    ctx.resume = None
+    pause_at = sorted(config.get(PAUSE_EPOCHS) or ()) if first_run else []
     evaluating = 0.0
+    if first_run and resume is not None:
+        evaluating = float(resume.extra["progress_seconds"])
+        # The trial's clock counts the time before the pause too (the setup repeated now counts again).
+        ctx.started -= float(resume.extra["trial_seconds"])
+        pause_at = [epoch for epoch in pause_at if epoch > resume.extra["epoch"]]
+    else:
+        resume = None
 
-    def progress(epochs: float, metrics: dict[str, float]) -> None:
+    def progress(epochs: float, metrics: dict[str, float], snapshot: Callable) -> None:
         nonlocal evaluating
         started = time.perf_counter()
         scores = evaluate(
@@ -71,16 +89,35 @@ def train_model(model: nn.Module, data: TrialData, config: dict[str, Any], ctx: 
             precision=settings.precision,
         )
         evaluating += time.perf_counter() - started
+        checkpoint = None
+        if pause_at and offset + epochs >= pause_at[0]:
+            while pause_at and offset + epochs >= pause_at[0]:
+                pause_at.pop(0)
+            state = {
+                "epoch": offset + epochs,
+                "progress_seconds": evaluating,
+                "trial_seconds": time.perf_counter() - ctx.started,
+            }
+            checkpoint = save_snapshot(snapshot(state), ctx.new_dir(f"snapshot-{offset + epochs:.4f}"))
         ctx.report_progress(
             {
                 PROGRESS_TIME: offset + epochs,
                 PROGRESS_METRIC: scores["accuracy"],
                 PROGRESS_LOSS: scores["loss"],
                 **metrics,
-            }
+            },
+            checkpoint,
         )
 
-    metrics = train(model, data.train, settings, ctx.device, data.prepared.pad_token_id, on_progress=progress)
+    metrics = train(
+        model,
+        data.train,
+        settings,
+        ctx.device,
+        data.prepared.pad_token_id,
+        on_progress=progress,
+        resume=resume,
+    )
     ctx.epochs_trained = offset + max(0.0, settings.epochs)
     return {**metrics, "progress_seconds": evaluating}
 

@@ -23,7 +23,7 @@ def test_reporting_progress_does_not_change_the_training(smoke_config):
     data = open_data({**smoke_config, **PARAMS})
     settings = TrainSettings(**{**smoke_config["train"], "epochs": 0.5})
     finals, calls = [], []
-    for on_progress in (None, lambda epochs, metrics: calls.append((epochs, metrics))):
+    for on_progress in (None, lambda epochs, metrics, snapshot: calls.append((epochs, metrics))):
         torch.manual_seed(0)
         model, _ = build_nas_model({**smoke_config, **PARAMS}, data)
         finals.append(train(model, data.train, settings, torch.device("cpu"), on_progress=on_progress))
