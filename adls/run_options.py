@@ -8,6 +8,7 @@ defaults (what a cluster job's `adls run` is given). The allowed values come fro
 import argparse
 import math
 
+from search.early_stopping import SHA_BATCH
 from search.options import (
     DATASETS,
     LAB3_LAYER_MODES,
@@ -131,7 +132,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--scheduler",
         default="fifo",
-        help=f"{' or '.join(SCHEDULERS)}: asha stops unpromising trials early (lab2-*, lab3-*; not grids)",
+        help=f"{' or '.join(SCHEDULERS)}: asha stops unpromising trials early (lab2-*, lab3-*; not grids); "
+        f"sha is synchronous successive halving in batches of {SHA_BATCH}: trials pause at 1/4, the best of "
+        "each batch finishes",
     )
     parser.add_argument(
         "--from", dest="start_from", default=None, choices=list(START_CHOICES), help="Lab 3 starting model"

@@ -18,8 +18,9 @@ MAX_SEED = 2**32 - 1
 # The allowed values of the run options; argparse (adls/run_options.py) takes its choices from here.
 DATASETS = ("rotten_tomatoes", "imdb", "synthetic")
 SAMPLERS = ("grid", "tpe", "random", "nsga2")
-# --scheduler: "asha" stops unpromising trials early where the experiment allows it (search/early_stopping.py).
-SCHEDULERS = ("fifo", "asha")
+# --scheduler: "asha" and "sha" stop unpromising trials early where the experiment allows it
+# (search/early_stopping.py).
+SCHEDULERS = ("fifo", "asha", "sha")
 # --objective names; lab3-mixed maps them to metrics (accuracy: max, size: min).
 OBJECTIVES = ("accuracy", "size")
 START_CHOICES = ("base", "lab2-nas")
