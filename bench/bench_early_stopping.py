@@ -1,9 +1,13 @@
-"""Early stopping that keeps the answer: lab2-nas (TPE, quick profile) with and without ASHA, over seeds.
+"""Early stopping that keeps the answer: lab2-nas (TPE, quick profile) with and without it, over seeds.
 
-For each seed, the same TPE search of the quick NAS space runs twice in one Ray session, FIFO and
-ASHA in alternating order (`--scheduler asha`: search/early_stopping.py). Per run: the best final
-accuracy among finished trials and the total trial-seconds (Tune's time of every trial, stopped
-ones included). Target: ASHA's best within 0.5 points of FIFO's, at <= 50% of its trial-seconds.
+For each seed, the same TPE search of the quick NAS space runs once per scheduler in one Ray
+session: FIFO (no early stopping), `--scheduler sha` (synchronous successive halving: trials pause
+at 1/4 of their epoch, the best of each batch of 4 finishes) and `--scheduler asha` (Tune's
+asynchronous ASHA), in an order rotated per seed (search/early_stopping.py). Per run: the best
+final accuracy among finished trials and the total trial-seconds (Tune's time of every trial,
+stopped ones included; a paused trial's clock stops while it waits and goes on when it resumes).
+Target, per early-stopping scheduler: its best within 0.5 points of FIFO's, at <= 50% of FIFO's
+trial-seconds.
 The accuracy half means something only if the models learn: every search's best must be at
 least LEARNED_MARGIN above the test split's majority share (printed), or the bench reports MISS.
 
@@ -15,9 +19,9 @@ Prints a table, writes bench/out/early_stopping.json, and draws best-so-far accu
 cumulative trial-seconds (mean and band over seeds) to bench/out/early_stopping.png (+ .csv).
 
     PYTHONPATH=. .venv/bin/python bench/bench_early_stopping.py [--seeds 3] [--budget 12]
-        [--train-rows N --test-rows N]
+        [--schedulers fifo,sha,asha] [--train-rows N --test-rows N]
 
-`--budget 12` (trials per search) runs the 6 searches in about 8 minutes on 2 loaded cores; the
+`--budget 12` (trials per search) runs the 9 searches in about 8 minutes on 2 cores; the
 profile's 20 take longer. Capping rows makes trials faster but later to learn in the epoch.
 """
 
@@ -92,6 +96,13 @@ def summary(table: pd.DataFrame) -> dict:
     }
 
 
+SCHEDULER_STYLE = {
+    "fifo": ("no early stopping (FIFO)", "tab:blue"),
+    "sha": ("synchronous halving (sha)", "tab:green"),
+    "asha": ("ASHA", "tab:orange"),
+}
+
+
 def draw(tables: pd.DataFrame, budget: int, caps: dict) -> Path:
     capped = ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in caps.items() if v is not None)
     figure, axes = new_axes(
@@ -100,10 +111,11 @@ def draw(tables: pd.DataFrame, budget: int, caps: dict) -> Path:
         "best accuracy so far",
     )
     points = []
-    for scheduler, color in (("fifo", "tab:blue"), ("asha", "tab:orange")):
+    for scheduler, (label, color) in SCHEDULER_STYLE.items():
+        if scheduler not in set(tables["scheduler"]):
+            continue
         curves = best_so_far_by_cost(tables[tables["scheduler"] == scheduler], "accuracy", by=("seed",))
         band = band_on_grid(curves, "cumulative_cost", "best_so_far", by="seed")
-        label = "no early stopping (FIFO)" if scheduler == "fifo" else "ASHA"
         axes.plot(
             band["cumulative_cost"], band["mean"], color=color, label=f"{label}, mean of {band['curves'][0]}"
         )
@@ -113,12 +125,56 @@ def draw(tables: pd.DataFrame, budget: int, caps: dict) -> Path:
     return save(figure, pd.concat(points), OUT, "early_stopping")
 
 
+def compare(results: dict[str, dict], scheduler: str, majority: float) -> dict:
+    """Print one early-stopping scheduler's runs against FIFO's, seed by seed; returns the comparison."""
+    print(
+        f"{'seed':>4s} {'FIFO best':>10s} {scheduler + ' best':>10s} {'diff pts':>9s} {'FIFO s':>8s} "
+        f"{scheduler + ' s':>8s} {'share':>6s} {'epochs share':>12s} stopped"
+    )
+    diffs, shares, epoch_shares = [], [], []
+    for seed in sorted({int(key.split("/")[0]) for key in results}):
+        fifo, other = results[f"{seed}/fifo"], results[f"{seed}/{scheduler}"]
+        diffs.append(100 * (fifo["best_accuracy"] - other["best_accuracy"]))
+        shares.append(other["trial_seconds"] / fifo["trial_seconds"])
+        epoch_shares.append(other["epochs_trained"] / fifo["epochs_trained"])
+        print(
+            f"{seed:4d} {fifo['best_accuracy']:10.4f} {other['best_accuracy']:10.4f} {diffs[-1]:9.2f} "
+            f"{fifo['trial_seconds']:8.0f} {other['trial_seconds']:8.0f} {shares[-1]:6.2f} "
+            f"{epoch_shares[-1]:12.2f} {other['stopped']}/{other['trials']}"
+        )
+    mean_diff, mean_share = sum(diffs) / len(diffs), sum(shares) / len(shares)
+    lowest_best = min(
+        r["best_accuracy"] for key, r in results.items() if key.split("/")[1] in ("fifo", scheduler)
+    )
+    learned = lowest_best >= majority + LEARNED_MARGIN
+    ok = learned and mean_diff <= ACCURACY_POINTS and mean_share <= SECONDS_SHARE
+    print(
+        f"mean: {scheduler}'s best {mean_diff:.2f} points below FIFO's (target <= {ACCURACY_POINTS}), "
+        f"{100 * mean_share:.0f}% of its trial-seconds (target <= {100 * SECONDS_SHARE:.0f}%): "
+        f"{'ok' if ok else 'MISS'}; worst seed {max(diffs):.2f} points, {100 * max(shares):.0f}%; "
+        f"epochs trained {100 * sum(epoch_shares) / len(epoch_shares):.0f}% of FIFO's\n"
+    )
+    return {
+        "accuracy_points_below_fifo": diffs,
+        "trial_seconds_share": shares,
+        "epochs_trained_share": epoch_shares,
+        "mean_points_below": mean_diff,
+        "mean_share": mean_share,
+        "lowest_best": lowest_best,
+        "learned": learned,
+        "target_met": ok,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--budget", type=int, default=None, help="trials per search (default: the profile's)")
+    parser.add_argument(
+        "--schedulers", default="fifo,sha,asha", help="comma-separated; fifo is always run (the reference)"
+    )
     parser.add_argument("--train-rows", type=int, default=None, help="cap the training rows (both sides)")
     parser.add_argument("--test-rows", type=int, default=None, help="cap the test rows (both sides)")
     parser.add_argument(
@@ -133,6 +189,10 @@ def main() -> None:
         help="summarise and draw the searches a run saved, without running",
     )
     args = parser.parse_args()
+    schedulers = ["fifo", *[s for s in args.schedulers.split(",") if s and s != "fifo"]]
+    unknown = [s for s in schedulers if s not in SCHEDULER_STYLE]
+    if unknown:
+        raise SystemExit(f"--schedulers: unknown {unknown}; choose from {list(SCHEDULER_STYLE)}")
     caps = {"train_rows": args.train_rows, "test_rows": args.test_rows}
     folder = OUT / "early_stopping_runs"
     if not args.from_saved:
@@ -142,15 +202,13 @@ def main() -> None:
     started = time.perf_counter()
     tables, results = [], {}
     seeds = list(range(args.first_seed, args.seeds))
-    if args.from_saved:  # only seeds whose two searches both finished
+    if args.from_saved:  # only seeds whose searches all finished
         seeds = [
-            s
-            for s in range(args.seeds)
-            if all((folder / f"seed{s}-{x}.csv").exists() for x in ("fifo", "asha"))
+            s for s in range(args.seeds) if all((folder / f"seed{s}-{x}.csv").exists() for x in schedulers)
         ]
     for seed in seeds:
-        order = ("fifo", "asha") if seed % 2 == 0 else ("asha", "fifo")
-        for scheduler in order:
+        shift = seed % len(schedulers)
+        for scheduler in schedulers[shift:] + schedulers[:shift]:
             if args.from_saved:
                 table = pd.read_csv(folder / f"seed{seed}-{scheduler}.csv")
             else:
@@ -165,44 +223,16 @@ def main() -> None:
     budget = args.budget or RunOptions(profile_name="quick").profile.nas_budget
     print(
         f"\nlab2-nas, TPE, quick profile, {budget} trials per search, rows capped: {caps}; "
-        f"test split's majority share {majority:.4f}"
+        f"test split's majority share {majority:.4f}\n"
     )
-    print(
-        f"{'seed':>4s} {'FIFO best':>10s} {'ASHA best':>10s} {'diff pts':>9s} {'FIFO s':>8s} {'ASHA s':>8s} "
-        f"{'share':>6s} {'epochs share':>12s} stopped"
-    )
-    diffs, shares, epoch_shares = [], [], []
-    for seed in sorted({int(key.split("/")[0]) for key in results}):
-        fifo, asha = results[f"{seed}/fifo"], results[f"{seed}/asha"]
-        diff = 100 * (fifo["best_accuracy"] - asha["best_accuracy"])
-        share = asha["trial_seconds"] / fifo["trial_seconds"]
-        diffs.append(diff)
-        shares.append(share)
-        epoch_shares.append(asha["epochs_trained"] / fifo["epochs_trained"])
-        print(
-            f"{seed:4d} {fifo['best_accuracy']:10.4f} {asha['best_accuracy']:10.4f} {diff:9.2f} "
-            f"{fifo['trial_seconds']:8.0f} {asha['trial_seconds']:8.0f} {share:6.2f} {epoch_shares[-1]:12.2f} "
-            f"{asha['stopped']}/{asha['trials']}"
-        )
-    mean_diff, mean_share = sum(diffs) / len(diffs), sum(shares) / len(shares)
-    lowest_best = min(run["best_accuracy"] for run in results.values())
-    learned = lowest_best >= majority + LEARNED_MARGIN
-    ok = learned and mean_diff <= ACCURACY_POINTS and mean_share <= SECONDS_SHARE
+    comparisons = {scheduler: compare(results, scheduler, majority) for scheduler in schedulers[1:]}
     progress = {
-        name: sum(r["progress_share"] for key, r in results.items() if key.endswith(name)) / len(diffs)
-        for name in ("fifo", "asha")
+        name: sum(r["progress_share"] for key, r in results.items() if key.endswith("/" + name)) / len(seeds)
+        for name in schedulers
     }
     print(
-        f"models learned: lowest best {lowest_best:.4f} vs majority share {majority:.4f} + {LEARNED_MARGIN}: "
-        f"{'yes' if learned else 'NO (the accuracy comparison proves nothing)'}; progress evaluations "
-        f"{100 * progress['fifo']:.1f}% (FIFO) and {100 * progress['asha']:.1f}% (ASHA) of finished "
-        f"trials' training time"
-    )
-    print(
-        f"mean: ASHA's best {mean_diff:.2f} points below FIFO's (target <= {ACCURACY_POINTS}), "
-        f"{100 * mean_share:.0f}% of its trial-seconds (target <= {100 * SECONDS_SHARE:.0f}%): "
-        f"{'ok' if ok else 'MISS'}; worst seed {max(diffs):.2f} points, {100 * max(shares):.0f}%; "
-        f"epochs trained {100 * sum(epoch_shares) / len(epoch_shares):.0f}% of FIFO's"
+        "progress evaluations, share of finished trials' training time: "
+        + ", ".join(f"{name} {100 * share:.1f}%" for name, share in progress.items())
     )
     png = draw(all_rows, budget, caps)
     load = os.getloadavg()
@@ -216,17 +246,10 @@ def main() -> None:
         json.dumps(
             {
                 "runs": results,
-                "accuracy_points_below_fifo": diffs,
-                "trial_seconds_share": shares,
-                "epochs_trained_share": epoch_shares,
-                "mean_points_below": mean_diff,
-                "mean_share": mean_share,
-                "target_met": ok,
+                "comparisons": comparisons,
                 "budget": budget,
                 "caps": caps,
                 "majority_share": majority,
-                "lowest_best": lowest_best,
-                "learned": learned,
                 "progress_share": progress,
                 "wall_s": time.perf_counter() - started,
                 "load_average_at_end": load,

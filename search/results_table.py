@@ -78,7 +78,10 @@ def result_rows(
         row.pop(TRIAL_ERROR_KEY, None)
         row["node"] = metrics.get("node", metrics.get("node_ip"))
         row["duration_s"] = metrics.get("time_total_s")
-        row["checkpoint"] = result.checkpoint.path if result.checkpoint else None
+        # A stopped trial's last checkpoint is not a model: none (ASHA) or the training snapshot a
+        # synchronous scheduler paused it with (search/sync_halving.py).
+        model = result.checkpoint and row["status"] != STOPPED
+        row["checkpoint"] = result.checkpoint.path if model else None
         row["trial_path"] = result.path
         rows.append(row)
     return rows

@@ -17,7 +17,7 @@ from analysis.results import load_results
 from errors import ConfigError
 from search import storage
 from search.checkpoints import delete_checkpoints, drop_checkpoints
-from search.early_stopping import make_scheduler, rungs
+from search.early_stopping import SHA_BATCH, make_scheduler, rungs
 from search.experiment import SearchVariant, allows_early_stopping, loaded_checkpoints, uses_budget
 from search.interrupts import fit_or_interrupt
 from search.options import RunOptions
@@ -34,7 +34,7 @@ from search.study_storage import StudySearch, check_fresh, shown_url, storage_ur
 from search.tcp_probe import unreachable_reason
 from search.tune_callbacks import make_callbacks
 from trainables.ray_adapter import ray_trainable
-from trainables.trial_keys import TRIAL_ERROR_KEY
+from trainables.trial_keys import PAUSE_EPOCHS, TRIAL_ERROR_KEY
 
 log = logging.getLogger(__name__)
 ADDRESS_TIMEOUT_S = 10.0
@@ -246,7 +246,13 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
     # Tune's CSV and JSON loggers are named in make_callbacks; its automatic TensorBoard logger
     # imports torch into the driver (tensorboardX does), so it comes only with --callbacks tensorboard.
     os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
+    trial_epochs = variant.early_stopping_epochs if options.scheduler != "fifo" else None
+    trial_rungs = rungs(trial_epochs) if trial_epochs else []
     settings = trial_settings(variant, options)
+    pausing = options.scheduler == "sha" and bool(trial_rungs)
+    if pausing:
+        # Trials hand over a training snapshot at the rung, where the scheduler pauses them.
+        settings[PAUSE_EPOCHS] = trial_rungs[:1]
     trainable = tune.with_resources(
         (variant.tune_adapter or ray_trainable)(
             variant.trial_fn,
@@ -260,8 +266,6 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
     label = f"{name}/{variant.name}" + (f"#{variant.repeat}" if options.repeats > 1 else "")
     ledger = TrialLedger(label, variant.metric, variant.mode, variant.num_samples)
     tune_path = storage.join(folder, "tune", run_name)
-    trial_epochs = variant.early_stopping_epochs if options.scheduler != "fifo" else None
-    trial_rungs = rungs(trial_epochs) if trial_epochs else []
     # A search the driver left unfinished (Ctrl-C, SIGKILL, a lost head) keeps every trial whose
     # result is on storage and runs only the rest (search/resume.py; Tune's pickles are not read).
     # A trial an early-stopping scheduler had stopped left no final checkpoint: it runs again.
@@ -294,13 +298,18 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
         # nothing to run, but the study may lack the trials that finished after its last write.
         searcher.write_finished_trials()
         return resumed.rows(base)
-    scheduler = make_scheduler(options.scheduler, trial_epochs)
+    scheduler = make_scheduler(options.scheduler, trial_epochs, num_trials=remaining)
+    concurrent = max_concurrent(options, variant.max_concurrent)
+    if pausing:
+        # Tune's concurrency limit counts paused trials as running: a batch must fit in it to fill.
+        # Paused trials hold no CPU, so the trials that run at once are still bounded by the CPUs.
+        concurrent = max(concurrent, SHA_BATCH)
     tuner = tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
             search_alg=searcher,
             num_samples=remaining,
-            max_concurrent_trials=max_concurrent(options, variant.max_concurrent),
+            max_concurrent_trials=concurrent,
             reuse_actors=variant.reuse_workers,
             scheduler=scheduler,
         ),
@@ -308,6 +317,9 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
             name=run_name,
             storage_path=storage.join(folder, "tune"),
             failure_config=tune.FailureConfig(max_failures=2),
+            # Trials report one model checkpoint, at their end; a paused trial's training snapshot
+            # before it is not needed once that final one exists.
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
             callbacks=[ledger, *make_callbacks(options.callbacks, name)],
             verbose=0,
         ),
@@ -317,6 +329,8 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
     # Tune's last snapshot normally wrote them all; this makes the study match the table regardless.
     searcher.write_finished_trials()
     rows = result_rows(grid, ledger.launch_index, base, stopped, trial_rungs, ledger.configs)
+    # A stopped trial's last checkpoint is the training snapshot it paused with: no model to keep.
+    delete_checkpoints(r.checkpoint.path for r in grid if r.checkpoint and _trial_id(r) in stopped)
     return resumed.rows(base) + resumed.renumber(rows) if resumed else rows
 
 
@@ -345,6 +359,10 @@ def _fit_to_the_end(
     if len(grid) < expected or unfinished:
         raise KeyboardInterrupt(f"{variant.name}: {len(unfinished)} trials unfinished")
     return grid
+
+
+def _trial_id(result: Any) -> str | None:
+    return (result.metrics or {}).get("trial_id")
 
 
 def _has_result(metrics: dict[str, Any] | None, variant: SearchVariant) -> bool:

@@ -1,4 +1,6 @@
-"""--scheduler asha: Tune's ASHA stops trials on their progress reports; the table keeps them as STOPPED."""
+"""--scheduler asha/sha: trials stopped on their progress reports; the table keeps them as STOPPED."""
+
+from pathlib import Path
 
 import pytest
 from ray import tune
@@ -10,6 +12,9 @@ from search.options import RunOptions
 from search.runner import run, run_variant
 from search.samplers import TuneGridSampler
 from trainables.train_loop import TrainSettings, progress_steps
+from trainables.train_snapshot import SNAPSHOT_FILE
+from trainables.trial_keys import RESULT_FILE
+from trainables.trial_ref import TrialRef
 
 # Early in a quick trial most models still answer the majority label: the progress accuracy ties.
 MAJORITY = 0.5
@@ -73,3 +78,42 @@ def test_asha_is_refused_where_every_trial_is_the_answer():
         run("lab1-qat", RunOptions(profile_name="smoke", scheduler="asha"))
     with pytest.raises(ConfigError, match="--scheduler 'hyperband'"):
         RunOptions(scheduler="hyperband").validate()
+
+
+def test_sha_pauses_real_trials_and_keeps_only_the_finished_models(ray_session, tmp_path):
+    # Real lab2-nas trials (synthetic data, smoke profile): they hand over a training snapshot at
+    # the rung, the batch of 4 is ranked there, one trial finishes, three are STOPPED; no snapshot
+    # is left on disk and only the finished trial has a checkpoint, a model with its result.
+    fixed = {
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "intermediate_size": 128,
+        "query_proj": "linear",
+        "key_proj": "identity",
+        "value_proj": "linear",
+        "output_proj": "linear",
+    }
+    sizes = [32, 64, 96, 128]
+    search = SearchVariant(
+        name="sizes",
+        space={"hidden_size": tune.choice(sizes)},
+        sampler=TuneGridSampler({"hidden_size": sizes}, seed=0),
+        num_samples=len(sizes),
+        metric="accuracy",
+        mode="max",
+        trial_fn=TrialRef("trainables.lab2_nas_trial", "lab2_nas_trial"),
+        settings=fixed,
+        early_stopping_epochs=RunOptions(profile_name="smoke").profile.epochs,
+    )
+    options = RunOptions(profile_name="smoke", dataset="synthetic", scheduler="sha", storage=str(tmp_path))
+    rows = run_variant("lab2-nas", search, options, str(tmp_path / "lab2-nas"))
+    assert sorted(row["hidden_size"] for row in rows) == sizes
+    status = sorted(row["status"] for row in rows)
+    assert status == ["STOPPED"] * 3 + ["TERMINATED"], status
+    rung = rungs(search.early_stopping_epochs)[0]
+    for row in rows:
+        if row["status"] == "STOPPED":
+            assert row["epoch"] >= rung and row["rung"] == 0 and row["checkpoint"] is None
+        else:
+            assert row["accuracy"] > 0 and (Path(row["checkpoint"]) / RESULT_FILE).exists()
+    assert not list(tmp_path.rglob(SNAPSHOT_FILE))
