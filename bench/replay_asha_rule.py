@@ -1,4 +1,4 @@
-"""Replay ASHA rules on the progress reports of real FIFO searches: which rule could meet the target?
+"""Replay early-stopping rules on the progress reports of real FIFO searches: which could meet the target?
 
 Reads the FIFO searches bench/bench_early_stopping.py saved (bench/out/early_stopping_runs/
 seed*-fifo: Tune's result.json of every trial, progress reports at 1/4, 1/2 and 3/4 of the epoch)
@@ -8,7 +8,9 @@ below the (1 - 1/rf) percentile of the scores recorded at the rung before it) to
 one at a time in their launch order. Per rule: the share of FIFO's epochs it would have trained
 and how far its best finished trial is below FIFO's best. A replay, not a run: one trial at a
 time (a real search runs two at once, which lets more through) and the same trials as FIFO (a
-real ASHA search's sampler sees the stopped trials and proposes others). Writes
+real ASHA search's sampler sees the stopped trials and proposes others). Also the synchronous
+rule of `--scheduler sha` (search/sync_halving.py): trials in batches of 4 in launch order, the
+best of each batch by `eval_loss` at 1/4 finishes, the rest stop there. Writes
 bench/out/asha_replay.json.
 
     PYTHONPATH=. .venv/bin/python bench/replay_asha_rule.py
@@ -16,6 +18,7 @@ bench/out/asha_replay.json.
 
 import argparse
 import json
+import math
 import re
 from pathlib import Path
 
@@ -76,6 +79,25 @@ def replay(trials: list[dict], metric: str, grace: float, rf: float) -> tuple[fl
     return epochs / len(trials), best
 
 
+def replay_sync(trials: list[dict], batch: int, rf: float, rung: float) -> tuple[float, float]:
+    """(epochs trained / FIFO's, best finished accuracy) when batches of `batch` are ranked at `rung`."""
+    epochs, best = 0.0, float("-inf")
+    for start in range(0, len(trials), batch):
+        group = trials[start : start + batch]
+        ranked = sorted(group, key=lambda trial: _loss_at(trial, rung))
+        keep = max(1, math.ceil(len(group) / rf))
+        for trial in ranked[:keep]:
+            epochs += 1.0
+            best = max(best, trial["accuracy"])
+        epochs += rung / RUNG_SLACK * (len(group) - keep)
+    return epochs / len(trials), best
+
+
+def _loss_at(trial: dict, rung: float) -> float:
+    reached = [report["eval_loss"] for report in trial["progress"] if report["epoch"] >= rung]
+    return reached[0] if reached else float("inf")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -97,6 +119,14 @@ def main() -> None:
             below.append(100 * (max(t["accuracy"] for t in trials) - best))
         table[name] = {"epochs_share": shares, "points_below": below}
         print(f"{name:38s} {np.mean(shares):12.2f} {np.mean(below):12.2f} (worst {max(below):.2f})")
+    name = "sha: loss at 1/4, batches of 4, rf 4"
+    shares, below = [], []
+    for trials in seeds.values():
+        share, best = replay_sync(trials, 4, 4, 0.25 * RUNG_SLACK)
+        shares.append(share)
+        below.append(100 * (max(t["accuracy"] for t in trials) - best))
+    table[name] = {"epochs_share": shares, "points_below": below}
+    print(f"{name:38s} {np.mean(shares):12.2f} {np.mean(below):12.2f} (worst {max(below):.2f})")
     OUT.mkdir(exist_ok=True)
     (OUT / "asha_replay.json").write_text(json.dumps(table, indent=1))
 
