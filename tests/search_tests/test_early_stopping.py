@@ -29,18 +29,23 @@ def scripted_trial(config, ctx):
     return metrics
 
 
-def variant(qualities):
+def grid_of(param: str, values: list, trial_fn, epochs: float, **fields) -> SearchVariant:
+    """A search that runs each of `values` of `param` once, in the grid's seeded order."""
     return SearchVariant(
-        name="scripted",
-        space={"quality": tune.choice(qualities)},
-        sampler=TuneGridSampler({"quality": qualities}, seed=0),
-        num_samples=len(qualities),
+        name=param,
+        space={param: tune.choice(values)},
+        sampler=TuneGridSampler({param: values}, seed=0),
+        num_samples=len(values),
         metric="accuracy",
         mode="max",
-        trial_fn=scripted_trial,
-        max_concurrent=1,
-        early_stopping_epochs=1.0,
+        trial_fn=trial_fn,
+        early_stopping_epochs=epochs,
+        **fields,
     )
+
+
+def variant(qualities):
+    return grid_of("quality", qualities, scripted_trial, 1.0, max_concurrent=1)
 
 
 def test_one_decision_at_a_quarter_of_the_trial():
@@ -94,16 +99,9 @@ def test_sha_pauses_real_trials_and_keeps_only_the_finished_models(ray_session, 
         "output_proj": "linear",
     }
     sizes = [32, 64, 96, 128]
-    search = SearchVariant(
-        name="sizes",
-        space={"hidden_size": tune.choice(sizes)},
-        sampler=TuneGridSampler({"hidden_size": sizes}, seed=0),
-        num_samples=len(sizes),
-        metric="accuracy",
-        mode="max",
-        trial_fn=TrialRef("trainables.lab2_nas_trial", "lab2_nas_trial"),
-        settings=fixed,
-        early_stopping_epochs=RunOptions(profile_name="smoke").profile.epochs,
+    trial = TrialRef("trainables.lab2_nas_trial", "lab2_nas_trial")
+    search = grid_of(
+        "hidden_size", sizes, trial, RunOptions(profile_name="smoke").profile.epochs, settings=fixed
     )
     options = RunOptions(profile_name="smoke", dataset="synthetic", scheduler="sha", storage=str(tmp_path))
     rows = run_variant("lab2-nas", search, options, str(tmp_path / "lab2-nas"))
