@@ -57,14 +57,15 @@ def ray_trainable(
         set_threads(cpus)
         config = {**settings, **params}
         node = ray.util.get_node_ip_address()
-        started = time.monotonic()
 
         def reporter(metrics: dict[str, Any], checkpoint_dir: Path | None) -> None:
             checkpoint = None
             if checkpoint_dir:
                 # A training snapshot is where to resume, not a result: only a final one says "finished".
                 if not (checkpoint_dir / SNAPSHOT_FILE).exists():
-                    record = {"params": params, "metrics": metrics, "seconds": time.monotonic() - started}
+                    # The trial's own clock: a resumed trial's counts the time before its pause.
+                    seconds = time.perf_counter() - ctx.started
+                    record = {"params": params, "metrics": metrics, "seconds": seconds}
                     (checkpoint_dir / RESULT_FILE).write_text(json.dumps(record, default=str))
                 checkpoint = tune.Checkpoint.from_directory(str(checkpoint_dir))
             tune.report(metrics, checkpoint=checkpoint)
@@ -75,8 +76,6 @@ def ray_trainable(
             if restored is not None:
                 with restored.as_directory() as folder:
                     ctx.resume = load_snapshot(folder)
-                if ctx.resume is not None:
-                    started -= float(ctx.resume.extra["trial_seconds"])
             # Dropout, random masks and stochastic formats draw from torch's global generator.
             torch.manual_seed(int(config.get("seed", 0)))
             try:

@@ -104,9 +104,9 @@ def train(
         optimizer.load_state_dict(resume.optimizer)
         scheduler.load_state_dict(resume.scheduler)
         torch.set_rng_state(resume.rng)
-        step, samples, last_point = resume.step, resume.samples, resume.last_point
+        # Snapshots are taken at progress points: the mean since the last point starts afresh.
+        step, samples, last_point = resume.step, resume.samples, resume.step
         loss_sum.fill_(resume.loss_sum)
-        since_point.fill_(resume.since_point)
     resumed_samples = samples
 
     def snapshot(extra: dict[str, Any]) -> TrainSnapshot:
@@ -119,8 +119,6 @@ def train(
             scheduler=scheduler.state_dict(),
             rng=torch.get_rng_state(),
             loss_sum=float(loss_sum.item()),
-            since_point=0.0,
-            last_point=step,
             samples=samples,
             extra=dict(extra),
         )

@@ -27,8 +27,6 @@ class TrainSnapshot:
     scheduler: dict[str, Any]
     rng: torch.Tensor
     loss_sum: float
-    since_point: float
-    last_point: int
     samples: int
     extra: dict[str, Any] = field(default_factory=dict)
 

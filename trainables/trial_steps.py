@@ -63,18 +63,16 @@ def train_model(model: nn.Module, data: TrialData, config: dict[str, Any], ctx: 
     offset = ctx.epochs_trained
     rows = progress_rows(data.test, settings.seed)
     batch = int(config["train"].get("eval_batch_size", 128))
-    first_run, resume = ctx.training_runs == 0, ctx.resume
+    first_run = ctx.training_runs == 0
     ctx.training_runs += 1
-    ctx.resume = None
+    resume, ctx.resume = (ctx.resume if first_run else None), None
     pause_at = sorted(config.get(PAUSE_EPOCHS) or ()) if first_run else []
     evaluating = 0.0
-    if first_run and resume is not None:
+    if resume is not None:
         evaluating = float(resume.extra["progress_seconds"])
         # The trial's clock counts the time before the pause too (the setup repeated now counts again).
         ctx.started -= float(resume.extra["trial_seconds"])
         pause_at = [epoch for epoch in pause_at if epoch > resume.extra["epoch"]]
-    else:
-        resume = None
 
     def progress(epochs: float, metrics: dict[str, float], snapshot: Callable) -> None:
         nonlocal evaluating
