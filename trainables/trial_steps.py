@@ -11,7 +11,7 @@ import numpy as np
 from torch import nn
 
 from trainables.checkpoint import save_model
-from trainables.compress import model_cost
+from trainables.compress import compute_cost, model_cost
 from trainables.data import DataSpec, PreparedData, TokenizedSplit, load_splits, prepare_data
 from trainables.model_recipe import ModelRecipe
 from trainables.train_loop import TrainSettings, evaluate, train
@@ -181,5 +181,6 @@ def save_checkpoint(
 
 
 def cost_metrics(model: nn.Module) -> dict[str, float]:
-    """model_cost with `cost_` prefixed keys, so they sit beside accuracies in the results table."""
-    return {f"cost_{key}": value for key, value in model_cost(model).items()}
+    """model_cost and compute_cost with `cost_` prefixed keys, beside accuracies in the results table."""
+    costs = {**model_cost(model), **compute_cost(model)}
+    return {f"cost_{key}": value for key, value in costs.items()}

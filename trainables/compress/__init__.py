@@ -1,6 +1,6 @@
 """Compression library: number formats, quantized Linear layers, pruning, cost. Pure PyTorch."""
 
-from trainables.compress.cost import model_cost
+from trainables.compress.cost import compute_cost, model_cost
 from trainables.compress.format_examples import example_config
 from trainables.compress.linear_binary import LinearBinary, LinearBinaryResidualSign, LinearBinaryScaling
 from trainables.compress.linear_block import LinearBlockFP, LinearBlockLog, LinearBlockMinifloat
@@ -31,6 +31,7 @@ __all__ = [
     "LinearTernary",
     "QuantizedLinear",
     "attach_pruning_hooks",
+    "compute_cost",
     "example_config",
     "fixed_point_config",
     "model_cost",

@@ -1,4 +1,5 @@
-"""model_cost: parameter count, sparsity and storage bits of a (quantized, pruned) model."""
+"""model_cost (parameters, sparsity, storage bits) and compute_cost (MACs, bit operations,
+activation bits) of a (quantized, pruned) model."""
 
 import math
 
@@ -57,6 +58,46 @@ def model_cost(model: nn.Module) -> dict[str, int | float]:
         "size_mb": weight_bits / BITS_PER_MB,
         "avg_linear_bits": linear_bits / linear_elements if linear_elements else math.nan,
         "compression_ratio": FP32_BITS * params / weight_bits if weight_bits else math.nan,
+    }
+
+
+def compute_cost(model: nn.Module) -> dict[str, int | float]:
+    """Compute and activation cost of one token through every Linear layer of `model`.
+
+    Each nn.Linear (quantized or not) contributes; attention's matrix products, embeddings and
+    LayerNorm are not counted. Per layer, with w = weight bits per element and a = input bits
+    per element, both including shared exponents or scales (`QuantizedLinear.weight_bits()` /
+    weights and `input_bits_per_token()` / in_features; an unquantized side is 32):
+
+    - `macs_per_token` = in x out (a pruned weight still costs a MAC: dense hardware).
+    - `bops_per_token` = in x out x w x a.
+    - `sparse_bops_per_token` = nonzero weights x w x a.
+    - `activation_bits_per_token` = in x a: the layer's input as its format stores it.
+
+    The formula of each format is in docs/formats.md.
+    """
+    macs = 0
+    bops = sparse_bops = activation_bits = 0.0
+    for module in model.modules():
+        if not isinstance(module, nn.Linear) or not module.weight.numel():
+            continue
+        layer_macs = module.in_features * module.out_features
+        if isinstance(module, QuantizedLinear):
+            weight_bits = float(module.weight_bits()) / module.weight.numel()
+            input_bits = float(module.input_bits_per_token())
+        else:
+            weight_bits, input_bits = float(FP32_BITS), float(FP32_BITS * module.in_features)
+        per_input = input_bits / module.in_features
+        nonzero = int(torch.count_nonzero(module.weight.detach()).item())
+        macs += layer_macs
+        bops += layer_macs * weight_bits * per_input
+        sparse_bops += nonzero * weight_bits * per_input
+        activation_bits += input_bits
+    return {
+        "macs_per_token": macs,
+        "bops_per_token": bops,
+        "sparse_bops_per_token": sparse_bops,
+        "activation_bits_per_token": activation_bits,
     }
 
 

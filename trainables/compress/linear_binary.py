@@ -136,6 +136,11 @@ class LinearBinaryScaling(_GammaLinear):
             binary_quantize, stochastic=config[f"{tensor}_stochastic"], bipolar=config[f"{tensor}_bipolar"]
         )
 
+    def input_bits_per_token(self) -> float:
+        if self.quantizers["data_in"] is None:
+            return float(FP32_BITS * self.in_features)
+        return float(self.in_features + (0 if self.config["data_in_bipolar"] else FP32_BITS))
+
 
 class LinearBinaryResidualSign(_GammaLinear):
     """Residual-sign input, binary weight with learned scale, fp32 bias (`name: binary_residual_sign`).
@@ -179,6 +184,11 @@ class LinearBinaryResidualSign(_GammaLinear):
         if tensor == "weight":
             return self.binarised_weight if config["binary_training"] else self.clipped_weight
         return None
+
+    def input_bits_per_token(self) -> float:
+        if self.means is None:
+            return float(FP32_BITS * self.in_features)
+        return float(self.means.numel() * self.in_features)
 
     def residual_sign_input(self, x: torch.Tensor) -> torch.Tensor:
         """The input through residual sign with the learned level means."""

@@ -2,7 +2,9 @@
 
 Every tensor takes `<tensor>_block_size` (MASE's rule, see formats/blocking.py). Activations are
 blocked per batch item unless `data_in_skip_first_dim` is false; weights and biases never skip.
-`weight_bits()` counts each element's bits plus the shared field of every weight block.
+`weight_bits()` counts each element's bits plus the shared field of every weight block;
+`input_bits_per_token()` does the same for one token's input vector (blocked by the block size's
+last entry, as a token's features are).
 """
 
 from collections.abc import Callable, Mapping
@@ -74,6 +76,13 @@ class _BlockLinear(QuantizedLinear):
         return float(
             int(self.config["weight_width"]) * self.weight.numel()
             + int(self.config[self.shared_field_key]) * layout.num_blocks
+        )
+
+    def input_bits_per_token(self) -> float:
+        layout = block_layout((self.in_features,), self.config["data_in_block_size"])
+        shared = self.shared_field_key.replace("weight_", "data_in_", 1)
+        return float(
+            int(self.config["data_in_width"]) * self.in_features + int(self.config[shared]) * layout.num_blocks
         )
 
 

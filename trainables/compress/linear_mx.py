@@ -7,7 +7,8 @@ quantized only when its block size and element keys are all given (else it stays
 or a clipping search that this library does not run, so they must be false when present.
 MASE's layers are inference-only (weights quantized once at load, forward under no_grad); these
 fake-quantize in every forward and train with straight-through gradients.
-`weight_bits()` = element bits * elements + 8 * blocks (padded tail blocks included).
+`weight_bits()` = element bits * elements + 8 * blocks (padded tail blocks included);
+`input_bits_per_token()` likewise for one token's input vector, 32 bits a value when unquantized.
 """
 
 from collections.abc import Mapping
@@ -20,7 +21,7 @@ from trainables.compress.formats.mx_blocks import MXBlocks
 from trainables.compress.formats.mxfp import MXFP_ELEMENT_TYPES, mxfp_quantize
 from trainables.compress.formats.mxint import MX_SCALE_BITS, mxint_quantize
 from trainables.compress.mase_mode import is_mase_exact
-from trainables.compress.quantized_linear import TENSORS, QuantizedLinear, Quantizer
+from trainables.compress.quantized_linear import FP32_BITS, TENSORS, QuantizedLinear, Quantizer
 
 UNSUPPORTED_FLAGS = ("gptq", "clip_search")
 
@@ -55,8 +56,8 @@ class _MXLinear(QuantizedLinear):
         """Validate the element keys of `tensor`."""
         raise NotImplementedError
 
-    def element_bits(self) -> int:
-        """Bits of one weight element (the shared scale not included)."""
+    def element_bits(self, tensor: str = "weight") -> int:
+        """Bits of one element of `tensor` (the shared scale not included)."""
         raise NotImplementedError
 
     def bypassed(self) -> bool:
@@ -67,6 +68,12 @@ class _MXLinear(QuantizedLinear):
             return 32.0 * self.weight.numel()
         blocks = MXBlocks(self.weight.shape, int(self.config["weight_block_size"]))
         return float(self.element_bits() * self.weight.numel() + MX_SCALE_BITS * blocks.num_blocks)
+
+    def input_bits_per_token(self) -> float:
+        if self.quantizers["data_in"] is None:
+            return float(FP32_BITS * self.in_features)
+        blocks = MXBlocks((self.in_features,), int(self.config["data_in_block_size"]))
+        return float(self.element_bits("data_in") * self.in_features + MX_SCALE_BITS * blocks.num_blocks)
 
 
 class LinearMXInt(_MXLinear):
@@ -89,8 +96,8 @@ class LinearMXInt(_MXLinear):
             mase_exact=is_mase_exact(config, self.layer_name),
         )
 
-    def element_bits(self) -> int:
-        return int(self.config["weight_width"])
+    def element_bits(self, tensor: str = "weight") -> int:
+        return int(self.config[f"{tensor}_width"])
 
 
 class LinearMXFP(_MXLinear):
@@ -122,5 +129,5 @@ class LinearMXFP(_MXLinear):
             mase_exact=is_mase_exact(config, self.layer_name),
         )
 
-    def element_bits(self) -> int:
-        return 1 + int(self.config["weight_exponent_width"]) + int(self.config["weight_frac_width"])
+    def element_bits(self, tensor: str = "weight") -> int:
+        return 1 + int(self.config[f"{tensor}_exponent_width"]) + int(self.config[f"{tensor}_frac_width"])

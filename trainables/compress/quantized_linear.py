@@ -69,6 +69,16 @@ class QuantizedLinear(nn.Linear):
         """
         return float(self.config["weight_width"]) * self.weight.numel()
 
+    def input_bits_per_token(self) -> float:
+        """Bits of one token's input vector (`in_features` values) in this layer's input format.
+
+        Shared exponents or scales included; an input the format leaves unquantized takes 32 bits
+        a value. By default `data_in_width` bits a value; formats with other inputs override it.
+        """
+        if self.quantizers["data_in"] is None:
+            return float(FP32_BITS * self.in_features)
+        return float(self.config["data_in_width"]) * self.in_features
+
     @classmethod
     def from_linear(cls, linear: nn.Linear, config: Mapping[str, Any], layer_name: str = "linear"):
         """Build this layer from a plain Linear, copying its weight and bias."""
