@@ -141,7 +141,17 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--precisions", default=None, help="comma list of formats for lab3-precisions")
     parser.add_argument(
-        "--objective", default="accuracy", help=f"{OBJECTIVES[0]}, or {','.join(OBJECTIVES)} (two objectives)"
+        "--objective",
+        default="accuracy",
+        help=f"{OBJECTIVES[0]}, or accuracy and one cost: {', '.join('accuracy,' + o for o in OBJECTIVES[1:])}",
+    )
+    parser.add_argument(
+        "--constraint",
+        dest="constraints",
+        action="append",
+        default=None,
+        help='a cost budget, repeatable, e.g. "bops_per_token<=1e9" or "avg_linear_bits<=6" '
+        "(lab3-*, lab2-compress-aware; docs/formats.md)",
     )
     parser.add_argument(
         "--layers",
@@ -225,6 +235,7 @@ def options_from(args: argparse.Namespace, verbose: bool = False) -> RunOptions:
         if args.precisions
         else None,
         objectives=tuple(o.strip() for o in args.objective.split(",") if o.strip()),
+        constraints=tuple(args.constraints or ()),
         lab3_layers=args.lab3_layers,
         keep_classifier_fp32=args.keep_classifier_fp32,
         mase_exact=args.mase_exact,
@@ -255,6 +266,9 @@ def run_arguments(args: argparse.Namespace) -> list[str]:
         flag = max(action.option_strings, key=len)
         if isinstance(action, argparse._StoreTrueAction):
             words.append(flag)
+        elif isinstance(value, list):  # a repeatable option: once per value
+            for each in value:
+                words += [flag, str(each)]
         else:
             words += [flag, str(value)]
     return words

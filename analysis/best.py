@@ -1,6 +1,7 @@
 """The winning configurations of a results table: one ranking rule for every experiment.
 
-The rule: finished trials only (status TERMINATED, objective present and not NaN), ordered by
+The rule: finished trials only (status TERMINATED, objective present and not NaN, no
+--constraint broken: `feasible` not False), ordered by
 the search's objective in its direction (`objective` / `objective_mode` columns, written into
 every row by the runner), then, among equal objective values, fewer weight bits
 (`cost_weight_bits`), fewer parameters (`cost_params`), the earlier repeat and the earlier
@@ -20,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.results import FINISHED
+from analysis.results import finished
 from errors import ResultsError
 
 # (column, ascending) applied in order among trials with equal objective values.
@@ -58,6 +59,7 @@ NOT_METRICS = frozenset(
         MODE_COLUMN,
         PARAMS_COLUMN,
         "pareto_optimal",
+        "feasible",
         "rank",
         "rule",
     }
@@ -109,7 +111,9 @@ def ranked(
     if metric not in rows.columns:
         return rows.iloc[0:0]
     values = pd.to_numeric(rows[metric], errors="coerce")
-    done = rows[(rows["status"] == FINISHED) & values.notna()] if "status" in rows else rows[values.notna()]
+    done = rows[values.notna()]
+    if "status" in rows:
+        done = finished(done)  # finished within the search's cost budgets
     columns = [metric] + [column for column, _ in tie_breakers if column in done.columns]
     ascending = [mode == "min"] + [asc for column, asc in tie_breakers if column in done.columns]
     return done.sort_values(columns, ascending=ascending, kind="stable", na_position="last")

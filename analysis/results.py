@@ -16,6 +16,8 @@ FINISHED = "TERMINATED"
 FAILED = "ERROR"
 STOPPED = "STOPPED"
 REQUIRED_COLUMNS = ("experiment", "variant", "trial_index", "status")
+# Written by searches under --constraint: False marks a trial that broke a cost budget.
+FEASIBLE_COLUMN = "feasible"
 
 
 def load_results(path: str | Path) -> pd.DataFrame:
@@ -50,8 +52,23 @@ def load_results(path: str | Path) -> pd.DataFrame:
 
 
 def finished(table: pd.DataFrame) -> pd.DataFrame:
-    """The rows of trials that ended normally (status FINISHED)."""
-    return table[table["status"] == FINISHED]
+    """The rows of trials that ended normally (status FINISHED) within their search's cost budgets.
+
+    A trial that broke a --constraint (`feasible` False or unknown) is left out: no figure,
+    best-trial list or report picks it. `infeasible` gives those rows.
+    """
+    done = table[table["status"] == FINISHED]
+    if FEASIBLE_COLUMN in done.columns:
+        done = done[done[FEASIBLE_COLUMN].map(lambda value: value is True or value == 1)]
+    return done
+
+
+def infeasible(table: pd.DataFrame) -> pd.DataFrame:
+    """The finished rows that broke a cost budget (`feasible` not True); empty without constraints."""
+    if FEASIBLE_COLUMN not in table.columns:
+        return table.iloc[0:0]
+    done = table[table["status"] == FINISHED]
+    return done[~done[FEASIBLE_COLUMN].map(lambda value: value is True or value == 1)]
 
 
 def first_value(table: pd.DataFrame, column: str, default: Any = None) -> Any:

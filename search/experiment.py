@@ -9,6 +9,7 @@ import pandas as pd
 from ray import tune
 
 from errors import ConfigError
+from search.constraints import Constraint
 from search.options import RunOptions
 from search.samplers import grid_size, make_sampler
 from trainables.ray_adapter import TrialFunction
@@ -45,6 +46,9 @@ class SearchVariant:
     # Builds the Tune trainable from (trial_fn, settings, objectives); None means
     # trainables.ray_adapter.ray_trainable. The rehearsal surrogate brings its own, torch-free one.
     tune_adapter: Callable[..., Callable[[dict[str, Any]], None]] | None = None
+    # Cost budgets (--constraint): the searcher stores each trial's constraint values for the
+    # sampler (built with constrained=True), and the rows are marked `feasible`.
+    constraints: tuple[Constraint, ...] = ()
 
 
 def grid_variant(
@@ -94,10 +98,11 @@ class Experiment(Protocol):
     - `loaded_checkpoints(table) -> list[str]`: the checkpoints of its results that later stages
       start from (kept whatever --keep-checkpoints says). Default: none.
 
-    Three optional flags: `quantizes = True` when its trials quantize (then --mase-exact is part of
+    Four optional flags: `quantizes = True` when its trials quantize (then --mase-exact is part of
     its identity), `early_stopping = True` when --scheduler asha may stop its trials early,
     `uses_budget = True` when --budget sets its number of trials (then --budget is part of its
-    identity; elsewhere it changes nothing and stored results are reused).
+    identity; elsewhere it changes nothing and stored results are reused), `uses_constraints =
+    True` when its searches take --constraint (its identity then includes them).
     """
 
     def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
@@ -126,6 +131,11 @@ def allows_early_stopping(experiment: Experiment) -> bool:
     the answer (lab1-qat, lab1-prune) and for single trials (base).
     """
     return bool(getattr(experiment, "early_stopping", False))
+
+
+def uses_constraints(experiment: Experiment) -> bool:
+    """Whether the experiment's searches take `--constraint` budgets (its `uses_constraints`)."""
+    return bool(getattr(experiment, "uses_constraints", False))
 
 
 def uses_budget(experiment: Experiment) -> bool:

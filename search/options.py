@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from errors import ConfigError
+from search.constraints import Constraint, parse_constraints
 from search.profiles import Profile, get_profile
 from search.tune_callbacks import check_callbacks
 from trainables.trial_keys import BASE_METHODS, PRECISIONS
@@ -21,8 +22,14 @@ SAMPLERS = ("grid", "tpe", "random", "nsga2")
 # --scheduler: "asha" and "sha" stop unpromising trials early where the experiment allows it
 # (search/early_stopping.py).
 SCHEDULERS = ("fifo", "asha", "sha")
-# --objective names; lab3-mixed maps them to metrics (accuracy: max, size: min).
-OBJECTIVES = ("accuracy", "size")
+# --objective names -> (reported metric, direction): accuracy alone, or accuracy and one cost.
+OBJECTIVE_METRICS = {
+    "accuracy": ("accuracy", "max"),
+    "size": ("cost_size_mb", "min"),
+    "bops": ("cost_bops_per_token", "min"),
+    "memory": ("cost_activation_bits_per_token", "min"),
+}
+OBJECTIVES = tuple(OBJECTIVE_METRICS)
 START_CHOICES = ("base", "lab2-nas")
 # lab3-precisions --layers: each Linear chooses fp32 or the format, or all take the format.
 LAB3_LAYER_MODES = ("choose", "all")
@@ -52,6 +59,8 @@ class RunOptions:
     start_from: str | None = None
     precisions: tuple[str, ...] | None = None
     objectives: tuple[str, ...] = ("accuracy",)
+    # --constraint texts ("bops_per_token<=1e9"), parsed by search.constraints.
+    constraints: tuple[str, ...] = ()
     lab3_layers: str = "choose"
     keep_classifier_fp32: bool = False
     # Quantize with MASE's own values where the library deliberately differs (docs/formats.md).
@@ -208,14 +217,20 @@ class RunOptions:
             self.objectives
         ):
             raise ConfigError(f"--objective {objectives!r}: list each of {list(OBJECTIVES)} at most once")
-        if "accuracy" not in self.objectives:
+        if "accuracy" not in self.objectives or len(self.objectives) > 2:
             raise ConfigError(
-                f"--objective {objectives!r} must include accuracy, e.g. accuracy or accuracy,size"
+                f"--objective {objectives!r} must be accuracy or accuracy and one cost, e.g. accuracy,bops"
             )
+        parse_constraints(self.constraints)
         if self.precisions is not None:
             from search.precision_spaces import check_precisions  # the formats' registry imports torch
 
             check_precisions(list(self.precisions))
+
+    @property
+    def parsed_constraints(self) -> tuple[Constraint, ...]:
+        """--constraint, parsed (validate() has refused unreadable ones)."""
+        return parse_constraints(self.constraints)
 
     @property
     def profile(self) -> Profile:

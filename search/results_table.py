@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.curves import pareto_optimal
-from analysis.results import FAILED, FINISHED, STOPPED, TABLE_FILE
+from analysis.results import FAILED, FEASIBLE_COLUMN, FINISHED, STOPPED, TABLE_FILE
 from search import storage
 from search.early_stopping import rung_reached
 from trainables.trial_keys import PROGRESS_TIME, TRIAL_ERROR_KEY
@@ -103,10 +103,12 @@ def mark_pareto_front(rows: list[dict[str, Any]], metrics: list[str], modes: lis
     """Set `pareto_optimal` on every row of one multi-objective search, in place.
 
     `modes` says "max" or "min" per metric; the rule is analysis.curves.pareto_optimal, over the
-    finished rows only (failed rows are never optimal).
+    finished rows only (failed rows, and rows marked infeasible by a --constraint, are never optimal).
     """
     table = pd.DataFrame(rows, index=range(len(rows)))
     done = table[table["status"] == FINISHED] if "status" in table else table.iloc[:0]
+    if FEASIBLE_COLUMN in done:
+        done = done[done[FEASIBLE_COLUMN].fillna(False).astype(bool)]
     optimal = pareto_optimal(done, dict(zip(metrics, modes, strict=True))) if len(done) else pd.Series()
     for index, row in enumerate(rows):
         row["pareto_optimal"] = bool(optimal.get(index, False))

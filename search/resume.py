@@ -23,6 +23,7 @@ import pyarrow.fs
 
 from analysis.results import FINISHED
 from search import storage
+from search.constraints import Constraint, constraint_values
 from search.results_table import TUNE_KEYS
 from search.samplers import TuneGridSampler
 from search.study_storage import TUNE_TRIAL_ID
@@ -114,12 +115,14 @@ def prime_study(
     sampler: optuna.samplers.BaseSampler,
     space: dict[str, Any] | Callable[[optuna.Trial], Any],
     objectives: Sequence[str],
+    constraints: Sequence[Constraint] = (),
 ) -> None:
     """Make `study` hold every finished trial as COMPLETE, and fail the trials the dead driver left running.
 
     A study in a database already has the trials the driver told it about; one the driver asked
     for but never told (it died first) is told now; an in-memory study gets each trial added. A
-    grid point added by hand is marked visited, so the grid does not hand it out again.
+    grid point added by hand is marked visited, so the grid does not hand it out again. With
+    `constraints`, a trial added by hand carries its constraint values, as the searcher sets them.
     """
     by_tune_id = {t.user_attrs.get(TUNE_TRIAL_ID): t for t in study.get_trials(deepcopy=False)}
     for trial in finished:
@@ -140,6 +143,7 @@ def prime_study(
                 values=values,
                 user_attrs={TUNE_TRIAL_ID: trial.trial_id},
                 system_attrs=system_attrs,
+                constraints=constraint_values(constraints, trial.metrics) if constraints else None,
             )
         )
     for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):

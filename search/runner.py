@@ -17,8 +17,15 @@ from analysis.results import load_results
 from errors import ConfigError
 from search import storage
 from search.checkpoints import delete_checkpoints, drop_checkpoints
+from search.constraints import mark_feasible
 from search.early_stopping import SHA_BATCH, make_scheduler, rungs
-from search.experiment import SearchVariant, allows_early_stopping, loaded_checkpoints, uses_budget
+from search.experiment import (
+    SearchVariant,
+    allows_early_stopping,
+    loaded_checkpoints,
+    uses_budget,
+    uses_constraints,
+)
 from search.interrupts import fit_or_interrupt
 from search.options import RunOptions
 from search.progress import TrialLedger
@@ -58,6 +65,10 @@ def run(name: str, options: RunOptions) -> dict[str, pd.DataFrame]:
         raise ConfigError(
             f"--budget sets the trials of {allowed}; {name} does not use it (its trials are fixed "
             "by the profile); drop the option"
+        )
+    if options.constraints and (allowed := _used_only_by(uses_constraints, names)):
+        raise ConfigError(
+            f"--constraint applies to {allowed}; {name} does not search under a budget; drop the option"
         )
     if options.trial == "surrogate":
         refused = [each for each in names if not getattr(get_experiment(each), "has_surrogate", False)]
@@ -139,6 +150,8 @@ def run_experiment(name: str, plan: RunPlan) -> pd.DataFrame:
     rows: list[dict[str, Any]] = []
     for variant in variants:
         variant_rows = run_variant(name, variant, options, folder)
+        if variant.constraints:
+            mark_feasible(variant_rows, variant.constraints)
         if not isinstance(variant.metric, str):
             # A multi-objective search returns a set of best trials, not one: mark them.
             mark_pareto_front(variant_rows, variant.metric, variant.mode)
@@ -290,9 +303,12 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
         sampler=variant.sampler,
         study_name=study_name(name, run_name, options.optuna_study_prefix),
         url=storage_url(folder, options.optuna_storage),
+        constraints=variant.constraints,
     )
     if resumed:
-        prime_study(searcher._ot_study, done, variant.sampler, space, _objectives(variant))
+        prime_study(
+            searcher._ot_study, done, variant.sampler, space, _objectives(variant), variant.constraints
+        )
     if remaining <= 0:
         # Every trial had finished before the driver stopped (e.g. the last one during Ctrl-C):
         # nothing to run, but the study may lack the trials that finished after its last write.

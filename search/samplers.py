@@ -83,13 +83,18 @@ def grid_size(grid: Mapping[str, Sequence[Any]]) -> int:
 
 
 def make_sampler(
-    name: str, seed: int, grid: Mapping[str, Sequence[Any]] | None = None
+    name: str, seed: int, grid: Mapping[str, Sequence[Any]] | None = None, constrained: bool = False
 ) -> tuple[optuna.samplers.BaseSampler, dict[str, Any]]:
     """Build the named sampler; returns it with the settings to record (Optuna defaults change).
 
     `grid` is required for `grid`: the same finite space the other samplers search.
+    `constrained` (a search under --constraint) only records `sampler_constrained`: TPE and
+    NSGA-II read the constraint values stored with each trial (search.constraints) by themselves;
+    grid and random sampling ignore them (the rows are still marked `feasible`).
     """
     settings: dict[str, Any] = {"sampler": name, "sampler_seed": seed, "optuna_version": optuna.__version__}
+    if constrained:
+        settings["sampler_constrained"] = name in ("tpe", "nsga2")
     if name == "grid":
         if grid is None:
             raise ConfigError("the grid sampler needs a finite space")

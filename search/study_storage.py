@@ -14,6 +14,7 @@ import logging
 import os
 import pickle
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import optuna
@@ -23,6 +24,7 @@ from ray.tune.search.optuna import OptunaSearch
 
 from errors import ConfigError
 from search import storage
+from search.constraints import Constraint, constraint_values
 from search.study_bulk_write import write_trials
 from trainables.trial_keys import PROGRESS_METRIC
 
@@ -146,11 +148,18 @@ class StudySearch(OptunaSearch):
     resumed from that snapshot re-runs what the database lacks and never duplicates what it has
     (trials are matched by their `tune_trial_id`). Running trials are not in the database.
     A database that cannot be reached is retried at the next snapshot; the search goes on.
+
+    With `constraints` (search.constraints), each finished trial's constraint values are set on
+    it with Optuna's `Trial.set_constraint` before the study is told: stored with the trial,
+    read by TPE's and NSGA-II's constrained sampling.
     """
 
-    def __init__(self, *args: Any, url: str | None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, url: str | None, constraints: Sequence[Constraint] = (), **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._url = url
+        self._constraints = tuple(constraints)
         self._db: optuna.storages.RDBStorage | None = None
         self._in_db: set[str] | None = None  # Tune trial ids already in the database (None: not read yet)
         if url and self._ot_study is not None:
@@ -169,6 +178,13 @@ class StudySearch(OptunaSearch):
         if new and trial_id in self._ot_trials:
             self._ot_trials[trial_id].set_user_attr(TUNE_TRIAL_ID, trial_id)
         return params
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        trial = self._ot_trials.get(trial_id)
+        if self._constraints and result and trial is not None and trial_id not in self._completed_trials:
+            for key, value in (constraint_values(self._constraints, result) or {}).items():
+                trial.set_constraint(key, value)
+        super().on_trial_complete(trial_id, result, error)
 
     def on_trial_result(self, trial_id: str, result: dict) -> None:
         if isinstance(self.metric, list) or self.metric in result:

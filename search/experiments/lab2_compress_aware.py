@@ -78,6 +78,7 @@ class Lab2CompressAwareExperiment:
     # compression) and during post-training (after it), the same phase for every trial.
     early_stopping = True
     uses_budget = True  # --budget sets its trials (part of its identity: search/run_plan.py)
+    uses_constraints = True
 
     def identity_fields(self, options: RunOptions, stored: Stored) -> dict[str, Any]:
         quantization, pruning = compression_configs(options)
@@ -85,12 +86,18 @@ class Lab2CompressAwareExperiment:
             raise ConfigError(
                 f"--sampler {options.sampler!r}: lab2-compress-aware uses one of {list(NAS_SAMPLERS)}"
             )
-        return {
+        identity = {
             "repeats": options.repeats,
             "sampler": options.sampler or f"best of {NAS_EXPERIMENT}",
             "quantization": quantization,
             "pruning": pruning,
         }
+        # Only when set: results stored before these options keep their identity.
+        if len(options.objectives) > 1:
+            identity["objectives"] = list(options.objectives)
+        if options.constraints:
+            identity["constraints"] = [c.text for c in options.parsed_constraints]
+        return identity
 
     def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
         quantization, pruning = compression_configs(options)
@@ -111,6 +118,7 @@ class Lab2CompressAwareExperiment:
                 trial_fn=lab2_compress_aware_trial,
                 settings=settings,
                 trial_epochs=options.profile.epochs + settings["post_train_epochs"],
+                cost_aware=True,
                 recorded={
                     "objective": metric,
                     "sampler_chosen_by": chosen_by,

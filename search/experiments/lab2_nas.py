@@ -16,7 +16,7 @@ import pandas as pd
 from errors import ConfigError
 from search.experiment import SearchVariant, Stored
 from search.nas_space import NasSpace, best_nas_trial, space_for
-from search.options import RunOptions
+from search.options import OBJECTIVE_METRICS, RunOptions
 from search.samplers import make_sampler
 from trainables.ray_adapter import TrialFunction
 from trainables.surrogate_trial import surrogate_nas_trial, surrogate_trainable
@@ -41,28 +41,44 @@ def nas_search(
     settings: dict[str, Any] | None = None,
     recorded: dict[str, Any] | None = None,
     trial_epochs: float | None = None,
+    cost_aware: bool = False,
 ) -> SearchVariant:
     """One search of the run's NAS space with one sampler, seeded with seed + repeat.
 
     `recorded` adds columns to every row (besides the sampler's settings, the space and budget).
     `trial_epochs` is what one trial trains in all (default: the profile's epochs), the time scale
-    of early stopping.
+    of early stopping. `cost_aware`: --objective's cost (if any) becomes a second objective and
+    --constraint applies; such a search runs every trial to its end (no early stopping).
     """
     space = space_for(options)
-    sampler, sampler_settings = make_sampler(sampler_name, options.seed + repeat, space.grid())
+    constraints = options.parsed_constraints if cost_aware else ()
+    sampler, sampler_settings = make_sampler(
+        sampler_name, options.seed + repeat, space.grid(), constrained=bool(constraints)
+    )
     budget = nas_budget(options, space)
+    metrics: str | list[str] = metric
+    modes: str | list[str] = "max"
+    if cost_aware and len(options.objectives) > 1:
+        cost_metric, cost_mode = OBJECTIVE_METRICS[options.objectives[1]]
+        metrics, modes = [metric, cost_metric], ["max", cost_mode]
+    if constraints:
+        sampler_settings["constraints"] = ",".join(c.text for c in constraints)
+    single = isinstance(metrics, str) and not constraints
     return SearchVariant(
         name=name,
         space=space.tune_space(),
         sampler=sampler,
         num_samples=budget,
-        metric=metric,
-        mode="max",
+        metric=metrics,
+        mode=modes,
+        constraints=constraints,
         trial_fn=trial_fn,
         settings=dict(settings or {}),
         sampler_settings={**sampler_settings, "nas_space": space.name, "budget": budget, **(recorded or {})},
         repeat=repeat,
-        early_stopping_epochs=options.profile.epochs if trial_epochs is None else trial_epochs,
+        early_stopping_epochs=(options.profile.epochs if trial_epochs is None else trial_epochs)
+        if single
+        else None,
     )
 
 

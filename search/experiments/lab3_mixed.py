@@ -16,13 +16,11 @@ import pandas as pd
 from errors import ConfigError
 from search.experiment import SearchVariant, Stored
 from search.experiments.lab3_start import start_experiment, starting_point
-from search.options import RunOptions
+from search.options import OBJECTIVE_METRICS, RunOptions
 from search.precision_spaces import LayerwiseSpace, format_config, knob_keys, knob_values, layer_keys
 from search.samplers import make_sampler
 from trainables.lab3_trial import lab3_trial, starting_model
 
-# --objective name (search.options.OBJECTIVES) -> (reported metric, direction).
-OBJECTIVE_METRICS = {"accuracy": ("accuracy", "max"), "size": ("cost_size_mb", "min")}
 DEFAULT_SAMPLER = "tpe"
 # Samplers that can search a define-by-run space (a grid needs the whole space up front).
 LAB3_SAMPLERS = ("tpe", "random", "nsga2")
@@ -52,12 +50,15 @@ def objective(options: RunOptions) -> tuple[str | list[str], str | list[str]]:
 
 def lab3_identity(options: RunOptions, stored: Stored) -> dict[str, Any]:
     """What besides profile, data and seed decides a Lab 3 result: start model, sampler, objectives."""
-    return {
+    identity = {
         "start_from": start_experiment(options, stored),
         "sampler": sampler_name(options),
         "objectives": list(options.objectives),
         "repeats": options.repeats,
     }
+    if options.constraints:  # only when set: results stored before --constraint keep their identity
+        identity["constraints"] = [c.text for c in options.parsed_constraints]
+    return identity
 
 
 def layerwise_variants(
@@ -89,7 +90,10 @@ def layerwise_variants(
     }
     variants = []
     for repeat in range(options.repeats):
-        sampler, recorded = make_sampler(sampler_name(options), options.seed + repeat)
+        constraints = options.parsed_constraints
+        sampler, recorded = make_sampler(
+            sampler_name(options), options.seed + repeat, constrained=bool(constraints)
+        )
         variants.append(
             SearchVariant(
                 name=format_name,
@@ -106,12 +110,17 @@ def layerwise_variants(
                     "objectives": ",".join(options.objectives),
                     "layers_mode": layer_mode,
                     "fp32_layers": ",".join(fp32_layers),
+                    "constraints": ",".join(c.text for c in constraints),
                 },
+                constraints=constraints,
                 repeat=repeat,
                 max_concurrent=options.profile.lab3_max_concurrent,
                 # Stopping on accuracy alone is sound for one objective only: with accuracy and
                 # size, a small, less accurate model may be on the Pareto front.
-                early_stopping_epochs=options.profile.lab3_epochs if isinstance(metric, str) else None,
+                # A stopped trial reports no cost either, so a constrained search runs every trial.
+                early_stopping_epochs=(
+                    options.profile.lab3_epochs if isinstance(metric, str) and not constraints else None
+                ),
             )
         )
     return variants
@@ -123,6 +132,7 @@ class Lab3MixedExperiment:
     # Its trials quantize: --mase-exact is part of its identity (search/run_plan.py).
     quantizes = True
     early_stopping = True
+    uses_constraints = True
 
     def inputs_for(self, options: RunOptions, stored: Stored) -> tuple[str, ...]:
         return (start_experiment(options, stored),)

@@ -39,6 +39,7 @@ class Lab3PrecisionsExperiment:
     # Its trials quantize: --mase-exact is part of its identity (search/run_plan.py).
     quantizes = True
     early_stopping = True
+    uses_constraints = True
     uses_budget = True  # --budget sets its trials (part of its identity: search/run_plan.py)
 
     def inputs_for(self, options: RunOptions, stored: Stored) -> tuple[str, ...]:

@@ -82,7 +82,8 @@ class _BlockLinear(QuantizedLinear):
         layout = block_layout((self.in_features,), self.config["data_in_block_size"])
         shared = self.shared_field_key.replace("weight_", "data_in_", 1)
         return float(
-            int(self.config["data_in_width"]) * self.in_features + int(self.config[shared]) * layout.num_blocks
+            int(self.config["data_in_width"]) * self.in_features
+            + int(self.config[shared]) * layout.num_blocks
         )
 
 
