@@ -6,6 +6,7 @@ A new figure is a few lines: pick the points (analysis.curves), style the curves
 save the PNG with its CSV (analysis.figure_io.save).
 """
 
+import re
 from collections.abc import Mapping
 
 import matplotlib.pyplot as plt
@@ -14,7 +15,7 @@ from matplotlib.ticker import MaxNLocator
 
 from analysis.curves import pareto_front
 from analysis.format_styles import CurveStyle
-from analysis.results import finished, first_value
+from analysis.results import finished, first_value, infeasible
 
 # Reference lines, the same in every lab.
 FP32_LINE = {"color": "black", "linestyle": ":", "linewidth": 1.2}
@@ -88,3 +89,36 @@ def scatter_with_front(
             label="Pareto front",
         )
         axes.scatter(front[x], front[y], s=40, facecolors="none", edgecolors="black", linewidths=1.0)
+
+
+# A --constraint as the runner records it in the `constraints` column: "bops_per_token<=1e+09".
+_CONSTRAINT = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(<=|>=)\s*(\S+)\s*$")
+
+
+def recorded_constraints(table: pd.DataFrame) -> list[tuple[str, str, float]]:
+    """The search's cost budgets as (cost column, "<=" or ">=", bound), from its `constraints` column."""
+    text = first_value(table, "constraints")
+    found = []
+    for part in str(text or "").split(","):
+        match = _CONSTRAINT.match(part)
+        if match:
+            found.append(
+                ("cost_" + match.group(1).removeprefix("cost_"), match.group(2), float(match.group(3)))
+            )
+    return found
+
+
+def infeasible_points(axes: plt.Axes, table: pd.DataFrame, x: str, y: str) -> None:
+    """The finished trials that broke a --constraint, as grey crosses (never on the front)."""
+    broken = infeasible(table).dropna(subset=[x, y])
+    if len(broken):
+        axes.scatter(broken[x], broken[y], marker="x", s=22, color="0.55", label="broke a constraint")
+
+
+def constraint_line(axes: plt.Axes, table: pd.DataFrame, x: str) -> None:
+    """A vertical dashed line at each recorded budget on the x-axis cost `x`."""
+    for column, op, bound in recorded_constraints(table):
+        if column == x:
+            axes.axvline(
+                bound, color="firebrick", linestyle="--", linewidth=1.0, label=f"budget {op} {bound:g}"
+            )

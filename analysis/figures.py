@@ -7,7 +7,7 @@ import pandas as pd
 
 from analysis.lab1_figures import plot_lab1_prune, plot_lab1_qat
 from analysis.lab2_figures import plot_lab2_compress_aware, plot_lab2_nas, plot_lab2_nas_params
-from analysis.lab3_figures import plot_lab3_best_so_far, plot_lab3_formats, plot_lab3_pareto
+from analysis.lab3_figures import plot_lab3_best_so_far, plot_lab3_bops, plot_lab3_formats, plot_lab3_pareto
 from analysis.results import load_results
 from errors import ResultsError
 
@@ -18,8 +18,8 @@ FIGURES: dict[str, list[FigureFunction]] = {
     "lab1-prune": [plot_lab1_prune],
     "lab2-nas": [plot_lab2_nas, plot_lab2_nas_params],
     "lab2-compress-aware": [plot_lab2_compress_aware],
-    "lab3-mixed": [plot_lab3_best_so_far, plot_lab3_pareto],
-    "lab3-precisions": [plot_lab3_best_so_far, plot_lab3_formats, plot_lab3_pareto],
+    "lab3-mixed": [plot_lab3_best_so_far, plot_lab3_pareto, plot_lab3_bops],
+    "lab3-precisions": [plot_lab3_best_so_far, plot_lab3_formats, plot_lab3_pareto, plot_lab3_bops],
 }
 
 

@@ -4,7 +4,9 @@ All read a `lab3-mixed` or `lab3-precisions` table: one row per trial with `vari
 format), `repeat`, `trial_index`, `accuracy`, `cost_avg_linear_bits`, the starting model's
 `fp32_accuracy` and, when the trials report it, `majority_accuracy` (chance). Files, each with a
 CSV of its points: `<experiment>.png` (best so far), `<experiment>-formats.png` (one dot per
-format; lab3-precisions only) and `<experiment>-pareto.png`.
+format; lab3-precisions only), `<experiment>-pareto.png` (accuracy against bits per weight) and
+`<experiment>-bops.png` (accuracy against bit operations per token). Trials that broke a
+--constraint are grey crosses, never on a front; a budget on the x-axis cost is a dashed line.
 
 Every format keeps one style (analysis.format_styles) in every figure. The x-axis of the Pareto
 figure is the average bits per Linear weight: it separates the formats, whereas model size is
@@ -22,7 +24,9 @@ from analysis.figure_parts import (
     FP32_LINE,
     best_so_far_line,
     chance_line,
+    constraint_line,
     front_points,
+    infeasible_points,
     run_label,
     scatter_with_front,
 )
@@ -31,6 +35,7 @@ from analysis.results import finished, first_value
 
 ACCURACY = "accuracy"
 BITS = "cost_avg_linear_bits"
+BOPS = "cost_bops_per_token"
 FP32_BITS = 32.0
 
 
@@ -152,6 +157,8 @@ def plot_lab3_pareto(table: pd.DataFrame, folder: str | Path) -> list[Path]:
     reference = _reference(table)
     styles = curve_styles(_formats(done["variant"]))
     scatter_with_front(axes, done, BITS, ACCURACY, styles, extend_to=FP32_BITS)
+    infeasible_points(axes, table, BITS, ACCURACY)
+    constraint_line(axes, table, BITS)
     for _, point in done[done["on_front"]].iterrows():
         axes.annotate(
             str(point["variant"]),
@@ -189,6 +196,52 @@ def plot_lab3_pareto(table: pd.DataFrame, folder: str | Path) -> list[Path]:
     return [save(figure, done[columns].sort_values(BITS, kind="stable"), folder, f"{experiment}-pareto")]
 
 
+def plot_lab3_bops(table: pd.DataFrame, folder: str | Path) -> list[Path]:
+    """Bit operations per token (x, log scale) against accuracy (y): the trials within their
+    budgets in their format's style with the Pareto front over them, the trials that broke a
+    --constraint as grey crosses, and a bops budget as a dashed line.
+
+    Bit operations (trainables.compress.cost.compute_cost, docs/formats.md) count every Linear's
+    MACs times weight bits times input bits, shared exponents and scales included. A table
+    without `cost_bops_per_token` (written before it existed) draws nothing.
+    """
+    if BOPS not in table.columns:
+        return []
+    experiment = _experiment(table)
+    done = front_points(table, maximize=ACCURACY, minimize=BOPS)
+    figure, axes = new_axes(
+        _title(table, "accuracy against bit operations"),
+        "bit operations per token (Linear layers)",
+        "test accuracy",
+        run_label(table),
+    )
+    styles = curve_styles(_formats(done["variant"]))
+    scatter_with_front(axes, done, BOPS, ACCURACY, styles)
+    infeasible_points(axes, table, BOPS, ACCURACY)
+    constraint_line(axes, table, BOPS)
+    axes.set_xscale("log")
+    reference = _reference(table)
+    if reference is not None:
+        axes.axhline(reference["accuracy"], label=f"fp32 start ({reference['start']})", **FP32_LINE)
+    _legend(axes, len(styles))
+    columns = [
+        c
+        for c in (
+            "variant",
+            "repeat",
+            "trial_index",
+            BOPS,
+            BITS,
+            ACCURACY,
+            "feasible",
+            "pareto_optimal",
+            "on_front",
+        )
+        if c in done.columns
+    ]
+    return [save(figure, done[columns].sort_values(BOPS, kind="stable"), folder, f"{experiment}-bops")]
+
+
 def _formats(variants: pd.Series) -> list[str]:
     """The formats present, in the library's order (unknown names after, by name)."""
     present = {str(v) for v in variants.dropna().unique()}
@@ -206,6 +259,9 @@ def _title(table: pd.DataFrame, what: str) -> str:
         value = first_value(table, column)
         if value is not None and (column != "objectives" or "," in str(value)):
             details.append(str(value))
+    budgets = first_value(table, "constraints")
+    if budgets:
+        details.append(f"budget {budgets}")
     if first_value(table, "layers_mode") == "all":
         fp32 = first_value(table, "fp32_layers")
         details.append("every Linear" + (f" but {fp32}" if fp32 else ""))

@@ -16,7 +16,7 @@ import pandas as pd
 
 from analysis.best import best_records, objectives_of, params_of
 from analysis.figures import FIGURES
-from analysis.results import FINISHED, TABLE_FILE, load_results
+from analysis.results import FINISHED, TABLE_FILE, infeasible, load_results
 from errors import ResultsError
 
 RUN_FILE = "run.json"
@@ -127,6 +127,10 @@ def _facts(table: pd.DataFrame, run: dict[str, Any], folder: Path) -> str:
         ("trials", f"{len(table)} ({ok} finished, {len(table) - ok} failed)"),
         ("searches", ", ".join(str(v) for v in table["variant"].drop_duplicates())),
     ]
+    budgets = first.get("constraints")
+    if isinstance(budgets, str) and budgets:
+        broken = len(infeasible(table))
+        facts.append(("constraints", f"{budgets} ({broken} finished trials broke one; never picked)"))
     if run.get("seconds") is not None:
         facts.append(("wall time", _duration(float(run["seconds"]))))
     for column, label in (("node", "nodes"), ("device", "devices")):
@@ -184,7 +188,16 @@ def _trials_table(table: pd.DataFrame, folder: Path) -> str:
         param_names += [k for k in params_of(row) if k not in param_names]
     if len(param_names) > 8:  # per-layer searches: one column of all parameters instead
         param_names = []
-    columns = ["variant", "repeat", "trial_index", *param_names, *objective_columns, "status", "duration_s"]
+    columns = [
+        "variant",
+        "repeat",
+        "trial_index",
+        *param_names,
+        *objective_columns,
+        "feasible",
+        "status",
+        "duration_s",
+    ]
     columns = [c for c in dict.fromkeys(columns) if c in table.columns]
     shown = table.head(MAX_TRIAL_ROWS)
     head = "".join(f"<th>{_e(c)}</th>" for c in columns)

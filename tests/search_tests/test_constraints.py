@@ -59,7 +59,9 @@ def test_run_options_refuse_a_bad_constraint_and_a_third_objective():
     with pytest.raises(ConfigError, match="--constraint 'bits<=6'"):
         RunOptions(profile_name="smoke", dataset="synthetic", constraints=("bits<=6",)).validate()
     with pytest.raises(ConfigError, match="accuracy and one cost"):
-        RunOptions(profile_name="smoke", dataset="synthetic", objectives=("accuracy", "size", "bops")).validate()
+        RunOptions(
+            profile_name="smoke", dataset="synthetic", objectives=("accuracy", "size", "bops")
+        ).validate()
 
 
 def test_rows_are_marked_feasible_and_readers_skip_the_rest():
