@@ -12,13 +12,19 @@ def cmd_best(args: argparse.Namespace) -> int:
     from analysis.best import best_records, format_best
     from analysis.results import load_results
 
-    records = best_records(load_results(args.folder), args.top)
+    table = load_results(args.folder)
+    records = best_records(table, args.top)
     if args.json:
         json.dump(records, sys.stdout, indent=1)
         print()
     else:
         for line in format_best(records, metric_limit=10):
             print(line)
+        if "sensitivity" in set(table["experiment"]):
+            from analysis.sensitivity import format_sensitivity
+
+            for line in format_sensitivity(table, k=max(3, args.top)):
+                print(line)
     return 0
 
 

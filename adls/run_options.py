@@ -139,7 +139,11 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--from", dest="start_from", default=None, choices=list(START_CHOICES), help="Lab 3 starting model"
     )
-    parser.add_argument("--precisions", default=None, help="comma list of formats for lab3-precisions")
+    parser.add_argument(
+        "--precisions",
+        default=None,
+        help="comma list of formats for lab3-precisions; sensitivity also takes format:width (default integer:4,integer:8)",
+    )
     parser.add_argument(
         "--objective",
         default="accuracy",

@@ -9,6 +9,7 @@ from analysis.lab1_figures import plot_lab1_prune, plot_lab1_qat
 from analysis.lab2_figures import plot_lab2_compress_aware, plot_lab2_nas, plot_lab2_nas_params
 from analysis.lab3_figures import plot_lab3_best_so_far, plot_lab3_bops, plot_lab3_formats, plot_lab3_pareto
 from analysis.results import load_results
+from analysis.sensitivity import plot_sensitivity
 from errors import ResultsError
 
 FigureFunction = Callable[[pd.DataFrame, str | Path], list[Path]]
@@ -20,6 +21,7 @@ FIGURES: dict[str, list[FigureFunction]] = {
     "lab2-compress-aware": [plot_lab2_compress_aware],
     "lab3-mixed": [plot_lab3_best_so_far, plot_lab3_pareto, plot_lab3_bops],
     "lab3-precisions": [plot_lab3_best_so_far, plot_lab3_formats, plot_lab3_pareto, plot_lab3_bops],
+    "sensitivity": [plot_sensitivity],
 }
 
 

@@ -225,7 +225,10 @@ class RunOptions:
         if self.precisions is not None:
             from search.precision_spaces import check_precisions  # the formats' registry imports torch
 
-            check_precisions(list(self.precisions))
+            # `format:width` entries are the sensitivity experiment's (it checks the width).
+            check_precisions(list(dict.fromkeys(p.partition(":")[0] for p in self.precisions)))
+            if len(set(self.precisions)) != len(self.precisions):
+                raise ConfigError(f"--precisions lists a format twice: {','.join(self.precisions)}")
 
     @property
     def parsed_constraints(self) -> tuple[Constraint, ...]:

@@ -144,11 +144,16 @@ def majority_accuracy(data: TrialData) -> float:
 
 def accuracy(model: nn.Module, data: TrialData, config: dict[str, Any], ctx: TrialContext) -> float:
     """Test-split accuracy of `model`."""
+    return evaluate_split(model, data, config, ctx)["accuracy"]
+
+
+def evaluate_split(
+    model: nn.Module, data: TrialData, config: dict[str, Any], ctx: TrialContext
+) -> dict[str, float]:
+    """Test-split `accuracy` and mean `loss` of `model`."""
     batch = int(config["train"].get("eval_batch_size", 128))
     precision = config["train"].get("precision", "fp32")
-    return evaluate(model, data.test, ctx.device, batch, data.prepared.pad_token_id, precision=precision)[
-        "accuracy"
-    ]
+    return evaluate(model, data.test, ctx.device, batch, data.prepared.pad_token_id, precision=precision)
 
 
 def finish(

@@ -1,0 +1,95 @@
+"""`sensitivity`: how much each Linear layer, alone, suffers from each precision.
+
+One trial per (layer, precision), all independent: from the Lab 3 starting model (`--from`, as
+lab3-mixed), quantize that one layer and evaluate without training (trainables/sensitivity_trial.py).
+A grid, so every pair runs exactly once, spread over every CPU or GPU the cluster has.
+
+`--precisions` entries are a format name (its example config, about 8 bits) or `format:width`
+(every tensor's `<t>_width` set to width; for `integer` the frac width is width // 2). Default:
+integer at widths 4 and 8. Layer names are read from the starting model.
+"""
+
+from typing import Any
+
+import pandas as pd
+from torch import nn
+
+from errors import ConfigError
+from search.experiment import SearchVariant, Stored, grid_variant
+from search.experiments.lab3_start import start_experiment, starting_point
+from search.options import RunOptions
+from search.precision_spaces import layer_keys
+from trainables.compress import LINEAR_FORMATS, quantize_model
+from trainables.compress.format_examples import example_config
+from trainables.compress.quantized_linear import TENSORS
+from trainables.lab3_trial import starting_model
+from trainables.trial_ref import TrialRef
+
+DEFAULT_PRECISIONS = ("integer:4", "integer:8")
+VARIANT = "per-layer"
+
+
+def precision_names(options: RunOptions) -> list[str]:
+    """--precisions in the order given, else integer at widths 4 and 8."""
+    return list(options.precisions) if options.precisions is not None else list(DEFAULT_PRECISIONS)
+
+
+def precision_config(precision: str) -> dict[str, Any]:
+    """The MASE layer config of one `--precisions` entry (`format` or `format:width`); ConfigError if bad."""
+    name, _, width_text = precision.partition(":")
+    if name not in LINEAR_FORMATS:
+        raise ConfigError(
+            f"--precisions {precision!r}: unknown format {name!r}; choose from {sorted(LINEAR_FORMATS)}"
+        )
+    config = example_config(name)
+    if width_text:
+        if not width_text.isdigit() or int(width_text) < 1:
+            raise ConfigError(
+                f"--precisions {precision!r}: the width must be a whole number >= 1, e.g. integer:4"
+            )
+        if "weight_width" not in config:
+            raise ConfigError(f"--precisions {precision!r}: {name} has no width to set; write {name} alone")
+        width = int(width_text)
+        for tensor in TENSORS:
+            if f"{tensor}_width" in config:
+                config[f"{tensor}_width"] = width
+            if name == "integer":
+                config[f"{tensor}_frac_width"] = width // 2
+    # Building one layer checks every key (a width out of the format's range, ...).
+    quantize_model(nn.Sequential(nn.Linear(4, 4)), {"by": "type", "linear": {"config": config}})
+    return config
+
+
+class SensitivityExperiment:
+    """The search of `sensitivity` (its name, task and requirements are in search/registry.py)."""
+
+    quantizes = True  # --mase-exact is part of its identity
+
+    def inputs_for(self, options: RunOptions, stored: Stored) -> tuple[str, ...]:
+        return (start_experiment(options, stored),)
+
+    def identity_fields(self, options: RunOptions, stored: Stored) -> dict[str, Any]:
+        names = precision_names(options)
+        for name in names:
+            precision_config(name)
+        return {"start_from": start_experiment(options, stored), "precisions": names}
+
+    def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
+        start = starting_point(inputs)
+        model, _ = starting_model(start["checkpoint"])
+        layers = layer_keys(model)
+        names = precision_names(options)
+        variant = grid_variant(
+            VARIANT,
+            {"layer": list(layers), "precision": names},
+            options,
+            metric="accuracy",
+            trial_fn=TrialRef("trainables.sensitivity_trial", "sensitivity_trial"),
+            settings={
+                "start_checkpoint": start["checkpoint"],
+                "layers": layers,
+                "precision_configs": {name: precision_config(name) for name in names},
+            },
+        )
+        variant.sampler_settings["start_from"] = start["experiment"]
+        return [variant]
