@@ -16,6 +16,7 @@ from search.options import (
     PRECISIONS,
     SAMPLERS,
     SCHEDULERS,
+    SEED_SOURCES,
     START_CHOICES,
     TRIAL_KINDS,
     RunOptions,
@@ -140,6 +141,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         "--from", dest="start_from", default=None, choices=list(START_CHOICES), help="Lab 3 starting model"
     )
     parser.add_argument(
+        "--seed-from",
+        dest="seed_from",
+        default=None,
+        choices=list(SEED_SOURCES),
+        help="lab3-mixed: first trials from a per-layer sensitivity run (sensitive layers widest)",
+    )
+    parser.add_argument(
         "--precisions",
         default=None,
         help="comma list of formats for lab3-precisions; sensitivity also takes format:width (default integer:4,integer:8)",
@@ -235,6 +243,7 @@ def options_from(args: argparse.Namespace, verbose: bool = False) -> RunOptions:
         keep_checkpoints=None if args.keep_checkpoints == "all" else int(args.keep_checkpoints),
         keep_previous=args.keep_previous,
         start_from=args.start_from,
+        seed_from=args.seed_from,
         precisions=tuple(p.strip() for p in args.precisions.split(",") if p.strip())
         if args.precisions
         else None,

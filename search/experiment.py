@@ -49,6 +49,9 @@ class SearchVariant:
     # Cost budgets (--constraint): the searcher stores each trial's constraint values for the
     # sampler (built with constrained=True), and the rows are marked `feasible`.
     constraints: tuple[Constraint, ...] = ()
+    # Points (sampled-parameter dicts) the study runs first (Optuna's enqueue_trial), e.g. the
+    # sensitivity seeds of `lab3-mixed --seed-from sensitivity`; not re-enqueued when resuming.
+    enqueued: tuple[dict[str, Any], ...] = ()
 
 
 def grid_variant(

@@ -31,6 +31,8 @@ OBJECTIVE_METRICS = {
 }
 OBJECTIVES = tuple(OBJECTIVE_METRICS)
 START_CHOICES = ("base", "lab2-nas")
+# lab3-mixed --seed-from: the experiment whose results choose the search's first trials.
+SEED_SOURCES = ("sensitivity",)
 # lab3-precisions --layers: each Linear chooses fp32 or the format, or all take the format.
 LAB3_LAYER_MODES = ("choose", "all")
 
@@ -57,6 +59,7 @@ class RunOptions:
     repeats: int = 1
     sampler: str | None = None
     start_from: str | None = None
+    seed_from: str | None = None
     precisions: tuple[str, ...] | None = None
     objectives: tuple[str, ...] = ("accuracy",)
     # --constraint texts ("bops_per_token<=1e9"), parsed by search.constraints.
@@ -211,6 +214,10 @@ class RunOptions:
         if self.start_from is not None and self.start_from not in START_CHOICES:
             raise ConfigError(
                 f"--from {self.start_from!r} is not allowed; choose one of {list(START_CHOICES)}"
+            )
+        if self.seed_from is not None and self.seed_from not in SEED_SOURCES:
+            raise ConfigError(
+                f"--seed-from {self.seed_from!r} is not allowed; choose one of {list(SEED_SOURCES)}"
             )
         objectives = ",".join(self.objectives)
         if any(name not in OBJECTIVES for name in self.objectives) or len(set(self.objectives)) != len(

@@ -70,6 +70,8 @@ def run(name: str, options: RunOptions) -> dict[str, pd.DataFrame]:
         raise ConfigError(
             f"--constraint applies to {allowed}; {name} does not search under a budget; drop the option"
         )
+    if options.seed_from and "lab3-mixed" not in names:
+        raise ConfigError(f"--seed-from applies to lab3-mixed; {name} takes no seeds; drop the option")
     if options.trial == "surrogate":
         refused = [each for each in names if not getattr(get_experiment(each), "has_surrogate", False)]
         if refused:
@@ -304,6 +306,7 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
         study_name=study_name(name, run_name, options.optuna_study_prefix),
         url=storage_url(folder, options.optuna_storage),
         constraints=variant.constraints,
+        enqueued=() if resumed else variant.enqueued,
     )
     if resumed:
         prime_study(

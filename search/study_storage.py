@@ -149,17 +149,25 @@ class StudySearch(OptunaSearch):
     (trials are matched by their `tune_trial_id`). Running trials are not in the database.
     A database that cannot be reached is retried at the next snapshot; the search goes on.
 
+    `enqueued` points are the study's first trials (Optuna's `enqueue_trial`).
     With `constraints` (search.constraints), each finished trial's constraint values are set on
     it with Optuna's `Trial.set_constraint` before the study is told: stored with the trial,
     read by TPE's and NSGA-II's constrained sampling.
     """
 
     def __init__(
-        self, *args: Any, url: str | None, constraints: Sequence[Constraint] = (), **kwargs: Any
+        self,
+        *args: Any,
+        url: str | None,
+        constraints: Sequence[Constraint] = (),
+        enqueued: Sequence[dict[str, Any]] = (),
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self._url = url
         self._constraints = tuple(constraints)
+        for point in enqueued:  # the first trials asked for get these parameters, in this order
+            self._ot_study.enqueue_trial(point)
         self._db: optuna.storages.RDBStorage | None = None
         self._in_db: set[str] | None = None  # Tune trial ids already in the database (None: not read yet)
         if url and self._ot_study is not None:

@@ -13,12 +13,14 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.sensitivity import layer_sensitivity
 from errors import ConfigError
 from search.experiment import SearchVariant, Stored
 from search.experiments.lab3_start import start_experiment, starting_point
 from search.options import OBJECTIVE_METRICS, RunOptions
 from search.precision_spaces import LayerwiseSpace, format_config, knob_keys, knob_values, layer_keys
 from search.samplers import make_sampler
+from search.sensitivity_seeds import seeded_configs
 from trainables.lab3_trial import lab3_trial, starting_model
 
 DEFAULT_SAMPLER = "tpe"
@@ -68,12 +70,13 @@ def layerwise_variants(
     num_samples: int,
     layer_mode: str = "choose",
     fp32_layers: tuple[str, ...] = (),
+    enqueued: tuple[dict[str, Any], ...] = (),
 ) -> list[SearchVariant]:
     """One search (per --repeats) in which each Linear layer chooses fp32 or `format_name`.
 
     `layer_mode="all"`: every layer but `fp32_layers` takes the format and only its knobs are searched.
     Every repeat gets the same budget; repeat r seeds its sampler and training with seed + r, so
-    every format sees the same seeds.
+    every format sees the same seeds. `enqueued` points are every repeat's first trials.
     """
     model, _ = starting_model(start["checkpoint"])
     layers = layer_keys(model)
@@ -113,6 +116,7 @@ def layerwise_variants(
                     "constraints": ",".join(c.text for c in constraints),
                 },
                 constraints=constraints,
+                enqueued=enqueued[:num_samples],
                 repeat=repeat,
                 max_concurrent=options.profile.lab3_max_concurrent,
                 # Stopping on accuracy alone is sound for one objective only: with accuracy and
@@ -135,11 +139,19 @@ class Lab3MixedExperiment:
     uses_constraints = True
 
     def inputs_for(self, options: RunOptions, stored: Stored) -> tuple[str, ...]:
-        return (start_experiment(options, stored),)
+        start = start_experiment(options, stored)
+        return (start, options.seed_from) if options.seed_from else (start,)
 
     def identity_fields(self, options: RunOptions, stored: Stored) -> dict[str, Any]:
-        return lab3_identity(options, stored)
+        identity = lab3_identity(options, stored)
+        if options.seed_from:  # only when set: results stored before --seed-from keep their identity
+            identity["seed_from"] = options.seed_from
+        return identity
 
     def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
-        start = starting_point(inputs)
-        return layerwise_variants("integer", options, start, options.profile.budget)
+        start = starting_point({name: table for name, table in inputs.items() if name != options.seed_from})
+        enqueued: tuple[dict[str, Any], ...] = ()
+        if options.seed_from:
+            ranked = layer_sensitivity(inputs[options.seed_from])["layer"].tolist()
+            enqueued = tuple(seeded_configs(ranked))
+        return layerwise_variants("integer", options, start, options.profile.budget, enqueued=enqueued)

@@ -5,13 +5,21 @@ seeded from it, and a search that grows. One storage folder for the module (base
 Marked `cost_aware`: minutes together, its own CI step (make test-cost-aware).
 """
 
+import json
+
 import optuna
 import pandas as pd
 import pytest
 
+from adls.cli import main
+from analysis import load_results
 from analysis.best import best_trials
+from analysis.sensitivity import layer_sensitivity
 from search.options import RunOptions
+from search.precision_spaces import layer_keys
 from search.runner import run
+from search.sensitivity_seeds import seeded_configs
+from trainables.checkpoint import load_model
 
 pytestmark = pytest.mark.cost_aware
 
@@ -55,3 +63,43 @@ def test_lab3_mixed_under_a_budget_searches_accuracy_and_bops(ray_session, stora
     bops = pd.read_csv(folder / "lab3-mixed-bops.csv")
     assert len(bops) == table["feasible"].sum()  # the infeasible trials are drawn apart, never on the front
     assert (folder / "lab3-mixed-bops.png").stat().st_size > 10_000
+
+
+def test_sensitivity_runs_one_trial_per_layer_and_precision(ray_session, storage, capsys):
+    options = RunOptions(profile_name="smoke", dataset="synthetic", storage=str(storage))
+    table = run("sensitivity", options)["sensitivity"]
+    start, _ = load_model(load_results(storage / "base")["checkpoint"].iloc[0])
+    layers = list(layer_keys(start))  # read from the model, not a list of BERT names
+    assert sorted(zip(table["layer"], table["precision"], strict=True)) == sorted(
+        (layer, precision) for layer in layers for precision in ("integer:4", "integer:8")
+    )
+    assert (table["status"] == "TERMINATED").all()
+    assert (table["accuracy_drop"] == table["fp32_accuracy"] - table["accuracy"]).all()
+    assert table["loss_increase"].tolist() == pytest.approx((table["loss"] - table["fp32_loss"]).tolist())
+    # One layer quantized: the others' weights stay at 32 bits.
+    assert (table["cost_avg_linear_bits"] < 32).all() and (table["cost_avg_linear_bits"] > 8).all()
+    assert table["layer_position"].tolist() == [layers.index(name) for name in table["layer"]]
+    heat = pd.read_csv(storage / "sensitivity" / "sensitivity.csv")
+    assert len(heat) == 2 * len(layers)
+    assert (storage / "sensitivity" / "sensitivity.png").stat().st_size > 10_000
+
+    assert main(["best", str(storage / "sensitivity")]) == 0
+    out = capsys.readouterr().out
+    ranking = layer_sensitivity(table)
+    assert f"#1 {ranking['layer'].iloc[0]}:" in out and f"#{len(layers)} {ranking['layer'].iloc[-1]}:" in out
+
+
+def test_lab3_mixed_seeded_from_sensitivity_runs_the_seeds_first(ray_session, storage):
+    options = RunOptions(
+        profile_name="smoke", dataset="synthetic", storage=str(storage), seed_from="sensitivity"
+    )
+    table = run("lab3-mixed", options)["lab3-mixed"]
+    seeds = seeded_configs(layer_sensitivity(load_results(storage / "sensitivity"))["layer"].tolist())
+    first = table.sort_values("trial_index").head(len(seeds))
+    for seed, (_, row) in zip(seeds, first.iterrows(), strict=True):
+        assert json.loads(row["params"]) == seed
+    # The seeds give the most sensitive layer the widest width and the most robust the narrowest.
+    ranked = layer_sensitivity(load_results(storage / "sensitivity"))["layer"].tolist()
+    assert seeds[0][f"{ranked[0]}.width"] == 32 and seeds[0][f"{ranked[-1]}.width"] == 8
+    run_json = json.loads((storage / "lab3-mixed" / "run.json").read_text())
+    assert run_json["identity"]["fields"]["seed_from"] == "sensitivity"
