@@ -3,7 +3,7 @@
 For each seed, the same TPE search of the quick NAS space runs once per scheduler in one Ray
 session: FIFO (no early stopping), `--scheduler sha` (synchronous successive halving: trials pause
 at 1/4 of their epoch, the best of each batch of 4 finishes) and `--scheduler asha` (Tune's
-asynchronous ASHA), in an order rotated per seed (search/early_stopping.py). Per run: the best
+asynchronous ASHA), in an order rotated per seed (search/schedulers/early_stopping.py). Per run: the best
 final accuracy among finished trials and the total trial-seconds (Tune's time of every trial,
 stopped ones included; a paused trial's clock stops while it waits and goes on when it resumes).
 Target, per early-stopping scheduler: its best within 0.5 points of FIFO's, at <= 50% of FIFO's

@@ -94,8 +94,8 @@ def qat_accuracies(folder: Path) -> dict[int, float]:
 
 # ---------------------------------------------------------------- the in-process side
 def _run_point(job: tuple[dict[str, Any], int]) -> tuple[int, float]:
-    from trainables.lab1_qat_trial import lab1_qat_trial
     from trainables.trial_context import local_context
+    from trainables.trials.lab1_qat import lab1_qat_trial
 
     config, cpus = job
     with tempfile.TemporaryDirectory(prefix="adls-inprocess-") as work:
@@ -108,8 +108,8 @@ def in_process(profile: str, storage: Path, out: Path) -> None:
     """lab1-qat's grid through the trial function, no Ray: as many processes as Ray runs trials."""
     from analysis import load_results
     from search.experiments.lab1_qat import qat_grid
+    from search.experiments.registry import get_experiment
     from search.options import RunOptions
-    from search.registry import get_experiment
     from search.runner import trial_settings
 
     options = RunOptions(profile_name=profile, storage=str(storage))
@@ -121,7 +121,7 @@ def in_process(profile: str, storage: Path, out: Path) -> None:
     processes = max(1, (os.cpu_count() or 1) // options.cpus_per_trial)
     # The trial code (torch, transformers) is imported once, here, and the pool forks after it:
     # the in-process side pays one import where each of Ray's workers pays its own.
-    import trainables.lab1_qat_trial  # noqa: F401
+    import trainables.trials.lab1_qat  # noqa: F401
 
     with multiprocessing.get_context("fork").Pool(min(processes, len(jobs))) as pool:
         results = dict(pool.map(_run_point, jobs, chunksize=1))

@@ -161,7 +161,7 @@ def driver(spec: dict) -> None:
 
     import search.runner as runner
     from search.options import RunOptions
-    from search.study_storage import StudySearch
+    from search.study.database import StudySearch
 
     calls: dict[str, list[float]] = {"suggest": [], "complete": [], "db_write": []}
     phases: dict[str, list[float]] = {"fit": [], "write_table": [], "draw_figures": []}

@@ -16,23 +16,28 @@ from analysis.paths import relative_path, resolve_paths
 from analysis.results import load_results
 from errors import ConfigError
 from search import storage
-from search.checkpoints import delete_checkpoints, drop_checkpoints
-from search.early_stopping import SHA_BATCH, make_scheduler, rungs
-from search.experiment import SearchVariant, allows_early_stopping, loaded_checkpoints, uses_budget
-from search.interrupts import fit_or_interrupt
+from search.experiments.experiment import (
+    SearchVariant,
+    allows_early_stopping,
+    loaded_checkpoints,
+    uses_budget,
+)
+from search.experiments.registry import EXPERIMENTS, expand, get_experiment
 from search.options import RunOptions
-from search.progress import TrialLedger
-from search.quiet import quiet_driver
-from search.ray_reaper import start_reaper
-from search.ray_start import start_local_ray
-from search.registry import EXPERIMENTS, expand, get_experiment
-from search.results_table import mark_pareto_front, result_rows, write_table
-from search.resume import interrupted_search, prime_study
-from search.run_lock import ExperimentLock
+from search.ray_session.reaper import start_reaper
+from search.ray_session.start import start_local_ray
+from search.ray_session.tcp_probe import unreachable_reason
+from search.run.callbacks import make_callbacks
+from search.run.checkpoints import delete_checkpoints, drop_checkpoints
+from search.run.interrupts import fit_or_interrupt
+from search.run.lock import ExperimentLock
+from search.run.progress import TrialLedger
+from search.run.quiet import quiet_driver
+from search.run.results_table import mark_pareto_front, result_rows, write_table
+from search.run.resume import interrupted_search, prime_study
 from search.run_plan import RUN_FILE, RunPlan, read_run_file
-from search.study_storage import StudySearch, check_fresh, shown_url, storage_url, study_name
-from search.tcp_probe import unreachable_reason
-from search.tune_callbacks import make_callbacks
+from search.schedulers.early_stopping import SHA_BATCH, make_scheduler, rungs
+from search.study.database import StudySearch, check_fresh, shown_url, storage_url, study_name
 from trainables.ray_adapter import ray_trainable
 from trainables.trial_keys import PAUSE_EPOCHS, TRIAL_ERROR_KEY
 
@@ -94,7 +99,7 @@ def ensure_results(name: str, plan: RunPlan, force: bool = False) -> pd.DataFram
             print(f"[{name}] reusing stored results in {folder} (--force reruns)", flush=True)
             return load_results(folder)
     # One writer per experiment folder: a second run of it on this storage is refused in one line
-    # while the first lives (search/run_lock.py); reusing stored results above needs no lock.
+    # while the first lives (search/run/lock.py); reusing stored results above needs no lock.
     with ExperimentLock(folder):
         if storage.exists(run_file) or (force and storage.exists(folder)):
             moved = storage.move_aside(folder, "previous")
@@ -267,7 +272,7 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
     ledger = TrialLedger(label, variant.metric, variant.mode, variant.num_samples)
     tune_path = storage.join(folder, "tune", run_name)
     # A search the driver left unfinished (Ctrl-C, SIGKILL, a lost head) keeps every trial whose
-    # result is on storage and runs only the rest (search/resume.py; Tune's pickles are not read).
+    # result is on storage and runs only the rest (search/run/resume.py; Tune's pickles are not read).
     # A trial an early-stopping scheduler had stopped left no final checkpoint: it runs again.
     resumed = interrupted_search(tune_path, _objectives(variant))
     done = resumed.finished if resumed else []
@@ -282,7 +287,7 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
     # Tune spaces are converted here (not passed as param_space) so define-by-run functions and
     # dict spaces take one path; OptunaSearch warns about unconverted spaces otherwise.
     space = variant.space if callable(variant.space) else OptunaSearch.convert_search_space(variant.space)
-    # The study in its database (search/study_storage.py); a resumed search reopens it.
+    # The study in its database (search/study/database.py); a resumed search reopens it.
     searcher = StudySearch(
         space=space,
         metric=variant.metric,
@@ -440,7 +445,7 @@ def check_ray_address(address: str | None, timeout: float = ADDRESS_TIMEOUT_S) -
 def start_ray(options: RunOptions) -> None:
     """Join the cluster at --address (or RAY_ADDRESS), or start Ray in this process.
 
-    A Ray started here runs trials at this process's niceness (search/ray_start.py). Worker
+    A Ray started here runs trials at this process's niceness (search/ray_session/start.py). Worker
     output is shown only with `--verbose`.
     """
     import ray
@@ -457,7 +462,7 @@ def start_ray(options: RunOptions) -> None:
             # that happens to run on this machine.
             start_local_ray(log_to_driver=options.verbose)
             # Ray's processes here are this driver's: if it dies without ray.shutdown() (SIGKILL),
-            # the watchdog stops them instead of leaving trials running (search/ray_reaper.py).
+            # the watchdog stops them instead of leaving trials running (search/ray_session/reaper.py).
             start_reaper()
     except ConnectionError as error:
         raise ConfigError(
@@ -475,7 +480,7 @@ def check_resources(options: RunOptions, joined: bool) -> None:
     """
     import ray
 
-    from search.shared_storage import require_shared_storage
+    from search.ray_session.shared_folder import require_shared_storage
 
     if joined:
         location = storage.normalize(options.storage)
