@@ -38,7 +38,8 @@ from analysis.curves import band_on_grid, best_so_far_by_cost
 from analysis.figure_io import new_axes, save
 from search.experiments.lab2_nas import nas_variants
 from search.options import RunOptions
-from search.runner import run_variant, start_ray
+from search.ray_session.connect import start_ray
+from search.run.tuner import run_variant
 from trainables.trial_steps import majority_accuracy, open_data
 
 ACCURACY_POINTS, SECONDS_SHARE = 0.5, 0.5

@@ -4,7 +4,7 @@ Two measurements, each side run as its own process, paired and in alternating or
 
 1. quick (or --profile): `adls run lab1-qat` end to end (CLI start, ray.init, the Tuner, its
    workers, shutdown) against `--inprocess`: one process that imports the same trial function and
-   runs the same grid points with the same settings (search.runner.trial_settings) through
+   runs the same grid points with the same settings (search.run.tuner.trial_settings) through
    `local_context`, with as many forked processes at once as Ray runs trials (one per CPU). Both
    start from one stored `base` (made first, not timed); the Ray side's lab1-qat folder is deleted
    before each repeat. Both sides' qat_accuracy per width must agree (same seeds, same code).
@@ -110,7 +110,7 @@ def in_process(profile: str, storage: Path, out: Path) -> None:
     from search.experiments.lab1_qat import qat_grid
     from search.experiments.registry import get_experiment
     from search.options import RunOptions
-    from search.runner import trial_settings
+    from search.run.tuner import trial_settings
 
     options = RunOptions(profile_name=profile, storage=str(storage))
     (variant,) = get_experiment("lab1-qat").variants(options, {"base": load_results(storage / "base")})

@@ -8,7 +8,8 @@ from ray import tune
 from errors import ConfigError
 from search.experiments.experiment import SearchVariant
 from search.options import RunOptions
-from search.runner import run, run_variant
+from search.run.tuner import run_variant
+from search.runner import run
 from search.schedulers.early_stopping import rung_reached, rungs
 from search.study.samplers import TuneGridSampler
 from trainables.train_loop import TrainSettings, progress_steps
