@@ -15,15 +15,15 @@ import pandas as pd
 from torch import nn
 
 from errors import ConfigError
-from search.experiment import SearchVariant, Stored, grid_variant
+from search.experiments.experiment import SearchVariant, Stored, grid_variant
 from search.experiments.lab3_start import start_experiment, starting_point
+from search.experiments.spaces.precisions import layer_keys
 from search.options import RunOptions
-from search.precision_spaces import layer_keys
 from trainables.compress import LINEAR_FORMATS, quantize_model
 from trainables.compress.format_examples import example_config
-from trainables.compress.quantized_linear import TENSORS
-from trainables.lab3_trial import starting_model
+from trainables.compress.layers.quantized_linear import TENSORS
 from trainables.trial_ref import TrialRef
+from trainables.trials.lab3 import starting_model
 
 DEFAULT_PRECISIONS = ("integer:4", "integer:8")
 VARIANT = "per-layer"
@@ -84,7 +84,7 @@ class SensitivityExperiment:
             {"layer": list(layers), "precision": names},
             options,
             metric="accuracy",
-            trial_fn=TrialRef("trainables.sensitivity_trial", "sensitivity_trial"),
+            trial_fn=TrialRef("trainables.trials.sensitivity", "sensitivity_trial"),
             settings={
                 "start_checkpoint": start["checkpoint"],
                 "layers": layers,

@@ -10,16 +10,16 @@ import json
 import optuna
 import pandas as pd
 import pytest
+from trainables.checkpoint import load_model
 
 from adls.cli import main
 from analysis import load_results
 from analysis.best import best_trials
 from analysis.sensitivity import layer_sensitivity
+from search.experiments.spaces.precisions import layer_keys
+from search.experiments.spaces.sensitivity_seeds import seeded_configs
 from search.options import RunOptions
-from search.precision_spaces import layer_keys
 from search.runner import run
-from search.sensitivity_seeds import seeded_configs
-from trainables.checkpoint import load_model
 
 pytestmark = pytest.mark.cost_aware
 
