@@ -7,6 +7,7 @@ each experiment's results table.
 """
 
 import logging
+import math
 import os
 import time
 import uuid
@@ -89,9 +90,22 @@ def ensure_results(name: str, plan: RunPlan, force: bool = False) -> pd.DataFram
     """
     folder = plan.folder(name)
     run_file = storage.join(folder, RUN_FILE)
+    grow: pd.DataFrame | None = None
     if storage.exists(run_file):
         stored = read_run_file(run_file)
         same = stored.get("identity") == plan.identity(name)
+        if not same and not force and _only_budget_differs(stored, plan, name):
+            table = load_results(folder)
+            have = int(table.groupby(["variant", "repeat"]).size().max()) if len(table) else 0
+            want = int(plan.options.budget or 0)
+            if want <= have:
+                print(
+                    f"[{name}] reusing stored results in {folder}: its searches ran {have} trials each, "
+                    f"--budget {want} asks for no more (--force reruns)",
+                    flush=True,
+                )
+                return table
+            grow = table
         changed = plan.changed_inputs(stored) if same and not force else []
         if changed:
             print(
@@ -104,12 +118,25 @@ def ensure_results(name: str, plan: RunPlan, force: bool = False) -> pd.DataFram
     # One writer per experiment folder: a second run of it on this storage is refused in one line
     # while the first lives (search/run/lock.py); reusing stored results above needs no lock.
     with ExperimentLock(folder):
+        if grow is not None:
+            # A larger --budget on a finished search: the same searches (and studies) go on.
+            return run_experiment(name, plan, grow)
         if storage.exists(run_file) or (force and storage.exists(folder)):
             moved = storage.move_aside(folder, "previous")
             print(f"[{name}] earlier results moved to {moved}", flush=True)
             _cap_previous(name, folder, plan.options)
         # A folder without run.json is an interrupted run: its searches resume where they stopped.
         return run_experiment(name, plan)
+
+
+def _only_budget_differs(stored: dict[str, Any], plan: RunPlan, name: str) -> bool:
+    """Whether the stored finished run of `name` is this run's but for a --budget given now, with
+    its inputs unchanged: then its searches grow (or are reused), never rerun from zero."""
+    if plan.options.budget is None or not uses_budget(get_experiment(name)):
+        return False
+    before = {k: v for k, v in (stored.get("identity") or {}).items() if k != "budget"}
+    now = {k: v for k, v in plan.identity(name).items() if k != "budget"}
+    return before == now and not plan.changed_inputs(stored)
 
 
 def _used_only_by(applies: Callable[[Any], bool], names: list[str]) -> str | None:
@@ -128,8 +155,12 @@ def _cap_previous(name: str, folder: str, options: RunOptions) -> None:
         )
 
 
-def run_experiment(name: str, plan: RunPlan) -> pd.DataFrame:
-    """Run every variant of one experiment, write `trials.parquet`, `run.json` and the figures."""
+def run_experiment(name: str, plan: RunPlan, grow: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Run every variant of one experiment, write `trials.parquet`, `run.json` and the figures.
+
+    `grow`: the stored table of a finished run of these searches with fewer trials; each search
+    keeps its rows and runs only the trials its budget adds (search/run/tuner.py).
+    """
     options = plan.options
     identity = plan.identity(name)
     inputs = {dependency: ensure_results(dependency, plan) for dependency in plan.dependencies(name)}
@@ -140,13 +171,14 @@ def run_experiment(name: str, plan: RunPlan) -> pd.DataFrame:
     studies = storage_url(folder, options.optuna_storage)
     for variant in variants:
         # A new search must not append to an earlier run's study (refused before Ray starts).
-        if not can_resume(folder, variant, options):
+        if grow is None and not can_resume(folder, variant, options):
             check_fresh(studies, study_name(name, search_name(variant, options), options.optuna_study_prefix))
     start_ray(options)
     started = time.time()
     rows: list[dict[str, Any]] = []
     for variant in variants:
-        variant_rows = run_variant(name, variant, options, folder)
+        earlier = None if grow is None else _search_rows(grow, variant)
+        variant_rows = run_variant(name, variant, options, folder, earlier)
         if variant.constraints:
             mark_feasible(variant_rows, variant.constraints)
         if not isinstance(variant.metric, str):
@@ -198,6 +230,15 @@ def run_experiment(name: str, plan: RunPlan) -> pd.DataFrame:
     for line in format_best(best_records(table, 1)):
         print(line, flush=True)
     return table
+
+
+def _search_rows(table: pd.DataFrame, variant: Any) -> list[dict[str, Any]]:
+    """The stored rows of one search (variant and repeat) as plain dicts, NaN as None."""
+    rows = table[(table["variant"] == variant.name) & (table["repeat"] == variant.repeat)]
+    return [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+        for row in rows.sort_values("trial_index", kind="stable").to_dict("records")
+    ]
 
 
 def versions() -> dict[str, str]:

@@ -86,6 +86,31 @@ class InterruptedSearch:
         return new_rows
 
 
+def stored_trials(rows: Sequence[dict[str, Any]], objectives: Sequence[str]) -> list[FinishedTrial]:
+    """The finished trials among a stored search's table rows, as `prime_study` takes them.
+
+    For a search that grows (a larger --budget on finished results): its sampled parameters come
+    from the row's `params`, its metrics from the row's numbers; failed rows are left out.
+    """
+    trials = []
+    for row in rows:
+        metrics = {k: v for k, v in row.items() if _is_number(v)}
+        if row.get("status") != FINISHED or not all(_is_number(row.get(name)) for name in objectives):
+            continue
+        trials.append(
+            FinishedTrial(
+                str(row["trial_id"]),
+                int(row["trial_index"]),
+                str(row.get("trial_path") or ""),
+                str(row.get("checkpoint") or ""),
+                json.loads(row.get("params") or "{}"),
+                metrics,
+                float(row.get("duration_s") or 0.0),
+            )
+        )
+    return trials
+
+
 def interrupted_search(tune_path: str, objectives: Sequence[str]) -> InterruptedSearch | None:
     """Read an interrupted search's folder; None when it has no trial folders (nothing to resume).
 

@@ -19,7 +19,7 @@ from search.run.checkpoints import delete_checkpoints
 from search.run.interrupts import fit_or_interrupt
 from search.run.progress import TrialLedger
 from search.run.results_table import result_rows
-from search.run.resume import interrupted_search, prime_study
+from search.run.resume import interrupted_search, prime_study, stored_trials
 from search.schedulers.early_stopping import SHA_BATCH, make_scheduler, rungs
 from search.study.database import StudySearch, storage_url, study_name
 from trainables.ray_adapter import ray_trainable
@@ -56,8 +56,19 @@ def trial_settings(variant: SearchVariant, options: RunOptions) -> dict[str, Any
     }
 
 
-def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: str) -> list[dict[str, Any]]:
-    """One Tune experiment: OptunaSearch over the variant's space, one trial per sample."""
+def run_variant(
+    name: str,
+    variant: SearchVariant,
+    options: RunOptions,
+    folder: str,
+    earlier: list[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """One Tune experiment: OptunaSearch over the variant's space, one trial per sample.
+
+    `earlier`: the table rows of this search's finished earlier run, which grows to the variant's
+    budget: those trials are kept, told to the sampler (the same study goes on), and only the
+    rest run; the returned rows are the earlier ones followed by the new ones.
+    """
     from ray import tune
     from ray.tune.search.optuna import OptunaSearch
 
@@ -91,8 +102,14 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
     # A search the driver left unfinished (Ctrl-C, SIGKILL, a lost head) keeps every trial whose
     # result is on storage and runs only the rest (search/run/resume.py; Tune's pickles are not read).
     # A trial an early-stopping scheduler had stopped left no final checkpoint: it runs again.
-    resumed = interrupted_search(tune_path, _objectives(variant))
-    done = resumed.finished if resumed else []
+    resumed = None if earlier is not None else interrupted_search(tune_path, _objectives(variant))
+    done = resumed.finished if resumed else stored_trials(earlier or [], _objectives(variant))
+    if earlier is not None:
+        print(
+            f"[{label}] growing the stored search to {variant.num_samples} trials: its {len(earlier)} "
+            f"trials are kept and told to the sampler, {variant.num_samples - len(earlier)} new ones run",
+            flush=True,
+        )
     if resumed:
         print(
             f"[{label}] resuming the interrupted search in {tune_path}: {len(done)} trials finished"
@@ -100,7 +117,7 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
             flush=True,
         )
     base = _row_base(name, variant, options, settings)
-    remaining = variant.num_samples - len(done)
+    remaining = variant.num_samples - (len(earlier) if earlier is not None else len(done))
     # Tune spaces are converted here (not passed as param_space) so define-by-run functions and
     # dict spaces take one path; OptunaSearch warns about unconverted spaces otherwise.
     space = variant.space if callable(variant.space) else OptunaSearch.convert_search_space(variant.space)
@@ -113,9 +130,9 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
         study_name=study_name(name, run_name, options.optuna_study_prefix),
         url=storage_url(folder, options.optuna_storage),
         constraints=variant.constraints,
-        enqueued=() if resumed else variant.enqueued,
+        enqueued=() if resumed or earlier else variant.enqueued,
     )
-    if resumed:
+    if resumed or earlier:
         prime_study(
             searcher._ot_study, done, variant.sampler, space, _objectives(variant), variant.constraints
         )
@@ -123,7 +140,7 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
         # Every trial had finished before the driver stopped (e.g. the last one during Ctrl-C):
         # nothing to run, but the study may lack the trials that finished after its last write.
         searcher.write_finished_trials()
-        return resumed.rows(base)
+        return resumed.rows(base) if resumed else list(earlier or [])
     scheduler = make_scheduler(options.scheduler, trial_epochs, num_trials=remaining)
     concurrent = max_concurrent(options, variant.max_concurrent)
     if pausing:
@@ -157,6 +174,12 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
     rows = result_rows(grid, ledger.launch_index, base, stopped, trial_rungs, ledger.configs)
     # A stopped trial's last checkpoint is the training snapshot it paused with: no model to keep.
     delete_checkpoints(r.checkpoint.path for r in grid if r.checkpoint and _trial_id(r) in stopped)
+    if earlier is not None:
+        # The new Tuner numbers its launches from 0 again: after the earlier trials.
+        first = max((int(row["trial_index"]) for row in earlier), default=-1) + 1
+        for row in rows:
+            row["trial_index"] += first
+        return list(earlier) + rows
     return resumed.rows(base) + resumed.renumber(rows) if resumed else rows
 
 

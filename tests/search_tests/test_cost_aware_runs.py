@@ -1,6 +1,6 @@
 """Hardware-aware searches end to end through real Ray Tune runs (smoke profile, synthetic data):
 a constrained two-objective Lab 3 search, the per-layer sensitivity experiment, a Lab 3 search
-seeded from it, and a search that grows. One storage folder for the module (base trains once).
+seeded from it, and a search that grows with a larger --budget. One storage folder for the module (base trains once).
 
 Marked `cost_aware`: minutes together, its own CI step (make test-cost-aware).
 """
@@ -10,16 +10,17 @@ import json
 import optuna
 import pandas as pd
 import pytest
-from trainables.checkpoint import load_model
 
 from adls.cli import main
 from analysis import load_results
 from analysis.best import best_trials
 from analysis.sensitivity import layer_sensitivity
-from search.experiments.spaces.precisions import layer_keys
+from search.experiments.spaces.precisions import LayerwiseSpace, layer_keys
 from search.experiments.spaces.sensitivity_seeds import seeded_configs
 from search.options import RunOptions
 from search.runner import run
+from search.study.samplers import make_sampler
+from trainables.models.checkpoint import load_model
 
 pytestmark = pytest.mark.cost_aware
 
@@ -103,3 +104,63 @@ def test_lab3_mixed_seeded_from_sensitivity_runs_the_seeds_first(ray_session, st
     assert seeds[0][f"{ranked[0]}.width"] == 32 and seeds[0][f"{ranked[-1]}.width"] == 8
     run_json = json.loads((storage / "lab3-mixed" / "run.json").read_text())
     assert run_json["identity"]["fields"]["seed_from"] == "sensitivity"
+
+
+def test_a_larger_budget_grows_the_stored_search(ray_session, storage, capsys):
+    """6 trials, then --budget 10: the same study goes on (10 rows, 4 new trial folders) and the
+    sampler's 7th suggestion is the one TPE makes from the first 6; then --budget 4 reuses it."""
+
+    def options(budget: int) -> RunOptions:
+        return RunOptions(
+            profile_name="smoke",
+            dataset="synthetic",
+            storage=str(storage),
+            precisions=("integer",),
+            budget=budget,
+        )
+
+    folder = storage / "lab3-precisions"
+    first = run("lab3-precisions", options(6))["lab3-precisions"]
+    trial_dirs = {p.name for p in (folder / "tune" / "integer").iterdir() if p.is_dir()}
+    assert len(first) == 6 and len(trial_dirs) == 6
+
+    grown = run("lab3-precisions", options(10))["lab3-precisions"]
+    assert "its 6 trials are kept and told to the sampler, 4 new ones run" in capsys.readouterr().out
+    assert len(grown) == 10 and sorted(grown["trial_index"]) == list(range(10))
+    assert grown.sort_values("trial_index")["trial_id"].head(6).tolist() == (
+        first.sort_values("trial_index")["trial_id"].tolist()
+    )
+    new_dirs = {p.name for p in (folder / "tune" / "integer").iterdir() if p.is_dir()} - trial_dirs
+    assert len(new_dirs) == 4
+    assert json.loads((folder / "run.json").read_text())["identity"]["budget"] == 10
+    study = optuna.load_study(
+        study_name="lab3-precisions/integer", storage=f"sqlite:///{folder / 'optuna.db'}"
+    )
+    assert len(study.get_trials()) == 10
+
+    # Replay: the same seeded TPE told the first 6 trials suggests what the grown search ran 7th.
+    by_id = {t.user_attrs["tune_trial_id"]: t for t in study.get_trials()}
+    ordered = grown.sort_values("trial_index")
+    replay_sampler, _ = make_sampler("tpe", seed=0)
+    replay = optuna.create_study(sampler=replay_sampler, direction="maximize")
+    for trial_id in ordered["trial_id"].head(6):
+        replay.add_trial(by_id[trial_id])
+    space = LayerwiseSpace("integer", tuple(_layers(grown)))
+    asked = replay.ask()
+    space(asked)
+    seventh = json.loads(ordered["params"].iloc[6])
+    assert asked.params == seventh
+    # ... and not what the same sampler suggests with no history: the first 6 trials mattered.
+    fresh_sampler, _ = make_sampler("tpe", seed=0)
+    fresh = optuna.create_study(sampler=fresh_sampler, direction="maximize").ask()
+    space(fresh)
+    assert fresh.params != seventh
+
+    reused = run("lab3-precisions", options(4))["lab3-precisions"]
+    assert "its searches ran 10 trials each, --budget 4 asks for no more" in capsys.readouterr().out
+    assert len(reused) == 10
+    assert json.loads((folder / "run.json").read_text())["identity"]["budget"] == 10
+
+
+def _layers(table: pd.DataFrame) -> list[str]:
+    return [c.removesuffix(".type") for c in table.columns if c.endswith(".type")]
