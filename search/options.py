@@ -226,7 +226,7 @@ class RunOptions:
             raise ConfigError(f"--objective {objectives!r}: list each of {list(OBJECTIVES)} at most once")
         if "accuracy" not in self.objectives or len(self.objectives) > 2:
             raise ConfigError(
-                f"--objective {objectives!r} must be accuracy or accuracy and one cost, e.g. accuracy,bops"
+                f"--objective {objectives!r} must include accuracy: accuracy alone or accuracy and one cost, e.g. accuracy,bops"
             )
         parse_constraints(self.constraints)
         if self.precisions is not None:

@@ -56,6 +56,13 @@ CASES = [
     ([*RUN, "--scheduler", "hyperband"], "--scheduler 'hyperband' is not allowed"),
     (["run", "lab1", "--scheduler", "asha"], "lab1 does not allow"),
     (["run", "lab1", "--budget", "3"], "lab1 does not use it"),
+    ([*RUN, "--objective", "accuracy,size,bops"], "accuracy and one cost"),
+    (["run", "lab3-mixed", "--constraint", "bits<=6"], "'bits' is not a cost trials report"),
+    (["run", "lab3-mixed", "--constraint", "avg_linear_bits=6"], "is not readable"),
+    (["run", "lab1", "--constraint", "avg_linear_bits<=6"], "lab1 does not search under a budget"),
+    (["run", "lab1", "--seed-from", "sensitivity"], "--seed-from applies to lab3-mixed"),
+    (["run", "sensitivity", "--precisions", "integer:x"], "the width must be a whole number"),
+    (["run", "sensitivity", "--precisions", "binary:4"], "binary has no width to set"),
     (["run", "lab3-precisions", "--layers", "some"], "invalid choice: 'some'"),
     (
         ["run", "lab3-precisions", "--keep-classifier-fp32"],
