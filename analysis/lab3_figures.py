@@ -210,7 +210,7 @@ def plot_lab3_bops(table: pd.DataFrame, folder: str | Path) -> list[Path]:
     experiment = _experiment(table)
     done = front_points(table, maximize=ACCURACY, minimize=BOPS)
     figure, axes = new_axes(
-        _title(table, "accuracy against bit operations"),
+        _title(table, "accuracy vs bit operations"),
         "bit operations per token (Linear layers)",
         "test accuracy",
         run_label(table),
@@ -261,7 +261,7 @@ def _title(table: pd.DataFrame, what: str) -> str:
             details.append(str(value))
     budgets = first_value(table, "constraints")
     if budgets:
-        details.append(f"budget {budgets}")
+        details.append(str(budgets))
     if first_value(table, "layers_mode") == "all":
         fp32 = first_value(table, "fp32_layers")
         details.append("every Linear" + (f" but {fp32}" if fp32 else ""))
