@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from search.experiments.registry import EXPERIMENTS, LABS
+
 ROOT = Path(__file__).resolve().parents[2]
 HEAVY = ("torch", "transformers", "ray.tune")
 SCRIPT = """
