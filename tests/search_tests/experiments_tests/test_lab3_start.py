@@ -10,13 +10,16 @@ from adls.cli import main
 from analysis.results import load_results
 from errors import ConfigError
 from search.experiments import registry
+from search.experiments.experiment import Experiment
 from search.experiments.lab3_start import start_experiment, starting_point
 from search.options import RunOptions
 from search.run_plan import RunPlan
 
 
-class FakeNas:
+class FakeNas(Experiment):
     """Stands in for lab2-nas, so these tests do not depend on (or run) the real NAS search."""
+
+    start_metric = "accuracy"
 
     def variants(self, options, inputs):
         raise AssertionError("the stored lab2-nas results must be reused, not rerun")
