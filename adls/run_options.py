@@ -7,7 +7,7 @@ defaults (what a cluster job's `adls run` is given).
 """
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -36,7 +36,7 @@ positive_int = _argparse_type(option_spec.positive_int)
 def add_argument(parser: argparse.ArgumentParser, name: str, option: Option, default: Any) -> None:
     """One declared option on `parser` (dest: the RunOptions field)."""
     if option.switch:
-        parser.add_argument(option.flag, dest=name, action="store_true", help=option.help)
+        parser.add_argument(option.flag, dest=name, action="store_true", default=default, help=option.help)
         return
     choices = list(option.choices) if option.choices is not None and option.parser_choices else None
     parser.add_argument(
@@ -51,23 +51,48 @@ def add_argument(parser: argparse.ArgumentParser, name: str, option: Option, def
 
 
 def add_run_options(
-    parser: argparse.ArgumentParser, differ: dict[str, tuple[Any, str]] | None = None
+    parser: argparse.ArgumentParser,
+    differ: dict[str, tuple[Any, str]] | None = None,
+    suppress: bool = False,
 ) -> None:
     """The options every way of running an experiment shares (run, submit).
 
     `differ`: {field: (default, help)} for the options a command gives another default and help
-    (`adls submit --storage` has no default).
+    (`adls submit --storage` has no default). `suppress`: no defaults at all, so that parsed
+    arguments hold only the options given.
     """
     initial = defaults(RunOptions)
     for name, option in declared_options(RunOptions).items():
         default, text = (differ or {}).get(name, (initial[name], option.help))
-        add_argument(parser, name, replace(option, help=text), default)
+        add_argument(parser, name, replace(option, help=text), argparse.SUPPRESS if suppress else default)
 
 
 def options_from(args: argparse.Namespace, verbose: bool = False) -> RunOptions:
     """The RunOptions the parsed run options say (not yet validated); `verbose` is `adls -v`."""
     values = {name: getattr(args, name) for name in declared_options(RunOptions)}
     return RunOptions(**values, address=getattr(args, "address", None), verbose=verbose)
+
+
+def given_run_options(argv: Sequence[str]) -> dict[str, Any]:
+    """{field: value} of the run options `argv` names explicitly (defaults left out)."""
+    probe = argparse.ArgumentParser(add_help=False)
+    add_run_options(probe, suppress=True)
+    known, _ = probe.parse_known_args(list(argv))
+    return vars(known)
+
+
+def search_options(
+    path: str, argv: Sequence[str], address: str | None, verbose: bool
+) -> tuple[str, RunOptions]:
+    """(experiment, RunOptions) of `adls run FILE.toml`: the file's [run], then the flags `argv` gives.
+
+    ConfigError for a file that is not a search file (search/search_file.py).
+    """
+    from search.search_file import read_search_file
+
+    found = read_search_file(path)
+    values = {**found.values, **given_run_options(argv)}
+    return found.experiment, RunOptions(**values, address=address, verbose=verbose, search_file=found.text)
 
 
 def run_arguments(args: argparse.Namespace) -> list[str]:

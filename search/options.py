@@ -2,8 +2,8 @@
 
 Every field made with `run_option(...)` is a command-line flag, a search-file key and a check
 (search/option_spec.py); options that only one experiment reads are declared beside it
-(search/experiments/options/). `address`, `verbose` and `extra` are not
-run options: the command line sets them elsewhere (`--address`, `adls -v`), benches set `extra`.
+(search/experiments/options/). `address`, `verbose`, `search_file` and `extra` are not run
+options: `--address`, `adls -v` and `adls run FILE.toml` set them elsewhere, benches set `extra`.
 """
 
 import functools
@@ -255,6 +255,8 @@ class RunOptions:
         "--precision", "fp32", choices=PRECISIONS, help="bf16: bfloat16 autocast (GPUs)"
     )
     compile: bool = run_option("--compile", False, switch=True, help="train through torch.compile")
+    # The text of the search file the run was given (`adls run FILE.toml`), part of its identity.
+    search_file: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:

@@ -6,6 +6,7 @@ experiment's identity and dependencies once per run and hands experiments a `sto
 function, so no experiment imports the runner.
 """
 
+import hashlib
 from typing import Any
 
 from errors import ConfigError
@@ -127,4 +128,6 @@ def _shared_identity(options: RunOptions, experiment: str) -> dict[str, Any]:
         identity["precision"] = options.precision
     if options.compile:
         identity["compile"] = True
+    if options.search_file is not None:
+        identity["search_file"] = hashlib.sha256(options.search_file.encode()).hexdigest()
     return identity

@@ -13,7 +13,7 @@ from search.experiments.registry import EXPERIMENTS
 from search.option_spec import declared_options, defaults, run_option
 from search.options import RunOptions
 
-NOT_FLAGS = {"address", "verbose", "extra"}  # set by --address, `adls -v` and benches
+NOT_FLAGS = {"address", "verbose", "extra", "search_file"}  # --address, `adls -v`, benches, FILE.toml
 
 
 def test_every_field_but_three_is_a_declared_option_with_a_unique_flag():
