@@ -22,12 +22,7 @@ from analysis.paths import relative_path, resolve_paths
 from analysis.results import load_results
 from errors import ConfigError
 from search import storage
-from search.experiments.experiment import (
-    allows_early_stopping,
-    loaded_checkpoints,
-    uses_budget,
-    uses_constraints,
-)
+from search.experiments.experiment import Experiment, loaded_checkpoints
 from search.experiments.registry import EXPERIMENTS, expand, get_experiment
 from search.options import RunOptions
 from search.ray_session.connect import check_ray_address, start_ray
@@ -52,24 +47,24 @@ def run(name: str, options: RunOptions) -> dict[str, pd.DataFrame]:
     print(f"adls: {options.sources().headline()}", flush=True)
     quiet_driver(options.verbose)
     names = expand(name)
-    if options.scheduler != "fifo" and (allowed := _used_only_by(allows_early_stopping, names)):
+    if options.scheduler != "fifo" and (allowed := _used_only_by(lambda e: e.early_stopping, names)):
         raise ConfigError(
             f"--scheduler {options.scheduler} stops trials early, which {name} does not allow (its every "
             f"trial is part of the answer); it applies to {allowed}; drop the option"
         )
-    if options.budget is not None and (allowed := _used_only_by(uses_budget, names)):
+    if options.budget is not None and (allowed := _used_only_by(lambda e: e.uses_budget, names)):
         raise ConfigError(
             f"--budget sets the trials of {allowed}; {name} does not use it (its trials are fixed "
             "by the profile); drop the option"
         )
-    if options.constraints and (allowed := _used_only_by(uses_constraints, names)):
+    if options.constraints and (allowed := _used_only_by(lambda e: e.uses_constraints, names)):
         raise ConfigError(
             f"--constraint applies to {allowed}; {name} does not search under a budget; drop the option"
         )
     if options.seed_from and "lab3-mixed" not in names:
         raise ConfigError(f"--seed-from applies to lab3-mixed; {name} takes no seeds; drop the option")
     if options.trial == "surrogate":
-        refused = [each for each in names if not getattr(get_experiment(each), "has_surrogate", False)]
+        refused = [each for each in names if not get_experiment(each).has_surrogate]
         if refused:
             raise ConfigError(
                 f"--trial surrogate: {', '.join(refused)} has no surrogate trial; it rehearses lab2-nas only"
@@ -129,17 +124,7 @@ def ensure_results(name: str, plan: RunPlan, force: bool = False) -> pd.DataFram
         return run_experiment(name, plan)
 
 
-def _only_budget_differs(stored: dict[str, Any], plan: RunPlan, name: str) -> bool:
-    """Whether the stored finished run of `name` is this run's but for a --budget given now, with
-    its inputs unchanged: then its searches grow (or are reused), never rerun from zero."""
-    if plan.options.budget is None or not uses_budget(get_experiment(name)):
-        return False
-    before = {k: v for k, v in (stored.get("identity") or {}).items() if k != "budget"}
-    now = {k: v for k, v in plan.identity(name).items() if k != "budget"}
-    return before == now and not plan.changed_inputs(stored)
-
-
-def _used_only_by(applies: Callable[[Any], bool], names: list[str]) -> str | None:
+def _used_only_by(applies: Callable[[Experiment], bool], names: list[str]) -> str | None:
     """None when one of `names` uses an option (`applies`); else the experiments that do, for the message."""
     if any(applies(get_experiment(n)) for n in names):
         return None
@@ -155,12 +140,27 @@ def _cap_previous(name: str, folder: str, options: RunOptions) -> None:
         )
 
 
-def run_experiment(name: str, plan: RunPlan, grow: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Run every variant of one experiment, write `trials.parquet`, `run.json` and the figures.
+def _only_budget_differs(stored: dict[str, Any], plan: RunPlan, name: str) -> bool:
+    """Whether the stored finished run of `name` is this run's but for a --budget given now, with
+    its inputs unchanged: then its searches grow (or are reused), never rerun from zero."""
+    if plan.options.budget is None or not get_experiment(name).uses_budget:
+        return False
+    before = {k: v for k, v in (stored.get("identity") or {}).items() if k != "budget"}
+    now = {k: v for k, v in plan.identity(name).items() if k != "budget"}
+    return before == now and not plan.changed_inputs(stored)
 
-    `grow`: the stored table of a finished run of these searches with fewer trials; each search
-    keeps its rows and runs only the trials its budget adds (search/run/tuner.py).
-    """
+
+def _search_rows(table: pd.DataFrame, variant: Any) -> list[dict[str, Any]]:
+    """The stored rows of one search (variant and repeat) as plain dicts, NaN as None."""
+    rows = table[(table["variant"] == variant.name) & (table["repeat"] == variant.repeat)]
+    return [
+        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
+        for row in rows.sort_values("trial_index", kind="stable").to_dict("records")
+    ]
+
+
+def run_experiment(name: str, plan: RunPlan, grow: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Run every variant of one experiment, write `trials.parquet`, `run.json` and the figures."""
     options = plan.options
     identity = plan.identity(name)
     inputs = {dependency: ensure_results(dependency, plan) for dependency in plan.dependencies(name)}
@@ -230,15 +230,6 @@ def run_experiment(name: str, plan: RunPlan, grow: pd.DataFrame | None = None) -
     for line in format_best(best_records(table, 1)):
         print(line, flush=True)
     return table
-
-
-def _search_rows(table: pd.DataFrame, variant: Any) -> list[dict[str, Any]]:
-    """The stored rows of one search (variant and repeat) as plain dicts, NaN as None."""
-    rows = table[(table["variant"] == variant.name) & (table["repeat"] == variant.repeat)]
-    return [
-        {k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in row.items()}
-        for row in rows.sort_values("trial_index", kind="stable").to_dict("records")
-    ]
 
 
 def versions() -> dict[str, str]:

@@ -15,8 +15,9 @@ import pandas as pd
 
 from analysis.sensitivity import layer_sensitivity
 from errors import ConfigError
-from search.experiments.experiment import SearchVariant, Stored
+from search.experiments.experiment import Experiment, SearchVariant, Stored
 from search.experiments.lab3_start import start_experiment, starting_point
+from search.experiments.options.lab3 import OBJECTIVE_METRICS
 from search.experiments.spaces.precisions import (
     LayerwiseSpace,
     format_config,
@@ -25,7 +26,7 @@ from search.experiments.spaces.precisions import (
     layer_keys,
 )
 from search.experiments.spaces.sensitivity_seeds import seeded_configs
-from search.options import OBJECTIVE_METRICS, RunOptions
+from search.options import RunOptions
 from search.study.samplers import make_sampler
 from trainables.trials.lab3 import lab3_trial, starting_model
 
@@ -48,7 +49,7 @@ def sampler_name(options: RunOptions) -> str:
 def objective(options: RunOptions) -> tuple[str | list[str], str | list[str]]:
     """(metric, mode) of the search: one pair, or lists of them for several --objective names.
 
-    The names are search.options.OBJECTIVES (RunOptions.validate checked them).
+    The names are search.experiments.options.lab3.OBJECTIVES (RunOptions.validate checked them).
     """
     pairs = [OBJECTIVE_METRICS[name] for name in options.objectives]
     if len(pairs) == 1:
@@ -136,7 +137,7 @@ def layerwise_variants(
     return variants
 
 
-class Lab3MixedExperiment:
+class Lab3MixedExperiment(Experiment):
     """The searches of `lab3-mixed` (its name, lab task and requirements are in search/experiments/registry.py)."""
 
     # Its trials quantize: --mase-exact is part of its identity (search/run_plan.py).

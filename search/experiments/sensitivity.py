@@ -15,7 +15,7 @@ import pandas as pd
 from torch import nn
 
 from errors import ConfigError
-from search.experiments.experiment import SearchVariant, Stored, grid_variant
+from search.experiments.experiment import Experiment, SearchVariant, Stored, grid_variant
 from search.experiments.lab3_start import start_experiment, starting_point
 from search.experiments.spaces.precisions import layer_keys
 from search.options import RunOptions
@@ -60,7 +60,7 @@ def precision_config(precision: str) -> dict[str, Any]:
     return config
 
 
-class SensitivityExperiment:
+class SensitivityExperiment(Experiment):
     """The search of `sensitivity` (its name, task and requirements are in search/registry.py)."""
 
     quantizes = True  # --mase-exact is part of its identity
