@@ -8,17 +8,34 @@ format the compression library registers. Every format gets the same budget and 
 
 `--layers all` ranks the formats instead: every Linear (the classifier too, unless
 `--keep-classifier-fp32`) takes the format, and only the format's own knobs are searched per layer.
+
+`sensitivity` (also defined here: the same precisions, asked per layer): how much each Linear
+layer, alone, suffers from each precision. One trial per (layer, precision), all independent: from
+the Lab 3 starting model (`--from`, as lab3-mixed), quantize that one layer and evaluate without
+training (trainables/trials/sensitivity.py).
+A grid, so every pair runs exactly once, spread over every CPU or GPU the cluster has.
+
+`--precisions` entries are a format name (its example config, about 8 bits) or `format:width`
+(every tensor's `<t>_width` set to width; for `integer` the frac width is width // 2). Default:
+integer at widths 4 and 8. Layer names are read from the starting model.
 """
 
 from typing import Any
 
 import pandas as pd
+from torch import nn
 
-from search.experiments.experiment import Experiment, SearchVariant, Stored
+from errors import ConfigError
+from search.experiments.experiment import Experiment, SearchVariant, Stored, grid_variant
 from search.experiments.lab3_mixed import lab3_identity, layerwise_variants
 from search.experiments.lab3_start import start_experiment, starting_point
-from search.experiments.spaces.precisions import check_precisions, searchable_formats
+from search.experiments.spaces.precisions import check_precisions, layer_keys, searchable_formats
 from search.options import RunOptions
+from trainables.compress import LINEAR_FORMATS, quantize_model
+from trainables.compress.format_examples import example_config
+from trainables.compress.layers.quantized_linear import TENSORS
+from trainables.trial_ref import TrialRef
+from trainables.trials.lab3 import starting_model
 
 # The short name (search.experiments.spaces.precisions.layer_keys) of BERT's classification head.
 CLASSIFIER = "classifier"
@@ -63,3 +80,73 @@ class Lab3PrecisionsExperiment(Experiment):
             for name in formats(options)
             for variant in layerwise_variants(name, options, start, budget, options.lab3_layers, fp32_layers)
         ]
+
+
+DEFAULT_PRECISIONS = ("integer:4", "integer:8")
+VARIANT = "per-layer"
+
+
+def precision_names(options: RunOptions) -> list[str]:
+    """--precisions in the order given, else integer at widths 4 and 8."""
+    return list(options.precisions) if options.precisions is not None else list(DEFAULT_PRECISIONS)
+
+
+def precision_config(precision: str) -> dict[str, Any]:
+    """The MASE layer config of one `--precisions` entry (`format` or `format:width`); ConfigError if bad."""
+    name, _, width_text = precision.partition(":")
+    if name not in LINEAR_FORMATS:
+        raise ConfigError(
+            f"--precisions {precision!r}: unknown format {name!r}; choose from {sorted(LINEAR_FORMATS)}"
+        )
+    config = example_config(name)
+    if width_text:
+        if not width_text.isdigit() or int(width_text) < 1:
+            raise ConfigError(
+                f"--precisions {precision!r}: the width must be a whole number >= 1, e.g. integer:4"
+            )
+        if "weight_width" not in config:
+            raise ConfigError(f"--precisions {precision!r}: {name} has no width to set; write {name} alone")
+        width = int(width_text)
+        for tensor in TENSORS:
+            if f"{tensor}_width" in config:
+                config[f"{tensor}_width"] = width
+            if name == "integer":
+                config[f"{tensor}_frac_width"] = width // 2
+    # Building one layer checks every key (a width out of the format's range, ...).
+    quantize_model(nn.Sequential(nn.Linear(4, 4)), {"by": "type", "linear": {"config": config}})
+    return config
+
+
+class SensitivityExperiment(Experiment):
+    """The search of `sensitivity` (its name, task and requirements are in search/registry.py)."""
+
+    quantizes = True  # --mase-exact is part of its identity
+
+    def inputs_for(self, options: RunOptions, stored: Stored) -> tuple[str, ...]:
+        return (start_experiment(options, stored),)
+
+    def identity_fields(self, options: RunOptions, stored: Stored) -> dict[str, Any]:
+        names = precision_names(options)
+        for name in names:
+            precision_config(name)
+        return {"start_from": start_experiment(options, stored), "precisions": names}
+
+    def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
+        start = starting_point(inputs)
+        model, _ = starting_model(start["checkpoint"])
+        layers = layer_keys(model)
+        names = precision_names(options)
+        variant = grid_variant(
+            VARIANT,
+            {"layer": list(layers), "precision": names},
+            options,
+            metric="accuracy",
+            trial_fn=TrialRef("trainables.trials.sensitivity", "sensitivity_trial"),
+            settings={
+                "start_checkpoint": start["checkpoint"],
+                "layers": layers,
+                "precision_configs": {name: precision_config(name) for name in names},
+            },
+        )
+        variant.sampler_settings["start_from"] = start["experiment"]
+        return [variant]

@@ -81,7 +81,7 @@ EXPERIMENTS: dict[str, ExperimentEntry] = {
             "Per-layer sensitivity: quantize one Linear of the Lab 3 starting model at a time (--precisions, "
             "default integer:4,integer:8), evaluate without training; one independent trial per (layer, precision)",
             ("base",),
-            "search.experiments.sensitivity:SensitivityExperiment",
+            "search.experiments.lab3_precisions:SensitivityExperiment",
         ),
     )
 }

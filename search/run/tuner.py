@@ -130,12 +130,16 @@ def run_variant(
     # A stopped trial's last checkpoint is the training snapshot it paused with: no model to keep.
     delete_checkpoints(r.checkpoint.path for r in grid if r.checkpoint and _trial_id(r) in stopped)
     if earlier is not None:
-        # The new Tuner numbers its launches from 0 again: after the earlier trials.
-        first = max((int(row["trial_index"]) for row in earlier), default=-1) + 1
-        for row in rows:
-            row["trial_index"] += first
-        return list(earlier) + rows
+        return _grown(earlier, rows)
     return resumed.rows(base) + resumed.renumber(rows) if resumed else rows
+
+
+def _grown(earlier: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The earlier rows, then the new ones: the new Tuner numbers its launches from 0 again."""
+    first = max((int(row["trial_index"]) for row in earlier), default=-1) + 1
+    for row in rows:
+        row["trial_index"] += first
+    return list(earlier) + rows
 
 
 def _tuner(
