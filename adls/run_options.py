@@ -45,6 +45,13 @@ def non_negative_int(text: str) -> int:
     return value
 
 
+def fraction(text: str) -> float:
+    value = _number(text, float)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be a number between 0 and 1")
+    return value
+
+
 def count_or_all(text: str) -> str:
     """A whole number >= 1 or 'all', kept as text so that a cluster job gets the same words."""
     return "all" if text == "all" else str(positive_int(text))
@@ -87,8 +94,28 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dataset",
         default=None,
-        choices=list(DATASETS),
-        help="override the profile's dataset",
+        help=f"{', '.join(DATASETS)} (built in), a CSV/TSV/JSONL/Parquet file, a folder holding train.* "
+        "and test.*, or a hub dataset id (default: the profile's)",
+    )
+    parser.add_argument(
+        "--model",
+        default=None,
+        help="a sequence classifier: hub id or save_pretrained folder (BERT, DistilBERT, RoBERTa, ALBERT; "
+        "default: bert-tiny)",
+    )
+    parser.add_argument("--tokenizer", default=None, help="hub id or folder (default: the --model's own)")
+    parser.add_argument(
+        "--text-column", default="text", help="the text column, or COL1,COL2 for sentence pairs (--dataset file)"
+    )
+    parser.add_argument("--label-column", default="label", help="the label column (strings or integers)")
+    parser.add_argument("--dataset-config", default=None, help="the hub dataset's configuration name")
+    parser.add_argument("--train-split", default="train", help="the hub dataset's training split")
+    parser.add_argument("--test-split", default=None, help="the hub dataset's test split (default: test)")
+    parser.add_argument(
+        "--test-fraction",
+        type=fraction,
+        default=0.2,
+        help="held out, stratified and seeded, when the data has no test split (default 0.2)",
     )
     parser.add_argument(
         "--train-rows",
@@ -208,6 +235,14 @@ def options_from(args: argparse.Namespace, verbose: bool = False) -> RunOptions:
         seed=args.seed,
         data_dir=args.data_dir,
         dataset=args.dataset,
+        model=args.model,
+        tokenizer=args.tokenizer,
+        text_column=args.text_column,
+        label_column=args.label_column,
+        dataset_config=args.dataset_config,
+        train_split=args.train_split,
+        test_split=args.test_split,
+        test_fraction=args.test_fraction,
         force=args.force,
         train_rows=args.train_rows,
         test_rows=args.test_rows,

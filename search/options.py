@@ -85,6 +85,17 @@ class RunOptions:
     # Training arithmetic: "bf16" autocast (for GPUs); compile: train through torch.compile.
     precision: str = "fp32"
     compile: bool = False
+    # The run's own model and data (docs/experiments.md, "Your own model and data"): a hub id or
+    # save_pretrained folder, its tokenizer (None: the model's own), and for a --dataset file,
+    # folder or hub id its columns, hub config, splits and held-out share without a test split.
+    model: str | None = None
+    tokenizer: str | None = None
+    text_column: str = "text"
+    label_column: str = "label"
+    dataset_config: str | None = None
+    train_split: str = "train"
+    test_split: str | None = None
+    test_fraction: float = 0.2
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -102,8 +113,23 @@ class RunOptions:
             raise ConfigError(
                 f"--scheduler {self.scheduler!r} is not allowed; choose one of {list(SCHEDULERS)}"
             )
-        if self.dataset is not None and self.dataset not in DATASETS:
-            raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of {list(DATASETS)}")
+        if self.dataset is not None and not self.dataset.strip():
+            raise ConfigError(f"--dataset is empty; give one of {list(DATASETS)}, a file, a folder or a hub id")
+        if not 0 < self.test_fraction < 1:
+            raise ConfigError(f"--test-fraction={self.test_fraction} must be a number between 0 and 1")
+        own = self.dataset is not None and self.dataset not in DATASETS
+        for flag, value, default in (
+            ("--text-column", self.text_column, "text"),
+            ("--label-column", self.label_column, "label"),
+            ("--dataset-config", self.dataset_config, None),
+            ("--train-split", self.train_split, "train"),
+            ("--test-split", self.test_split, None),
+        ):
+            if value != default and not own:
+                raise ConfigError(
+                    f"{flag} is read only with a --dataset file, folder or hub id (the built-in "
+                    f"{list(DATASETS)} have fixed columns); drop {flag} or give --dataset"
+                )
         if self.cpus_per_trial < 1:
             raise ConfigError(f"--cpus-per-trial={self.cpus_per_trial} must be a whole number >= 1")
         if not math.isfinite(self.gpus_per_trial):
@@ -224,7 +250,32 @@ class RunOptions:
 
     def sources(self) -> "RunSources":
         """The run's data, model and tokenizer sources, resolved once per process (ConfigError if refused)."""
-        return _sources(self.profile.dataset, self.data_settings_dir(), self.model_source)
+        return _sources(
+            self.profile.dataset,
+            self.data_settings_dir(),
+            self.model_source,
+            self.model,
+            self.tokenizer,
+            self.user_data_request(),
+        )
+
+    def user_data_request(self):
+        """The UserDataRequest of a --dataset that is not a built-in name (None for the built-ins)."""
+        dataset = self.profile.dataset
+        if dataset in DATASETS:
+            return None
+        from trainables.data.user_data import UserDataRequest
+
+        return UserDataRequest(
+            dataset=dataset,
+            text_column=self.text_column,
+            label_column=self.label_column,
+            dataset_config=self.dataset_config,
+            train_split=self.train_split,
+            test_split=self.test_split,
+            test_fraction=self.test_fraction,
+            seed=self.seed,
+        )
 
     def data_settings_dir(self) -> str | None:
         return os.path.abspath(os.path.expanduser(self.data_dir)) if self.data_dir else None
@@ -238,7 +289,7 @@ class RunOptions:
         """The DataSpec fields a trial opens its data with."""
         profile = self.profile
         sources = self.sources()
-        return {
+        settings = {
             "dataset": profile.dataset,
             "data_dir": self.data_settings_dir(),
             "max_length": profile.max_length,
@@ -250,6 +301,25 @@ class RunOptions:
             "tokenizer": sources.tokenizer_name,
             "tokenizer_revision": sources.tokenizer_revision,
         }
+        # Only when used, so the labs' identities (and their stored results) stay as they were.
+        if sources.tokenizer_source is not None:
+            settings["tokenizer_source"] = sources.tokenizer_source
+        request = self.user_data_request()
+        if request is not None:
+            settings.update(
+                text_column=request.text_column,
+                label_column=request.label_column,
+                dataset_config=request.dataset_config,
+                train_split=request.train_split,
+                test_split=request.test_split,
+                test_fraction=request.test_fraction,
+                data_hash=(sources.data_info or {}).get("data_hash"),
+            )
+        return settings
+
+    def model_settings(self) -> dict[str, Any]:
+        """What every trial that builds a model needs about a --model: its config dict (None: bert-tiny)."""
+        return {"model_config": self.sources().model_config}
 
     def train_settings(self) -> dict[str, Any]:
         """The TrainSettings fields of a trial (epochs is overridden per step where needed)."""
@@ -273,6 +343,8 @@ class RunOptions:
             # What every model starts from: later stages are built on the base model.
             "start": {"model": self.sources().model, "base_method": self.resolved_base_method},
         }
+        if self.model is not None:
+            identity["start"]["model_config"] = self.sources().model_config
         # Only when set, so results stored before these options existed keep their identity.
         # (--budget enters only the identity of experiments that use it: search/run_plan.py.)
         if self.trial != "real":
@@ -294,8 +366,15 @@ class RunOptions:
 
 
 @functools.cache
-def _sources(dataset: str, data_dir: str | None, model_source: str) -> "RunSources":
+def _sources(
+    dataset: str,
+    data_dir: str | None,
+    model_source: str,
+    model: str | None = None,
+    tokenizer: str | None = None,
+    user_data: Any = None,
+) -> "RunSources":
     # Once per process: the hub probe and cache look-ups must give one answer for the whole run.
     from trainables.data.sources import resolve_sources
 
-    return resolve_sources(dataset, data_dir, model_source)
+    return resolve_sources(dataset, data_dir, model_source, model, tokenizer, user_data)

@@ -10,8 +10,9 @@ its first line says so. Trials then load exactly the snapshot (commit) resolved 
 import glob
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 from errors import ConfigError, DataError
 from trainables.data.hub import hub_reachable
@@ -89,45 +90,117 @@ class RunSources:
     model: str
     tokenizer: str
     fallbacks: tuple[str, ...] = field(default_factory=tuple)
+    # A `--model` run: the model's Hugging Face config (as a dict) and where it is; None: bert-tiny.
+    model_config: dict[str, Any] | None = None
+    model_location: str | None = None
+    # A `--dataset` of the run's own: what is recorded about it (trainables/data/user_data.py).
+    data_info: dict[str, Any] | None = None
+
+    @property
+    def model_type(self) -> str:
+        """The model's family (`model_type`): bert unless `--model` brought another."""
+        return str((self.model_config or {}).get("model_type", "bert"))
+
+    @property
+    def model_name(self) -> str:
+        """A short name of the model for figure titles and reports: bert-tiny, or the --model as given."""
+        return "bert-tiny" if self.model_location is None else f"{_short(self.model_location)} ({self.model_type})"
 
     @property
     def tokenizer_name(self) -> str:
-        """The DataSpec.tokenizer value: bert-base-uncased or wordpiece."""
+        """The DataSpec.tokenizer value: bert-base-uncased, wordpiece, or pretrained (a --model's own)."""
+        if self.model_location is not None and not self.tokenizer.startswith("wordpiece-"):
+            return "pretrained"
         return TOKENIZER_ID if self.tokenizer.startswith(TOKENIZER_ID + "@") else "wordpiece"
+
+    @property
+    def tokenizer_source(self) -> str | None:
+        """The DataSpec.tokenizer_source value: the folder or "<repo>@<commit>" of a --model's tokenizer."""
+        return self.tokenizer if self.tokenizer_name == "pretrained" else None
 
     @property
     def tokenizer_revision(self) -> str | None:
         return HubSnapshot.split(self.tokenizer)[1] if self.tokenizer_name == TOKENIZER_ID else None
+
+    def attention_line(self) -> str:
+        """Which attention trains the model: ours for BERT, the model's own for other families."""
+        from trainables.model_families import uses_fast_attention
+
+        if uses_fast_attention(self.model_type):
+            return "attention: adls fast training attention (BERT)"
+        return f"attention: the {self.model_type} model's own (adls fast attention is for BERT only)"
 
     @property
     def pretrained(self) -> str | None:
         """The hub snapshot the base model starts from, or None for the seeded init."""
         return None if self.model == SEEDED_MODEL else self.model
 
-    def as_fields(self) -> dict[str, str]:
-        """The three columns every results row and run.json carry."""
-        return {"data_source": self.data, "model_source": self.model, "tokenizer_source": self.tokenizer}
+    def as_fields(self) -> dict[str, Any]:
+        """The columns every results row and run.json carry (the own data's record with a --dataset file)."""
+        fields: dict[str, Any] = {
+            "data_source": self.data,
+            "model_source": self.model,
+            "tokenizer_source": self.tokenizer,
+        }
+        if self.model_location is not None:
+            fields["model"] = self.model_name
+            fields["model_type"] = self.model_type
+        return {**fields, **(self.data_info or {})}
 
     def headline(self) -> str:
-        """One line naming the three sources, and the fallback with how to get the labs' setting."""
-        line = f"data {self.data}; model {self.model}; tokenizer {self.tokenizer}"
+        """One line naming the sources and the attention, and any fallback with how to get the labs' setting."""
+        line = f"data {self.data}; model {self.model}; tokenizer {self.tokenizer}; {self.attention_line()}"
         if self.fallbacks:
-            line += " -- offline fallback: " + "; ".join(self.fallbacks) + "; " + HOW_TO_GET
+            how = HOW_TO_GET if self.model_location is None else "connect to the internet or prefill HF_HOME"
+            line += " -- offline fallback: " + "; ".join(self.fallbacks) + "; " + how
         return line
 
 
-def resolve_sources(dataset: str, data_dir: str | None = None, model_source: str = "auto") -> RunSources:
+def _short(location: str) -> str:
+    """A folder's name, or a hub id without its commit."""
+    if os.path.isdir(location):
+        return os.path.basename(os.path.normpath(location))
+    return location.partition("@")[0]
+
+
+def resolve_sources(
+    dataset: str,
+    data_dir: str | None = None,
+    model_source: str = "auto",
+    model: str | None = None,
+    tokenizer: str | None = None,
+    user_data: Any = None,
+) -> RunSources:
     """Decide the data, model and tokenizer of a run (see the module docstring); never silently.
 
     Raises ConfigError (one line) for an unknown `model_source`, for `model_source="hub"` when the
     weights or the tokenizer cannot be had (hub refuses to fall back), and DataError for IMDb without
-    a folder when neither the hub nor the `datasets` cache has it.
+    a folder when neither the hub nor the `datasets` cache has it. `model`/`tokenizer` are `--model`
+    and `--tokenizer` (trainables/data/model_source.py); `user_data` is the UserDataRequest of a
+    `--dataset` that is not a built-in name, loaded and checked here (DataError, one line).
     """
     if model_source not in MODEL_SOURCES:
         raise ConfigError(
             f"--model-source {model_source!r} is not allowed; choose one of {list(MODEL_SOURCES)}"
         )
-    data = data_source(dataset, data_dir)
+    if tokenizer is not None and model is None:
+        raise ConfigError("--tokenizer goes with --model (the default bert-tiny uses its own); add --model")
+    info = None
+    if user_data is not None:
+        from trainables.data.user_data import load_user_dataset
+
+        _, info = load_user_dataset(user_data)
+        data = f"{info.source} ({info.content_hash[:23]})"
+    else:
+        data = data_source(dataset, data_dir)
+    if model is not None:
+        from trainables.data.model_source import resolve_model
+
+        sources = resolve_model(model, tokenizer, model_source, data, dataset)
+        if info is not None:
+            sources = replace(sources, data_info=info.as_fields())
+        log.info("sources: %s", sources)
+        return sources
     tokenizer = hub_snapshot(TOKENIZER_ID, "tokenizer_config.json")
     model = hub_snapshot(MODEL_ID) if model_source != "seeded" and tokenizer is not None else None
     # The pretrained embeddings index bert-base-uncased's vocabulary: no tokenizer, no pretrained model.
@@ -152,6 +225,7 @@ def resolve_sources(dataset: str, data_dir: str | None = None, model_source: str
         model=str(model) if model is not None else SEEDED_MODEL,
         tokenizer=str(tokenizer) if tokenizer is not None else f"wordpiece-{dataset}",
         fallbacks=tuple(fallbacks),
+        data_info=info.as_fields() if info is not None else None,
     )
     log.info("sources: %s", sources)
     return sources
