@@ -105,7 +105,9 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--tokenizer", default=None, help="hub id or folder (default: the --model's own)")
     parser.add_argument(
-        "--text-column", default="text", help="the text column, or COL1,COL2 for sentence pairs (--dataset file)"
+        "--text-column",
+        default="text",
+        help="the text column, or COL1,COL2 for sentence pairs (--dataset file)",
     )
     parser.add_argument("--label-column", default="label", help="the label column (strings or integers)")
     parser.add_argument("--dataset-config", default=None, help="the hub dataset's configuration name")

@@ -15,8 +15,8 @@ from typing import Any
 import pandas as pd
 
 from analysis.best import best_records, objectives_of, params_of
-from analysis.figures import FIGURES
 from analysis.figure_parts import data_name
+from analysis.figures import FIGURES
 from analysis.results import FINISHED, TABLE_FILE, load_results
 from errors import ResultsError
 

@@ -78,7 +78,8 @@ class NasSpace:
     def grid(self) -> dict[str, list[Any]]:
         """Every parameter with its choices, in a fixed order (GridSampler's search space)."""
         grid: dict[str, list[Any]] = {
-            name: list(getattr(self, field)) for name, field in zip(self.field_names, ARCH_FIELDS, strict=True)
+            name: list(getattr(self, field))
+            for name, field in zip(self.field_names, ARCH_FIELDS, strict=True)
         }
         grid.update({param: list(PROJECTION_CHOICES) for param in self.projection_params()})
         return grid

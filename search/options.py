@@ -114,7 +114,9 @@ class RunOptions:
                 f"--scheduler {self.scheduler!r} is not allowed; choose one of {list(SCHEDULERS)}"
             )
         if self.dataset is not None and not self.dataset.strip():
-            raise ConfigError(f"--dataset is empty; give one of {list(DATASETS)}, a file, a folder or a hub id")
+            raise ConfigError(
+                f"--dataset is empty; give one of {list(DATASETS)}, a file, a folder or a hub id"
+            )
         if not 0 < self.test_fraction < 1:
             raise ConfigError(f"--test-fraction={self.test_fraction} must be a number between 0 and 1")
         own = self.dataset is not None and self.dataset not in DATASETS

@@ -29,7 +29,10 @@ def data_files(tmp_path_factory) -> dict[str, Path]:
     data = make_synthetic(240, seed=7)
     texts, labels = list(data["train"]["text"]), [int(v) for v in data["train"]["label"]]
     three = [2 if i % 3 == 0 else label for i, label in enumerate(labels)]
-    mixed = [f"{t} {'awful dull' if lab else 'superb fun'}" if c == 2 else t for t, lab, c in zip(texts, labels, three)]
+    mixed = [
+        f"{t} {'awful dull' if lab else 'superb fun'}" if c == 2 else t
+        for t, lab, c in zip(texts, labels, three, strict=True)
+    ]
     files = {
         "csv": root / "three-class.csv",
         "jsonl": root / "reviews.jsonl",
@@ -46,7 +49,7 @@ def data_files(tmp_path_factory) -> dict[str, Path]:
         {
             "sentence1": texts[:half],
             "sentence2": texts[half:],
-            "label": [int(a == b) for a, b in zip(labels[:half], labels[half:])],
+            "label": [int(a == b) for a, b in zip(labels[:half], labels[half:], strict=True)],
         }
     ).to_parquet(files["parquet"])
     files["folder"].mkdir()

@@ -94,5 +94,7 @@ def test_the_tokenized_cache_follows_the_file_contents(tmp_path):
     assert after.content_hash != before.content_hash
     second = prepare_data(DataSpec(dataset=str(path), tokenizer="wordpiece", data_hash=after.content_hash))
     assert first.root != second.root and second.train_rows + second.test_rows == 21
-    assert json.loads(json.dumps(after.class_counts))["train"]["pos"] + after.class_counts["test"]["pos"] == 11
+    assert (
+        json.loads(json.dumps(after.class_counts))["train"]["pos"] + after.class_counts["test"]["pos"] == 11
+    )
     assert np.asarray(load_splits(second)[0].labels).max() == 1

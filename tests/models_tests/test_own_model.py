@@ -42,7 +42,10 @@ def test_the_pretrained_weights_load_and_every_linear_quantizes(tiny_models, fam
     )
     model = build_from_recipe(recipe, pretrained=True)
     saved = type(model).from_pretrained(tiny_models.folders[family])
-    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), saved.state_dict().values()))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(model.state_dict().values(), saved.state_dict().values(), strict=True)
+    )
     linears = linear_count(tiny_models.folders[family])
     names = layer_keys(model)
     assert len(names) == linears and all(not n.startswith("bert.") for n in names.values())
@@ -67,13 +70,20 @@ def test_a_distilbert_base_and_qat_trial_on_a_three_class_csv(tiny_models, data_
 
     base_ctx = local_context(tmp_path / "base")
     base = base_trial(
-        {**config, "base_epochs": 1, "base_method": "full", "pretrained": options.sources().pretrained}, base_ctx
+        {**config, "base_epochs": 1, "base_method": "full", "pretrained": options.sources().pretrained},
+        base_ctx,
     )
     assert 0 <= base["macro_f1"] <= 1 and base["majority_accuracy"] < 0.5  # three classes
     checkpoint = base_ctx.work_dir / "checkpoint"
     qat_ctx = local_context(tmp_path / "qat")
     qat = lab1_qat_trial(
-        {**config, "base_checkpoint": str(checkpoint), "fp32_accuracy": base["accuracy"], "width": 8, "frac_ratio": 0.5},
+        {
+            **config,
+            "base_checkpoint": str(checkpoint),
+            "fp32_accuracy": base["accuracy"],
+            "width": 8,
+            "frac_ratio": 0.5,
+        },
         qat_ctx,
     )
     assert qat["cost_avg_linear_bits"] == 8 and "macro_f1" in qat
@@ -134,7 +144,9 @@ def bad_models(tiny_models, tmp_path) -> dict[str, str]:
     ViTConfig(hidden_size=32, num_hidden_layers=1, num_attention_heads=2).save_pretrained(vision)
     tokenizer = tiny_models.folders["distilbert"]
     vocab = json.loads((tokenizer / "config.json").read_text())["vocab_size"]
-    ElectraConfig(vocab_size=vocab, hidden_size=32, num_hidden_layers=1, num_attention_heads=2).save_pretrained(electra)
+    ElectraConfig(
+        vocab_size=vocab, hidden_size=32, num_hidden_layers=1, num_attention_heads=2
+    ).save_pretrained(electra)
     for name in ("tokenizer.json", "tokenizer_config.json"):
         shutil.copy(tokenizer / name, electra / name)
     return {"vit": str(vision), "electra": str(electra)}
@@ -142,8 +154,14 @@ def bad_models(tiny_models, tmp_path) -> dict[str, str]:
 
 BAD = [
     (["--model", "{vit}"], "is a 'vit' model, which AutoModelForSequenceClassification cannot build"),
-    (["--model", "{electra}", "--model-source", "seeded", "lab2-nas"], "lab2-nas/lab2-compress-aware cannot search"),
-    (["--model", "{electra}", "--model-source", "seeded", "lab2-compress-aware"], "searches the bert, distilbert"),
+    (
+        ["--model", "{electra}", "--model-source", "seeded", "lab2-nas"],
+        "lab2-nas/lab2-compress-aware cannot search",
+    ),
+    (
+        ["--model", "{electra}", "--model-source", "seeded", "lab2-compress-aware"],
+        "searches the bert, distilbert",
+    ),
     (["--dataset", "{csv}"], "has no column 'text'"),
     (["--dataset", "{one_class}"], "label column 'label' has 1 class (pos)"),
     (["--dataset", "{empty}"], "is empty"),
@@ -154,11 +172,19 @@ BAD = [
 
 
 @pytest.mark.parametrize(("words", "message"), BAD, ids=[m[:30] for _, m in BAD])
-def test_bad_model_or_data_is_one_line_exit_2_and_nothing_stored(words, message, bad_models, data_files, tmp_path, capsys):
+def test_bad_model_or_data_is_one_line_exit_2_and_nothing_stored(
+    words, message, bad_models, data_files, tmp_path, capsys
+):
     (tmp_path / "empty.csv").write_text("")
     (tmp_path / "one.csv").write_text("text,label\ngood,pos\nfine,pos\ngreat,pos\n")
     (tmp_path / "sheet.xlsx").write_bytes(b"PK\x03\x04")
-    names = {**bad_models, "csv": data_files["csv"], "empty": tmp_path / "empty.csv", "one_class": tmp_path / "one.csv", "xlsx": tmp_path / "sheet.xlsx"}
+    names = {
+        **bad_models,
+        "csv": data_files["csv"],
+        "empty": tmp_path / "empty.csv",
+        "one_class": tmp_path / "one.csv",
+        "xlsx": tmp_path / "sheet.xlsx",
+    }
     words = [w.format(**names) for w in words]
     experiment = words.pop() if words[-1].startswith("lab2") else "base"
     storage = tmp_path / "results"

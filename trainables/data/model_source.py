@@ -8,48 +8,61 @@ every trial's settings, so trials and checkpoints rebuild it without the hub.
 """
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from errors import ConfigError
 from trainables.data.hub import hub_reachable
-from trainables.data.sources import SEEDED_MODEL, RunSources, hub_cache_dir, hub_snapshot
+from trainables.data.hub_snapshot import hub_cache_dir, hub_snapshot
 
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json")
+WEIGHT_FILES = (
+    "model.safetensors",
+    "pytorch_model.bin",
+    "model.safetensors.index.json",
+    "pytorch_model.bin.index.json",
+)
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 
 
-def resolve_model(
-    model: str, tokenizer: str | None, model_source: str, data: str, dataset: str
-) -> RunSources:
-    """The RunSources of a `--model` run; ConfigError (one line) when the model or tokenizer cannot be had."""
+@dataclass(frozen=True)
+class ModelChoice:
+    """What a --model run starts from: weights (None: a seeded init of `config`), tokenizer, config, where."""
+
+    start: str | None
+    tokenizer: str
+    config: dict[str, Any]
+    location: str
+    fallbacks: tuple[str, ...] = ()
+
+
+def resolve_model(model: str, tokenizer: str | None, model_source: str) -> ModelChoice:
+    """The model and tokenizer of a `--model` run; ConfigError (one line) when either cannot be had."""
     location, where = _locate(model, "--model", "config.json")
     config = _read_config(location, model)
     weights = _has_weights(location)
     fallbacks: list[str] = []
+    start: str | None
     if model_source == "seeded":
-        start = SEEDED_MODEL
+        start = None
     elif weights:
         start = location
     elif model_source == "hub":
-        raise ConfigError(f"--model {model!r}: {where} has no weights file; add them, or use --model-source seeded")
+        raise ConfigError(
+            f"--model {model!r}: {where} has no weights file; add them, or use --model-source seeded"
+        )
     else:
-        start = SEEDED_MODEL
+        start = None
         fallbacks.append(f"{where} has no weights file, so the model starts from a seeded init of its config")
-    tokenizer_location, _ = _locate(tokenizer or model, "--tokenizer" if tokenizer else "--model", "tokenizer_config.json")
+    tokenizer_location, _ = _locate(
+        tokenizer or model, "--tokenizer" if tokenizer else "--model", "tokenizer_config.json"
+    )
     if not _has_tokenizer(tokenizer_location):
         raise ConfigError(
             f"{'--tokenizer ' + repr(tokenizer) if tokenizer else '--model ' + repr(model)} has no tokenizer "
             f"files ({' or '.join(TOKENIZER_FILES)}); name one with --tokenizer"
         )
-    return RunSources(
-        data=data,
-        model=start,
-        tokenizer=tokenizer_location,
-        fallbacks=tuple(fallbacks),
-        model_config=config,
-        model_location=location,
-    )
+    return ModelChoice(start, tokenizer_location, config, location, tuple(fallbacks))
 
 
 def _locate(name: str, flag: str, filename: str) -> tuple[str, str]:

@@ -10,12 +10,15 @@ its first line says so. Trials then load exactly the snapshot (commit) resolved 
 import glob
 import logging
 import os
-from dataclasses import dataclass, field, replace
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any
 
 from errors import ConfigError, DataError
 from trainables.data.hub import hub_reachable
+from trainables.data.hub_snapshot import HubSnapshot, hub_cache_dir, hub_snapshot
+from trainables.data.model_source import resolve_model
+
+__all__ = ["HubSnapshot", "RunSources", "hub_cache_dir", "hub_snapshot", "resolve_sources"]
 
 log = logging.getLogger(__name__)
 
@@ -30,51 +33,6 @@ HOW_TO_GET = (
     "for the labs' setting connect to the internet, or prefill HF_HOME with prajjwal1/bert-tiny and "
     "bert-base-uncased, and give IMDb with --data-dir ~/aclImdb (README: Running the labs' own setting)"
 )
-
-
-@dataclass(frozen=True)
-class HubSnapshot:
-    """One commit of a hub repository, and whether it came from the hub itself or the local cache."""
-
-    repo_id: str
-    revision: str
-    origin: str = "local hub cache"
-
-    def __str__(self) -> str:
-        return f"{self.repo_id}@{self.revision}"
-
-    @staticmethod
-    def split(source: str) -> tuple[str, str | None]:
-        """("prajjwal1/bert-tiny", "<commit>") from "prajjwal1/bert-tiny@<commit>" (revision None if absent)."""
-        repo_id, _, revision = source.partition("@")
-        return repo_id, revision or None
-
-
-def hub_snapshot(repo_id: str, filename: str = "config.json") -> HubSnapshot | None:
-    """The snapshot of `repo_id` that this machine can load, or None when it can have none.
-
-    Online, `filename` is fetched (the rest follows at `from_pretrained`) and the hub's current commit
-    is used; offline, or when the hub answers but the download fails, the commit that the local
-    cache's `refs/main` names. The commit is read from the snapshot path, as `datasets` does.
-    """
-    from huggingface_hub import hf_hub_download, try_to_load_from_cache
-
-    if hub_reachable():
-        try:
-            return HubSnapshot(repo_id, Path(hf_hub_download(repo_id, filename)).parent.name, "hub")
-        except Exception as error:  # any failure: the cache may still have it, said below
-            log.warning("could not fetch %s from the hub (%s); trying the local cache", repo_id, error)
-    cached = try_to_load_from_cache(repo_id, filename)
-    if not isinstance(cached, str):  # None, or the "known not to exist" marker
-        return None
-    return HubSnapshot(repo_id, Path(cached).parent.name)
-
-
-def hub_cache_dir() -> str:
-    """The folder the hub libraries read and fill ($HF_HUB_CACHE, else $HF_HOME/hub)."""
-    from huggingface_hub import constants
-
-    return str(constants.HF_HUB_CACHE)
 
 
 @dataclass(frozen=True)
@@ -104,7 +62,11 @@ class RunSources:
     @property
     def model_name(self) -> str:
         """A short name of the model for figure titles and reports: bert-tiny, or the --model as given."""
-        return "bert-tiny" if self.model_location is None else f"{_short(self.model_location)} ({self.model_type})"
+        return (
+            "bert-tiny"
+            if self.model_location is None
+            else f"{_short(self.model_location)} ({self.model_type})"
+        )
 
     @property
     def tokenizer_name(self) -> str:
@@ -194,11 +156,16 @@ def resolve_sources(
     else:
         data = data_source(dataset, data_dir)
     if model is not None:
-        from trainables.data.model_source import resolve_model
-
-        sources = resolve_model(model, tokenizer, model_source, data, dataset)
-        if info is not None:
-            sources = replace(sources, data_info=info.as_fields())
+        choice = resolve_model(model, tokenizer, model_source)
+        sources = RunSources(
+            data=data,
+            model=choice.start or SEEDED_MODEL,
+            tokenizer=choice.tokenizer,
+            fallbacks=choice.fallbacks,
+            model_config=choice.config,
+            model_location=choice.location,
+            data_info=info.as_fields() if info is not None else None,
+        )
         log.info("sources: %s", sources)
         return sources
     tokenizer = hub_snapshot(TOKENIZER_ID, "tokenizer_config.json")

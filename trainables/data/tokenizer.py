@@ -139,7 +139,9 @@ def load_pretrained_tokenizer(source: str, max_length: int = 512) -> PreTrainedT
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise DataError(f"tokenizer {source!r} could not be loaded ({first}); give --tokenizer") from exc
     if not tokenizer.is_fast:
-        raise DataError(f"tokenizer {source!r} has no fast (Rust) version; give --tokenizer with a tokenizer.json")
+        raise DataError(
+            f"tokenizer {source!r} has no fast (Rust) version; give --tokenizer with a tokenizer.json"
+        )
     if tokenizer.pad_token_id is None:
         raise DataError(f"tokenizer {source!r} has no padding token; give --tokenizer with one")
     tokenizer.model_max_length = max_length

@@ -113,7 +113,9 @@ def load_user_dataset(request: UserDataRequest):
         features["label"] = datasets.Value("int64")
         splits[split] = datasets.Dataset.from_dict(data, features=datasets.Features(features))
         names = {index: name for name, index in label_map.items()}
-        counts[split] = {names[int(k)]: int(c) for k, c in zip(*np.unique(labels, return_counts=True), strict=True)}
+        counts[split] = {
+            names[int(k)]: int(c) for k, c in zip(*np.unique(labels, return_counts=True), strict=True)
+        }
     info = DatasetInfo(source, content_hash, tuple(columns), request.label_column, label_map, counts)
     return datasets.DatasetDict(splits), info
 
@@ -122,7 +124,9 @@ def _key(value: Any) -> str:
     """A label value as its label-map key: integers (also 3.0 read from a CSV) as digits, else text."""
     if isinstance(value, bool | np.bool_):
         return str(int(value))
-    if isinstance(value, int | np.integer) or (isinstance(value, float | np.floating) and float(value).is_integer()):
+    if isinstance(value, int | np.integer) or (
+        isinstance(value, float | np.floating) and float(value).is_integer()
+    ):
         return str(int(value))
     return str(value)
 
@@ -181,7 +185,9 @@ def _split_file(folder: Path, split: str, required: bool = True) -> Path | None:
             f"folder {folder} has no {split} file; give train.csv/.tsv/.jsonl/.parquet (and test.*) in it"
         )
     if len(found) > 1:
-        raise DataError(f"folder {folder} has several {split} files ({', '.join(p.name for p in found)}); keep one")
+        raise DataError(
+            f"folder {folder} has several {split} files ({', '.join(p.name for p in found)}); keep one"
+        )
     return found[0] if found else None
 
 
@@ -247,10 +253,14 @@ def _read_hub(request: UserDataRequest) -> tuple[dict[str, Any], str, str]:
             "or a CSV/TSV/JSONL/Parquet file or folder"
         ) from None
     splits = list(loaded)
-    test_split = request.test_split or ("test" if "test" in loaded and request.train_split != "test" else None)
+    test_split = request.test_split or (
+        "test" if "test" in loaded and request.train_split != "test" else None
+    )
     for split in (request.train_split, test_split):
         if split is not None and split not in loaded:
-            raise DataError(f"dataset {request.dataset} has no split {split!r} (its splits: {', '.join(splits)})")
+            raise DataError(
+                f"dataset {request.dataset} has no split {split!r} (its splits: {', '.join(splits)})"
+            )
     frames = {
         "train": loaded[request.train_split].to_pandas(),
         "test": loaded[test_split].to_pandas() if test_split else None,
