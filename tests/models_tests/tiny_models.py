@@ -163,3 +163,31 @@ def linear_count(folder: Path) -> int:
 
 def config_of(folder: Path) -> dict:
     return json.loads((folder / "config.json").read_text())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python tests/models_tests/tiny_models.py OUT`: write the three tiny models and reviews.csv into OUT.
+
+    reviews.csv is the embedded Rotten Tomatoes corpus with its own string labels (fresh/rotten),
+    the data of the README's measured example.
+    """
+    import sys
+
+    import pandas as pd
+
+    from trainables.data.datasets import load_rotten_tomatoes
+
+    out = Path((argv if argv is not None else sys.argv[1:])[0])
+    data = load_rotten_tomatoes()
+    texts = list(data["train"]["text"]) + list(data["test"]["text"])
+    labels = list(data["train"]["label"]) + list(data["test"]["label"])
+    out.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame({"text": texts, "category": [["rotten", "fresh"][v] for v in labels]}).to_csv(
+        out / "reviews.csv", index=False
+    )
+    models = build_tiny_models(out, texts[:3000])
+    print("\n".join(str(folder) for folder in models.folders.values()))
+
+
+if __name__ == "__main__":
+    main()
