@@ -12,16 +12,16 @@ import torch
 from torch import nn
 
 from adls.cli import main
+from search.experiments.spaces.precisions import layer_keys
 from search.options import RunOptions
-from search.precision_spaces import layer_keys
 from tests.models_tests.tiny_models import FAMILIES, HUB_IDS, linear_count
-from trainables.checkpoint import load_model
 from trainables.compress import fixed_point_config, quantize_model
-from trainables.lab1_qat_trial import lab1_qat_trial
-from trainables.model_families import FAMILIES as SEARCHED
-from trainables.model_recipe import ModelRecipe, build_from_recipe
-from trainables.nas_arch import arch_from_params
+from trainables.models.checkpoint import load_model
+from trainables.models.families import FAMILIES as SEARCHED
+from trainables.models.nas_arch import arch_from_params
+from trainables.models.recipe import ModelRecipe, build_from_recipe
 from trainables.trial_context import local_context
+from trainables.trials.lab1_qat import lab1_qat_trial
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -66,7 +66,7 @@ def test_a_distilbert_base_and_qat_trial_on_a_three_class_csv(tiny_models, data_
         "seed": 0,
         "model_config": options.sources().model_config,
     }
-    from trainables.base_trial import base_trial
+    from trainables.trials.base import base_trial
 
     base_ctx = local_context(tmp_path / "base")
     base = base_trial(
@@ -100,7 +100,7 @@ def test_a_distilbert_base_and_qat_trial_on_a_three_class_csv(tiny_models, data_
 
 
 def test_nas_searches_each_family_under_its_own_field_names(tiny_models):
-    from search.nas_space import space_for
+    from search.experiments.spaces.nas import space_for
 
     for family in FAMILIES:
         space = space_for(_options(tiny_models, family, dataset="synthetic"))

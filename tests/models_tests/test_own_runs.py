@@ -14,8 +14,8 @@ import pytest
 from torch import nn
 
 from tests.models_tests.tiny_models import HUB_IDS, linear_count
-from trainables.checkpoint import load_model
-from trainables.model_families import FAMILIES
+from trainables.models.checkpoint import load_model
+from trainables.models.families import FAMILIES
 
 pytestmark = pytest.mark.models
 REPO = Path(__file__).resolve().parents[2]

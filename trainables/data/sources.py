@@ -86,7 +86,7 @@ class RunSources:
 
     def attention_line(self) -> str:
         """Which attention trains the model: ours for BERT, the model's own for other families."""
-        from trainables.model_families import uses_fast_attention
+        from trainables.models.families import uses_fast_attention
 
         if uses_fast_attention(self.model_type):
             return "attention: adls fast training attention (BERT)"
