@@ -166,7 +166,7 @@ def config_of(folder: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python tests/models_tests/tiny_models.py OUT`: write the three tiny models and reviews.csv into OUT.
+    """`python tests/own_models_tests/tiny_models.py OUT`: write the three tiny models and reviews.csv into OUT.
 
     reviews.csv is the embedded Rotten Tomatoes corpus with its own string labels (fresh/rotten),
     the data of the README's measured example.

@@ -14,7 +14,7 @@ from torch import nn
 from adls.cli import main
 from search.experiments.spaces.precisions import layer_keys
 from search.options import RunOptions
-from tests.models_tests.tiny_models import FAMILIES, HUB_IDS, linear_count
+from tests.own_models_tests.tiny_models import FAMILIES, HUB_IDS, linear_count
 from trainables.compress import fixed_point_config, quantize_model
 from trainables.models.checkpoint import load_model
 from trainables.models.families import FAMILIES as SEARCHED

@@ -5,7 +5,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.models_tests.tiny_models import TinyModels, build_tiny_models
+from tests.own_models_tests.tiny_models import TinyModels, build_tiny_models
 from trainables.data.datasets import load_rotten_tomatoes, make_synthetic
 
 CORPUS_ROWS = 1000  # enough for each family's tokenizer to learn a useful vocabulary in seconds

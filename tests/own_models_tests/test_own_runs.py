@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from torch import nn
 
-from tests.models_tests.tiny_models import HUB_IDS, linear_count
+from tests.own_models_tests.tiny_models import HUB_IDS, linear_count
 from trainables.models.checkpoint import load_model
 from trainables.models.families import FAMILIES
 
