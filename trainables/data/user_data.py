@@ -20,17 +20,11 @@ import numpy as np
 
 from errors import DataError
 
-BUILT_IN = ("rotten_tomatoes", "imdb", "synthetic")
 # File suffix -> how pandas reads it.
 FILE_TYPES = {".csv": "csv", ".tsv": "tsv", ".jsonl": "jsonl", ".parquet": "parquet"}
 DEFAULT_TEXT_COLUMN = "text"
 DEFAULT_LABEL_COLUMN = "label"
 DEFAULT_TEST_FRACTION = 0.2
-
-
-def is_user_dataset(name: str) -> bool:
-    """True for anything but the built-in names: a file, a folder or a hub dataset id."""
-    return name not in BUILT_IN
 
 
 @dataclass(frozen=True)
