@@ -246,6 +246,11 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
     # Tune's CSV and JSON loggers are named in make_callbacks; its automatic TensorBoard logger
     # imports torch into the driver (tensorboardX does), so it comes only with --callbacks tensorboard.
     os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
+    # Every trial's one checkpoint forces a state snapshot (CheckpointConfig(num_to_keep=1)), and
+    # Tune warns whenever two come within 5 s: with short trials, every run. What would matter, a
+    # snapshot that is slow, keeps its own warning (TUNE_WARN_SLOW_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S).
+    if not options.verbose:
+        os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     trial_epochs = variant.early_stopping_epochs if options.scheduler != "fifo" else None
     trial_rungs = rungs(trial_epochs) if trial_epochs else []
     settings = trial_settings(variant, options)

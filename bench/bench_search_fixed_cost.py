@@ -1,0 +1,176 @@
+"""What one more search (variant or stage) costs: a Tuner's start, its first trial running, its teardown.
+
+Each side is its own process: it starts the run's private Ray once, then runs `--tuners` searches
+one after another through search.runner.run_variant, each one trial of a probe trial function that
+imports what every real trial imports (torch, transformers, the trial steps, the data code) and
+reports at once with a small checkpoint. Per search: `to_first_trial_s` (run_variant called ->
+the probe's body entered), `teardown_s` (the probe's report -> run_variant returned) and their
+sum, the search's fixed cost. The first search pays Ray's and the workers' start; "one more
+search" is the median of the others. Sides: `warm` (CPU trials in pooled workers,
+trainables/ray_warm_worker.py) and `actor` (ADLS_WARM_WORKERS=0: each Tuner's trial actors import
+torch again, the behaviour before), alternated per repeat; with --baseline PATH also that checkout
+(its own code, ADLS_WARM_WORKERS unset). In the same run, a cold `import torch, transformers` in a
+fresh interpreter. Goal (issue 25): one more search <= 1/4 of that cold import. Writes
+bench/out/search_fixed_cost.json.
+
+    PYTHONPATH=. .venv/bin/python bench/bench_search_fixed_cost.py [--repeats 2] [--tuners 4]
+        [--baseline /path/to/old/checkout]
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+GOAL_SHARE = 0.25
+
+
+def probe_trial(config: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    """Enter, note the time, report one metric with a one-file checkpoint (imports done before entry)."""
+    entered = time.time()
+    folder = ctx.new_dir("checkpoint")
+    (folder / "probe.txt").write_text("probe")
+    metrics = {"score": 1.0, "entered": entered, "reported": time.time()}
+    ctx.report(metrics, folder)
+    return metrics
+
+
+def probe_imports(config: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    """The probe after the imports a real trial's module makes."""
+    import transformers  # noqa: F401
+
+    import trainables.trial_steps  # noqa: F401
+
+    return probe_trial(config, ctx)
+
+
+def run_side(tuners: int, storage: Path) -> list[dict[str, float]]:
+    """In this process: start Ray once, run `tuners` one-trial searches; each one's timings."""
+    from ray import tune
+
+    from search.experiment import SearchVariant
+    from search.options import RunOptions
+    from search.runner import run_variant, start_ray
+    from search.samplers import TuneGridSampler
+    from trainables.trial_ref import TrialRef
+
+    options = RunOptions(profile_name="smoke", dataset="synthetic", storage=str(storage))
+    started = time.time()
+    start_ray(options)
+    ray_start = time.time() - started
+    found = []
+    for index in range(tuners):
+        variant = SearchVariant(
+            name=f"probe{index}",
+            space={"x": tune.choice([index])},
+            sampler=TuneGridSampler({"x": [index]}, seed=0),
+            num_samples=1,
+            metric="score",
+            mode="max",
+            trial_fn=TrialRef("bench.bench_search_fixed_cost", "probe_imports"),
+        )
+        before = time.time()
+        rows = run_variant("probe", variant, options, str(storage / f"probe{index}"))
+        after = time.time()
+        row = rows[0]
+        found.append(
+            {
+                "to_first_trial_s": row["entered"] - before,
+                "teardown_s": after - row["reported"],
+                "fixed_s": (row["entered"] - before) + (after - row["reported"]),
+                "search_s": after - before,
+            }
+        )
+    found[0]["ray_start_s"] = ray_start
+    return found
+
+
+def side(name: str, tuners: int, baseline: Path | None) -> dict[str, Any]:
+    """Run one side in a fresh process; its per-search timings."""
+    code = ROOT if name != "baseline" else baseline
+    env = {**os.environ, "PYTHONPATH": str(code)}
+    env.pop("ADLS_WARM_WORKERS", None)
+    if name == "actor":
+        env["ADLS_WARM_WORKERS"] = "0"
+    with tempfile.TemporaryDirectory(prefix="bench-fixed-") as storage:
+        # The probe module is this file, importable from the side's checkout as bench.<name>.
+        script = ROOT / "bench" / "bench_search_fixed_cost.py"
+        if code != ROOT:
+            (Path(code) / "bench" / script.name).write_bytes(script.read_bytes())
+        command = [sys.executable, str(Path(code) / "bench" / script.name), "--side", str(tuners), storage]
+        done = subprocess.run(command, env=env, cwd=code, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"{name} side failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def cold_import_seconds() -> float:
+    """Wall seconds of `import torch, transformers` in a fresh interpreter."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import torch, transformers"], check=True)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--tuners", type=int, default=4)
+    parser.add_argument("--baseline", type=Path, help="an older checkout to time too")
+    parser.add_argument("--out", default="search_fixed_cost.json", help="file name under bench/out/")
+    parser.add_argument("--side", nargs=2, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.side:
+        tuners, storage = int(args.side[0]), Path(args.side[1])
+        print(json.dumps(run_side(tuners, storage)), flush=True)
+        return
+    names = ["warm", "actor"] + (["baseline"] if args.baseline else [])
+    samples: dict[str, list[list[dict[str, float]]]] = {name: [] for name in names}
+    imports: list[float] = []
+    for repeat in range(args.repeats):
+        imports.append(cold_import_seconds())
+        for name in names if repeat % 2 == 0 else names[::-1]:
+            samples[name].append(side(name, args.tuners, args.baseline))
+            print(name, json.dumps(samples[name][-1]), flush=True)
+    cold = statistics.median(imports)
+    report: dict[str, Any] = {
+        "machine_load": os.getloadavg(),
+        "cpus": os.cpu_count(),
+        "cold_import_s": imports,
+        "goal_s": GOAL_SHARE * cold,
+        "sides": {},
+    }
+    for name, runs in samples.items():
+        later = [search for run in runs for search in run[1:]]
+        one_more = statistics.median(s["fixed_s"] for s in later)
+        report["sides"][name] = {
+            "runs": runs,
+            "one_more_search_s": one_more,
+            "to_first_trial_s": statistics.median(s["to_first_trial_s"] for s in later),
+            "teardown_s": statistics.median(s["teardown_s"] for s in later),
+            "first_search_s": statistics.median(run[0]["fixed_s"] for run in runs),
+            "share_of_cold_import": one_more / cold,
+        }
+        print(
+            f"{name:8s} one more search {one_more:5.2f} s (to first trial "
+            f"{report['sides'][name]['to_first_trial_s']:.2f} s, teardown "
+            f"{report['sides'][name]['teardown_s']:.2f} s) = {one_more / cold:.2f} of a cold import "
+            f"({cold:.2f} s); goal <= {GOAL_SHARE}",
+            flush=True,
+        )
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / args.out).write_text(json.dumps(report, indent=2))
+    print(f"-> {OUT / args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""CPU trials run in pooled Ray workers that the run's later Tuners reuse (trainables/ray_warm_worker.py)."""
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from ray import tune
+
+from search.experiment import SearchVariant
+from search.options import RunOptions
+from search.runner import run_variant
+from search.samplers import TuneGridSampler
+from trainables.ray_adapter import WARM_WORKERS_ENV
+from trainables.trial_keys import RESULT_FILE
+
+pytestmark = pytest.mark.slow
+
+
+def pid_trial(config, ctx):
+    """Reports its process, whether torch was loaded before it ran, with a checkpoint; fails on request."""
+    if config["x"] == "fail":
+        raise ValueError("the trial failed on purpose")
+    loaded = "transformers" in sys.modules
+    import transformers  # noqa: F401 - what a real trial's module imports
+
+    ctx.report_progress({"epoch": 0.5, "eval_accuracy": 0.5})
+    folder = ctx.new_dir("checkpoint")
+    (folder / "model.txt").write_text(str(config["x"]))
+    metrics = {"score": 1.0, "process": os.getpid(), "preloaded": loaded}
+    ctx.report(metrics, folder)
+    return metrics
+
+
+def search(name, values):
+    return SearchVariant(
+        name=name,
+        space={"x": tune.choice(values)},
+        sampler=TuneGridSampler({"x": values}, seed=0),
+        num_samples=len(values),
+        metric="score",
+        mode="max",
+        trial_fn=pid_trial,
+        max_concurrent=1,
+    )
+
+
+def test_a_later_search_runs_its_trials_in_the_first_searchs_process(ray_session, tmp_path):
+    options = RunOptions(profile_name="smoke", dataset="synthetic", storage=str(tmp_path))
+    first = run_variant("probe", search("first", [1]), options, str(tmp_path / "first"))
+    second = run_variant("probe", search("second", [2]), options, str(tmp_path / "second"))
+    assert second[0]["process"] == first[0]["process"] != os.getpid()
+    assert second[0]["preloaded"] is True
+    for row in first + second:
+        checkpoint = Path(row["checkpoint"])
+        assert (checkpoint / "model.txt").read_text() == str(row["x"])
+        assert json.loads((checkpoint / RESULT_FILE).read_text())["params"] == {"x": row["x"]}
+
+
+def test_a_failing_trial_in_a_warm_worker_is_an_error_row(ray_session, tmp_path):
+    options = RunOptions(profile_name="smoke", dataset="synthetic", storage=str(tmp_path))
+    rows = run_variant("probe", search("failing", ["fail", 3]), options, str(tmp_path / "failing"))
+    by_value = {row["x"]: row for row in rows}
+    assert by_value["fail"]["status"] == "ERROR"
+    assert "the trial failed on purpose" in by_value["fail"]["error"]
+    assert by_value[3]["status"] == "TERMINATED" and by_value[3]["score"] == 1.0
+
+
+def test_without_warm_workers_each_search_starts_its_own_process(ray_session, tmp_path, monkeypatch):
+    monkeypatch.setenv(WARM_WORKERS_ENV, "0")
+    options = RunOptions(profile_name="smoke", dataset="synthetic", storage=str(tmp_path))
+    first = run_variant("probe", search("first", [1]), options, str(tmp_path / "first"))
+    second = run_variant("probe", search("second", [2]), options, str(tmp_path / "second"))
+    assert second[0]["process"] != first[0]["process"]
+    assert second[0]["preloaded"] is False
