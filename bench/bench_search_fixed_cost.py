@@ -10,11 +10,15 @@ search" is the median of the others. Sides: `warm` (CPU trials in pooled workers
 trainables/ray_warm_worker.py) and `actor` (ADLS_WARM_WORKERS=0: each Tuner's trial actors import
 torch again, the behaviour before), alternated per repeat; with --baseline PATH also that checkout
 (its own code, ADLS_WARM_WORKERS unset). In the same run, a cold `import torch, transformers` in a
-fresh interpreter. Goal (issue 25): one more search <= 1/4 of that cold import. Writes
-bench/out/search_fixed_cost.json.
+fresh interpreter. Goal (issue 25): one more search <= 1/4 of that cold import.
+
+With --labs lab1,lab3 and --baseline: `adls run LAB --profile smoke` from an empty folder with this
+checkout and with the baseline's, alternating, --lab-repeats pairs each (wall and process-tree CPU
+seconds, bench_ray_overhead.timed). Goal: this checkout <= 60% of the baseline's wall-clock.
+Writes bench/out/search_fixed_cost.json.
 
     PYTHONPATH=. .venv/bin/python bench/bench_search_fixed_cost.py [--repeats 2] [--tuners 4]
-        [--baseline /path/to/old/checkout]
+        [--baseline /path/to/old/checkout] [--labs lab1,lab3 --lab-repeats 2] [--skip-tuners]
 """
 
 import argparse
@@ -127,12 +131,64 @@ def main() -> None:
     parser.add_argument("--tuners", type=int, default=4)
     parser.add_argument("--baseline", type=Path, help="an older checkout to time too")
     parser.add_argument("--out", default="search_fixed_cost.json", help="file name under bench/out/")
+    parser.add_argument("--labs", default="", help="comma list of labs to time from an empty folder")
+    parser.add_argument("--lab-repeats", type=int, default=2)
+    parser.add_argument("--skip-tuners", action="store_true", help="only the labs")
     parser.add_argument("--side", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.side:
         tuners, storage = int(args.side[0]), Path(args.side[1])
         print(json.dumps(run_side(tuners, storage)), flush=True)
         return
+    report: dict[str, Any] = {"machine_load_at_start": os.getloadavg(), "cpus": os.cpu_count()}
+    if args.labs:
+        if not args.baseline:
+            parser.error("--labs compares against --baseline PATH")
+        report["labs"] = lab_pairs(args.labs.split(","), args.lab_repeats, args.baseline)
+    if not args.skip_tuners:
+        report.update(tuner_sides(args))
+    report["machine_load_at_end"] = os.getloadavg()
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / args.out).write_text(json.dumps(report, indent=2))
+    print(f"-> {OUT / args.out}")
+
+
+def lab_pairs(labs: list[str], repeats: int, baseline: Path) -> dict[str, Any]:
+    """`adls run LAB --profile smoke` from an empty folder, this checkout against `baseline`, alternating."""
+    from bench.bench_ray_overhead import timed
+
+    sides = {"current": ROOT, "baseline": baseline}
+    found: dict[str, Any] = {}
+    for lab in labs:
+        samples: dict[str, list[dict[str, float]]] = {side: [] for side in sides}
+        for repeat in range(repeats):
+            for side in sides if repeat % 2 == 0 else list(sides)[::-1]:
+                with tempfile.TemporaryDirectory(prefix="bench-lab-") as storage:
+                    command = [
+                        sys.executable,
+                        "-m",
+                        "adls",
+                        "run",
+                        lab,
+                        "--profile",
+                        "smoke",
+                        "--storage",
+                        storage,
+                    ]
+                    samples[side].append(timed(command, sides[side]))
+                print(
+                    f"{lab} {side:8s} {samples[side][-1]['wall_s']:6.1f} s wall {samples[side][-1]['cpu_s']:6.1f} s CPU "
+                    f"(load {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                )
+        wall = {side: statistics.median(s["wall_s"] for s in runs) for side, runs in samples.items()}
+        found[lab] = {"samples": samples, "median_wall_s": wall, "ratio": wall["current"] / wall["baseline"]}
+        print(f"{lab}: current / baseline wall = {found[lab]['ratio']:.2f} (goal <= 0.60)", flush=True)
+    return found
+
+
+def tuner_sides(args: argparse.Namespace) -> dict[str, Any]:
+    """The per-search fixed cost of each side, and the cold import, alternating per repeat."""
     names = ["warm", "actor"] + (["baseline"] if args.baseline else [])
     samples: dict[str, list[list[dict[str, float]]]] = {name: [] for name in names}
     imports: list[float] = []
@@ -143,8 +199,6 @@ def main() -> None:
             print(name, json.dumps(samples[name][-1]), flush=True)
     cold = statistics.median(imports)
     report: dict[str, Any] = {
-        "machine_load": os.getloadavg(),
-        "cpus": os.cpu_count(),
         "cold_import_s": imports,
         "goal_s": GOAL_SHARE * cold,
         "sides": {},
@@ -167,9 +221,7 @@ def main() -> None:
             f"({cold:.2f} s); goal <= {GOAL_SHARE}",
             flush=True,
         )
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / args.out).write_text(json.dumps(report, indent=2))
-    print(f"-> {OUT / args.out}")
+    return report
 
 
 if __name__ == "__main__":
