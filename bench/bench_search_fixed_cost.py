@@ -1,7 +1,7 @@
 """What one more search (variant or stage) costs: a Tuner's start, its first trial running, its teardown.
 
 Each side is its own process: it starts the run's private Ray once, then runs `--tuners` searches
-one after another through search.runner.run_variant, each one trial of a probe trial function that
+one after another through search.run.tuner.run_variant, each one trial of a probe trial function that
 imports what every real trial imports (torch, transformers, the trial steps, the data code) and
 reports at once with a small checkpoint. Per search: `to_first_trial_s` (run_variant called ->
 the probe's body entered), `teardown_s` (the probe's report -> run_variant returned) and their
@@ -60,10 +60,11 @@ def run_side(tuners: int, storage: Path) -> list[dict[str, float]]:
     """In this process: start Ray once, run `tuners` one-trial searches; each one's timings."""
     from ray import tune
 
-    from search.experiment import SearchVariant
+    from search.experiments.experiment import SearchVariant
     from search.options import RunOptions
-    from search.runner import run_variant, start_ray
-    from search.samplers import TuneGridSampler
+    from search.ray_session.connect import start_ray
+    from search.run.tuner import run_variant
+    from search.study.samplers import TuneGridSampler
     from trainables.trial_ref import TrialRef
 
     options = RunOptions(profile_name="smoke", dataset="synthetic", storage=str(storage))

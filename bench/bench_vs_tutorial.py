@@ -17,9 +17,9 @@ Ways, each its own process, in alternating order per seed:
 - `adls-sha`: the same with `--scheduler sha` (`nas` only: every QAT grid point is the answer).
 
 Shared by every way, so only the driving differs: the tokenized data cache (trainables.data via
-trial_steps.open_data), the model builder (lab2_nas_trial.build_nas_model; for QAT the stored base,
-checkpoint.load_model, and compress.quantize_model), the sampler (search.samplers.make_sampler
-'tpe' with the seed) and the space (search.nas_space's grid, search.experiments.lab1_qat.qat_grid).
+trial_steps.open_data), the model builder (trials.lab2_nas.build_nas_model; for QAT the stored base,
+models.checkpoint.load_model, and compress.quantize_model), the sampler (search.study.samplers.make_sampler
+'tpe' with the seed) and the space (search.experiments.spaces.nas grid, search.experiments.lab1_qat.qat_grid).
 The tutorial way's training and evaluation are Hugging Face's Trainer (AdamW, linear decay, its
 own batching with a padding collator) at the profile's batch size and learning rate; adls's are
 trainables.train_loop. The QAT base is trained once per seed by adls (not timed) and shared.
@@ -117,9 +117,9 @@ def tutorial_nas(options: Any, seed: int, budget: int, events: list[dict[str, fl
     """Tutorial 5: an in-process Optuna study, a Trainer per trial."""
     import optuna
 
-    from search.nas_space import space_for
-    from search.samplers import make_sampler
-    from trainables.lab2_nas_trial import build_nas_model
+    from search.experiments.spaces.nas import space_for
+    from search.study.samplers import make_sampler
+    from trainables.trials.lab2_nas import build_nas_model
     from trainables.trial_steps import open_data
 
     config = {"data": options.data_settings(), "seed": seed}
@@ -145,7 +145,7 @@ def tutorial_nas(options: Any, seed: int, budget: int, events: list[dict[str, fl
 def tutorial_qat(options: Any, seed: int, base_checkpoint: str, events: list[dict[str, float]]) -> None:
     """Lab 1 task 1 as the tutorial does it: loop over widths; PTQ evaluate, QAT train, evaluate."""
     from search.experiments.lab1_qat import qat_grid
-    from trainables.checkpoint import load_model
+    from trainables.models.checkpoint import load_model
     from trainables.compress import fixed_point_config, quantize_model
     from trainables.trial_steps import open_data
 
@@ -182,7 +182,7 @@ def run_adls(
     case: str, profile: str, seed: int, budget: int, storage: Path, scheduler: str, out: Path
 ) -> None:
     from search.options import RunOptions
-    from search.ray_start import stop_ray
+    from search.ray_session.start import stop_ray
     from search.runner import run
 
     name = "lab2-nas" if case == "nas" else "lab1-qat"
@@ -212,7 +212,7 @@ def finish_events(table: Any, metric: str) -> list[dict[str, float]]:
 
 def base_checkpoint(storage: Path) -> str:
     from analysis import load_results
-    from search.stage_inputs import best_checkpoint
+    from search.experiments.stage_inputs import best_checkpoint
 
     return str(best_checkpoint(load_results(storage / "base"), "accuracy")["checkpoint"])
 

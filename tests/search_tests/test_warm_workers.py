@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from ray import tune
 
-from search.experiment import SearchVariant
+from search.experiments.experiment import SearchVariant
 from search.options import RunOptions
-from search.runner import run_variant
-from search.samplers import TuneGridSampler
+from search.run.tuner import run_variant
+from search.study.samplers import TuneGridSampler
 from trainables.ray_adapter import WARM_WORKERS_ENV
 from trainables.trial_keys import RESULT_FILE
 
