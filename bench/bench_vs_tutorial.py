@@ -119,8 +119,8 @@ def tutorial_nas(options: Any, seed: int, budget: int, events: list[dict[str, fl
 
     from search.experiments.spaces.nas import space_for
     from search.study.samplers import make_sampler
-    from trainables.trials.lab2_nas import build_nas_model
     from trainables.trial_steps import open_data
+    from trainables.trials.lab2_nas import build_nas_model
 
     config = {"data": options.data_settings(), "seed": seed}
     data = open_data(config)
@@ -145,8 +145,8 @@ def tutorial_nas(options: Any, seed: int, budget: int, events: list[dict[str, fl
 def tutorial_qat(options: Any, seed: int, base_checkpoint: str, events: list[dict[str, float]]) -> None:
     """Lab 1 task 1 as the tutorial does it: loop over widths; PTQ evaluate, QAT train, evaluate."""
     from search.experiments.lab1_qat import qat_grid
-    from trainables.models.checkpoint import load_model
     from trainables.compress import fixed_point_config, quantize_model
+    from trainables.models.checkpoint import load_model
     from trainables.trial_steps import open_data
 
     data = open_data({"data": options.data_settings(), "seed": seed})
