@@ -323,6 +323,11 @@ def figure(report: dict[str, Any], path: Path) -> None:
     fig.savefig(path, dpi=120)
 
 
+def save(report: dict[str, Any], stem: str) -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"{stem}.json").write_text(json.dumps(report, indent=2))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -334,7 +339,13 @@ def main() -> None:
     parser.add_argument("--ways", default=",".join(WAYS))
     parser.add_argument("--out", default="vs_tutorial", help="file stem under bench/out/")
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--conclude", action="store_true", help="redraw the table and figure from bench/out/<out>.json"
+    )
     args = parser.parse_args()
+    if args.conclude:
+        conclude(json.loads((OUT / f"{args.out}.json").read_text()), args.out)
+        return
     if args.child:
         way, case, seed, storage = args.child[0], args.child[1], int(args.child[2]), Path(args.child[3])
         out = storage / f"events-{way}.json"
@@ -358,6 +369,7 @@ def main() -> None:
     for case in args.cases.split(","):
         ways = [w for w in args.ways.split(",") if not (case == "qat" and w == "adls-sha")]
         found: dict[str, Any] = {way: {"runs": []} for way in ways}
+        report["cases"][case] = found
         for seed in seeds:
             storage = work / f"{case}-{seed}"
             storage.mkdir()
@@ -391,20 +403,26 @@ def main() -> None:
                     f"at {run['to_best_s']:.0f} s, CPU {run['cpu_s']:.0f} s, load {os.getloadavg()[0]:.1f}",
                     flush=True,
                 )
-        majority = majority_share(args.profile, seeds[0])
-        for way in ways:
-            found[way]["summary"] = summarize(found[way]["runs"])
-            found[way]["majority_share"] = majority
-        report["cases"][case] = found
+                # Written after every run: a bench stopped early keeps what it measured.
+                save(report, args.out)
     report["load_average_at_end"] = os.getloadavg()
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / f"{args.out}.json").write_text(json.dumps(report, indent=2))
-    figure(report, OUT / f"{args.out}.png")
-    print(table(report))
-    print(
-        f"-> {OUT / args.out}.json, {OUT / args.out}.png (load average {report['load_average_at_end'][0]:.1f})"
-    )
+    conclude(report, args.out)
     shutil.rmtree(work, ignore_errors=True)
+
+
+def conclude(report: dict[str, Any], stem: str) -> None:
+    """Summaries, the majority share, the JSON, the figure and the table of what `report` holds."""
+    for found in report["cases"].values():
+        majority = majority_share(report["profile"], report["seeds"][0])
+        for way in [name for name, runs in found.items() if not runs["runs"]]:
+            del found[way]
+        for way in found.values():
+            way["summary"] = summarize(way["runs"])
+            way["majority_share"] = majority
+    save(report, stem)
+    figure(report, OUT / f"{stem}.png")
+    print(table(report))
+    print(f"-> {OUT / stem}.json, {OUT / stem}.png")
 
 
 if __name__ == "__main__":
