@@ -57,6 +57,10 @@ def start_local_ray(log_to_driver: bool = False) -> None:
                 # default (one per CPU) only cost CPU-seconds while Ray and the Tuner start.
                 "enable_worker_prestart": False,
                 "prestart_worker_first_driver": False,
+                # Ray kills idle workers beyond one per CPU, counting the trials' actors: with
+                # every CPU busy the pooled trial workers (trainables/ray_warm_worker.py) died
+                # between searches and the next one imported torch again. Two per CPU keeps them.
+                "num_workers_soft_limit": 2 * (os.cpu_count() or 1),
             },
         )
 
