@@ -33,7 +33,7 @@ def pid_trial(config, ctx):
     return metrics
 
 
-def search(name, values):
+def search(name, values, at_once=1):
     return SearchVariant(
         name=name,
         space={"x": tune.choice(values)},
@@ -42,7 +42,7 @@ def search(name, values):
         metric="score",
         mode="max",
         trial_fn=pid_trial,
-        max_concurrent=1,
+        max_concurrent=at_once,
     )
 
 
@@ -56,6 +56,20 @@ def test_a_later_search_runs_its_trials_in_the_first_searchs_process(ray_session
         checkpoint = Path(row["checkpoint"])
         assert (checkpoint / "model.txt").read_text() == str(row["x"])
         assert json.loads((checkpoint / RESULT_FILE).read_text())["params"] == {"x": row["x"]}
+
+
+def test_trials_two_at_a_time_keep_their_two_processes_across_searches(ray_session, tmp_path):
+    # Ray kills idle workers beyond its soft limit and counts the trials' actors in it: with the
+    # private Ray's limit the pooled workers outlive the searches (search/ray_session/start.py).
+    options = RunOptions(profile_name="smoke", dataset="synthetic", storage=str(tmp_path))
+    processes = set()
+    for index in range(3):
+        values = [10 * index + k for k in range(4)]
+        rows = run_variant(
+            "probe", search(f"s{index}", values, at_once=2), options, str(tmp_path / f"s{index}")
+        )
+        processes |= {row["process"] for row in rows}
+    assert len(processes) <= 2, processes
 
 
 def test_a_failing_trial_in_a_warm_worker_is_an_error_row(ray_session, tmp_path):
