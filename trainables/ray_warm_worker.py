@@ -22,6 +22,10 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+# One private Ray option is used here: `_generator_backpressure_num_objects` (documented with Ray's
+# streaming generators), so that the trial waits at each report until the actor took it; checked with:
+CHECKED_WITH = {"ray": "2.60.0"}
+BACKPRESSURE_OPTION = "_generator_backpressure_num_objects"
 # Workers of this runtime environment run only these tasks: Ray never hands one of them, torch
 # loaded, to a Tune actor (which would take it down with the Tuner).
 WORKER_ENV = {"env_vars": {"ADLS_WARM_TRIAL_WORKER": "1"}}
@@ -52,7 +56,7 @@ def run_in_warm_worker(
     stream = _remote_body.options(
         num_returns="streaming",
         scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=False),
-        _generator_backpressure_num_objects=1,
+        **{BACKPRESSURE_OPTION: 1},
     ).remote(trial_fn, config, params, list(objectives), cpus, str(work_dir), resume_dir)
     finished = False
     try:

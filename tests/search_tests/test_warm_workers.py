@@ -88,3 +88,20 @@ def test_without_warm_workers_each_search_starts_its_own_process(ray_session, tm
     second = run_variant("probe", search("second", [2]), options, str(tmp_path / "second"))
     assert second[0]["process"] != first[0]["process"]
     assert second[0]["preloaded"] is False
+
+
+def test_the_streaming_backpressure_option_is_still_accepted():
+    # A private option of Ray's (trainables/ray_warm_worker.py); Ray refuses unknown options.
+    import ray
+
+    from trainables.ray_warm_worker import BACKPRESSURE_OPTION, CHECKED_WITH
+
+    def body():
+        yield 1
+
+    try:
+        ray.remote(body).options(num_returns="streaming", **{BACKPRESSURE_OPTION: 1})
+    except (TypeError, ValueError) as error:
+        pytest.fail(f"Ray no longer takes {BACKPRESSURE_OPTION} (checked with {CHECKED_WITH}): {error}")
+    with pytest.raises((TypeError, ValueError)):
+        ray.remote(body).options(num_returns="streaming", _no_such_option_here=1)
