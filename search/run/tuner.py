@@ -44,8 +44,12 @@ def objective_record(variant: SearchVariant) -> dict[str, list[str]]:
 
 
 def trial_settings(variant: SearchVariant, options: RunOptions) -> dict[str, Any]:
-    """The fixed part of every trial's config in a search (the sampled params are merged over it)."""
-    return {
+    """The fixed part of every trial's config in a search (the sampled params are merged over it).
+
+    A --model run adds `model_config` (the model's Hugging Face config as a dict) for the trials
+    that build a model from scratch (base, lab2-*).
+    """
+    settings = {
         **variant.settings,
         "data": options.data_settings(),
         "train": options.train_settings(),
@@ -53,6 +57,9 @@ def trial_settings(variant: SearchVariant, options: RunOptions) -> dict[str, Any
         "mase_exact": options.mase_exact,
         "verbose": options.verbose,
     }
+    if options.model is not None:
+        settings["model_config"] = options.sources().model_config
+    return settings
 
 
 def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: str) -> list[dict[str, Any]]:
