@@ -169,6 +169,11 @@ def _tuner(
     # Tune's CSV and JSON loggers are named in make_callbacks; its automatic TensorBoard logger
     # imports torch into the driver (tensorboardX does), so it comes only with --callbacks tensorboard.
     os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
+    # Every trial's one checkpoint forces a state snapshot (CheckpointConfig(num_to_keep=1)), and
+    # Tune warns whenever two come within 5 s: with short trials, every run. What would matter, a
+    # snapshot that is slow, keeps its own warning (TUNE_WARN_SLOW_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S).
+    if not options.verbose:
+        os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     trainable = tune.with_resources(
         (variant.tune_adapter or ray_trainable)(
             variant.trial_fn,
