@@ -11,7 +11,7 @@ from analysis.lab3_figures import plot_lab3_best_so_far, plot_lab3_formats, plot
 from analysis.results import load_results
 from errors import ResultsError
 
-FigureFunction = Callable[[pd.DataFrame, str | Path], list[Path]]
+FigureFunction = Callable[[pd.DataFrame, str | Path], list[str | Path]]
 
 FIGURES: dict[str, list[FigureFunction]] = {
     "lab1-qat": [plot_lab1_qat],
@@ -23,7 +23,7 @@ FIGURES: dict[str, list[FigureFunction]] = {
 }
 
 
-def draw_figures(folder: str | Path, table: pd.DataFrame | None = None) -> list[Path]:
+def draw_figures(folder: str | Path, table: pd.DataFrame | None = None) -> list[str | Path]:
     """Draw every figure of the experiment stored in `folder`, beside its data; returns PNG paths.
 
     Experiments without a figure (e.g. `base`) return an empty list.
@@ -34,7 +34,7 @@ def draw_figures(folder: str | Path, table: pd.DataFrame | None = None) -> list[
             f"{folder}'s results table has no rows, so there is nothing to draw; rerun it with --force"
         )
     name = str(table["experiment"].iloc[0])
-    paths: list[Path] = []
+    paths: list[str | Path] = []
     for figure in FIGURES.get(name, []):
         try:
             paths += figure(table, folder)
