@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-reliability smoke test-cluster test-labs test-browser test-package lint format bench clean
+.PHONY: demo test test-reliability test-storage smoke test-cluster test-labs test-browser test-package lint format bench clean
 
 # Reinstall only when the requirements or the project metadata change.
 $(STAMP): requirements.txt pyproject.toml
@@ -18,11 +18,15 @@ demo: $(STAMP)
 	$(BIN)/adls run lab1-qat --profile quick
 
 test: $(STAMP)
-	$(BIN)/pytest -q -m "not cluster and not reliability and not labs and not browser and not package"
+	$(BIN)/pytest -q -m "not cluster and not reliability and not labs and not browser and not package and not storage"
 
 # Real `adls run` drivers killed (SIGKILL, Ctrl-C) and raced (two writers): minutes, own CI step.
 test-reliability: $(STAMP)
 	$(BIN)/pytest -q -m reliability
+
+# Results on a local S3 server (moto, on loopback) and a full disk (a small tmpfs; mounting needs root).
+test-storage: $(STAMP)
+	$(BIN)/pytest -q -rs -m storage
 
 # The HTML report rendered in headless Chromium (Debian's chromium; .ci/run installs it).
 test-browser: $(STAMP)
