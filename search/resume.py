@@ -22,10 +22,12 @@ import optuna
 import pyarrow.fs
 
 from analysis.results import FINISHED
+from errors import ResultsError
 from search import storage
 from search.results_table import TUNE_KEYS
 from search.samplers import TuneGridSampler
 from search.study_storage import TUNE_TRIAL_ID
+from trainables.checkpoint import check_saved_model, holds_model_files
 from trainables.trial_keys import RESULT_FILE
 
 log = logging.getLogger(__name__)
@@ -88,6 +90,8 @@ class InterruptedSearch:
 def interrupted_search(tune_path: str, objectives: Sequence[str]) -> InterruptedSearch | None:
     """Read an interrupted search's folder; None when it has no trial folders (nothing to resume).
 
+    A trial is finished when its last checkpoint holds a readable result record and, if it holds
+    any file of a saved model, a complete one (a copy cut short by a full disk is not finished).
     Finished trials stay where they are; every other trial folder is moved aside (not deleted).
     """
     fs, path = storage.filesystem(tune_path)
@@ -168,6 +172,12 @@ def _finished_trial(
         return None
     if not all(_is_number(metrics.get(name)) for name in objectives):
         return None
+    if holds_model_files(checkpoint, fs):
+        try:
+            check_saved_model(checkpoint, fs)
+        except ResultsError as error:  # half a copy (a full disk, a killed upload): not finished
+            log.warning("%s: not finished", error)
+            return None
     return FinishedTrial(
         match.group(1), int(match.group(2)) - 1, trial_dir, checkpoint, params, metrics, seconds
     )

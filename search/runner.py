@@ -324,7 +324,13 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
         ),
     )
     stopped: set[str] = scheduler.stopped if scheduler is not None else set()
-    grid = _fit_to_the_end(tuner, variant, remaining, (lambda grid, variant: stopped) if scheduler else None)
+    try:
+        grid = _fit_to_the_end(
+            tuner, variant, remaining, (lambda grid, variant: stopped) if scheduler else None
+        )
+    except (OSError, EOFError) as error:  # Tune reading back files it could not write (a full disk)
+        storage.raise_if_full(tune_path, error)
+        raise
     # Tune's last snapshot normally wrote them all; this makes the study match the table regardless.
     searcher.write_finished_trials()
     rows = result_rows(grid, ledger.launch_index, base, stopped, trial_rungs, ledger.configs)

@@ -110,15 +110,21 @@ def load_model(location: str | Path, device: torch.device | str = "cpu") -> tupl
     return model.to(device), recipe
 
 
-def check_saved_model(location: str | Path) -> None:
+def check_saved_model(location: str | Path, filesystem: pyarrow.fs.FileSystem | None = None) -> None:
     """ResultsError (one line naming the file) unless `location` holds a complete saved model.
 
     Reads only the recipe, the weights file's size and its index (a zip's central directory, a
     safetensors header), not the tensors: cheap enough for a driver to check a later stage's start
-    model before Ray starts. A local folder or a URI pyarrow understands.
+    model before Ray starts. `location` is a local folder or a URI pyarrow understands, or, with
+    `filesystem`, a path inside that filesystem.
     """
     text = str(location).rstrip("/")
-    fs, path = pyarrow.fs.FileSystem.from_uri(text) if "://" in text else (pyarrow.fs.LocalFileSystem(), text)
+    if filesystem is not None:
+        fs, path = filesystem, text
+    elif "://" in text:
+        fs, path = pyarrow.fs.FileSystem.from_uri(text)
+    else:
+        fs, path = pyarrow.fs.LocalFileSystem(), text
     kinds = {
         name: fs.get_file_info(f"{path}/{name}").type for name in (RECIPE_FILE, WEIGHTS_FILE, HF_WEIGHTS_FILE)
     }
@@ -139,6 +145,13 @@ def check_saved_model(location: str | Path) -> None:
                 _check_safetensors(handle)
         except (zipfile.BadZipFile, ValueError, OSError, EOFError, struct.error) as error:
             raise _damaged(f"{text}/{weights}", error) from None
+
+
+def holds_model_files(location: str, filesystem: pyarrow.fs.FileSystem) -> bool:
+    """True when the folder (a path inside `filesystem`) holds any file of a saved model."""
+    names = (RECIPE_FILE, WEIGHTS_FILE, HF_WEIGHTS_FILE)
+    infos = filesystem.get_file_info([f"{location.rstrip('/')}/{name}" for name in names])
+    return any(info.type != pyarrow.fs.FileType.NotFound for info in infos)
 
 
 def _check_safetensors(handle: pyarrow.NativeFile) -> None:
