@@ -18,7 +18,7 @@ import pyarrow.fs
 import pytest
 
 from analysis.results import load_results
-from search.run_lock import OBJECT_STORE_SETTLE_S, ExperimentLock
+from search.run.lock import OBJECT_STORE_SETTLE_S, ExperimentLock
 from tests.storage_tests.s3_server import aws_environment, create_bucket, s3_files, s3_server
 
 pytestmark = pytest.mark.storage
@@ -170,7 +170,7 @@ def test_sigkilled_driver_on_s3_resumes_without_losing_or_repeating_a_trial(s3, 
 # Takes the lock of `uri` at wall-clock time `at`, says whether it won, and holds it for 4 s.
 RACER = """
 import sys, time
-from search.run_lock import ExperimentLock, LockedError
+from search.run.lock import ExperimentLock, LockedError
 uri, at = sys.argv[1], float(sys.argv[2])
 time.sleep(max(0.0, at - time.time()))
 lock = ExperimentLock(uri)
