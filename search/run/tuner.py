@@ -151,7 +151,7 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
         grid = _fit_to_the_end(
             tuner, variant, remaining, (lambda grid, variant: stopped) if scheduler else None
         )
-    except (OSError, EOFError) as error:  # Tune reading back files it could not write (a full disk)
+    except Exception as error:  # Tune reading back files it could not write (EOFError, UnpicklingError)
         storage.raise_if_full(tune_path, error)
         raise
     # Tune's last snapshot normally wrote them all; this makes the study match the table regardless.

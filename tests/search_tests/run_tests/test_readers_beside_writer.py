@@ -83,12 +83,20 @@ def test_ten_readers_beside_a_lab2_nas_writer(tmp_path):
         while not (folder / "optuna.db").exists() and writer.poll() is None and time.monotonic() < deadline:
             time.sleep(0.1)
         port = _free_port()
+        dashboard_log = open(tmp_path / "dashboard.log", "wb")  # noqa: SIM115 (closed by the OS at exit)
         dashboard = subprocess.Popen(
             [str(Path(sys.executable).with_name("optuna-dashboard")), f"sqlite:///{folder / 'optuna.db'}"]
-            + ["--host", "127.0.0.1", "--port", str(port), "--quiet"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            + ["--host", "127.0.0.1", "--port", str(port)],
+            stdout=dashboard_log,
+            stderr=subprocess.STDOUT,
         )
+        while time.monotonic() < deadline and dashboard.poll() is None:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.3)
+        assert dashboard.poll() is None, (tmp_path / "dashboard.log").read_text()[-2000:]
 
         def studies():
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=30) as response:
@@ -100,7 +108,6 @@ def test_ten_readers_beside_a_lab2_nas_writer(tmp_path):
             return len(listed)
 
         pollers = [Reader(studies, stop) for _ in range(2)]
-        time.sleep(2)  # the dashboard's server up
         for poller in pollers:
             poller.start()
         readers += pollers
