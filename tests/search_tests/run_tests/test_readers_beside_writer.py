@@ -100,11 +100,12 @@ def test_ten_readers_beside_a_lab2_nas_writer(tmp_path):
 
         def studies():
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=30) as response:
-                listed = json.loads(response.read())["studies"]
+                listed = json.loads(response.read())["study_summaries"]
             for study in listed:
                 url = f"http://127.0.0.1:{port}/api/studies/{study['study_id']}?after=0"
                 with urllib.request.urlopen(url, timeout=30) as response:
-                    assert response.status == 200
+                    trials = json.loads(response.read())["trials"]
+                assert all("state" in trial for trial in trials)
             return len(listed)
 
         pollers = [Reader(studies, stop) for _ in range(2)]
