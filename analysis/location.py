@@ -12,11 +12,12 @@ from pathlib import Path
 import pyarrow
 import pyarrow.fs
 
+from analysis.paths import is_uri as _is_uri
 from errors import ResultsError
 
 
 def is_uri(location: str | Path) -> bool:
-    return "://" in str(location)
+    return _is_uri(str(location))
 
 
 def join(location: str | Path, *parts: str) -> str:

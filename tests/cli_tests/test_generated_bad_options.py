@@ -1,48 +1,36 @@
-"""Generated invalid `adls run` options, drawn from the run parser's own declaration.
+"""Generated invalid run options and search files, drawn from the options' one declaration.
 
-For every option of `adls run` the parser declares (its choices, or its type function: whole
-numbers >= 1, >= 0, finite numbers >= 0, a count or 'all'), hypothesis draws values it must
-refuse; options whose allowed values RunOptions.validate holds (sampler, scheduler, objective,
-model source, base method, Optuna storage) get values outside those, and one pair of options that
-exclude each other is drawn too. Each case goes through the CLI in-process (`adls.cli.main`): one
-line on stderr, exit 2, and nothing under --storage.
+For every option RunOptions declares (search/option_spec.py) hypothesis draws values it must refuse:
+outside its choices, or what its parser refuses (whole numbers >= 1 or >= 0, finite numbers >= 0, a
+count or 'all'), and, in a search file's [run] table, a switch that is not true/false or a key that
+is not declared; one pair of options that exclude each other is drawn too. Each case goes through
+the CLI in-process (`adls.cli.main`): one line on stderr, exit 2, nothing under --storage.
 """
 
-import argparse
+import json
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from adls import run_options
-from adls.cli import build_parser, main
+from adls.cli import main
+from search import option_spec
+from search.option_spec import Option, declared_options
+from search.options import RunOptions
 
-# ~575 cases in-process: about a minute and a half on a loaded 2-core machine, so its own CI step.
+# ~20 options x 2 forms x 12 cases (+ switches, keys) in-process: a minute or two on a loaded 2-core machine.
 pytestmark = pytest.mark.reliability
 
-CASES_PER_OPTION = 25
-# Values RunOptions.validate checks (not argparse): any text that is not one of these words.
-VALIDATED_WORDS = ("--sampler", "--scheduler", "--objective", "--model-source", "--base-method")
-
-
-def run_parser() -> argparse.ArgumentParser:
-    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
-    return commands.choices["run"]
-
-
-def declared_options() -> dict[str, argparse.Action]:
-    """Every option of `adls run` that takes a value, by its flag."""
-    return {
-        action.option_strings[-1]: action
-        for action in run_parser()._actions
-        if action.option_strings and action.nargs is None and action.option_strings[-1] != "--help"
-    }
-
-
+CASES = 12
+SETTINGS = settings(
+    max_examples=CASES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much],
+    database=None,
+)
 words = st.text(st.characters(min_codepoint=33, max_codepoint=126), min_size=1, max_size=12).filter(
     lambda t: not t.startswith("-")
 )
-not_a_number = words.filter(lambda t: _not_number(t))
 
 
 def _not_number(text: str) -> bool:
@@ -53,54 +41,44 @@ def _not_number(text: str) -> bool:
     return False
 
 
-def invalid_values(action: argparse.Action) -> st.SearchStrategy[str] | None:
-    """Values the declaration refuses, or None when the option takes any text."""
-    if action.choices:
-        return words.filter(lambda t: t not in action.choices)
-    if action.type is run_options.positive_int:
-        return st.one_of(st.integers(max_value=0).map(str), not_a_number, st.floats(0.5, 9.5).map(repr))
-    if action.type is run_options.non_negative_int:
-        return st.one_of(st.integers(max_value=-1).map(str), not_a_number, st.floats(0.5, 9.5).map(repr))
-    if action.type is run_options.non_negative_float:
-        negative = st.floats(max_value=-1e-9, allow_nan=False, allow_infinity=False).map(repr)
-        return st.one_of(negative, st.sampled_from(["nan", "inf", "-inf"]), not_a_number)
-    if action.type is run_options.count_or_all:
-        return st.one_of(st.integers(max_value=0).map(str), not_a_number.filter(lambda t: t != "all"))
-    if action.option_strings[-1] in VALIDATED_WORDS:
-        return words.map(lambda t: f"bogus{t}")
-    if action.option_strings[-1] == "--optuna-storage":
-        return words.filter(lambda t: "://" not in t)
-    return None
-
-
-OPTIONS = {
-    flag: strategy for flag, action in declared_options().items() if (strategy := invalid_values(action))
+not_a_number = words.filter(_not_number)
+fractions = st.floats(0.5, 9.5).filter(lambda x: not x.is_integer()).map(repr)
+INVALID_BY_PARSER = {
+    option_spec.positive_int: st.one_of(st.integers(max_value=0).map(str), not_a_number, fractions),
+    option_spec.non_negative_int: st.one_of(st.integers(max_value=-1).map(str), not_a_number, fractions),
+    option_spec.non_negative_float: st.one_of(
+        st.floats(max_value=-1e-9, allow_nan=False, allow_infinity=False).map(repr),
+        st.sampled_from(["nan", "inf", "-inf"]),
+        not_a_number,
+    ),
+    option_spec.count_or_all: st.one_of(
+        st.integers(max_value=0).map(str), not_a_number.filter(lambda t: t != "all")
+    ),
 }
 
 
-def test_the_declaration_covers_the_typed_and_chosen_options():
-    typed = [f for f, a in declared_options().items() if a.choices or a.type not in (None, str)]
-    assert typed and set(typed) <= set(OPTIONS)
-    assert len(OPTIONS) * CASES_PER_OPTION >= 500  # at least 500 generated cases a run
+def invalid_values(option: Option) -> st.SearchStrategy[str] | None:
+    """Text the declaration refuses for `option`, or None when it cannot say (free text, switches)."""
+    if option.switch:
+        return None
+    if option.choices is not None and option.parse is None:
+        allowed = {str(choice) for choice in option.choices}
+        return words.filter(lambda t: t not in allowed)
+    return INVALID_BY_PARSER.get(option.parse)
+
+
+DECLARED = {option.flag: option for option in declared_options(RunOptions).values()}
+OPTIONS = {
+    flag: strategy for flag, option in DECLARED.items() if (strategy := invalid_values(option)) is not None
+}
+SWITCHES = sorted(flag for flag, option in DECLARED.items() if option.switch)
 
 
 def _refused(argv: list[str], storage, capsys) -> None:
     before = sorted(storage.rglob("*"))
     capsys.readouterr()
     try:
-        code = main(
-            [
-                "run",
-                "lab1-qat",
-                "--profile",
-                "smoke",
-                "--dataset",
-                "synthetic",
-                "--storage",
-                str(storage),
-                *argv,
-            ]
-        )
+        code = main(["run", *argv])
     except SystemExit as exit:  # argparse's own refusal (OneLineParser.error)
         code = exit.code
     err = capsys.readouterr().err
@@ -110,26 +88,79 @@ def _refused(argv: list[str], storage, capsys) -> None:
     assert sorted(storage.rglob("*")) == before, f"{argv} wrote under --storage"
 
 
+def _flags(storage) -> list[str]:
+    return ["lab1-qat", "--profile", "smoke", "--dataset", "synthetic", "--storage", str(storage)]
+
+
+def test_the_declaration_gives_at_least_500_cases():
+    typed = [flag for flag, option in DECLARED.items() if option.parse in INVALID_BY_PARSER or option.choices]
+    assert typed and set(typed) <= set(OPTIONS)
+    assert (2 * len(OPTIONS) + len(SWITCHES) + 1) * CASES >= 500
+
+
 @pytest.mark.parametrize("flag", sorted(OPTIONS))
-def test_generated_invalid_values_are_one_line_and_exit_2(flag, tmp_path_factory, capsys):
+def test_generated_invalid_option_values(flag, tmp_path_factory, capsys):
     storage = tmp_path_factory.mktemp("storage")
 
-    @settings(
-        max_examples=CASES_PER_OPTION,
-        deadline=None,
-        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.filter_too_much],
-        database=None,
-    )
+    @SETTINGS
     @given(value=OPTIONS[flag])
     def case(value: str) -> None:
-        _refused([f"{flag}={value}"], storage, capsys)
+        _refused([*_flags(storage), f"{flag}={value}"], storage, capsys)
 
     case()
 
 
-@given(layers=st.sampled_from([c for c in declared_options()["--layers"].choices if c != "all"]))
-@settings(
-    max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture], database=None
-)
+def _search_file(folder, storage, entries: str) -> str:
+    path = folder / "search.toml"
+    path.write_text(
+        f'experiment = "lab1-qat"\n[run]\nprofile = "smoke"\nstorage = {json.dumps(str(storage))}\n{entries}\n'
+    )
+    return str(path)
+
+
+@pytest.mark.parametrize("flag", sorted(OPTIONS))
+def test_generated_invalid_search_file_values(flag, tmp_path_factory, capsys):
+    folder = tmp_path_factory.mktemp("file")
+    storage = folder / "storage"
+    storage.mkdir()
+    key = DECLARED[flag].key
+
+    @SETTINGS
+    @given(value=OPTIONS[flag])
+    def case(value: str) -> None:
+        _refused([_search_file(folder, storage, f"{key} = {json.dumps(value)}")], storage, capsys)
+
+    case()
+
+
+@pytest.mark.parametrize("flag", SWITCHES)
+def test_generated_non_boolean_switches_in_a_search_file(flag, tmp_path_factory, capsys):
+    folder = tmp_path_factory.mktemp("file")
+    storage = folder / "storage"
+    storage.mkdir()
+    values = st.one_of(st.integers().map(str), words.map(json.dumps))
+
+    @SETTINGS
+    @given(value=values)
+    def case(value: str) -> None:
+        _refused([_search_file(folder, storage, f"{DECLARED[flag].key} = {value}")], storage, capsys)
+
+    case()
+
+
+@SETTINGS
+@given(key=st.text(st.sampled_from("abcdefghijklmnopqrstuvwxyz_"), min_size=3, max_size=12))
+def test_generated_unknown_search_file_keys(key, tmp_path_factory, capsys):
+    if key in {option.key for option in DECLARED.values()}:
+        return
+    folder = tmp_path_factory.mktemp("file")
+    storage = folder / "storage"
+    storage.mkdir()
+    _refused([_search_file(folder, storage, f'{key} = "1"')], storage, capsys)
+
+
+@given(layers=st.sampled_from([c for c in DECLARED["--layers"].choices if c != "all"]))
+@SETTINGS
 def test_options_that_exclude_each_other(layers, tmp_path_factory, capsys):
-    _refused(["--keep-classifier-fp32", "--layers", layers], tmp_path_factory.mktemp("storage"), capsys)
+    storage = tmp_path_factory.mktemp("storage")
+    _refused([*_flags(storage), "--keep-classifier-fp32", "--layers", layers], storage, capsys)
