@@ -53,6 +53,7 @@ NOT_METRICS = frozenset(
         "profile",
         "dataset",
         "seed",
+        "num_classes",
         "duration_s",
         OBJECTIVE_COLUMN,
         MODE_COLUMN,
@@ -196,6 +197,8 @@ def best_records(table: pd.DataFrame, k: int = 1) -> list[dict[str, Any]]:
                 "params": params_of(row),
                 "metrics": {key: _plain(value) for key, value in metrics_of(row).items()},
                 "checkpoint": row.get("checkpoint") if isinstance(row.get("checkpoint"), str) else None,
+                "model": _text(row.get("model")) or "bert-tiny",
+                "dataset": _text(row.get("dataset")),
             }
         )
     return records
@@ -208,7 +211,8 @@ def format_best(records: Sequence[dict[str, Any]], metric_limit: int = 6) -> lis
     for record in records:
         search = f"{record['experiment']}/{record['variant']}"
         if search != last:
-            lines.append(f"[{search}] best by: {record['rule']}")
+            on = f"model {record.get('model') or 'bert-tiny'}, data {record.get('dataset') or '?'}"
+            lines.append(f"[{search}] best by: {record['rule']} ({on})")
             last = search
         params = ", ".join(f"{key}={_short(value)}" for key, value in record["params"].items()) or "-"
         shown = list(record["metrics"].items())[:metric_limit]
@@ -217,6 +221,11 @@ def format_best(records: Sequence[dict[str, Any]], metric_limit: int = 6) -> lis
         lines.append(f"     {metrics}")
         lines.append(f"     checkpoint: {record['checkpoint'] or '-'}")
     return lines
+
+
+def _text(value: Any) -> str | None:
+    """A text cell, or None for a missing one (NaN in a table read back)."""
+    return value if isinstance(value, str) and value else None
 
 
 def _short(value: Any) -> str:
