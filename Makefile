@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-reliability test-cost-aware smoke test-cluster test-labs test-models test-browser test-package lint format bench clean
+.PHONY: demo test test-reliability test-cost-aware test-storage smoke test-cluster test-labs test-models test-browser test-package lint format bench clean
 
 # Reinstall only when the requirements or the project metadata change.
 $(STAMP): requirements.txt pyproject.toml
@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/adls run lab1-qat --profile quick
 
 test: $(STAMP)
-	$(BIN)/pytest -q -m "not cluster and not reliability and not labs and not browser and not package and not models and not cost_aware"
+	$(BIN)/pytest -q -m "not cluster and not reliability and not labs and not browser and not package and not models and not cost_aware and not storage"
 
 # Real `adls run` drivers killed (SIGKILL, Ctrl-C) and raced (two writers): minutes, own CI step.
 test-reliability: $(STAMP)
@@ -27,6 +27,10 @@ test-reliability: $(STAMP)
 # Constrained, sensitivity, seeded and growing searches through real Ray runs: minutes, own CI step.
 test-cost-aware: $(STAMP)
 	$(BIN)/pytest -q -m cost_aware
+
+# Results on a local S3 server (moto, on loopback) and a full disk (a small tmpfs; mounting needs root).
+test-storage: $(STAMP)
+	$(BIN)/pytest -q -rs -m storage
 
 # The HTML report rendered in headless Chromium (Debian's chromium; .ci/run installs it).
 test-browser: $(STAMP)

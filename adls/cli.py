@@ -58,7 +58,7 @@ def cmd_plot(args: argparse.Namespace) -> int:
     if not paths:
         print(f"{args.folder}: this experiment has no figure; its table is {args.folder}/trials.csv")
     for path in paths:
-        print(f"{path} (+ {path.with_suffix('.csv').name})")
+        print(f"{path} (+ {str(path).rsplit('/', 1)[-1].removesuffix('.png')}.csv)")
     return 0
 
 

@@ -175,7 +175,7 @@ def cmd_fetch(args: argparse.Namespace) -> int:
     for name in expand(args.experiment):
         folder = fetch_experiment(name, args.storage, Path(args.to), with_checkpoints=args.with_checkpoints)
         print(f"[{name}] results in {folder}")
-        # Figures are drawn where the results are read: the cluster does not draw them into a URI.
+        # Drawn again from the fetched table, so the figures match this checkout's plotting code.
         for path in draw_figures(folder):
             print(f"[{name}] figure: {path}")
     return 0

@@ -4,7 +4,6 @@ import argparse
 import csv
 import math
 import sys
-from pathlib import Path
 from typing import Any
 
 from errors import ResultsError
@@ -77,16 +76,17 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 def resolve_checkpoint(target: str, trial: str | None = None) -> tuple[str, str]:
     """(checkpoint folder, what it is) for a checkpoint folder or a results folder's best (or given) trial."""
+    from analysis import location
     from analysis.best import best_trials
     from analysis.paths import resolve_path
     from analysis.results import load_results
 
-    path = Path(target)
-    if (path / "recipe.json").is_file():
+    path = target.rstrip("/") if location.is_uri(target) else target
+    if location.is_file(location.join(path, "recipe.json")):
         if trial is not None:
             raise ResultsError(f"--trial {trial} needs a results folder; {target} is one checkpoint")
-        return str(path), "checkpoint"
-    if not (path / "trials.parquet").is_file():
+        return path, "checkpoint"
+    if not location.is_file(location.join(path, "trials.parquet")):
         raise ResultsError(
             f"{target} is neither a checkpoint (recipe.json + model.pt) nor a results folder "
             "(trials.parquet); give e.g. results/lab1-qat"

@@ -1,5 +1,6 @@
 """Save a figure as PNG beside a CSV of exactly the points it shows."""
 
+import io
 from pathlib import Path
 
 import matplotlib
@@ -7,6 +8,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+
+from analysis import location  # noqa: E402
 
 
 def new_axes(title: str, xlabel: str, ylabel: str, run: str | None = None) -> tuple[plt.Figure, plt.Axes]:
@@ -20,13 +23,16 @@ def new_axes(title: str, xlabel: str, ylabel: str, run: str | None = None) -> tu
     return figure, axes
 
 
-def save(figure: plt.Figure, points: pd.DataFrame, folder: str | Path, stem: str) -> Path:
-    """Write `<stem>.png` and `<stem>.csv` into `folder`; returns the PNG path."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    png = folder / f"{stem}.png"
+def save(figure: plt.Figure, points: pd.DataFrame, folder: str | Path, stem: str) -> str | Path:
+    """Write `<stem>.png` and `<stem>.csv` into `folder` (a path or a URI); returns the PNG's location.
+
+    The location is a Path for a local folder and the URI (a str) otherwise.
+    """
+    png = location.join(folder, f"{stem}.png")
     figure.tight_layout()
-    figure.savefig(png)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
     plt.close(figure)
-    points.to_csv(folder / f"{stem}.csv", index=False)
-    return png
+    location.write_bytes(png, buffer.getvalue())
+    location.write_bytes(location.join(folder, f"{stem}.csv"), points.to_csv(index=False).encode())
+    return png if location.is_uri(png) else Path(png)

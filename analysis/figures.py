@@ -12,7 +12,7 @@ from analysis.results import load_results
 from analysis.sensitivity import plot_sensitivity
 from errors import ResultsError
 
-FigureFunction = Callable[[pd.DataFrame, str | Path], list[Path]]
+FigureFunction = Callable[[pd.DataFrame, str | Path], list[str | Path]]
 
 FIGURES: dict[str, list[FigureFunction]] = {
     "lab1-qat": [plot_lab1_qat],
@@ -25,7 +25,7 @@ FIGURES: dict[str, list[FigureFunction]] = {
 }
 
 
-def draw_figures(folder: str | Path, table: pd.DataFrame | None = None) -> list[Path]:
+def draw_figures(folder: str | Path, table: pd.DataFrame | None = None) -> list[str | Path]:
     """Draw every figure of the experiment stored in `folder`, beside its data; returns PNG paths.
 
     Experiments without a figure (e.g. `base`) return an empty list.
@@ -36,7 +36,7 @@ def draw_figures(folder: str | Path, table: pd.DataFrame | None = None) -> list[
             f"{folder}'s results table has no rows, so there is nothing to draw; rerun it with --force"
         )
     name = str(table["experiment"].iloc[0])
-    paths: list[Path] = []
+    paths: list[str | Path] = []
     for figure in FIGURES.get(name, []):
         try:
             paths += figure(table, folder)

@@ -10,7 +10,7 @@ from analysis.format_styles import curve_styles
 from analysis.results import finished, first_value
 
 
-def plot_lab1_qat(table: pd.DataFrame, folder: str | Path) -> list[Path]:
+def plot_lab1_qat(table: pd.DataFrame, folder: str | Path) -> list[str | Path]:
     """Accuracy (y) against width (x): PTQ and QAT curves, fp32 base and chance as reference lines."""
     done = finished(table).copy()
     # One curve per sampled fractional share (`frac_ratio`); `frac_width` is the bits it gave.
@@ -38,7 +38,7 @@ def plot_lab1_qat(table: pd.DataFrame, folder: str | Path) -> list[Path]:
     return [save(figure, points, folder, "lab1-qat")]
 
 
-def plot_lab1_prune(table: pd.DataFrame, folder: str | Path) -> list[Path]:
+def plot_lab1_prune(table: pd.DataFrame, folder: str | Path) -> list[str | Path]:
     """Accuracy (y) against sparsity (x): per method, after fine-tuning (solid) and before (dashed).
 
     The unpruned start model (the best QAT trial) and the majority-class share of the test split

@@ -31,7 +31,7 @@ COMPRESS_CURVES = {
 }
 
 
-def plot_lab2_nas(table: pd.DataFrame, folder: str | Path) -> list[Path]:
+def plot_lab2_nas(table: pd.DataFrame, folder: str | Path) -> list[str | Path]:
     """Trials (x) against best accuracy so far (y), one curve per sampler (Grid, TPE, Random)."""
     points = best_so_far_band(table, "accuracy", by=("variant",))
     figure, axes = new_axes(
@@ -49,7 +49,7 @@ def plot_lab2_nas(table: pd.DataFrame, folder: str | Path) -> list[Path]:
     return [save(figure, points, folder, "lab2-nas")]
 
 
-def plot_lab2_nas_params(table: pd.DataFrame, folder: str | Path) -> list[Path]:
+def plot_lab2_nas_params(table: pd.DataFrame, folder: str | Path) -> list[str | Path]:
     """Parameter count (x, log) against accuracy (y) of every finished trial, per sampler, with the front."""
     done = front_points(table, maximize="accuracy", minimize="cost_params")
     figure, axes = new_axes(
@@ -91,7 +91,7 @@ def plot_lab2_nas_params(table: pd.DataFrame, folder: str | Path) -> list[Path]:
     return [save(figure, done[columns].sort_values("cost_params", kind="stable"), folder, "lab2-nas-params")]
 
 
-def plot_lab2_compress_aware(table: pd.DataFrame, folder: str | Path) -> list[Path]:
+def plot_lab2_compress_aware(table: pd.DataFrame, folder: str | Path) -> list[str | Path]:
     """Trials (x) against best accuracy so far (y): lab2-nas's curve for the same sampler (no
     compression) and the two compression-aware searches (without and with post-training).
 

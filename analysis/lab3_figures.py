@@ -39,7 +39,7 @@ BOPS = "cost_bops_per_token"
 FP32_BITS = 32.0
 
 
-def plot_lab3_best_so_far(table: pd.DataFrame, folder: str | Path) -> list[Path]:
+def plot_lab3_best_so_far(table: pd.DataFrame, folder: str | Path) -> list[str | Path]:
     """Trials (x) against best accuracy so far (y), one curve per format, fp32 start as a reference.
 
     Trials are in launch order; a failed trial keeps the previous best. With --repeats the curve
@@ -107,7 +107,7 @@ def format_bests(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=columns).sort_values("best_accuracy", ascending=False, kind="stable")
 
 
-def plot_lab3_formats(table: pd.DataFrame, folder: str | Path) -> list[Path]:
+def plot_lab3_formats(table: pd.DataFrame, folder: str | Path) -> list[str | Path]:
     """Each format's best accuracy as a dot (a bar over repeats' lowest to highest), best first,
     with the fp32 start and chance (majority class) as reference lines."""
     experiment = _experiment(table)
@@ -139,7 +139,7 @@ def plot_lab3_formats(table: pd.DataFrame, folder: str | Path) -> list[Path]:
     return [save(figure, bests, folder, f"{experiment}-formats")]
 
 
-def plot_lab3_pareto(table: pd.DataFrame, folder: str | Path) -> list[Path]:
+def plot_lab3_pareto(table: pd.DataFrame, folder: str | Path) -> list[str | Path]:
     """Average bits per Linear weight (x) against accuracy (y): every finished trial in its format's
     style, the Pareto front drawn and each front point labelled with its format.
 

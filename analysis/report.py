@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from analysis import location as loc
 from analysis.best import best_records, objectives_of, params_of
 from analysis.figure_parts import data_name
 from analysis.figures import FIGURES
@@ -30,40 +31,48 @@ SOURCE_COLUMNS = ("data_source", "model_source", "tokenizer_source")
 OWN_COLUMNS = ("model", "data_hash", "text_columns", "label_column", "label_map", "class_counts")
 
 
-def experiment_folders(location: str | Path) -> list[Path]:
+def experiment_folders(location: str | Path) -> list[str]:
     """The experiment folders under `location` (or `location` itself when it is one), in lab order.
 
+    `location` is a local folder or a URI (s3://...); the folders come back in the same form.
     Folders moved aside by a rerun (`<name>.previous`) are left out. ResultsError when none is found.
     """
-    root = Path(location)
-    if (root / TABLE_FILE).is_file():
+    root = str(location).rstrip("/") or "/"
+    if loc.is_file(loc.join(root, TABLE_FILE)):
         return [root]
-    if not root.is_dir():
+    if not loc.is_dir(root):
         raise ResultsError(f"{root} does not exist; run `adls run <experiment>` first or give its folder")
-    found = [p for p in root.iterdir() if (p / TABLE_FILE).is_file() and ".previous" not in p.name]
+    found = [
+        child
+        for child in loc.children(root)
+        if ".previous" not in loc.name(child) and loc.is_file(loc.join(child, TABLE_FILE))
+    ]
     if not found:
         raise ResultsError(
             f"{root} holds no experiment results (no */{TABLE_FILE}); run `adls run lab1` first"
         )
 
-    def rank(path: Path) -> tuple[int, str]:
-        return (ORDER.index(path.name) if path.name in ORDER else len(ORDER), path.name)
+    def rank(folder: str) -> tuple[int, str]:
+        name = loc.name(folder)
+        return (ORDER.index(name) if name in ORDER else len(ORDER), name)
 
     return sorted(found, key=rank)
 
 
-def write_report(location: str | Path, output: str | Path | None = None, top: int = 3) -> Path:
-    """Write the report of every experiment under `location` to `output` (default `<location>/report.html`)."""
+def write_report(location: str | Path, output: str | Path | None = None, top: int = 3) -> str:
+    """Write the report of every experiment under `location` to `output` (default `<location>/report.html`).
+
+    Both may be local paths or URIs; returns where the page was written.
+    """
     folders = experiment_folders(location)
-    target = Path(output) if output else (Path(location) / "report.html")
+    target = str(output) if output else loc.join(location, "report.html")
     sections = [experiment_section(folder, top) for folder in folders]
-    target.parent.mkdir(parents=True, exist_ok=True)
-    title = f"adls-tune report: {Path(location).resolve().name} ({_scope(folders)})"
-    target.write_text(page(title, folders, sections))
+    title = f"adls-tune report: {loc.name(location)} ({_scope(folders)})"
+    loc.write_bytes(target, page(title, folders, sections).encode())
     return target
 
 
-def _scope(folders: Sequence[Path]) -> str:
+def _scope(folders: Sequence[str]) -> str:
     """Which profiles and datasets the results come from, e.g. `quick profile, rotten_tomatoes`.
 
     In the title so that a page of smoke results is never mistaken for a result.
@@ -84,20 +93,21 @@ def _scope(folders: Sequence[Path]) -> str:
     return f"{profile} {label}, {data}"
 
 
-def experiment_section(folder: Path, top: int = 3) -> str:
-    """The HTML section of one experiment folder."""
+def experiment_section(folder: str, top: int = 3) -> str:
+    """The HTML section of one experiment folder (a path or a URI)."""
     table = load_results(folder)
     run = _read_run(folder)
-    name = str(table["experiment"].iloc[0]) if len(table) else folder.name
-    parts = [f'<section id="{_e(folder.name)}">', f"<h2>{_e(name)}</h2>"]
+    name = str(table["experiment"].iloc[0]) if len(table) else loc.name(folder)
+    parts = [f'<section id="{_e(loc.name(folder))}">', f"<h2>{_e(name)}</h2>"]
     if run.get("lab_task"):
         parts.append(f'<p class="task">{_e(run["lab_task"])}</p>')
     parts.append(_facts(table, run, folder))
-    for png in sorted(folder.glob("*.png")):
-        data = base64.b64encode(png.read_bytes()).decode()
+    for png in (child for child in loc.children(folder) if child.endswith(".png")):
+        data = base64.b64encode(loc.read_bytes(png)).decode()
+        png_name = loc.name(png)
         parts.append(
-            f'<figure><img src="data:image/png;base64,{data}" alt="{_e(png.stem)}">'
-            f"<figcaption>{_e(png.name)}</figcaption></figure>"
+            f'<figure><img src="data:image/png;base64,{data}" alt="{_e(png_name[: -len(".png")])}">'
+            f"<figcaption>{_e(png_name)}</figcaption></figure>"
         )
     parts.append("<h3>Best configurations</h3>")
     parts.append(_best_table(table, folder, top))
@@ -107,15 +117,15 @@ def experiment_section(folder: Path, top: int = 3) -> str:
     return "\n".join(parts)
 
 
-def _read_run(folder: Path) -> dict[str, Any]:
-    path = folder / RUN_FILE
+def _read_run(folder: str) -> dict[str, Any]:
+    path = loc.join(folder, RUN_FILE)
     try:
-        return json.loads(path.read_text()) if path.is_file() else {}
+        return json.loads(loc.read_bytes(path)) if loc.is_file(path) else {}
     except (OSError, ValueError):
         return {}
 
 
-def _facts(table: pd.DataFrame, run: dict[str, Any], folder: Path) -> str:
+def _facts(table: pd.DataFrame, run: dict[str, Any], folder: str) -> str:
     """The run facts: profile, data, sources, seed, trials, wall time, nodes, devices, versions."""
     first = table.iloc[0] if len(table) else pd.Series(dtype=object)
     options = run.get("options") or {}
@@ -151,7 +161,7 @@ def _facts(table: pd.DataFrame, run: dict[str, Any], folder: Path) -> str:
     return f'<table class="facts">{rows}</table>'
 
 
-def _best_table(table: pd.DataFrame, folder: Path, top: int) -> str:
+def _best_table(table: pd.DataFrame, folder: str, top: int) -> str:
     try:
         records = best_records(table, top)
     except ResultsError as error:
@@ -182,7 +192,7 @@ def _grouped(records: Sequence[dict[str, Any]]) -> Iterable[tuple[str, list[dict
     return groups.items()
 
 
-def _trials_table(table: pd.DataFrame, folder: Path) -> str:
+def _trials_table(table: pd.DataFrame, folder: str) -> str:
     """A compact, sortable table: search, trial, parameters, objective metric(s), status, seconds."""
     objective_columns: list[str] = []
     for _, rows in table.groupby("variant", sort=False):
@@ -223,11 +233,14 @@ def _trials_table(table: pd.DataFrame, folder: Path) -> str:
     return f'<table class="trials sortable"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>{note}'
 
 
-def _relative(path: str | None, folder: Path) -> str:
+def _relative(path: str | None, folder: str) -> str:
     if not path:
         return "-"
+    if loc.is_uri(folder):
+        base = folder.rstrip("/") + "/"
+        return path[len(base) :] if path.startswith(base) else path
     try:
-        return Path(path).relative_to(folder.resolve()).as_posix()
+        return Path(path).relative_to(Path(folder).resolve()).as_posix()
     except ValueError:
         return path
 
@@ -282,9 +295,9 @@ document.querySelectorAll("table.sortable th").forEach(function (th, column) {
 """
 
 
-def page(title: str, folders: Sequence[Path], sections: Sequence[str]) -> str:
+def page(title: str, folders: Sequence[str], sections: Sequence[str]) -> str:
     """The whole HTML document."""
-    nav = "".join(f'<a href="#{_e(f.name)}">{_e(f.name)}</a>' for f in folders)
+    nav = "".join(f'<a href="#{_e(loc.name(f))}">{_e(loc.name(f))}</a>' for f in folders)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f'<title>{_e(title)}</title><link rel="icon" href="data:,"><style>{STYLE}</style></head><body>'

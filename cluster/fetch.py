@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pyarrow.fs
 
-from errors import ClusterError
+from analysis.results import load_results
+from errors import ClusterError, ResultsError
 from search import storage
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,7 @@ def fetch_experiment(name: str, source_root: str, target_root: Path, with_checkp
     are all that analysis needs. The same run fetched again (identical run.json and files) gains
     the files it did not have (e.g. checkpoints) and keeps the user's own; any other local copy is
     moved aside to `<name>.previous`. Raises ClusterError before copying when the destination is
-    not a folder, and for a stored name that would land outside it.
+    not a folder, when the stored table is unreadable, and for a stored name that would land outside it.
     """
     source = storage.join(storage.normalize(source_root), name)
     fs, source_path = storage.filesystem(source)
@@ -37,6 +38,10 @@ def fetch_experiment(name: str, source_root: str, target_root: Path, with_checkp
             f"no finished results of {name!r} at {source} (trials.parquet is missing); check that the job "
             "succeeded (`adls jobs`) and that --storage is the one it was submitted with"
         )
+    try:
+        load_results(source)  # a damaged table is refused before anything is copied
+    except ResultsError as error:
+        raise ClusterError(f"{error}; nothing was fetched") from None
     _require_folder(target_root)
     target = target_root / name
     # A fresh staging folder per fetch: a leftover of an interrupted fetch is left alone, not deleted.

@@ -17,21 +17,31 @@ from search.options import RunOptions
 RUN_FILE = "run.json"
 
 
+# What a later run reads from a stored run.json: whether it is reusable, and which run made it.
+RUN_FILE_FIELDS = ("identity", "run_id")
+
+
 def read_run_file(run_file: str) -> dict[str, Any]:
-    """A `run.json` as a dict; ConfigError naming the file and the way out when it is damaged."""
+    """A `run.json` as a dict; ConfigError naming the file and the way out when it is damaged.
+
+    Damaged: not JSON, not an object, or lacking one of RUN_FILE_FIELDS.
+    """
     try:
         stored = storage.read_json(run_file)
     except ValueError as error:  # not JSON, not UTF-8
         stored, reason = None, str(error).splitlines()[0][:120] if str(error) else type(error).__name__
     else:
         reason = f"a JSON {type(stored).__name__}, not an object"
-    if not isinstance(stored, dict):
-        folder = run_file.rsplit("/", 1)[0]
-        raise ConfigError(
-            f"{run_file} is damaged ({reason}); move the folder aside (mv {folder} {folder}.broken) "
-            "and run again to start that experiment afresh"
-        )
-    return stored
+    if isinstance(stored, dict):
+        missing = [field for field in RUN_FILE_FIELDS if field not in stored]
+        if not missing:
+            return stored
+        reason = f"it lacks {', '.join(missing)}"
+    folder = run_file.rsplit("/", 1)[0]
+    raise ConfigError(
+        f"{run_file} is damaged ({reason}); move the folder aside (mv {folder} {folder}.broken) "
+        "and run again to start that experiment afresh"
+    )
 
 
 class RunPlan:

@@ -220,9 +220,8 @@ def run_experiment(name: str, plan: RunPlan, grow: pd.DataFrame | None = None) -
     )
     # After the table (which no longer names them) is written: an interrupted delete loses nothing.
     delete_checkpoints(dropped)
-    if not storage.is_uri(folder):
-        for path in draw_figures(folder):
-            print(f"[{name}] figure: {path}", flush=True)
+    for path in draw_figures(folder):
+        print(f"[{name}] figure: {path}", flush=True)
     if studies:
         names = study_name(name, "<variant>", options.optuna_study_prefix)
         print(f"[{name}] Optuna studies {names} in {shown_url(studies)}", flush=True)

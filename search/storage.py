@@ -1,8 +1,10 @@
 """Where results live: a local folder or a URI that pyarrow's filesystems understand."""
 
+import errno
 import json
 import os
 import re
+import shutil
 from typing import Any
 
 import pyarrow.fs
@@ -10,6 +12,38 @@ import pyarrow.fs
 # The one URI test (analysis/paths.py), re-exported for the callers of search.storage.
 from analysis.paths import is_uri as is_uri
 from errors import ConfigError
+
+
+class StorageFullError(ConfigError):
+    """The storage has no space left for a file a run must write (one line: which file, what to do)."""
+
+
+def storage_full(location: str) -> StorageFullError:
+    return StorageFullError(
+        f"no space left on the storage writing {location}; free space there and run the same command "
+        "again: trials whose checkpoints are stored are kept, the rest run again"
+    )
+
+
+# Less free space than this on a local storage counts as full (Tune's own writes failed there).
+FULL_BELOW_BYTES = 1 << 20
+
+
+def raise_if_full(location: str, error: BaseException) -> None:
+    """StorageFullError naming `location` when `error` came from a full storage, else nothing.
+
+    Full: an ENOSPC error, or a local storage with less than FULL_BELOW_BYTES free (Ray Tune turns
+    its own half-written files into other errors, e.g. EOFError reading back an empty error.pkl).
+    """
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        raise storage_full(location) from None
+    if is_uri(location):
+        return
+    folder = location
+    while folder and not os.path.isdir(folder):
+        folder = os.path.dirname(folder)
+    if folder and shutil.disk_usage(folder).free < FULL_BELOW_BYTES:
+        raise storage_full(location) from None
 
 
 def normalize(location: str) -> str:
@@ -57,18 +91,31 @@ def exists(location: str) -> bool:
 
 
 def write_bytes(location: str, data: bytes) -> None:
-    """Write atomically on local disks (temp file + rename) so readers never see half a file."""
+    """Write atomically on local disks (temp file + rename) so readers never see half a file.
+
+    A full storage raises StorageFullError naming the file; the half-written temp file is removed
+    and the file it was to replace is left as it was.
+    """
     fs, path = filesystem(location)
     parent = path.rsplit("/", 1)[0]
-    fs.create_dir(parent, recursive=True)
-    if isinstance(fs, pyarrow.fs.LocalFileSystem):
-        tmp = f"{path}.tmp-{os.getpid()}"
-        with open(tmp, "wb") as handle:
+    try:
+        fs.create_dir(parent, recursive=True)
+        if isinstance(fs, pyarrow.fs.LocalFileSystem):
+            tmp = f"{path}.tmp-{os.getpid()}"
+            try:
+                with open(tmp, "wb") as handle:
+                    handle.write(data)
+                os.replace(tmp, path)
+            finally:
+                if os.path.exists(tmp):
+                    os.remove(tmp)  # our own half-written copy, never the user's file
+            return
+        with fs.open_output_stream(path) as handle:
             handle.write(data)
-        os.replace(tmp, path)
-        return
-    with fs.open_output_stream(path) as handle:
-        handle.write(data)
+    except OSError as error:
+        if error.errno == errno.ENOSPC:
+            raise storage_full(location) from None
+        raise
 
 
 def read_bytes(location: str) -> bytes:

@@ -187,4 +187,7 @@ class ExperimentLock:
                 log.error("lost the lock %s to %s", self.path, holder.describe() if holder else "nobody")
                 return
             record = LockRecord(**{**asdict(self.record), "heartbeat": time.time()})
-            storage.write_bytes(self.path, self._encoded(record))
+            try:
+                storage.write_bytes(self.path, self._encoded(record))
+            except (OSError, ConfigError) as error:  # a full storage: the next beat tries again
+                log.warning("could not refresh the lock %s: %s", self.path, error)

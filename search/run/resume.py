@@ -22,11 +22,13 @@ import optuna
 import pyarrow.fs
 
 from analysis.results import FINISHED
+from errors import ResultsError
 from search import storage
 from search.run.results_table import TUNE_KEYS
 from search.study.constraints import Constraint, constraint_values
 from search.study.database import TUNE_TRIAL_ID
 from search.study.samplers import TuneGridSampler
+from trainables.models.checkpoint import check_saved_model, holds_model_files
 from trainables.trial_keys import RESULT_FILE
 
 log = logging.getLogger(__name__)
@@ -114,6 +116,8 @@ def stored_trials(rows: Sequence[dict[str, Any]], objectives: Sequence[str]) -> 
 def interrupted_search(tune_path: str, objectives: Sequence[str]) -> InterruptedSearch | None:
     """Read an interrupted search's folder; None when it has no trial folders (nothing to resume).
 
+    A trial is finished when its last checkpoint holds a readable result record and, if it holds
+    any file of a saved model, a complete one (a copy cut short by a full disk is not finished).
     Finished trials stay where they are; every other trial folder is moved aside (not deleted).
     """
     fs, path = storage.filesystem(tune_path)
@@ -197,6 +201,12 @@ def _finished_trial(
         return None
     if not all(_is_number(metrics.get(name)) for name in objectives):
         return None
+    if holds_model_files(checkpoint, fs):
+        try:
+            check_saved_model(checkpoint, fs)
+        except ResultsError as error:  # half a copy (a full disk, a killed upload): not finished
+            log.warning("%s: not finished", error)
+            return None
     return FinishedTrial(
         match.group(1), int(match.group(2)) - 1, trial_dir, checkpoint, params, metrics, seconds
     )

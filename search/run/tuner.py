@@ -129,7 +129,11 @@ def run_variant(
         return resumed.rows(base) if resumed else list(earlier or [])
     ledger = TrialLedger(label, variant.metric, variant.mode, variant.num_samples)
     tuner = _tuner(name, variant, options, folder, settings, searcher, stopping, ledger, remaining)
-    grid = _fit_to_the_end(tuner, variant, remaining, stopping)
+    try:
+        grid = _fit_to_the_end(tuner, variant, remaining, stopping)
+    except Exception as error:  # Tune reading back files it could not write (EOFError, UnpicklingError)
+        storage.raise_if_full(tune_path, error)
+        raise
     # Tune's last snapshot normally wrote them all; this makes the study match the table regardless.
     searcher.write_finished_trials()
     stopped = stopping.stopped

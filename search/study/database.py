@@ -96,6 +96,13 @@ def open_storage(url: str) -> optuna.storages.RDBStorage:
         ) from None
     except Exception as error:  # noqa: BLE001 - SQLAlchemy raises many kinds; the user needs one line
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        if url.startswith("sqlite:///") and "not a database" in first:
+            # The experiment's own study file (damaged, or another file put in its place).
+            path = url[len("sqlite:///") :]
+            raise ConfigError(
+                f"{path} is not an SQLite database ({first}); move it aside (mv {path} {path}.broken) and "
+                "run again: the finished trials are kept and told to a new study"
+            ) from None
         raise ConfigError(f"--optuna-storage {shown_url(url)!r} cannot be opened: {first}") from None
 
 

@@ -1,6 +1,7 @@
 """`adls report`: one self-contained HTML page per results folder (content checks; the browser test renders it)."""
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -13,13 +14,13 @@ def test_the_page_holds_every_experiment_with_embedded_figures_best_trials_and_f
     write_lab2_nas(tmp_path)
     write_lab1_qat(tmp_path)
     (tmp_path / "lab1-qat.previous").mkdir()  # moved-aside runs are not reported
-    path = write_report(tmp_path)
+    path = Path(write_report(tmp_path))
     text = path.read_text()
 
     assert path == tmp_path / "report.html"
     # The title says where the results come from, so a smoke page is never taken for a result.
     assert f"<h1>adls-tune report: {tmp_path.name} (smoke profile, rotten_tomatoes)</h1>" in text
-    assert [f.name for f in experiment_folders(tmp_path)] == ["lab1-qat", "lab2-nas"]  # lab order
+    assert [Path(f).name for f in experiment_folders(tmp_path)] == ["lab1-qat", "lab2-nas"]  # lab order
     assert text.index('id="lab1-qat"') < text.index('id="lab2-nas"')
     images = re.findall(r'<img src="([^"]+)"', text)
     assert len(images) >= 3 and all(src.startswith("data:image/png;base64,") for src in images)
@@ -38,7 +39,7 @@ def test_the_page_holds_every_experiment_with_embedded_figures_best_trials_and_f
 
 def test_one_experiment_folder_and_an_explicit_output(tmp_path):
     folder = write_lab1_qat(tmp_path)
-    path = write_report(folder, tmp_path / "out" / "page.html", top=1)
+    path = Path(write_report(folder, tmp_path / "out" / "page.html", top=1))
     assert path.is_file() and 'id="lab1-qat"' in path.read_text()
 
 

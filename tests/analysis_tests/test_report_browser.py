@@ -1,5 +1,7 @@
 """The report as a browser shows it: headless Chromium loads it with no errors, every image decoded, best values visible."""
 
+from pathlib import Path
+
 import pytest
 
 from analysis.report import write_report
@@ -19,7 +21,7 @@ def test_chromium_renders_the_report_without_errors(tmp_path):
     results = tmp_path / "results"
     write_lab1_qat(results)
     write_lab2_nas(results)
-    page = write_report(results, tmp_path / "report.html")
+    page = Path(write_report(results, tmp_path / "report.html"))
 
     report = inspect_page(page.as_uri(), tmp_path / "report.png")
 

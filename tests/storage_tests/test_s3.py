@@ -1,0 +1,223 @@
+"""The project against a real S3 server on loopback, reached as a user reaches AWS (the AWS variables).
+
+One smoke `adls run lab1` (base -> lab1-qat -> lab1-prune, chained through s3:// checkpoints) is
+shared by the read-only commands; the resume and lock tests use their own prefixes.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import psutil
+import pyarrow.fs
+import pytest
+
+from analysis.results import load_results
+from search.run.lock import OBJECT_STORE_SETTLE_S, ExperimentLock
+from tests.storage_tests.s3_server import aws_environment, create_bucket, s3_files, s3_server
+
+pytestmark = pytest.mark.storage
+
+BUCKET = "adls-test"
+ROOT = f"s3://{BUCKET}/adls"
+
+
+@pytest.fixture(scope="module")
+def s3(tmp_path_factory):
+    """The server's endpoint, with the AWS variables set and the bucket made."""
+    with s3_server(tmp_path_factory.mktemp("moto")) as endpoint, aws_environment(endpoint):
+        create_bucket(BUCKET, endpoint)
+        yield endpoint
+
+
+def adls(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "RAY_ADDRESS": "", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    return subprocess.run(
+        [sys.executable, "-m", "adls", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture(scope="module")
+def lab1(s3, tmp_path_factory):
+    """`adls run lab1 --profile smoke --storage s3://...` run from an empty folder; that folder."""
+    cwd = tmp_path_factory.mktemp("lab1-cwd")
+    done = adls("run", "lab1", "--profile", "smoke", "--storage", ROOT, cwd=cwd)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return cwd
+
+
+def test_lab1_runs_on_s3_and_chains_its_stages_through_s3_checkpoints(lab1):
+    stored = s3_files(ROOT)
+    for name in ("base", "lab1-qat", "lab1-prune"):
+        assert f"{name}/trials.parquet" in stored and f"{name}/run.json" in stored
+    assert "lab1-qat/lab1-qat.png" in stored  # figures beside the data, in the bucket
+    qat = load_results(f"{ROOT}/lab1-qat")
+    prune = load_results(f"{ROOT}/lab1-prune")
+    assert qat["checkpoint"].dropna().str.startswith(f"{ROOT}/lab1-qat/tune/").all()
+    # The later stage loaded its start model from s3:// (trainables/checkpoint.load_model on a URI).
+    [start] = prune["start_checkpoint"].unique()
+    assert start.startswith(f"{ROOT}/lab1-qat/tune/") and start in set(qat["checkpoint"])
+    assert (prune["status"] == "TERMINATED").all()
+    assert list(lab1.iterdir()) == []  # nothing local: no results/, no folder named s3:
+
+
+def test_best_inspect_report_and_plot_read_s3(lab1):
+    best = adls("best", f"{ROOT}/lab1-qat", "--json", cwd=lab1)
+    assert best.returncode == 0, best.stderr
+    [record] = json.loads(best.stdout)
+    assert record["checkpoint"].startswith(f"{ROOT}/lab1-qat/tune/")
+
+    inspect = adls("inspect", f"{ROOT}/lab1-prune", "--csv", cwd=lab1)
+    assert inspect.returncode == 0, inspect.stderr
+    assert inspect.stdout.splitlines()[-1].startswith("total,")
+
+    report = adls("report", ROOT, cwd=lab1)
+    assert report.returncode == 0, report.stderr
+    assert report.stdout.startswith(f"{ROOT}/report.html ")
+    fs, path = pyarrow.fs.FileSystem.from_uri(f"{ROOT}/report.html")
+    with fs.open_input_stream(path) as handle:
+        html = handle.read().decode()
+    assert 'id="lab1-prune"' in html and "data:image/png;base64," in html
+
+    before = s3_files(f"{ROOT}/lab1-prune")["lab1-prune.png"]
+    plot = adls("plot", f"{ROOT}/lab1-prune", cwd=lab1)
+    assert plot.returncode == 0, plot.stderr
+    assert plot.stdout.startswith(f"{ROOT}/lab1-prune/lab1-prune.png")
+    assert s3_files(f"{ROOT}/lab1-prune")["lab1-prune.png"] == before
+    assert list(lab1.iterdir()) == []  # report and plot wrote into the bucket, not into ./s3:
+
+
+def test_fetch_copies_s3_results_to_a_local_folder(lab1, tmp_path):
+    fetched = adls("fetch", "lab1", "--storage", ROOT, "--to", str(tmp_path / "local"), cwd=lab1)
+    assert fetched.returncode == 0, fetched.stderr
+    for name in ("base", "lab1-qat", "lab1-prune"):
+        local = pd.read_parquet(tmp_path / "local" / name / "trials.parquet")
+        remote = pd.read_parquet(f"{ROOT}/{name}/trials.parquet")
+        pd.testing.assert_frame_equal(local, remote)
+
+
+def _finished_on_s3(prefix: str) -> dict[str, float]:
+    """{trial folder: seconds} of the trials under `prefix` whose result is stored (what a resume keeps)."""
+    fs, path = pyarrow.fs.FileSystem.from_uri(prefix)
+    done = {}
+    for key in s3_files(prefix):
+        if key.endswith("/adls_result.json"):
+            with fs.open_input_stream(f"{path}/{key}") as handle:
+                done[key.split("/")[0]] = json.loads(handle.read())["seconds"]
+    return done
+
+
+def test_sigkilled_driver_on_s3_resumes_without_losing_or_repeating_a_trial(s3, tmp_path):
+    storage = f"s3://{BUCKET}/resume"
+    argv = ["run", "lab1-qat", "--profile", "smoke", "--dataset", "synthetic", "--storage", storage]
+    argv += ["--max-concurrent", "1"]
+    env = {**os.environ, "RAY_ADDRESS": "", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    log = open(tmp_path / "driver.log", "wb")  # noqa: SIM115 (the test folder's file)
+    driver = subprocess.Popen(
+        [sys.executable, "-m", "adls", *argv],
+        cwd=tmp_path,
+        env=env,
+        start_new_session=True,
+        stdout=log,
+        stderr=log,
+    )
+    tune = f"{storage}/lab1-qat/tune/qat"
+    started: dict[int, float] = {}
+    try:
+        deadline = time.monotonic() + 300
+        while not _finished_on_s3(tune) and time.monotonic() < deadline and driver.poll() is None:
+            time.sleep(0.2)
+        assert driver.poll() is None, (tmp_path / "driver.log").read_text()[-3000:]
+        started = {c.pid: c.create_time() for c in psutil.Process(driver.pid).children(recursive=True)}
+        driver.kill()  # SIGKILL: no handler, the lock stays behind on S3
+        driver.wait()
+    finally:
+        if driver.poll() is None:
+            os.killpg(driver.pid, signal.SIGKILL)
+            driver.wait()
+        log.close()
+    kept = _finished_on_s3(tune)
+    assert 1 <= len(kept) < 4, f"{len(kept)} trials had finished when the driver was killed"
+    assert "lab1-qat.lock" in s3_files(storage)
+    rerun = adls(*argv, cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stdout[-3000:] + rerun.stderr[-3000:]
+    assert "taking over the lock" in rerun.stdout + rerun.stderr  # its process is gone: stale
+    table = load_results(f"{storage}/lab1-qat")
+    assert sorted(table["width"]) == [4, 8, 16, 32] and (table["status"] == "TERMINATED").all()
+    durations = dict(zip(table["trial_id"], table["duration_s"], strict=True))
+    assert len(durations) == 4  # no trial repeated
+    for folder, seconds in kept.items():  # every finished trial kept, under its own id and duration
+        assert durations.get(folder.split("_")[3]) == pytest.approx(seconds), f"{folder} was rerun"
+    for pid, created in started.items():  # the test's own cleanup of the dead driver's processes
+        try:
+            process = psutil.Process(pid)
+            if process.create_time() == created:
+                process.kill()
+        except psutil.Error:
+            pass
+
+
+# Takes the lock of `uri` at wall-clock time `at`, says whether it won, and holds it for 4 s.
+RACER = """
+import sys, time
+from search.run.lock import ExperimentLock, LockedError
+uri, at = sys.argv[1], float(sys.argv[2])
+time.sleep(max(0.0, at - time.time()))
+lock = ExperimentLock(uri)
+try:
+    lock.acquire()
+except LockedError as error:
+    print("refused", error)
+else:
+    print("won")
+    time.sleep(4)
+    lock.release()
+"""
+
+
+def _race(uri: str, offsets: tuple[float, float]) -> list[str]:
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    at = time.time() + 5  # both processes started and imported by then
+    racers = [
+        subprocess.Popen(
+            [sys.executable, "-c", RACER, uri, str(at + offset)], env=env, stdout=subprocess.PIPE, text=True
+        )
+        for offset in offsets
+    ]
+    return [racer.communicate(timeout=60)[0].strip() for racer in racers]
+
+
+@pytest.mark.parametrize(
+    "offsets",
+    [(0.0, 0.5), (0.0, OBJECT_STORE_SETTLE_S + 1.0)],
+    ids=["inside-the-window", "outside-the-window"],
+)
+def test_two_runs_racing_for_the_s3_lock_one_wins(s3, offsets):
+    """Writes landing within the settle pause: the last write wins at read-back; later: the lock is seen."""
+    outcomes = _race(f"s3://{BUCKET}/race-{offsets[1]}/lab1-qat", offsets)
+    assert sorted(o.split()[0] for o in outcomes) == ["refused", "won"], outcomes
+    refused = next(o for o in outcomes if o.startswith("refused"))
+    assert "is being written by another run: pid" in refused
+
+
+def test_the_s3_lock_window_is_a_write_landing_after_the_other_runs_read_back(s3):
+    """What the 2 s cannot close: a run that saw no lock, whose write lands after the other's read-back."""
+    uri = f"s3://{BUCKET}/window/lab1-qat"
+    late = ExperimentLock(uri)
+    assert late._read() is None  # it looked: no lock yet
+    early = ExperimentLock(uri)
+    early.acquire()  # written, 2 s, read back: its own record, it holds the lock
+    try:
+        assert late._create()  # its write lands now and reads back as its own: both hold the lock
+    finally:
+        early.release()
