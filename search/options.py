@@ -249,6 +249,8 @@ class RunOptions:
             # tokenize (and size the vocabulary) the same way.
             "tokenizer": sources.tokenizer_name,
             "tokenizer_revision": sources.tokenizer_revision,
+            # Only when the data is a hub commit, so other runs keep their stored identity.
+            **({"data_revision": sources.data_revision} if sources.data_revision else {}),
         }
 
     def train_settings(self) -> dict[str, Any]:

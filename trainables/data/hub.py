@@ -38,10 +38,14 @@ class HubRoute:
         """One phrase for the run's first line: direct, via which proxy, or offline (local cache only)."""
         if self.offline:
             return f"hub offline ({self.offline}=1): local cache only"
-        way = f"via proxy {_without_password(self.proxy)}" if self.proxy else "direct"
         if self.reachable:
-            return f"hub {self.endpoint} {way}"
-        return f"hub {self.endpoint} unreachable ({way}): local cache only"
+            return f"hub {self.endpoint} {self.way}"
+        return f"hub {self.endpoint} unreachable ({self.way}): local cache only"
+
+    @property
+    def way(self) -> str:
+        """"direct" or "via proxy <url>" (a password in the proxy URL masked)."""
+        return f"via proxy {_without_password(self.proxy)}" if self.proxy else "direct"
 
 
 def offline_by_env() -> bool:

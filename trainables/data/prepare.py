@@ -123,6 +123,8 @@ def cache_key(spec: DataSpec) -> dict:
     }
     if spec.tokenizer_revision is not None:
         key["tokenizer_revision"] = spec.tokenizer_revision
+    if spec.data_revision is not None:
+        key["data_revision"] = spec.data_revision
     if spec.dataset == "imdb":
         key["data_dir"] = os.path.abspath(os.path.expanduser(spec.data_dir)) if spec.data_dir else None
     if spec.dataset == "synthetic":
@@ -134,7 +136,7 @@ def _build(spec: DataSpec, key: dict, out: Path) -> dict:
     """Load, train/load the tokenizer, tokenize both splits into `out`; write meta.json last."""
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    data = load_text_dataset(spec.dataset, spec.data_dir, spec.seed, spec.synthetic_size)
+    data = load_text_dataset(spec.dataset, spec.data_dir, spec.seed, spec.synthetic_size, spec.data_revision)
     timings["load_s"] = time.perf_counter() - start
 
     start = time.perf_counter()

@@ -7,14 +7,18 @@ defaults (a seeded bert-tiny-shaped model, a WordPiece vocabulary trained on the
 its first line says so. Trials then load exactly the snapshot (commit) resolved here, on every node.
 """
 
+import contextlib
 import glob
+import importlib
 import logging
 import os
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from errors import ConfigError, DataError
-from trainables.data.hub import hub_reachable
+from trainables.data.hub import hub_reachable, hub_route
 
 log = logging.getLogger(__name__)
 
@@ -49,24 +53,110 @@ class HubSnapshot:
         return repo_id, revision or None
 
 
-def hub_snapshot(repo_id: str, filename: str = "config.json") -> HubSnapshot | None:
+@dataclass(frozen=True)
+class RepoFiles:
+    """The files of a hub repository a run downloads, and which a usable snapshot must hold.
+
+    `required` is a list of groups; a snapshot is complete when it holds at least one file of each.
+    """
+
+    fetch: tuple[str, ...]
+    required: tuple[tuple[str, ...], ...]
+
+
+WEIGHTS = ("model.safetensors", "pytorch_model.bin")
+MODEL_FILES = RepoFiles(("config.json", *WEIGHTS), (("config.json",), WEIGHTS))
+TOKENIZER_FILES = RepoFiles(
+    ("config.json", "tokenizer_config.json", "vocab.txt", "tokenizer.json", "special_tokens_map.json"),
+    (("tokenizer_config.json",), ("vocab.txt", "tokenizer.json")),
+)
+
+
+def hub_snapshot(repo_id: str, files: RepoFiles = MODEL_FILES) -> HubSnapshot | None:
     """The snapshot of `repo_id` that this machine can load, or None when it can have none.
 
-    Online, `filename` is fetched (the rest follows at `from_pretrained`) and the hub's current commit
-    is used; offline, or when the hub answers but the download fails, the commit that the local
-    cache's `refs/main` names. The commit is read from the snapshot path, as `datasets` does.
+    Online, the files `files.fetch` names are downloaded now (snapshot_download: the hub's current
+    commit, every file complete or none linked) and that commit is used; offline, the commit that
+    the local cache's `refs/main` names, if its snapshot is complete (a download cut short leaves
+    only an `.incomplete` blob, never a snapshot that passes). Raises DataError (one line: which
+    repository, what to do) when the hub answers but the download fails and the cache has no
+    complete snapshot either.
     """
-    from huggingface_hub import hf_hub_download, try_to_load_from_cache
-
     if hub_reachable():
         try:
-            return HubSnapshot(repo_id, Path(hf_hub_download(repo_id, filename)).parent.name, "hub")
-        except Exception as error:  # any failure: the cache may still have it, said below
-            log.warning("could not fetch %s from the hub (%s); trying the local cache", repo_id, error)
-    cached = try_to_load_from_cache(repo_id, filename)
+            return download_snapshot(repo_id, files)
+        except Exception as error:  # the hub answered but the download failed: the cache may still do
+            cached = cached_snapshot(repo_id, files)
+            if cached is None:
+                raise DataError(download_failed(repo_id, error)) from error
+            log.warning("could not download %s (%s); using the local cache's %s", repo_id, error, cached)
+            return cached
+    return cached_snapshot(repo_id, files)
+
+
+def download_snapshot(repo_id: str, files: RepoFiles) -> HubSnapshot:
+    """Download `files.fetch` of `repo_id`'s current commit into the hub cache; the snapshot it made."""
+    from huggingface_hub import snapshot_download
+
+    log.info("downloading %s from %s", repo_id, hub_route().describe())
+    with quiet_downloads():
+        folder = Path(snapshot_download(repo_id, allow_patterns=list(files.fetch)))
+    if not _complete(folder, files):
+        raise OSError(f"the hub's {repo_id} lacks {' or '.join(_missing(folder, files))}")
+    return HubSnapshot(repo_id, folder.name, "hub")
+
+
+def cached_snapshot(repo_id: str, files: RepoFiles) -> HubSnapshot | None:
+    """The local hub cache's snapshot of `repo_id` (its refs/main), or None unless it is complete."""
+    from huggingface_hub import try_to_load_from_cache
+
+    cached = try_to_load_from_cache(repo_id, files.required[0][0])
     if not isinstance(cached, str):  # None, or the "known not to exist" marker
         return None
-    return HubSnapshot(repo_id, Path(cached).parent.name)
+    folder = Path(cached).parent
+    return HubSnapshot(repo_id, folder.name) if _complete(folder, files) else None
+
+
+def download_failed(repo_id: str, error: BaseException) -> str:
+    """The one-line message for a download the hub answered but did not complete."""
+    first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+    route = hub_route()
+    return (
+        f"could not download {repo_id} from {route.endpoint} ({route.way}; {type(error).__name__}: {first}); "
+        "nothing half-downloaded is used. Retry when the hub answers, or run offline with "
+        "HF_HUB_OFFLINE=1 to use the local cache (README: Running the labs' own setting)"
+    )
+
+
+@contextlib.contextmanager
+def quiet_downloads() -> Iterator[None]:
+    """No progress bars or retry warnings while the driver downloads: its outcome is said in one line.
+
+    The run's first line names what was downloaded; a failure is one DataError line.
+    """
+    data_tqdm = importlib.import_module("datasets.utils.tqdm")  # the module: its package exports a class
+    hub_tqdm = importlib.import_module("huggingface_hub.utils.tqdm")
+
+    shown = [bars for bars in (hub_tqdm, data_tqdm) if not bars.are_progress_bars_disabled()]
+    for bars in shown:
+        bars.disable_progress_bars()
+    hub_log = logging.getLogger("huggingface_hub")
+    level = hub_log.level
+    hub_log.setLevel(logging.ERROR)  # "Trying to resume download..." per retry
+    try:
+        yield
+    finally:
+        hub_log.setLevel(level)
+        for bars in shown:
+            bars.enable_progress_bars()
+
+
+def _complete(folder: Path, files: RepoFiles) -> bool:
+    return not _missing(folder, files)
+
+
+def _missing(folder: Path, files: RepoFiles) -> list[str]:
+    return ["/".join(group) for group in files.required if not any((folder / f).is_file() for f in group)]
 
 
 def hub_cache_dir() -> str:
@@ -89,6 +179,7 @@ class RunSources:
     model: str
     tokenizer: str
     fallbacks: tuple[str, ...] = field(default_factory=tuple)
+    hub: str = ""  # the route to the hub (HubRoute.describe()): direct, via a proxy, or offline
 
     @property
     def tokenizer_name(self) -> str:
@@ -98,6 +189,12 @@ class RunSources:
     @property
     def tokenizer_revision(self) -> str | None:
         return HubSnapshot.split(self.tokenizer)[1] if self.tokenizer_name == TOKENIZER_ID else None
+
+    @property
+    def data_revision(self) -> str | None:
+        """The hub commit of the data ("imdb (hub stanfordnlp/imdb@<commit>)"), None for other sources."""
+        found = re.search(r"@([0-9a-f]{40})\)$", self.data)
+        return found.group(1) if found else None
 
     @property
     def pretrained(self) -> str | None:
@@ -111,6 +208,8 @@ class RunSources:
     def headline(self) -> str:
         """One line naming the three sources, and the fallback with how to get the labs' setting."""
         line = f"data {self.data}; model {self.model}; tokenizer {self.tokenizer}"
+        if self.hub:
+            line = f"{self.hub}; {line}"
         if self.fallbacks:
             line += " -- offline fallback: " + "; ".join(self.fallbacks) + "; " + HOW_TO_GET
         return line
@@ -128,8 +227,8 @@ def resolve_sources(dataset: str, data_dir: str | None = None, model_source: str
             f"--model-source {model_source!r} is not allowed; choose one of {list(MODEL_SOURCES)}"
         )
     data = data_source(dataset, data_dir)
-    tokenizer = hub_snapshot(TOKENIZER_ID, "tokenizer_config.json")
-    model = hub_snapshot(MODEL_ID) if model_source != "seeded" and tokenizer is not None else None
+    tokenizer = hub_snapshot(TOKENIZER_ID, TOKENIZER_FILES)
+    model = hub_snapshot(MODEL_ID, MODEL_FILES) if model_source != "seeded" and tokenizer is not None else None
     # The pretrained embeddings index bert-base-uncased's vocabulary: no tokenizer, no pretrained model.
     missing = [TOKENIZER_ID] if tokenizer is None else [MODEL_ID] if model is None else []
     if model_source == "seeded" and tokenizer is not None:
@@ -152,6 +251,7 @@ def resolve_sources(dataset: str, data_dir: str | None = None, model_source: str
         model=str(model) if model is not None else SEEDED_MODEL,
         tokenizer=str(tokenizer) if tokenizer is not None else f"wordpiece-{dataset}",
         fallbacks=tuple(fallbacks),
+        hub=hub_route().describe(),
     )
     log.info("sources: %s", sources)
     return sources
@@ -166,9 +266,10 @@ def data_source(dataset: str, data_dir: str | None = None) -> str:
     if data_dir is not None:
         return f"imdb (aclImdb folder {os.path.abspath(os.path.expanduser(data_dir))})"
     if hub_reachable():
-        return f"imdb (hub {IMDB_ID})"
-    if _in_datasets_cache(IMDB_ID):
-        return f"imdb (datasets cache of {IMDB_ID})"
+        return f"imdb (hub {IMDB_ID}@{download_dataset(IMDB_ID)})"
+    cached = datasets_cache_commit(IMDB_ID)
+    if cached is not None:
+        return f"imdb (datasets cache of {IMDB_ID}@{cached})"
     from trainables.data.datasets import imdb_help  # `datasets` loads pyarrow and torch: only here
 
     raise DataError(
@@ -176,13 +277,39 @@ def data_source(dataset: str, data_dir: str | None = None) -> str:
     )
 
 
-def _in_datasets_cache(repo_id: str) -> bool:
-    """True when an earlier online `load_dataset(repo_id)` left its Arrow files in the datasets cache.
+def download_dataset(repo_id: str) -> str:
+    """Download and build `repo_id` into the datasets cache now, on the driver; the commit it was built from.
+
+    Raises DataError (one line: which repository, what to do) when the hub answers but the download
+    fails; `datasets` builds into a `.incomplete` folder and renames it only when done, so a failure
+    leaves nothing that datasets_cache_commit() would take.
+    """
+    import datasets
+
+    log.info("downloading %s from %s", repo_id, hub_route().describe())
+    try:
+        with quiet_downloads():
+            built = datasets.load_dataset(repo_id)
+    except Exception as error:
+        raise DataError(download_failed(repo_id, error)) from error
+    split = next(iter(built.values()))
+    return Path(split.cache_files[0]["filename"]).parent.name
+
+
+def datasets_cache_commit(repo_id: str) -> str | None:
+    """The commit of the newest complete copy of `repo_id` that an online `load_dataset` left, or None.
 
     That is the only copy `datasets` (5.2) loads offline: see README, "Running the labs' own setting".
+    `datasets` names the copy's folder after the hub commit it was built from
+    (<cache>/<namespace>___<name>/<config>/<version>/<commit>/, with dataset_info.json once complete).
     """
     import datasets
 
     namespace, _, name = repo_id.rpartition("/")
     root = os.path.join(str(datasets.config.HF_DATASETS_CACHE), f"{namespace}___{name}")
-    return any(os.path.isdir(path) for path in glob.glob(os.path.join(root, "*", "*", "*")))
+    done = [
+        os.path.dirname(path)
+        for path in glob.glob(os.path.join(root, "*", "*", "*", "dataset_info.json"))
+        if not os.path.dirname(path).endswith(".incomplete")
+    ]
+    return os.path.basename(max(done, key=os.path.getmtime)) if done else None
