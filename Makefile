@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-reliability smoke test-cluster test-labs test-browser test-package lint format bench clean
+.PHONY: demo test test-reliability smoke test-cluster test-labs test-online test-browser test-package lint format bench clean
 
 # Reinstall only when the requirements or the project metadata change.
 $(STAMP): requirements.txt pyproject.toml
@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/adls run lab1-qat --profile quick
 
 test: $(STAMP)
-	$(BIN)/pytest -q -m "not cluster and not reliability and not labs and not browser and not package"
+	$(BIN)/pytest -q -m "not cluster and not reliability and not labs and not online and not browser and not package"
 
 # Real `adls run` drivers killed (SIGKILL, Ctrl-C) and raced (two writers): minutes, own CI step.
 test-reliability: $(STAMP)
@@ -46,6 +46,11 @@ test-cluster: $(STAMP)
 # The labs' own setting, offline: `adls run lab1 --profile full` capped, on a test-built hub cache.
 test-labs: $(STAMP)
 	$(BIN)/pytest -q -m labs
+
+# The labs' setting online: downloads from a test-built hub on loopback, direct and through a proxy,
+# a rerun from the cache, and a hub that fails mid-download.
+test-online: $(STAMP)
+	$(BIN)/pytest -q -m online
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -52,7 +52,12 @@ class HubRepo:
     def entry(self, path: str) -> dict:
         """The tree / paths-info entry of a file or folder `path`."""
         if path not in self.files:
-            return {"type": "directory", "oid": hashlib.sha1(path.encode()).hexdigest(), "size": 0, "path": path}
+            return {
+                "type": "directory",
+                "oid": hashlib.sha1(path.encode()).hexdigest(),
+                "size": 0,
+                "path": path,
+            }
         data = self.files[path]
         item = {"type": "file", "oid": git_blob_sha1(data), "size": len(data), "path": path}
         if path.endswith(LFS_SUFFIXES):

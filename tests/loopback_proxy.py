@@ -85,7 +85,9 @@ def _handler(proxy: LoopbackProxy) -> type[socketserver.StreamRequestHandler]:
             kept = [h for h in headers if not h.lower().startswith(("proxy-", "connection:", "keep-alive:"))]
             path = (url.path or "/") + (f"?{url.query}" if url.query else "")
             request = "\r\n".join([f"{method} {path} {version}", *kept, "Connection: close", "", ""])
-            length = next((int(h.split(":", 1)[1]) for h in headers if h.lower().startswith("content-length:")), 0)
+            length = next(
+                (int(h.split(":", 1)[1]) for h in headers if h.lower().startswith("content-length:")), 0
+            )
             upstream.sendall(request.encode("latin-1") + (self.rfile.read(length) if length else b""))
             self._relay_response(upstream)
 
@@ -93,7 +95,9 @@ def _handler(proxy: LoopbackProxy) -> type[socketserver.StreamRequestHandler]:
             try:
                 return socket.create_connection(proxy.target(host, port), timeout=10)
             except OSError:
-                self.wfile.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+                self.wfile.write(
+                    b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                )
                 return None
 
         def _relay_response(self, upstream: socket.socket) -> None:

@@ -12,7 +12,13 @@ import io
 import pandas as pd
 
 from tests.labs_tests.aclimdb_folder import AclImdb
-from tests.labs_tests.local_hub import MODEL_ID, TOKENIZER_ID, save_bert_tiny, save_bert_tokenizer, saved_files
+from tests.labs_tests.local_hub import (
+    MODEL_ID,
+    TOKENIZER_ID,
+    save_bert_tiny,
+    save_bert_tokenizer,
+    saved_files,
+)
 from tests.loopback_hub import HubRepo
 
 IMDB_ID = "stanfordnlp/imdb"
@@ -61,7 +67,10 @@ def build_hub_repos(corpus: list[str], aclimdb: AclImdb) -> list[HubRepo]:
 
 def imdb_files(aclimdb: AclImdb) -> dict[str, bytes]:
     """README.md and one Parquet file per split; rows ordered neg then pos, as the hub's IMDb is."""
-    files = {"README.md": IMDB_README.encode(), ".gitattributes": b"*.parquet filter=lfs diff=lfs merge=lfs -text\n"}
+    files = {
+        "README.md": IMDB_README.encode(),
+        ".gitattributes": b"*.parquet filter=lfs diff=lfs merge=lfs -text\n",
+    }
     for split in SPLITS:
         folders = {"train": aclimdb.reviews["train"], "test": aclimdb.reviews["test"]}.get(split)
         if folders is None:

@@ -60,7 +60,9 @@ def build_local_hub(hf_home: Path, corpus: list[str]) -> LocalHub:
     return LocalHub(
         hf_home,
         model_revision=write_hub_repo(hub_dir, MODEL_ID, save_bert_tiny),
-        tokenizer_revision=write_hub_repo(hub_dir, TOKENIZER_ID, lambda folder: save_bert_tokenizer(folder, corpus)),
+        tokenizer_revision=write_hub_repo(
+            hub_dir, TOKENIZER_ID, lambda folder: save_bert_tokenizer(folder, corpus)
+        ),
     )
 
 

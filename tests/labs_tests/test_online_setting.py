@@ -28,16 +28,27 @@ pytestmark = pytest.mark.online
 ADLS = str(Path(sys.executable).parent / "adls")
 LAB1 = "run lab1 --profile full --train-rows 256 --test-rows 128".split()
 BASE_SMALL = "run base --profile full --train-rows 32 --test-rows 16".split()
-CLEARED = ("HF_", "HUGGINGFACE_", "TRANSFORMERS_OFFLINE", "ADLS_OFFLINE", "ADLS_HUB_REACHABLE", "ADLS_CACHE_DIR")
+CLEARED = (
+    "HF_",
+    "HUGGINGFACE_",
+    "TRANSFORMERS_OFFLINE",
+    "ADLS_OFFLINE",
+    "ADLS_HUB_REACHABLE",
+    "ADLS_CACHE_DIR",
+)
+README = Path(__file__).resolve().parents[2] / "README.md"
 PROXY_VARIABLES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
+
+
+def test_the_readme_shows_the_online_command():
+    lines = [" ".join(line.split()) for line in README.read_text().splitlines()]
+    assert any(line.startswith("adls " + " ".join(LAB1) + " #") for line in lines)
 
 
 def online_env(work: Path, endpoint: str, **extra: str) -> dict[str, str]:
     """An environment with no hub settings of the machine's: HF_HOME under `work`, HF_ENDPOINT set."""
     env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(CLEARED) and k.lower() not in PROXY_VARIABLES
+        k: v for k, v in os.environ.items() if not k.startswith(CLEARED) and k.lower() not in PROXY_VARIABLES
     }
     return {
         **env,
@@ -48,7 +59,9 @@ def online_env(work: Path, endpoint: str, **extra: str) -> dict[str, str]:
     }
 
 
-def adls(args: list[str], env: dict[str, str], storage: Path, timeout: int = 1800) -> subprocess.CompletedProcess:
+def adls(
+    args: list[str], env: dict[str, str], storage: Path, timeout: int = 1800
+) -> subprocess.CompletedProcess:
     command = [ADLS, *args, "--storage", str(storage)]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)
 
@@ -125,7 +138,9 @@ def test_rerun_with_the_hub_gone_uses_the_cache_and_the_same_commits(downloaded,
     done = adls(BASE_SMALL, rerun, tmp_path / "results")
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     route = "hub offline (HF_HUB_OFFLINE=1)" if offline else f"hub {hub.url} unreachable (direct)"
-    assert done.stdout.splitlines()[0] == sources_line(f"{route}: local cache only", "datasets cache of", commits)
+    assert done.stdout.splitlines()[0] == sources_line(
+        f"{route}: local cache only", "datasets cache of", commits
+    )
     table = pd.read_parquet(tmp_path / "results" / "base" / "trials.parquet")
     assert (table["status"] == "TERMINATED").all()
     assert (table["model_source"] == f"{MODEL_ID}@{commits[MODEL_ID]}").all()
@@ -154,7 +169,10 @@ def test_a_failing_hub_is_one_line_and_leaves_nothing_trusted(hub_repos, fault, 
 
 def test_hub_reachable_only_through_a_proxy(hub_repos, commits, tmp_path):
     refused = RefusedPort()
-    with LoopbackHub(hub_repos) as hub, LoopbackProxy({("127.0.0.1", refused.port): ("127.0.0.1", hub.port)}) as proxy:
+    with (
+        LoopbackHub(hub_repos) as hub,
+        LoopbackProxy({("127.0.0.1", refused.port): ("127.0.0.1", hub.port)}) as proxy,
+    ):
         env = online_env(tmp_path, refused.url, HTTP_PROXY=proxy.url, HTTPS_PROXY=proxy.url)
         done = adls(BASE_SMALL, env, tmp_path / "results")
     refused.close()

@@ -44,7 +44,7 @@ class HubRoute:
 
     @property
     def way(self) -> str:
-        """"direct" or "via proxy <url>" (a password in the proxy URL masked)."""
+        """ "direct" or "via proxy <url>" (a password in the proxy URL masked)."""
         return f"via proxy {_without_password(self.proxy)}" if self.proxy else "direct"
 
 

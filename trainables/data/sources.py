@@ -228,7 +228,9 @@ def resolve_sources(dataset: str, data_dir: str | None = None, model_source: str
         )
     data = data_source(dataset, data_dir)
     tokenizer = hub_snapshot(TOKENIZER_ID, TOKENIZER_FILES)
-    model = hub_snapshot(MODEL_ID, MODEL_FILES) if model_source != "seeded" and tokenizer is not None else None
+    model = (
+        hub_snapshot(MODEL_ID, MODEL_FILES) if model_source != "seeded" and tokenizer is not None else None
+    )
     # The pretrained embeddings index bert-base-uncased's vocabulary: no tokenizer, no pretrained model.
     missing = [TOKENIZER_ID] if tokenizer is None else [MODEL_ID] if model is None else []
     if model_source == "seeded" and tokenizer is not None:
