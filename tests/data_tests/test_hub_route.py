@@ -100,13 +100,13 @@ def test_a_silent_hub_or_a_dead_proxy_is_unreachable_within_the_timeout(online):
     threading.Thread(target=lambda: held.append(silent.accept()[0]), daemon=True).start()
     online.setenv("HF_ENDPOINT", f"http://127.0.0.1:{silent.getsockname()[1]}")
     start = time.monotonic()
-    assert hub_reachable(timeout=1.0) is False
-    assert time.monotonic() - start < 1.5
+    assert hub_reachable() is False  # the default bound: 2 s
+    assert 1.9 < time.monotonic() - start < 2.3
     dead = RefusedPort()
     online.setenv("HTTP_PROXY", dead.url)
     clear_hub_cache()
     start = time.monotonic()
-    assert hub_reachable() is False and time.monotonic() - start < 0.5
+    assert hub_reachable() is False and time.monotonic() - start < 1.5  # refused: no wait
     dead.close()
     silent.close()
 

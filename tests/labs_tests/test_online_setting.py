@@ -60,7 +60,7 @@ def online_env(work: Path, endpoint: str, **extra: str) -> dict[str, str]:
 
 
 def adls(
-    args: list[str], env: dict[str, str], storage: Path, timeout: int = 1800
+    args: list[str], env: dict[str, str], storage: Path, timeout: int = 3600
 ) -> subprocess.CompletedProcess:
     command = [ADLS, *args, "--storage", str(storage)]
     return subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout)

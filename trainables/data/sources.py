@@ -1,10 +1,12 @@
 """Where a run's data, model weights and tokenizer come from: decided once, on the driver, and said out loud.
 
-The labs' setting is `prajjwal1/bert-tiny` weights, the `bert-base-uncased` tokenizer and IMDb. The
-weights and the tokenizer come from the Hugging Face hub when it answers, else from the local hub
-cache (`$HF_HOME/hub`, laid out as `from_pretrained` fills it), else the run falls back to the offline
+The labs' setting is `prajjwal1/bert-tiny` weights, the `bert-base-uncased` tokenizer and IMDb. When
+the hub answers (trainables/data/hub.py: directly or through the environment's proxy) all three are
+downloaded here, pinned to the commit the hub reports, and a download it breaks off is one DataError
+line; else they come from the local caches (`$HF_HOME/hub`, laid out as `from_pretrained` fills it,
+complete snapshots only; `$HF_HOME/datasets` for IMDb), else the run falls back to the offline
 defaults (a seeded bert-tiny-shaped model, a WordPiece vocabulary trained on the training split) and
-its first line says so. Trials then load exactly the snapshot (commit) resolved here, on every node.
+its first line says so. Trials then load exactly the snapshots (commits) resolved here, on every node.
 """
 
 import contextlib
