@@ -22,7 +22,7 @@ from tests.labs_tests.hub_repos import IMDB_ID
 from tests.labs_tests.local_hub import MODEL_ID, TOKENIZER_ID, repo_folder
 from tests.loopback_hub import LoopbackHub, wait_closed
 from tests.loopback_proxy import LoopbackProxy, RefusedPort
-from trainables.checkpoint import weights_fingerprint
+from trainables.models.checkpoint import weights_fingerprint
 
 pytestmark = pytest.mark.online
 ADLS = str(Path(sys.executable).parent / "adls")

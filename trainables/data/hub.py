@@ -14,7 +14,7 @@ _TRUE = {"1", "true", "yes", "on"}
 _OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "ADLS_OFFLINE")
 _lock = threading.Lock()
 _cached: "HubRoute | None" = None
-# The driver's answer, handed to the Ray workers it starts (search/ray_start.py), so a run probes
+# The driver's answer, handed to the Ray workers it starts (search/ray_session/start.py), so a run probes
 # the hub once, not once per worker process.
 RUN_ANSWER_ENV = "ADLS_HUB_REACHABLE"
 DEFAULT_ENDPOINT = "https://huggingface.co"
