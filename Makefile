@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-reliability test-cost-aware test-storage smoke test-cluster test-labs test-models test-browser test-package lint format bench clean
+.PHONY: demo test test-reliability test-cost-aware test-storage smoke test-cluster test-labs test-online test-models test-browser test-package lint format bench clean
 
 # Reinstall only when the requirements or the project metadata change.
 $(STAMP): requirements.txt pyproject.toml
@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/adls run lab1-qat --profile quick
 
 test: $(STAMP)
-	$(BIN)/pytest -q -m "not cluster and not reliability and not labs and not browser and not package and not models and not cost_aware and not storage"
+	$(BIN)/pytest -q -m "not cluster and not reliability and not labs and not online and not browser and not package and not models and not cost_aware and not storage"
 
 # Real `adls run` drivers killed (SIGKILL, Ctrl-C) and raced (two writers): minutes, own CI step.
 test-reliability: $(STAMP)
@@ -58,6 +58,11 @@ test-labs: $(STAMP)
 # Every experiment on tiny DistilBERT, RoBERTa and ALBERT models and own CSV/JSONL/Parquet data (minutes).
 test-models: $(STAMP)
 	$(BIN)/pytest -q -m models
+
+# The labs' setting online: downloads from a test-built hub on loopback, direct and through a proxy,
+# a rerun from the cache, and a hub that fails mid-download.
+test-online: $(STAMP)
+	$(BIN)/pytest -q -m online
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

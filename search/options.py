@@ -451,6 +451,8 @@ class RunOptions:
             # tokenize (and size the vocabulary) the same way.
             "tokenizer": sources.tokenizer_name,
             "tokenizer_revision": sources.tokenizer_revision,
+            # Only when the data is a hub commit, so other runs keep their stored identity.
+            **({"data_revision": sources.data_revision} if sources.data_revision else {}),
         }
         # Only when used, so the labs' identities (and their stored results) stay as they were.
         if sources.tokenizer_source is not None:

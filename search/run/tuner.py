@@ -87,18 +87,7 @@ def run_variant(
     # A trial an early-stopping scheduler had stopped left no final checkpoint: it runs again.
     resumed = None if earlier is not None else interrupted_search(tune_path, _objectives(variant))
     done = resumed.finished if resumed else stored_trials(earlier or [], _objectives(variant))
-    if earlier is not None:
-        print(
-            f"[{label}] growing the stored search to {variant.num_samples} trials: its {len(earlier)} "
-            f"trials are kept and told to the sampler, {variant.num_samples - len(earlier)} new ones run",
-            flush=True,
-        )
-    if resumed:
-        print(
-            f"[{label}] resuming the interrupted search in {tune_path}: {len(done)} trials finished"
-            + (f", unfinished ones moved to {resumed.set_aside}" if resumed.set_aside else ""),
-            flush=True,
-        )
+    _say_what_continues(label, variant.num_samples, earlier, resumed, len(done), tune_path)
     remaining = variant.num_samples - (len(earlier) if earlier is not None else len(done))
     trial_epochs = variant.early_stopping_epochs if options.scheduler != "fifo" else None
     stopping = early_stopping(options.scheduler, trial_epochs, num_trials=remaining)
@@ -143,6 +132,24 @@ def run_variant(
     if earlier is not None:
         return _grown(earlier, rows)
     return resumed.rows(base) + resumed.renumber(rows) if resumed else rows
+
+
+def _say_what_continues(
+    label: str, budget: int, earlier: list[dict[str, Any]] | None, resumed: Any, finished: int, tune_path: str
+) -> None:
+    """Print whether this search grows a finished one or resumes an interrupted one (else nothing)."""
+    if earlier is not None:
+        print(
+            f"[{label}] growing the stored search to {budget} trials: its {len(earlier)} "
+            f"trials are kept and told to the sampler, {budget - len(earlier)} new ones run",
+            flush=True,
+        )
+    if resumed:
+        print(
+            f"[{label}] resuming the interrupted search in {tune_path}: {finished} trials finished"
+            + (f", unfinished ones moved to {resumed.set_aside}" if resumed.set_aside else ""),
+            flush=True,
+        )
 
 
 def _grown(earlier: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

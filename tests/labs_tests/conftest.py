@@ -1,9 +1,11 @@
-"""Fixtures for the labs' own setting, offline: a local hub cache and an aclImdb-layout folder."""
+"""Fixtures for the labs' own setting: a local hub cache, an aclImdb-layout folder, the loopback hub's repositories."""
 
 import pytest
 
 from tests.labs_tests.aclimdb_folder import AclImdb, build_aclimdb
+from tests.labs_tests.hub_repos import build_hub_repos
 from tests.labs_tests.local_hub import LocalHub, build_local_hub
+from tests.loopback_hub import HubRepo
 from trainables.data.datasets import load_rotten_tomatoes
 
 
@@ -26,3 +28,9 @@ def local_hub(tmp_path_factory, embedded_corpus) -> LocalHub:
 def aclimdb(tmp_path_factory, embedded_corpus) -> AclImdb:
     """An aclImdb-layout folder with 320 reviews per split (some past 512 tokens) and 40 unlabelled ones."""
     return build_aclimdb(tmp_path_factory.mktemp("imdb"), *embedded_corpus)
+
+
+@pytest.fixture(scope="session")
+def hub_repos(embedded_corpus, aclimdb) -> list[HubRepo]:
+    """The loopback hub's repositories: bert-tiny, bert-base-uncased, stanfordnlp/imdb (see hub_repos.py)."""
+    return build_hub_repos(embedded_corpus[0], aclimdb)

@@ -57,24 +57,36 @@ class LocalHub:
 def build_local_hub(hf_home: Path, corpus: list[str]) -> LocalHub:
     """Write bert-tiny-shaped seeded weights and a WordPiece tokenizer trained on `corpus` under hf_home/hub."""
     hub_dir = hf_home / "hub"
-
-    def save_model(folder: Path) -> None:
-        config = BertConfig(vocab_size=VOCAB_SIZE, num_labels=2, max_position_embeddings=512, **BERT_TINY)
-        torch.manual_seed(WEIGHTS_SEED)
-        BertForSequenceClassification(config).save_pretrained(folder)
-
-    def save_tokenizer(folder: Path) -> None:
-        # The real repository is a model repository: AutoTokenizer reads its config.json first.
-        BertConfig(vocab_size=VOCAB_SIZE).save_pretrained(folder)  # bert-base's shape, no weights
-        vocab = folder / "vocab.txt"
-        vocab.write_text("\n".join(wordpiece_vocab(corpus)) + "\n", encoding="utf-8")
-        BertTokenizer(vocab=str(vocab), do_lower_case=True, model_max_length=512).save_pretrained(folder)
-
     return LocalHub(
         hf_home,
-        model_revision=write_hub_repo(hub_dir, MODEL_ID, save_model),
-        tokenizer_revision=write_hub_repo(hub_dir, TOKENIZER_ID, save_tokenizer),
+        model_revision=write_hub_repo(hub_dir, MODEL_ID, save_bert_tiny),
+        tokenizer_revision=write_hub_repo(
+            hub_dir, TOKENIZER_ID, lambda folder: save_bert_tokenizer(folder, corpus)
+        ),
     )
+
+
+def save_bert_tiny(folder: Path) -> None:
+    """prajjwal1/bert-tiny's files (config.json, model.safetensors) with weights drawn from WEIGHTS_SEED."""
+    config = BertConfig(vocab_size=VOCAB_SIZE, num_labels=2, max_position_embeddings=512, **BERT_TINY)
+    torch.manual_seed(WEIGHTS_SEED)
+    BertForSequenceClassification(config).save_pretrained(folder)
+
+
+def save_bert_tokenizer(folder: Path, corpus: list[str]) -> None:
+    """bert-base-uncased's tokenizer files, its vocabulary learned from `corpus` (see wordpiece_vocab)."""
+    # The real repository is a model repository: AutoTokenizer reads its config.json first.
+    BertConfig(vocab_size=VOCAB_SIZE).save_pretrained(folder)  # bert-base's shape, no weights
+    vocab = folder / "vocab.txt"
+    vocab.write_text("\n".join(wordpiece_vocab(corpus)) + "\n", encoding="utf-8")
+    BertTokenizer(vocab=str(vocab), do_lower_case=True, model_max_length=512).save_pretrained(folder)
+
+
+def saved_files(save: Callable[[Path], None]) -> dict[str, bytes]:
+    """The files `save(folder)` writes, by path relative to the folder."""
+    with tempfile.TemporaryDirectory() as tmp:
+        save(Path(tmp))
+        return {str(p.relative_to(tmp)): p.read_bytes() for p in sorted(Path(tmp).rglob("*")) if p.is_file()}
 
 
 def wordpiece_vocab(corpus: list[str], learned: int = 8000) -> list[str]:

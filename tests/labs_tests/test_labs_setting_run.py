@@ -52,7 +52,8 @@ def test_the_readme_shows_the_command_this_test_runs():
 def test_first_line_names_the_sources(labs_run, local_hub, aclimdb):
     done = labs_run[0]
     assert done.stdout.splitlines()[0] == (
-        f"adls: data imdb (aclImdb folder {aclimdb.root}); "
+        "adls: hub offline (HF_HUB_OFFLINE=1): local cache only; "
+        f"data imdb (aclImdb folder {aclimdb.root}); "
         f"model {MODEL_ID}@{local_hub.model_revision}; tokenizer {TOKENIZER_ID}@{local_hub.tokenizer_revision}"
     )
 

@@ -39,18 +39,23 @@ FEATURES = datasets.Features({"text": datasets.Value("string"), "label": dataset
 
 
 def load_text_dataset(
-    name: str, data_dir: str | None = None, seed: int = 0, synthetic_size: int = 512
+    name: str,
+    data_dir: str | None = None,
+    seed: int = 0,
+    synthetic_size: int = 512,
+    revision: str | None = None,
 ) -> datasets.DatasetDict:
     """Load `name` as a DatasetDict {"train", "test"} with columns text (str) and label (int 0/1).
 
     Raises DataError (one line) when the data cannot be had: an unknown name, an IMDb folder that is
     missing or malformed, or IMDb without a folder while the hub is unreachable and not cached.
     `seed` draws the rotten_tomatoes 80/20 split and the synthetic sentences; IMDb's split is fixed.
+    `revision` pins the hub commit of IMDb read without a folder (the run's driver resolved it).
     """
     if name == "rotten_tomatoes":
         return load_rotten_tomatoes(seed)
     if name == "imdb":
-        return load_imdb_folder(data_dir) if data_dir is not None else load_imdb_hub()
+        return load_imdb_folder(data_dir) if data_dir is not None else load_imdb_hub(revision)
     if name == "synthetic":
         return make_synthetic(synthetic_size, seed)
     raise DataError(
@@ -143,16 +148,17 @@ def check_imdb_folder(data_dir: str | os.PathLike) -> Path:
     return root
 
 
-def load_imdb_hub() -> datasets.DatasetDict:
-    """stanfordnlp/imdb from the hub when reachable, else from the local Hugging Face cache, else DataError.
+def load_imdb_hub(revision: str | None = None) -> datasets.DatasetDict:
+    """stanfordnlp/imdb (at `revision`, a commit) from the hub when reachable, else from the datasets cache.
 
-    The cache attempt runs with the hub libraries switched to offline mode, because otherwise
-    `load_dataset` retries an unreachable hub for half a minute before giving up.
+    DataError (one line) when neither has it. The cache attempt runs with the hub libraries
+    switched to offline mode, because otherwise `load_dataset` retries an unreachable hub for half
+    a minute before giving up; it takes the newest cached copy (`datasets` offline ignores revisions).
     """
     online = hub_reachable()
     try:
         with contextlib.nullcontext() if online else _hf_offline_mode():
-            loaded = datasets.load_dataset(IMDB_HUB_ID)
+            loaded = datasets.load_dataset(IMDB_HUB_ID, revision=revision if online else None)
     except Exception as exc:  # any failure here means "no IMDb"; say so in one line
         if online:
             first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]

@@ -14,7 +14,7 @@ from typing import Any
 
 from errors import ConfigError
 from trainables.data.hub import hub_reachable
-from trainables.data.hub_snapshot import hub_cache_dir, hub_snapshot
+from trainables.data.hub_snapshot import RepoFiles, hub_cache_dir, hub_snapshot
 
 WEIGHT_FILES = (
     "model.safetensors",
@@ -76,9 +76,9 @@ def _locate(name: str, flag: str, filename: str) -> tuple[str, str]:
         return str(folder.absolute()), f"folder {folder.absolute()}"
     if name.startswith(("/", ".", "~")) or folder.suffix in (".json", ".bin", ".safetensors"):
         raise ConfigError(f"{flag} {name!r}: no such folder; give a save_pretrained folder or a hub model id")
-    snapshot = hub_snapshot(name, filename)
+    snapshot = hub_snapshot(name, RepoFiles((filename,), ((filename,),)))
     if snapshot is None and filename != "config.json":
-        snapshot = hub_snapshot(name, "config.json")
+        snapshot = hub_snapshot(name, RepoFiles(("config.json",), (("config.json",),)))
     if snapshot is None:
         reach = "the hub" if hub_reachable() else "the hub (unreachable)"
         raise ConfigError(

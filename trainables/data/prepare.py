@@ -123,6 +123,8 @@ def cache_key(spec: DataSpec) -> dict:
     }
     if spec.tokenizer_revision is not None:
         key["tokenizer_revision"] = spec.tokenizer_revision
+    if spec.data_revision is not None:
+        key["data_revision"] = spec.data_revision
     if spec.dataset == "imdb":
         key["data_dir"] = os.path.abspath(os.path.expanduser(spec.data_dir)) if spec.data_dir else None
     if spec.dataset == "synthetic":
@@ -160,7 +162,7 @@ def load_spec_dataset(spec: DataSpec):
         from trainables.data.user_data import load_user_dataset
 
         return load_user_dataset(spec.user_request())[0]
-    return load_text_dataset(spec.dataset, spec.data_dir, spec.seed, spec.synthetic_size)
+    return load_text_dataset(spec.dataset, spec.data_dir, spec.seed, spec.synthetic_size, spec.data_revision)
 
 
 def _build(spec: DataSpec, key: dict, out: Path) -> dict:

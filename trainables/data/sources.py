@@ -1,24 +1,44 @@
 """Where a run's data, model weights and tokenizer come from: decided once, on the driver, and said out loud.
 
-The labs' setting is `prajjwal1/bert-tiny` weights, the `bert-base-uncased` tokenizer and IMDb. The
-weights and the tokenizer come from the Hugging Face hub when it answers, else from the local hub
-cache (`$HF_HOME/hub`, laid out as `from_pretrained` fills it), else the run falls back to the offline
+The labs' setting is `prajjwal1/bert-tiny` weights, the `bert-base-uncased` tokenizer and IMDb. When
+the hub answers (trainables/data/hub.py: directly or through the environment's proxy) all three are
+downloaded here, pinned to the commit the hub reports, and a download it breaks off is one DataError
+line; else they come from the local caches (`$HF_HOME/hub`, laid out as `from_pretrained` fills it,
+complete snapshots only; `$HF_HOME/datasets` for IMDb), else the run falls back to the offline
 defaults (a seeded bert-tiny-shaped model, a WordPiece vocabulary trained on the training split) and
-its first line says so. Trials then load exactly the snapshot (commit) resolved here, on every node.
+its first line says so. Trials then load exactly the snapshots (commits) resolved here, on every node.
 """
 
 import glob
 import logging
 import os
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from errors import ConfigError, DataError
-from trainables.data.hub import hub_reachable
-from trainables.data.hub_snapshot import HubSnapshot, hub_cache_dir, hub_snapshot
+from trainables.data.hub import hub_reachable, hub_route
+from trainables.data.hub_snapshot import (
+    MODEL_FILES,
+    TOKENIZER_FILES,
+    HubSnapshot,
+    download_failed,
+    hub_cache_dir,
+    hub_snapshot,
+    quiet_downloads,
+)
 from trainables.data.model_source import resolve_model
 
-__all__ = ["HubSnapshot", "RunSources", "hub_cache_dir", "hub_snapshot", "resolve_sources"]
+__all__ = [
+    "MODEL_FILES",
+    "TOKENIZER_FILES",
+    "HubSnapshot",
+    "RunSources",
+    "hub_cache_dir",
+    "hub_snapshot",
+    "resolve_sources",
+]
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +88,8 @@ class RunSources:
             else f"{_short(self.model_location)} ({self.model_type})"
         )
 
+    hub: str = ""  # the route to the hub (HubRoute.describe()): direct, via a proxy, or offline
+
     @property
     def tokenizer_name(self) -> str:
         """The DataSpec.tokenizer value: bert-base-uncased, wordpiece, or pretrained (a --model's own)."""
@@ -93,6 +115,12 @@ class RunSources:
         return f"attention: the {self.model_type} model's own (adls fast attention is for BERT only)"
 
     @property
+    def data_revision(self) -> str | None:
+        """The hub commit of the data ("imdb (hub stanfordnlp/imdb@<commit>)"), None for other sources."""
+        found = re.search(r"@([0-9a-f]{40})\)$", self.data)
+        return found.group(1) if found else None
+
+    @property
     def pretrained(self) -> str | None:
         """The hub snapshot the base model starts from, or None for the seeded init."""
         return None if self.model == SEEDED_MODEL else self.model
@@ -110,8 +138,10 @@ class RunSources:
         return {**fields, **(self.data_info or {})}
 
     def headline(self) -> str:
-        """One line naming the sources and the attention, and any fallback with how to get the labs' setting."""
+        """One line naming the hub route, the sources and the attention, and any fallback with how to get the labs' setting."""
         line = f"data {self.data}; model {self.model}; tokenizer {self.tokenizer}; {self.attention_line()}"
+        if self.hub:
+            line = f"{self.hub}; {line}"
         if self.fallbacks:
             how = HOW_TO_GET if self.model_location is None else "connect to the internet or prefill HF_HOME"
             line += " -- offline fallback: " + "; ".join(self.fallbacks) + "; " + how
@@ -165,11 +195,14 @@ def resolve_sources(
             model_config=choice.config,
             model_location=choice.location,
             data_info=info.as_fields() if info is not None else None,
+            hub=hub_route().describe(),
         )
         log.info("sources: %s", sources)
         return sources
-    tokenizer = hub_snapshot(TOKENIZER_ID, "tokenizer_config.json")
-    model = hub_snapshot(MODEL_ID) if model_source != "seeded" and tokenizer is not None else None
+    tokenizer = hub_snapshot(TOKENIZER_ID, TOKENIZER_FILES)
+    model = (
+        hub_snapshot(MODEL_ID, MODEL_FILES) if model_source != "seeded" and tokenizer is not None else None
+    )
     # The pretrained embeddings index bert-base-uncased's vocabulary: no tokenizer, no pretrained model.
     missing = [TOKENIZER_ID] if tokenizer is None else [MODEL_ID] if model is None else []
     if model_source == "seeded" and tokenizer is not None:
@@ -193,6 +226,7 @@ def resolve_sources(
         tokenizer=str(tokenizer) if tokenizer is not None else f"wordpiece-{dataset}",
         fallbacks=tuple(fallbacks),
         data_info=info.as_fields() if info is not None else None,
+        hub=hub_route().describe(),
     )
     log.info("sources: %s", sources)
     return sources
@@ -207,9 +241,10 @@ def data_source(dataset: str, data_dir: str | None = None) -> str:
     if data_dir is not None:
         return f"imdb (aclImdb folder {os.path.abspath(os.path.expanduser(data_dir))})"
     if hub_reachable():
-        return f"imdb (hub {IMDB_ID})"
-    if _in_datasets_cache(IMDB_ID):
-        return f"imdb (datasets cache of {IMDB_ID})"
+        return f"imdb (hub {IMDB_ID}@{download_dataset(IMDB_ID)})"
+    cached = datasets_cache_commit(IMDB_ID)
+    if cached is not None:
+        return f"imdb (datasets cache of {IMDB_ID}@{cached})"
     from trainables.data.datasets import imdb_help  # `datasets` loads pyarrow and torch: only here
 
     raise DataError(
@@ -217,13 +252,39 @@ def data_source(dataset: str, data_dir: str | None = None) -> str:
     )
 
 
-def _in_datasets_cache(repo_id: str) -> bool:
-    """True when an earlier online `load_dataset(repo_id)` left its Arrow files in the datasets cache.
+def download_dataset(repo_id: str) -> str:
+    """Download and build `repo_id` into the datasets cache now, on the driver; the commit it was built from.
+
+    Raises DataError (one line: which repository, what to do) when the hub answers but the download
+    fails; `datasets` builds into a `.incomplete` folder and renames it only when done, so a failure
+    leaves nothing that datasets_cache_commit() would take.
+    """
+    import datasets
+
+    log.info("downloading %s from %s", repo_id, hub_route().describe())
+    try:
+        with quiet_downloads():
+            built = datasets.load_dataset(repo_id)
+    except Exception as error:
+        raise DataError(download_failed(repo_id, error)) from error
+    split = next(iter(built.values()))
+    return Path(split.cache_files[0]["filename"]).parent.name
+
+
+def datasets_cache_commit(repo_id: str) -> str | None:
+    """The commit of the newest complete copy of `repo_id` that an online `load_dataset` left, or None.
 
     That is the only copy `datasets` (5.2) loads offline: see README, "Running the labs' own setting".
+    `datasets` names the copy's folder after the hub commit it was built from
+    (<cache>/<namespace>___<name>/<config>/<version>/<commit>/, with dataset_info.json once complete).
     """
     import datasets
 
     namespace, _, name = repo_id.rpartition("/")
     root = os.path.join(str(datasets.config.HF_DATASETS_CACHE), f"{namespace}___{name}")
-    return any(os.path.isdir(path) for path in glob.glob(os.path.join(root, "*", "*", "*")))
+    done = [
+        os.path.dirname(path)
+        for path in glob.glob(os.path.join(root, "*", "*", "*", "dataset_info.json"))
+        if not os.path.dirname(path).endswith(".incomplete")
+    ]
+    return os.path.basename(max(done, key=os.path.getmtime)) if done else None

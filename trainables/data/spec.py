@@ -65,6 +65,9 @@ class DataSpec:
             seed=self.seed,
         )
 
+    # The hub commit of stanfordnlp/imdb to load (None: the latest, or the datasets cache's copy).
+    data_revision: str | None = None
+
     def validate(self) -> None:
         """Raise ConfigError for the first invalid field; return None when the spec is usable."""
         if not isinstance(self.dataset, str) or not self.dataset.strip():
@@ -99,6 +102,13 @@ class DataSpec:
             raise ConfigError(
                 f"DataSpec.tokenizer_revision={self.tokenizer_revision!r} is only used with "
                 f"tokenizer='bert-base-uncased' (got tokenizer={self.tokenizer!r}); remove it"
+            )
+        if self.data_revision is not None and (
+            not isinstance(self.data_revision, str) or self.dataset != "imdb" or self.data_dir is not None
+        ):
+            raise ConfigError(
+                f"DataSpec.data_revision={self.data_revision!r} is only used with dataset='imdb' from the "
+                f"hub (got dataset={self.dataset!r}, data_dir={self.data_dir!r}); remove it"
             )
         if self.cache_dir is not None and (
             not isinstance(self.cache_dir, str | os.PathLike) or not str(self.cache_dir)

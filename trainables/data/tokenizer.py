@@ -26,9 +26,9 @@ def resolve_tokenizer_name(spec: DataSpec) -> str:
     """
     if spec.tokenizer != "auto":
         return spec.tokenizer
-    from trainables.data.sources import hub_snapshot
+    from trainables.data.hub_snapshot import TOKENIZER_FILES, hub_snapshot
 
-    return BERT_HUB_ID if hub_snapshot(BERT_HUB_ID, "tokenizer_config.json") is not None else "wordpiece"
+    return BERT_HUB_ID if hub_snapshot(BERT_HUB_ID, TOKENIZER_FILES) is not None else "wordpiece"
 
 
 def load_tokenizer(spec: DataSpec, train_texts: Sequence[str] | None = None) -> PreTrainedTokenizerFast:
@@ -47,7 +47,9 @@ def load_tokenizer(spec: DataSpec, train_texts: Sequence[str] | None = None) -> 
     if train_texts is None:
         from trainables.data.datasets import load_text_dataset  # avoid a cycle at import time
 
-        data = load_text_dataset(spec.dataset, spec.data_dir, spec.seed, spec.synthetic_size)
+        data = load_text_dataset(
+            spec.dataset, spec.data_dir, spec.seed, spec.synthetic_size, spec.data_revision
+        )
         train_texts = list(data["train"]["text"])
     vocab_size = SYNTHETIC_VOCAB_SIZE if spec.dataset == "synthetic" else WORDPIECE_VOCAB_SIZE
     return train_wordpiece(train_texts, vocab_size=vocab_size, max_length=spec.max_length)
