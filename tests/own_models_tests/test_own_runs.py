@@ -113,7 +113,7 @@ def test_the_default_model_on_a_train_test_folder(data_files, tmp_path):
         ],
         env,
     )
-    assert "attention: adls fast training attention (BERT)" in ran.stdout.splitlines()[0]
+    assert f"data folder {data_files['folder']}" in ran.stdout.splitlines()[0]
     table = pd.read_parquet(storage / "base" / "trials.parquet")
     assert table["data_source"].iloc[0].startswith(f"folder {data_files['folder']}")
     counts = json.loads(table["class_counts"].iloc[0])  # the folder's own test split, not a held-out share

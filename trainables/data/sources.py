@@ -138,8 +138,13 @@ class RunSources:
         return {**fields, **(self.data_info or {})}
 
     def headline(self) -> str:
-        """One line naming the hub route, the sources and the attention, and any fallback with how to get the labs' setting."""
-        line = f"data {self.data}; model {self.model}; tokenizer {self.tokenizer}; {self.attention_line()}"
+        """One line naming the hub route, the sources, and any fallback with how to get the labs' setting.
+
+        A `--model` run names which attention trains it too; the labs' default bert-tiny line is unchanged.
+        """
+        line = f"data {self.data}; model {self.model}; tokenizer {self.tokenizer}"
+        if self.model_location is not None:
+            line += f"; {self.attention_line()}"
         if self.hub:
             line = f"{self.hub}; {line}"
         if self.fallbacks:
