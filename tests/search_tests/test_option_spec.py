@@ -39,6 +39,7 @@ def test_the_parser_the_options_and_the_job_words_agree_for_every_option():
     argv += ["--keep-previous", "0", "--precision", "bf16", "--compile"]
     argv += ["--model", "/m", "--tokenizer", "/t", "--text-column", "a,b", "--label-column", "y"]
     argv += ["--dataset-config", "c", "--train-split", "tr", "--test-split", "te", "--test-fraction", "0.3"]
+    argv += ["--constraint", "avg_linear_bits<=6", "--seed-from", "sensitivity"]
     args = build_parser().parse_args(argv)
     options = options_from(args)
     changed = {name for name, default in defaults(RunOptions).items() if getattr(options, name) != default}
