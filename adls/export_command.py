@@ -9,7 +9,6 @@ and exit status 2, raised before a model is loaded where it can be.
 import argparse
 import json
 import math
-import shlex
 import time
 from pathlib import Path
 from typing import Any
@@ -20,12 +19,6 @@ TARGETS = ("hf", "onnx", "mase")
 # The ONNX check's promise: ONNX Runtime's accuracy within this of adls's own evaluation.
 ACCURACY_TOLERANCE = 0.005
 CHECK_FILE = "onnx_check.json"
-
-
-def export_command(folder: str, trial_index: Any, target: str = "hf") -> str:
-    """The `adls export` line for one trial of an experiment folder (shown by `adls best` and the report)."""
-    out = f"export/{Path(folder).name}-trial{trial_index}-{target}"
-    return f"adls export {shlex.quote(str(folder))} --trial {trial_index} --to {target} -o {out}"
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -84,9 +77,9 @@ def _export_hf(model, recipe, checkpoint: str, out: Path, facts) -> tuple[list[P
 
 
 def _export_onnx(model, row, run: dict, out: Path, facts) -> tuple[list[Path], list[str]]:
+    from trainables.export import model_card
     from trainables.export.onnx_check import check_onnx
     from trainables.export.onnx_graph import export_onnx
-    from trainables.export import model_card
     from trainables.trial_steps import open_data
 
     path = out / "model.onnx"
@@ -121,7 +114,9 @@ def _export_mase(model, recipe, out: Path) -> tuple[list[Path], list[str]]:
         {
             m.format_name
             for m in model.modules()
-            if isinstance(m, QuantizedLinear) and m.format_name != "integer" and not m.config.get("mase_exact")
+            if isinstance(m, QuantizedLinear)
+            and m.format_name != "integer"
+            and not m.config.get("mase_exact")
         }
     )
     notes = ["keys are torch.fx node names (module path with '_' for '.'), as MASE's `by: name` matches them"]
@@ -192,7 +187,7 @@ def _own_accuracy(row: dict[str, Any]) -> tuple[str | None, float | None]:
 
 
 def _card_facts(row: dict[str, Any], run: dict[str, Any], folder: Path, target: str, recipe):
-    from analysis.best import metrics_of
+    from analysis.best import export_command, metrics_of
     from trainables.export import CardFacts
 
     identity = run.get("identity", {})
@@ -215,18 +210,26 @@ def _card_facts(row: dict[str, Any], run: dict[str, Any], folder: Path, target: 
         trial=f"{row.get('trial_index')} ({row.get('trial_id')}): {row.get('params') or '-'}",
         metrics=shown,
         command=command,
-        export_command=export_command(str(folder), row.get("trial_index"), target),
+        export_command=export_command(str(folder), row.get("trial_id"), target),
     )
 
 
 def add_export_command(commands: Any) -> None:
     """Add `export` to the `adls` parser's subparsers."""
     export = commands.add_parser(
-        "export", help="hand a trial's model on: a from_pretrained folder, ONNX (checked in ONNX Runtime), MASE"
+        "export",
+        help="hand a trial's model on: a from_pretrained folder, ONNX (checked in ONNX Runtime), MASE",
     )
     export.add_argument("results", help="an experiment folder, e.g. results/lab1-qat")
-    export.add_argument("--trial", default=None, help="trial_id or trial_index (default: the one `adls best` ranks first)")
-    export.add_argument("--to", required=True, choices=TARGETS, help="hf: save_pretrained folder; onnx: model.onnx; mase: pass args")
+    export.add_argument(
+        "--trial", default=None, help="trial_id or trial_index (default: the one `adls best` ranks first)"
+    )
+    export.add_argument(
+        "--to",
+        required=True,
+        choices=TARGETS,
+        help="hf: save_pretrained folder; onnx: model.onnx; mase: pass args",
+    )
     export.add_argument("-o", "--output", required=True, help="the folder to write (must be empty or absent)")
     export.add_argument("--force", action="store_true", help="move a non-empty output folder aside first")
     export.set_defaults(func=cmd_export)

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from analysis.best import best_records, objectives_of, params_of
+from analysis.best import best_records, export_command, objectives_of, params_of
 from analysis.figures import FIGURES
 from analysis.results import FINISHED, TABLE_FILE, load_results
 from errors import ResultsError
@@ -161,6 +161,10 @@ def _best_table(table: pd.DataFrame, folder: Path, top: int) -> str:
                 f"<td><code>{_e(_relative(record['checkpoint'], folder))}</code></td></tr>"
             )
         out.append(f'<table class="best">{head}{"".join(rows)}</table>')
+        first = group[0]
+        if first["rank"] == 1 and first["checkpoint"]:
+            command = export_command(str(folder), first["trial_id"])
+            out.append(f'<p class="export">Export the best: <code>{_e(command)}</code></p>')
     return "\n".join(out)
 
 

@@ -5,8 +5,9 @@ Each Linear becomes an `OnnxLinear` before export:
   DequantizeLinear (scale 2^-frac, zero point 0; the weight's QuantizeLinear is folded away, as
   in ONNX Runtime's own QDQ models), the input through a QuantizeLinear -> DequantizeLinear pair
   (int8 up to 8 bits, int16 up to 16; a wider input is rounded and clamped with float ops);
-- any other format: weight and bias stored in fp32 already on the format's grid; the input
-  quantizer is traced as the float operators it is made of;
+- any other format: weight and bias stored in fp32 already on the format's grid; the input stays
+  fp32 (those quantizers reinterpret float bits, which standard ONNX operators cannot express),
+  so such a model's ONNX logits differ from PyTorch's by what input quantization changes;
 - pruning: zeros stay in the stored weight; `l1-norm` activation pruning becomes TopK/Where.
 Batch and sequence axes are dynamic. Inputs `input_ids`, `attention_mask` (int64); output `logits`.
 """
@@ -57,7 +58,6 @@ class OnnxLinear(nn.Module):
         self.prune_input = _input_pruning(source, name)
         config = source.config if isinstance(source, QuantizedLinear) else {}
         self.integer = config.get("name") == "integer"
-        self.quantize_input: Callable[[torch.Tensor], torch.Tensor] | None = None
         self.input_format: tuple[int, int] | None = None
         weight, bias = effective_weight(source), effective_bias(source)
         self.weight_frac = self.bias_frac = 0
@@ -71,8 +71,6 @@ class OnnxLinear(nn.Module):
         self.register_buffer("bias", bias)
         if self.integer:
             self.input_format = (int(config["data_in_width"]), int(config["data_in_frac_width"]))
-        elif isinstance(source, QuantizedLinear):
-            self.quantize_input = source.quantizers["data_in"]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.prune_input is not None:
@@ -84,8 +82,6 @@ class OnnxLinear(nn.Module):
             else:
                 limit = 2 ** (width - 1)
                 x = torch.round(x * 2.0**frac).clamp(-limit, limit - 1) * 2.0**-frac
-        elif self.quantize_input is not None:
-            x = self.quantize_input(x)
         weight = self.weight
         if not weight.is_floating_point():
             weight = IntegerDequantize.apply(weight, self.weight_frac)
@@ -149,8 +145,8 @@ def onnx_ready(model: nn.Module) -> tuple[nn.Module, OnnxPlan]:
         formats = sorted(set(plan.fp32_grid_layers.values()))
         plan.notes.append(
             f"{len(plan.fp32_grid_layers)} layer(s) in {', '.join(formats)}: ONNX has no such number type, "
-            "so their weights are stored in fp32 on the format's grid and their input quantizer runs as "
-            "float operators"
+            "so their weights are stored in fp32 on the format's grid and their inputs stay fp32 "
+            "(the input quantizer reinterprets float bits, which standard ONNX operators cannot do)"
         )
     if plan.qdq_layers:
         plan.notes.append(

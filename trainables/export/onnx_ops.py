@@ -92,10 +92,23 @@ class PruneBelowQuantile(torch.autograd.Function):
         flat = g.op("Reshape", scores, g.op("Constant", value_t=torch.tensor([-1], dtype=torch.int64)))
         n = g.op("Cast", g.op("Size", x), to_i=T.DOUBLE)
         one = g.op("Constant", value_t=torch.tensor(1.0, dtype=torch.float64))
-        k = g.op("Add", g.op("Floor", g.op("Mul", g.op("Sub", n, one), g.op(
-            "Constant", value_t=torch.tensor(sparsity, dtype=torch.float64)))), one)
-        k = g.op("Reshape", g.op("Cast", k, to_i=T.INT64), g.op(
-            "Constant", value_t=torch.tensor([1], dtype=torch.int64)))
+        k = g.op(
+            "Add",
+            g.op(
+                "Floor",
+                g.op(
+                    "Mul",
+                    g.op("Sub", n, one),
+                    g.op("Constant", value_t=torch.tensor(sparsity, dtype=torch.float64)),
+                ),
+            ),
+            one,
+        )
+        k = g.op(
+            "Reshape",
+            g.op("Cast", k, to_i=T.INT64),
+            g.op("Constant", value_t=torch.tensor([1], dtype=torch.int64)),
+        )
         smallest, _ = g.op("TopK", flat, k, largest_i=0, sorted_i=1, outputs=2)
         threshold = g.op("ReduceMax", smallest, keepdims_i=0)
         zero = g.op("Constant", value_t=torch.tensor(0.0, dtype=torch.float32))
