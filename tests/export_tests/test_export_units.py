@@ -10,13 +10,12 @@ import pytest
 import torch
 
 from errors import ConfigError
-from trainables.compress import prune_model, quantize_model
 from trainables.compress.format_examples import example_config
 from trainables.compress.registry import LINEAR_FORMATS
 from trainables.export import export_hf, load_compressed, mase_pass_args, mase_prune_args, write_mase
 from trainables.export.mase_config import to_toml
 from trainables.export.onnx_graph import export_onnx, onnx_ready
-from trainables.model_recipe import ModelRecipe, build_from_recipe, replace_projections_with_identity
+from trainables.model_recipe import ModelRecipe, build_from_recipe
 
 ARCH = {"hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 16}
 INTEGER = {
