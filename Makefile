@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-reliability smoke test-cluster test-labs test-browser test-package lint format bench clean
+.PHONY: demo test test-reliability smoke test-cluster test-labs test-browser test-package test-export lint format bench clean
 
 # Reinstall only when the requirements or the project metadata change.
 $(STAMP): requirements.txt pyproject.toml
@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/adls run lab1-qat --profile quick
 
 test: $(STAMP)
-	$(BIN)/pytest -q -m "not cluster and not reliability and not labs and not browser and not package"
+	$(BIN)/pytest -q -m "not cluster and not reliability and not labs and not browser and not package and not export"
 
 # Real `adls run` drivers killed (SIGKILL, Ctrl-C) and raced (two writers): minutes, own CI step.
 test-reliability: $(STAMP)
@@ -27,6 +27,10 @@ test-reliability: $(STAMP)
 # The HTML report rendered in headless Chromium (Debian's chromium; .ci/run installs it).
 test-browser: $(STAMP)
 	$(BIN)/pytest -q -m browser
+
+# `adls export` on smoke results of lab1, lab3-precisions and lab2-nas (built once, a few minutes).
+test-export: $(STAMP)
+	$(BIN)/pytest -q -m export
 
 # Build the wheel and install it into a fresh venv, offline.
 test-package: $(STAMP)

@@ -5,9 +5,9 @@ Each Linear becomes an `OnnxLinear` before export:
   DequantizeLinear (scale 2^-frac, zero point 0; the weight's QuantizeLinear is folded away, as
   in ONNX Runtime's own QDQ models), the input through a QuantizeLinear -> DequantizeLinear pair
   (int8 up to 8 bits, int16 up to 16; a wider input is rounded and clamped with float ops);
-- any other format: weight and bias stored in fp32 already on the format's grid; the input stays
-  fp32 (those quantizers reinterpret float bits, which standard ONNX operators cannot express),
-  so such a model's ONNX logits differ from PyTorch's by what input quantization changes;
+- any other format: weight and bias stored in fp32 already on the format's grid; a quantized input
+  stays fp32 (those quantizers reinterpret float bits, which standard ONNX operators cannot
+  express), so such a model's ONNX logits differ from PyTorch's by what input quantization changes;
 - pruning: zeros stay in the stored weight; `l1-norm` activation pruning becomes TopK/Where.
 Batch and sequence axes are dynamic. Inputs `input_ids`, `attention_mask` (int64); output `logits`.
 """
@@ -46,6 +46,7 @@ class OnnxPlan:
 
     qdq_layers: list[str] = field(default_factory=list)
     fp32_grid_layers: dict[str, str] = field(default_factory=dict)  # layer -> format
+    fp32_input_layers: list[str] = field(default_factory=list)  # quantized inputs left in fp32
     notes: list[str] = field(default_factory=list)
 
 
@@ -139,14 +140,20 @@ def onnx_ready(model: nn.Module) -> tuple[nn.Module, OnnxPlan]:
             plan.qdq_layers.append(name)
         elif isinstance(module, QuantizedLinear):
             plan.fp32_grid_layers[name] = module.format_name
+            if module.quantizers["data_in"] is not None:
+                plan.fp32_input_layers.append(name)
         parent_name, _, child = name.rpartition(".")
         setattr(ready.get_submodule(parent_name) if parent_name else ready, child, replacement)
     if plan.fp32_grid_layers:
         formats = sorted(set(plan.fp32_grid_layers.values()))
         plan.notes.append(
             f"{len(plan.fp32_grid_layers)} layer(s) in {', '.join(formats)}: ONNX has no such number type, "
-            "so their weights are stored in fp32 on the format's grid and their inputs stay fp32 "
-            "(the input quantizer reinterprets float bits, which standard ONNX operators cannot do)"
+            "so their weights are stored in fp32 on the format's grid"
+        )
+    if plan.fp32_input_layers:
+        plan.notes.append(
+            f"{len(plan.fp32_input_layers)} of them quantize their input in PyTorch; in ONNX that input "
+            "stays fp32 (the quantizer reinterprets float bits, which standard ONNX operators cannot do)"
         )
     if plan.qdq_layers:
         plan.notes.append(
