@@ -73,7 +73,7 @@ def _export_hf(model, recipe, checkpoint: str, out: Path, facts) -> tuple[list[P
         "(activations included) from config.json's adls_compression recipe and compression.safetensors",
     ]
     written = export_hf(model, recipe, out, checkpoint, facts)
-    return written, facts.notes[-2:-1]
+    return written, facts.notes[-2:]
 
 
 def _export_onnx(model, row, run: dict, out: Path, facts) -> tuple[list[Path], list[str]]:
