@@ -132,6 +132,29 @@ def test_onnx_has_qdq_integer_layers_and_matches_pytorch_in_onnx_runtime(tmp_pat
         np.testing.assert_allclose(got, logits(model, ids, mask).numpy(), rtol=0, atol=1e-5)
 
 
+def test_onnx_of_a_wide_fixed_point_runs_in_onnx_runtime(tmp_path):
+    import onnxruntime
+
+    wide = {
+        "by": "type",
+        "linear": {
+            "config": {
+                **INTEGER["linear"]["config"],
+                "data_in_width": 24,
+                "weight_width": 24,
+                "bias_width": 32,
+            }
+        },
+    }
+    model, _ = tiny(quantization=wide, pruning=None)
+    plan = export_onnx(model, tmp_path / "model.onnx")
+    assert "fp32" in " ".join(plan.notes)
+    session = onnxruntime.InferenceSession(str(tmp_path / "model.onnx"), providers=["CPUExecutionProvider"])
+    ids, mask = batch()
+    got = session.run(["logits"], {"input_ids": ids.numpy(), "attention_mask": mask.numpy()})[0]
+    np.testing.assert_allclose(got, logits(model, ids, mask).numpy(), rtol=0, atol=1e-5)
+
+
 def test_onnx_refuses_stochastic_formats_and_random_activation_pruning():
     stochastic = {
         "by": "type",

@@ -1,10 +1,11 @@
 """`export_onnx`: a compressed model as an ONNX graph with the integer format in standard QDQ operators.
 
 Each Linear becomes an `OnnxLinear` before export:
-- fixed point (`integer`): the weight (and bias) stored as int8/int16/int32 initializers read by
+- fixed point (`integer`): the weight (and bias) stored as int8/int16 initializers read by
   DequantizeLinear (scale 2^-frac, zero point 0; the weight's QuantizeLinear is folded away, as
   in ONNX Runtime's own QDQ models), the input through a QuantizeLinear -> DequantizeLinear pair
-  (int8 up to 8 bits, int16 up to 16; a wider input is rounded and clamped with float ops);
+  (int8 up to 8 bits, int16 up to 16; a wider tensor is kept in fp32 on its grid, and a wider input
+  is rounded and clamped with float operators);
 - any other format: weight and bias stored in fp32 already on the format's grid; a quantized input
   stays fp32 (those quantizers reinterpret float bits, which standard ONNX operators cannot
   express), so such a model's ONNX logits differ from PyTorch's by what input quantization changes;
@@ -47,6 +48,7 @@ class OnnxPlan:
     qdq_layers: list[str] = field(default_factory=list)
     fp32_grid_layers: dict[str, str] = field(default_factory=dict)  # layer -> format
     fp32_input_layers: list[str] = field(default_factory=list)  # quantized inputs left in fp32
+    wide_fixed_layers: list[str] = field(default_factory=list)  # fixed point wider than int16
     notes: list[str] = field(default_factory=list)
 
 
@@ -136,7 +138,9 @@ def onnx_ready(model: nn.Module) -> tuple[nn.Module, OnnxPlan]:
                 "per call, which ONNX Runtime cannot reproduce; export this trial --to hf instead"
             )
         replacement = OnnxLinear(module, name)
-        if replacement.integer:
+        if replacement.integer and replacement.weight.is_floating_point():
+            plan.wide_fixed_layers.append(name)
+        elif replacement.integer:
             plan.qdq_layers.append(name)
         elif isinstance(module, QuantizedLinear):
             plan.fp32_grid_layers[name] = module.format_name
@@ -154,6 +158,12 @@ def onnx_ready(model: nn.Module) -> tuple[nn.Module, OnnxPlan]:
         plan.notes.append(
             f"{len(plan.fp32_input_layers)} of them quantize their input in PyTorch; in ONNX that input "
             "stays fp32 (the quantizer reinterprets float bits, which standard ONNX operators cannot do)"
+        )
+    if plan.wide_fixed_layers:
+        plan.notes.append(
+            f"{len(plan.wide_fixed_layers)} fixed-point layer(s) wider than 16 bits: no QDQ integer type "
+            "holds them here, so their weights are stored in fp32 on the grid and their inputs are "
+            "rounded and clamped with float operators (exact)"
         )
     if plan.qdq_layers:
         plan.notes.append(

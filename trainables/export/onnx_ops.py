@@ -2,8 +2,8 @@
 
 Each is an autograd.Function whose `forward` computes in PyTorch exactly what its `symbolic`
 emits, for the TorchScript-based `torch.onnx.export(..., dynamo=False)`. Integer types follow the
-width: int8 up to 8 bits, int16 up to 16 (QuantizeLinear needs opset 21 for int16), int32 up to 32
-(DequantizeLinear only). Scales are 2^-frac_width, zero points 0.
+width: int8 up to 8 bits, int16 up to 16 (QuantizeLinear needs opset 21 for int16). Scales are
+2^-frac_width, zero points 0.
 """
 
 import math
@@ -11,7 +11,9 @@ import math
 import torch
 
 QDQ_MAX_WIDTH = 16  # QuantizeLinear's widest signed integer output (int16)
-DQ_MAX_WIDTH = 32  # DequantizeLinear reads int32
+# Stored integer weights and biases: up to int16. DequantizeLinear reads int32 too, but ONNX Runtime
+# 1.32's graph optimizer turns an int32 DequantizeLinear feeding Gemm into an invalid QuantizeLinear.
+DQ_MAX_WIDTH = 16
 
 
 def integer_dtype(width: int) -> torch.dtype:
