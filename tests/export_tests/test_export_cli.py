@@ -19,9 +19,10 @@ pytestmark = pytest.mark.export
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPERIMENTS = ("lab1-qat", "lab1-prune", "lab3-precisions", "lab2-nas")
-# ONNX Runtime vs PyTorch logits: fixed-point models are exact up to float summation order; a model
+# ONNX Runtime vs PyTorch logits: fixed-point and fp32 models differ by float summation order only (1.0e-4
+# measured at 24 bits on the quick profile); a model
 # with other formats keeps quantized inputs in fp32 in ONNX (onnx_graph.py), measured 6e-3 on smoke.
-INTEGER_LOGIT_TOLERANCE = 1e-4
+INTEGER_LOGIT_TOLERANCE = 1e-3
 OTHER_LOGIT_TOLERANCE = 5e-2
 # The fresh process's plain from_pretrained model computes with fp32 activations.
 MIN_AGREEMENT = 0.95
@@ -179,6 +180,9 @@ def test_best_shows_the_export_command_and_bad_inputs_are_one_line(results, tmp_
     best = adls("best", str(folder), cwd=tmp_path)
     command = next(line for line in best.stdout.splitlines() if "export:" in line).split("export: ", 1)[1]
     assert command.startswith(f"adls export {folder} --trial ")
+    page = tmp_path / "page.html"
+    assert adls("report", str(results), "-o", str(page), cwd=tmp_path).returncode == 0
+    assert "Export the best: <code>adls export " in page.read_text()
 
     table = pd.read_parquet(folder / "trials.parquet")
     without = table[table["checkpoint"].isna()]["trial_id"].iloc[0]
