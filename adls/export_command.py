@@ -46,6 +46,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.to == "onnx":
         from trainables.export.onnx_graph import onnx_ready
 
+        _require_onnx()
         onnx_ready(model)  # a format ONNX cannot express is a ConfigError before anything is written
     _prepare_output(out, args.force, dry=False)
     facts = _card_facts(row, run, folder, args.to, recipe)
@@ -126,6 +127,17 @@ def _export_mase(model, recipe, out: Path) -> tuple[list[Path], list[str]]:
             "(docs/formats.md); rerun with --mase-exact for MASE's values"
         )
     return written, notes
+
+
+def _require_onnx() -> None:
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError as error:
+        raise ConfigError(
+            f"--to onnx needs {error.name}; install it with pip install -r requirements.txt "
+            "(or the [export] extra)"
+        ) from None
 
 
 def _prepare_output(out: Path, force: bool, dry: bool) -> Path:
