@@ -17,7 +17,7 @@ EXIT_BAD_INPUT = 2
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from search.registry import EXPERIMENTS, LABS
+    from search.experiments.registry import EXPERIMENTS, LABS
 
     for name, experiment in EXPERIMENTS.items():
         needs = f"  (needs {', '.join(experiment.requires)})" if experiment.requires else ""
@@ -28,7 +28,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from search.ray_start import stop_ray
+    from search.ray_session.start import stop_ray
     from search.runner import run
 
     run(args.experiment, options_from(args, verbose=args.verbose))
@@ -106,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         if args.command == "run":
-            from search.registry import expand
+            from search.experiments.registry import expand
 
             expand(args.experiment)  # name errors before anything heavy is imported
         return args.func(args)

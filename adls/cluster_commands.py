@@ -166,7 +166,7 @@ def cmd_stop(args: argparse.Namespace) -> int:
 def cmd_fetch(args: argparse.Namespace) -> int:
     from analysis.figures import draw_figures
     from cluster.fetch import fetch_experiment
-    from search.registry import expand
+    from search.experiments.registry import expand
 
     for name in expand(args.experiment):
         folder = fetch_experiment(name, args.storage, Path(args.to), with_checkpoints=args.with_checkpoints)

@@ -41,8 +41,8 @@ def add_inspect_command(commands: Any) -> None:
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    from trainables.checkpoint import load_model
-    from trainables.inspect_model import inspect_model
+    from trainables.models.checkpoint import load_model
+    from trainables.models.inspect_model import inspect_model
 
     checkpoint, label = resolve_checkpoint(args.target, args.trial)
     try:

@@ -8,7 +8,6 @@ defaults (what a cluster job's `adls run` is given). The allowed values come fro
 import argparse
 import math
 
-from search.early_stopping import SHA_BATCH
 from search.options import (
     DATASETS,
     LAB3_LAYER_MODES,
@@ -21,7 +20,8 @@ from search.options import (
     RunOptions,
 )
 from search.profiles import PROFILES
-from search.tune_callbacks import CALLBACKS
+from search.run.callbacks import CALLBACKS
+from search.schedulers.early_stopping import SHA_BATCH
 
 
 def positive_int(text: str) -> int:
@@ -97,7 +97,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         help="cap the training rows (stratified, deterministic)",
     )
     parser.add_argument("--test-rows", type=positive_int, default=None, help="cap the test rows (stratified)")
-    # Their allowed values live with what they mean (trainables/data/sources.py, trainables/base_methods.py)
+    # Their allowed values live with what they mean (trainables/data/sources.py, trainables/models/base_methods.py)
     # and RunOptions.validate checks them: importing those here would load torch for `adls --help`.
     parser.add_argument(
         "--model-source",

@@ -1,7 +1,7 @@
 """How the driver's own per-trial work grows with the trials of a search, without a cluster.
 
 Two of our callbacks run in Tune's driver loop for every trial: the Grid sampler's ask
-(search/samplers.py: TuneGridSampler) and the progress line (search/progress.py: TrialLedger,
+(search/study/samplers.py: TuneGridSampler) and the progress line (search/run/progress.py: TrialLedger,
 three events a trial). Each should cost about the same at the 1,000th trial as at the first;
 this prints the median cost per ask / event in windows of 50 trials and the total, and writes
 bench/out/driver_growth.json. The real classes run in memory (the tutorial NAS grid, 4,800
@@ -26,9 +26,9 @@ sys.path.insert(0, str(PROJECT))  # run as a script: the project's packages
 
 import optuna  # noqa: E402
 
-from search.nas_space import get_space  # noqa: E402
-from search.progress import TrialLedger  # noqa: E402
-from search.samplers import make_sampler  # noqa: E402
+from search.experiments.spaces.nas import get_space  # noqa: E402
+from search.run.progress import TrialLedger  # noqa: E402
+from search.study.samplers import make_sampler  # noqa: E402
 
 OUT = PROJECT / "bench" / "out" / "driver_growth.json"
 WINDOW = 50

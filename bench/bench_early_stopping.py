@@ -3,7 +3,7 @@
 For each seed, the same TPE search of the quick NAS space runs once per scheduler in one Ray
 session: FIFO (no early stopping), `--scheduler sha` (synchronous successive halving: trials pause
 at 1/4 of their epoch, the best of each batch of 4 finishes) and `--scheduler asha` (Tune's
-asynchronous ASHA), in an order rotated per seed (search/early_stopping.py). Per run: the best
+asynchronous ASHA), in an order rotated per seed (search/schedulers/early_stopping.py). Per run: the best
 final accuracy among finished trials and the total trial-seconds (Tune's time of every trial,
 stopped ones included; a paused trial's clock stops while it waits and goes on when it resumes).
 Target, per early-stopping scheduler: its best within 0.5 points of FIFO's, at <= 50% of FIFO's
@@ -38,7 +38,8 @@ from analysis.curves import band_on_grid, best_so_far_by_cost
 from analysis.figure_io import new_axes, save
 from search.experiments.lab2_nas import nas_variants
 from search.options import RunOptions
-from search.runner import run_variant, start_ray
+from search.ray_session.connect import start_ray
+from search.run.tuner import run_variant
 from trainables.trial_steps import majority_accuracy, open_data
 
 ACCURACY_POINTS, SECONDS_SHARE = 0.5, 0.5

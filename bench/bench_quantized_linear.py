@@ -31,7 +31,7 @@ from torch import nn
 from search.options import RunOptions
 from trainables.compress import LINEAR_FORMATS, example_config, quantize_model
 from trainables.data import iterate_batches
-from trainables.model import build_model
+from trainables.models.classifier import build_model
 from trainables.trial_steps import open_data
 
 BATCH, TOKENS, HIDDEN, INTERMEDIATE = 32, 64, 128, 512  # the quick profile's batch and max length

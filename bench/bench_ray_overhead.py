@@ -4,7 +4,7 @@ Two measurements, each side run as its own process, paired and in alternating or
 
 1. quick (or --profile): `adls run lab1-qat` end to end (CLI start, ray.init, the Tuner, its
    workers, shutdown) against `--inprocess`: one process that imports the same trial function and
-   runs the same grid points with the same settings (search.runner.trial_settings) through
+   runs the same grid points with the same settings (search.run.tuner.trial_settings) through
    `local_context`, with as many forked processes at once as Ray runs trials (one per CPU). Both
    start from one stored `base` (made first, not timed); the Ray side's lab1-qat folder is deleted
    before each repeat. Both sides' qat_accuracy per width must agree (same seeds, same code).
@@ -94,8 +94,8 @@ def qat_accuracies(folder: Path) -> dict[int, float]:
 
 # ---------------------------------------------------------------- the in-process side
 def _run_point(job: tuple[dict[str, Any], int]) -> tuple[int, float]:
-    from trainables.lab1_qat_trial import lab1_qat_trial
     from trainables.trial_context import local_context
+    from trainables.trials.lab1_qat import lab1_qat_trial
 
     config, cpus = job
     with tempfile.TemporaryDirectory(prefix="adls-inprocess-") as work:
@@ -108,9 +108,9 @@ def in_process(profile: str, storage: Path, out: Path) -> None:
     """lab1-qat's grid through the trial function, no Ray: as many processes as Ray runs trials."""
     from analysis import load_results
     from search.experiments.lab1_qat import qat_grid
+    from search.experiments.registry import get_experiment
     from search.options import RunOptions
-    from search.registry import get_experiment
-    from search.runner import trial_settings
+    from search.run.tuner import trial_settings
 
     options = RunOptions(profile_name=profile, storage=str(storage))
     (variant,) = get_experiment("lab1-qat").variants(options, {"base": load_results(storage / "base")})
@@ -121,7 +121,7 @@ def in_process(profile: str, storage: Path, out: Path) -> None:
     processes = max(1, (os.cpu_count() or 1) // options.cpus_per_trial)
     # The trial code (torch, transformers) is imported once, here, and the pool forks after it:
     # the in-process side pays one import where each of Ray's workers pays its own.
-    import trainables.lab1_qat_trial  # noqa: F401
+    import trainables.trials.lab1_qat  # noqa: F401
 
     with multiprocessing.get_context("fork").Pool(min(processes, len(jobs))) as pool:
         results = dict(pool.map(_run_point, jobs, chunksize=1))

@@ -159,9 +159,10 @@ def driver(spec: dict) -> None:
     """The driver process: instrument the production path, run the search, measure, write JSON."""
     import optuna
 
+    import search.run.tuner as tuner
     import search.runner as runner
     from search.options import RunOptions
-    from search.study_storage import StudySearch
+    from search.study.database import StudySearch
 
     calls: dict[str, list[float]] = {"suggest": [], "complete": [], "db_write": []}
     phases: dict[str, list[float]] = {"fit": [], "write_table": [], "draw_figures": []}
@@ -179,7 +180,7 @@ def driver(spec: dict) -> None:
     StudySearch.suggest = timed(calls["suggest"], StudySearch.suggest)
     StudySearch.on_trial_complete = timed(calls["complete"], StudySearch.on_trial_complete)
     StudySearch.write_finished_trials = timed(calls["db_write"], StudySearch.write_finished_trials)
-    runner._fit_to_the_end = timed(phases["fit"], runner._fit_to_the_end)
+    tuner._fit_to_the_end = timed(phases["fit"], tuner._fit_to_the_end)
     runner.write_table = timed(phases["write_table"], runner.write_table)
     runner.draw_figures = timed(phases["draw_figures"], runner.draw_figures)
     memory = MemorySampler()

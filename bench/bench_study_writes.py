@@ -1,9 +1,9 @@
 """Cost of writing finished trials into the study database: Optuna's per-trial path against ours.
 
 The driver writes the trials that finished since Tune's last snapshot into the Optuna study
-(search/study_storage.py). Before: one `RDBStorage.create_new_trial(template_trial=...)` per trial
+(search/study/database.py). Before: one `RDBStorage.create_new_trial(template_trial=...)` per trial
 (Optuna's path, a transaction and ~2 SQL round trips per parameter each). After: one transaction per
-snapshot (search/study_bulk_write.py). Both write the same trials of the tutorial NAS space (11
+snapshot (search/study/bulk_write.py). Both write the same trials of the tutorial NAS space (11
 parameters, a value, the tune_trial_id attribute), sampled by the real StudySearch in memory,
 in snapshots of `--batch` trials into a fresh study; the two sides alternate, `--repeats` times,
 and the table gives the min and median per trial. Writes bench/out/study_writes.json.
@@ -27,9 +27,9 @@ sys.path.insert(0, str(PROJECT))  # run as a script: the project's packages and 
 import optuna  # noqa: E402
 from ray.tune.search.optuna import OptunaSearch  # noqa: E402
 
-from search.nas_space import get_space  # noqa: E402
-from search.study_bulk_write import write_trials  # noqa: E402
-from search.study_storage import StudySearch, open_storage  # noqa: E402
+from search.experiments.spaces.nas import get_space  # noqa: E402
+from search.study.bulk_write import write_trials  # noqa: E402
+from search.study.database import StudySearch, open_storage  # noqa: E402
 
 OUT = PROJECT / "bench" / "out" / "study_writes.json"
 

@@ -29,7 +29,7 @@ import torch
 
 from search.profiles import get_profile
 from trainables.data import DataSpec, load_splits, prepare_data
-from trainables.model import build_model
+from trainables.models.classifier import build_model
 from trainables.train_loop import TrainSettings, evaluate, train
 
 PROFILE = get_profile("quick")

@@ -9,11 +9,11 @@ turn, the order alternating between repeats, so load changes on a shared machine
   Target <= 1.10x. Same values, older code paths, for before/after pairs: "qat int8 (before)" is
   the quantizer formula used before issue 15 (computed out of place and recorded by autograd);
   "qat int8 (per-tensor)" the in-place `no_grad` quantizer with one straight-through node per
-  tensor that came next (before the one-node layer of trainables/compress/fused_fake_quant.py).
+  tensor that came next (before the one-node layer of trainables/compress/layers/fused_fake_quant.py).
 - useful FLOP/s of the fp32 step: 6 x non-embedding parameters x real (unpadded) tokens per second,
   over the one-thread peak of a 1024^3 fp32 matmul measured in the same run. Target >= 65%.
   "fp32 (before)" is the same model and step on HF's SDPA attention with torch's clip_grad_norm_
-  (the step before trainables/bert_attention.py and train_loop.clip_gradients; same values).
+  (the step before trainables/models/bert_attention.py and train_loop.clip_gradients; same values).
 
 Times are this thread's CPU seconds (`time.thread_time`), not wall time: on a shared machine wall
 time mostly measures waiting for a core. Prints a table and writes bench/out/train_step.json.
@@ -39,7 +39,7 @@ from trainables.compress import QuantizedLinear, fixed_point_config, quantize_mo
 from trainables.compress.ste import straight_through
 from trainables.data import iterate_batches
 from trainables.data.batching import Batch
-from trainables.model_recipe import ModelRecipe, build_from_recipe
+from trainables.models.recipe import ModelRecipe, build_from_recipe
 from trainables.train_loop import model_mask, train_step
 from trainables.trial_steps import open_data
 
@@ -94,7 +94,7 @@ def with_quantizer(model: nn.Module, quantizer: Callable[..., torch.Tensor]) -> 
 
 
 def with_sdpa(model: nn.Module) -> nn.Module:
-    """`model` on HF's own SDPA attention (trainables/bert_attention.py's training path off)."""
+    """`model` on HF's own SDPA attention (trainables/models/bert_attention.py's training path off)."""
     model.set_attn_implementation("sdpa")
     return model
 

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 OUT = Path(__file__).parent / "out"
-RUNG_SLACK = 0.98  # as search/early_stopping.py
+RUNG_SLACK = 0.98  # as search/schedulers/early_stopping.py
 RULES = {
     "before: grace 1/4, rf 3, reports at 1/4, 1/2, 3/4": (0.25, 3, [0.25, 0.5, 0.75]),
     "now: grace 1/4, rf 4 (one decision, at 1/4)": (0.25, 4, [0.25, 0.5, 0.75]),

@@ -34,9 +34,9 @@ from torch import nn
 from analysis import load_results
 from search.options import RunOptions
 from trainables.compress import quantize_model
-from trainables.lab3_trial import starting_model
 from trainables.trial_context import TrialContext
 from trainables.trial_steps import accuracy, cost_metrics, majority_accuracy, open_data, train_model
+from trainables.trials.lab3 import starting_model
 
 BIPOLAR = {"weight_stochastic": False, "weight_bipolar": True}
 RESIDUAL = {**BIPOLAR, "data_in_stochastic": False, "data_in_bipolar": True, "binary_training": True}

@@ -9,7 +9,7 @@ one at a time in their launch order. Per rule: the share of FIFO's epochs it wou
 and how far its best finished trial is below FIFO's best. A replay, not a run: one trial at a
 time (a real search runs two at once, which lets more through) and the same trials as FIFO (a
 real ASHA search's sampler sees the stopped trials and proposes others). Also the synchronous
-rule of `--scheduler sha` (search/sync_halving.py): trials in batches of 4 in launch order, the
+rule of `--scheduler sha` (search/schedulers/sync_halving.py): trials in batches of 4 in launch order, the
 best of each batch by `eval_loss` at 1/4 finishes, the rest stop there. Writes
 bench/out/asha_replay.json.
 
@@ -26,7 +26,7 @@ import numpy as np
 
 OUT = Path(__file__).parent / "out"
 RUNS = OUT / "early_stopping_runs"
-RUNG_SLACK = 0.98  # as search/early_stopping.py
+RUNG_SLACK = 0.98  # as search/schedulers/early_stopping.py
 # (score, grace fraction, reduction factor); the score is maximised (the loss negated).
 RULES = {
     "accuracy, grace 1/4, rf 3 (before)": ("eval_accuracy", 0.25, 3),

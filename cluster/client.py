@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 from errors import ClusterError
-from search.tcp_probe import unreachable_reason
+from search.ray_session.tcp_probe import unreachable_reason
 
 log = logging.getLogger(__name__)
 

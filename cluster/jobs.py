@@ -31,7 +31,7 @@ def entrypoint(experiment: str, run_words: list[str]) -> str:
 
 def check_submittable(experiment: str, options: RunOptions) -> None:
     """Refuse, before anything is uploaded, what would only fail on the cluster."""
-    from search.registry import expand
+    from search.experiments.registry import expand
 
     expand(experiment)
     if not options.storage:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from errors import ConfigError
 from search.profiles import Profile, get_profile
-from search.tune_callbacks import check_callbacks
+from search.run.callbacks import check_callbacks
 from trainables.trial_keys import BASE_METHODS, PRECISIONS
 
 # Optuna's and NumPy's samplers take seeds below 2**32.
@@ -19,7 +19,7 @@ MAX_SEED = 2**32 - 1
 DATASETS = ("rotten_tomatoes", "imdb", "synthetic")
 SAMPLERS = ("grid", "tpe", "random", "nsga2")
 # --scheduler: "asha" and "sha" stop unpromising trials early where the experiment allows it
-# (search/early_stopping.py).
+# (search/schedulers/early_stopping.py).
 SCHEDULERS = ("fifo", "asha", "sha")
 # --objective names; lab3-mixed maps them to metrics (accuracy: max, size: min).
 OBJECTIVES = ("accuracy", "size")
@@ -29,7 +29,7 @@ LAB3_LAYER_MODES = ("choose", "all")
 
 if TYPE_CHECKING:
     from trainables.data.sources import RunSources
-# What a trial does: train for real, or the rehearsal surrogate (trainables/surrogate_trial.py).
+# What a trial does: train for real, or the rehearsal surrogate (trainables/trials/surrogate.py).
 TRIAL_KINDS = ("real", "surrogate")
 
 
@@ -56,7 +56,7 @@ class RunOptions:
     keep_classifier_fp32: bool = False
     # Quantize with MASE's own values where the library deliberately differs (docs/formats.md).
     mase_exact: bool = False
-    # SQLAlchemy URL of a shared study database; None: SQLite beside the results (search/study_storage.py).
+    # SQLAlchemy URL of a shared study database; None: SQLite beside the results (search/study/database.py).
     optuna_storage: str | None = None
     # Put before every study name (a user or run name), so several runs share one database.
     optuna_study_prefix: str | None = None
@@ -65,7 +65,7 @@ class RunOptions:
     train_rows: int | None = None
     test_rows: int | None = None
     # auto | hub | seeded (trainables/data/sources.py); the base experiment's fine-tuning method
-    # (None: the profile's, trainables/base_methods.py).
+    # (None: the profile's, trainables/models/base_methods.py).
     model_source: str = "auto"
     base_method: str | None = None
     # Trials per Lab 2 search instead of the profile's nas_budget (e.g. a 1,000-trial rehearsal),
@@ -74,9 +74,9 @@ class RunOptions:
     trial: str = "real"
     # How long each surrogate trial sleeps (only with trial="surrogate").
     surrogate_seconds: float = 2.0
-    # Ray Tune logger callbacks by name (search.tune_callbacks); they do not change results.
+    # Ray Tune logger callbacks by name (search.run.callbacks); they do not change results.
     callbacks: tuple[str, ...] = ()
-    # Ray's and Optuna's INFO chatter (search.quiet); does not change results.
+    # Ray's and Optuna's INFO chatter (search.run.quiet); does not change results.
     verbose: bool = False
     # Checkpoints kept per search: the best K (None: all), besides those later stages load.
     keep_checkpoints: int | None = 1
@@ -213,7 +213,9 @@ class RunOptions:
                 f"--objective {objectives!r} must include accuracy, e.g. accuracy or accuracy,size"
             )
         if self.precisions is not None:
-            from search.precision_spaces import check_precisions  # the formats' registry imports torch
+            from search.experiments.spaces.precisions import (
+                check_precisions,  # the formats' registry imports torch
+            )
 
             check_precisions(list(self.precisions))
 
@@ -285,7 +287,7 @@ class RunOptions:
 
     def to_dict(self) -> dict[str, Any]:
         """The options as recorded in run.json (a database password is masked)."""
-        from search.study_storage import shown_url
+        from search.study.database import shown_url
 
         values = asdict(self)
         if self.optuna_storage:

@@ -16,7 +16,7 @@ class Profile:
     `lab3_epochs` is what each Lab 3 trial trains after swapping its layers (a fraction of an
     epoch on a CPU); `lab3_format_budget` is the trials of each lab3-precisions format search;
     `lab3_max_concurrent` caps a Lab 3 search's concurrent trials (None: fill the cluster).
-    `nas_space` names the Lab 2 architecture space (search/nas_space.py); `nas_budget` is the
+    `nas_space` names the Lab 2 architecture space (search/experiments/spaces/nas.py); `nas_budget` is the
     trials of each Lab 2 search (per sampler and repeat in lab2-nas, per objective in
     lab2-compress-aware).
     """
@@ -40,7 +40,7 @@ class Profile:
     lab3_epochs: float = 1.0
     lab3_format_budget: int = 20
     lab3_max_concurrent: int | None = None
-    # How `base` fine-tunes (trainables/base_methods.py); --base-method overrides it.
+    # How `base` fine-tunes (trainables/models/base_methods.py); --base-method overrides it.
     base_method: str = "full"
 
     def to_dict(self) -> dict[str, Any]:

@@ -10,9 +10,9 @@ from typing import Any
 
 from errors import ConfigError
 from search import storage
-from search.experiment import allows_early_stopping, uses_budget
+from search.experiments.experiment import allows_early_stopping, uses_budget
+from search.experiments.registry import get_entry, get_experiment
 from search.options import RunOptions
-from search.registry import get_entry, get_experiment
 
 RUN_FILE = "run.json"
 

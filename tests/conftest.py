@@ -22,7 +22,7 @@ def ray_session():
     import ray
 
     if not ray.is_initialized():
-        # Trials at the test's own niceness, as `adls run` runs them (search/ray_start.py): Ray's
+        # Trials at the test's own niceness, as `adls run` runs them (search/ray_session/start.py): Ray's
         # default of 15 steps nicer starves them on a shared machine.
         ray.init(
             address="local",

@@ -1,6 +1,6 @@
 """A training run's state at a progress point, saved so that a paused trial continues exactly.
 
-A synchronous early-stopping scheduler (search/sync_halving.py) pauses trials at a rung until the
+A synchronous early-stopping scheduler (search/schedulers/sync_halving.py) pauses trials at a rung until the
 other trials of their batch get there; Tune then frees the trial's CPU and, for the winners, later
 restarts the trial function from its last reported checkpoint. The snapshot holds everything the
 loop needs to go on as if it had never stopped: the model, optimizer and learning-rate schedule,

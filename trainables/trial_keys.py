@@ -10,7 +10,7 @@ for torch's import only in the processes that train).
 TRIAL_ERROR_KEY = "trial_error"
 # Written into every reported checkpoint before Tune sees it: the trial's params, metrics and
 # duration. A checkpoint on storage with this file is a finished trial whatever Tune's own saved
-# state says (the driver may die before it records the result); search/resume.py reads it.
+# state says (the driver may die before it records the result); search/run/resume.py reads it.
 RESULT_FILE = "adls_result.json"
 # Every progress report carries `epoch`, this score (a maximised accuracy: the searcher hands it to
 # Optuna as the intermediate value) and this loss on the same rows (minimised: ASHA ranks by it).
@@ -18,9 +18,9 @@ PROGRESS_TIME = "epoch"
 PROGRESS_METRIC = "eval_accuracy"
 PROGRESS_LOSS = "eval_loss"
 # The config key of the epochs (ascending) at which a trial's progress report carries a training
-# snapshot, so a synchronous scheduler may pause it there and resume it later (search/sync_halving.py).
+# snapshot, so a synchronous scheduler may pause it there and resume it later (search/schedulers/sync_halving.py).
 PAUSE_EPOCHS = "pause_at_epochs"
-# How a base model trains (trainables/base_methods.py) and at what precision (train_loop.py);
+# How a base model trains (trainables/models/base_methods.py) and at what precision (train_loop.py);
 # the driver validates --base-method and --precision against these before anything starts.
 BASE_METHODS = ("full", "frozen-embeddings", "lora")
 PRECISIONS = ("fp32", "bf16")

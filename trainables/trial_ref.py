@@ -10,7 +10,7 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class TrialRef:
-    """`TrialRef("trainables.base_trial", "base_trial")` calls like the function it names.
+    """`TrialRef("trainables.trials.base", "base_trial")` calls like the function it names.
 
     The experiment definitions in search/ hold these instead of the functions, so the driver, which
     only plans searches and reads results, never imports torch and transformers: the import happens

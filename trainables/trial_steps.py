@@ -10,10 +10,10 @@ from typing import Any
 import numpy as np
 from torch import nn
 
-from trainables.checkpoint import save_model
 from trainables.compress import model_cost
 from trainables.data import DataSpec, PreparedData, TokenizedSplit, load_splits, prepare_data
-from trainables.model_recipe import ModelRecipe
+from trainables.models.checkpoint import save_model
+from trainables.models.recipe import ModelRecipe
 from trainables.train_loop import TrainSettings, evaluate, train
 from trainables.train_snapshot import save_snapshot
 from trainables.trial_context import TrialContext
@@ -174,7 +174,7 @@ def save_checkpoint(
     """Save the trial's model (and `data`'s tokenizer) into a fresh folder of its work dir, ready to report.
 
     With the tokenizer beside it, an uncompressed checkpoint opens with Hugging Face's
-    `from_pretrained` alone (see trainables.checkpoint).
+    `from_pretrained` alone (see trainables.models.checkpoint).
     """
     tokenizer_dir = data.prepared.tokenizer_dir if data is not None else None
     return save_model(model, recipe, ctx.new_dir("checkpoint"), tokenizer_dir)

@@ -2,14 +2,14 @@
 
 import pandas as pd
 
-from search.experiment import SearchVariant, grid_variant
+from search.experiments.experiment import SearchVariant, grid_variant
+from search.experiments.stage_inputs import best_checkpoint
 from search.options import RunOptions
-from search.stage_inputs import best_checkpoint
 from trainables.trial_ref import TrialRef
 
 
 class BaseExperiment:
-    """The searches of `base` (its name, lab task and requirements are in search/registry.py)."""
+    """The searches of `base` (its name, lab task and requirements are in search/experiments/registry.py)."""
 
     def loaded_checkpoints(self, table: pd.DataFrame) -> list[str]:
         return [best_checkpoint(table, "accuracy")["checkpoint"]]  # lab1-qat's and Lab 3's start
@@ -27,7 +27,7 @@ class BaseExperiment:
                 grid,
                 options,
                 metric="accuracy",
-                trial_fn=TrialRef("trainables.base_trial", "base_trial"),
+                trial_fn=TrialRef("trainables.trials.base", "base_trial"),
                 settings=settings,
             )
         ]

@@ -10,9 +10,9 @@ from typing import Any
 
 import pandas as pd
 
-from search.experiment import SearchVariant, grid_variant
+from search.experiments.experiment import SearchVariant, grid_variant
+from search.experiments.stage_inputs import best_checkpoint
 from search.options import RunOptions
-from search.stage_inputs import best_checkpoint
 from trainables.trial_ref import TrialRef
 
 START_EXPERIMENT = "lab1-qat"
@@ -31,7 +31,7 @@ def start_model(qat_table: pd.DataFrame) -> dict[str, Any]:
 
 
 class Lab1PruneExperiment:
-    """The searches of `lab1-prune` (its name, lab task and requirements are in search/registry.py)."""
+    """The searches of `lab1-prune` (its name, lab task and requirements are in search/experiments/registry.py)."""
 
     def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
         start = start_model(inputs[START_EXPERIMENT])
@@ -47,7 +47,7 @@ class Lab1PruneExperiment:
                 prune_grid(options),
                 options,
                 metric="finetuned_accuracy",
-                trial_fn=TrialRef("trainables.lab1_prune_trial", "lab1_prune_trial"),
+                trial_fn=TrialRef("trainables.trials.lab1_prune", "lab1_prune_trial"),
                 settings=settings,
             )
         ]

@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from search.experiment import SearchVariant, grid_variant
+from search.experiments.experiment import SearchVariant, grid_variant
+from search.experiments.stage_inputs import best_checkpoint
 from search.options import RunOptions
-from search.stage_inputs import best_checkpoint
 from trainables.trial_ref import TrialRef
 
 
@@ -15,7 +15,7 @@ def qat_grid(options: RunOptions) -> dict[str, list]:
 
 
 class Lab1QatExperiment:
-    """The searches of `lab1-qat` (its name, lab task and requirements are in search/registry.py)."""
+    """The searches of `lab1-qat` (its name, lab task and requirements are in search/experiments/registry.py)."""
 
     # Its trials quantize: --mase-exact is part of its identity (search/run_plan.py).
     quantizes = True
@@ -34,7 +34,7 @@ class Lab1QatExperiment:
                 qat_grid(options),
                 options,
                 metric="qat_accuracy",
-                trial_fn=TrialRef("trainables.lab1_qat_trial", "lab1_qat_trial"),
+                trial_fn=TrialRef("trainables.trials.lab1_qat", "lab1_qat_trial"),
                 settings=settings,
             )
         ]

@@ -20,12 +20,12 @@ from torch import nn
 
 from analysis.results import finished
 from errors import ConfigError
-from search.experiment import SearchVariant, Stored
+from search.experiments.experiment import SearchVariant, Stored
 from search.experiments.lab2_nas import NAS_SAMPLERS, nas_search
 from search.options import RunOptions
 from trainables.compress import fixed_point_config, prune_model, quantize_model
 from trainables.compress.prune import check_prune_config
-from trainables.lab2_compress_aware_trial import lab2_compress_aware_trial
+from trainables.trials.lab2_compress_aware import lab2_compress_aware_trial
 
 NAS_EXPERIMENT = "lab2-nas"
 # Tutorial 5's CompressionPipeline configs.
@@ -70,7 +70,7 @@ def best_sampler(nas_table: pd.DataFrame) -> str:
 
 
 class Lab2CompressAwareExperiment:
-    """The searches of `lab2-compress-aware` (its name, lab task and requirements are in search/registry.py)."""
+    """The searches of `lab2-compress-aware` (its name, lab task and requirements are in search/experiments/registry.py)."""
 
     # Its trials quantize: --mase-exact is part of its identity (search/run_plan.py).
     quantizes = True

@@ -1,6 +1,6 @@
 """`lab2-nas`: Lab 2 task 1, BERT architecture search with Grid vs TPE (and Random as the baseline).
 
-One Tune experiment per sampler (and per repeat) over the same finite space (search/nas_space.py),
+One Tune experiment per sampler (and per repeat) over the same finite space (search/experiments/spaces/nas.py),
 with the same budget and seed policy: repeat r seeds its sampler and its trials with seed + r.
 Grid visits `budget` distinct points of the grid (Optuna's GridSampler draws unvisited points in
 a seeded random order, so a grid larger than the budget is sampled without replacement).
@@ -14,13 +14,13 @@ from typing import Any
 import pandas as pd
 
 from errors import ConfigError
-from search.experiment import SearchVariant, Stored
-from search.nas_space import NasSpace, best_nas_trial, space_for
+from search.experiments.experiment import SearchVariant, Stored
+from search.experiments.spaces.nas import NasSpace, best_nas_trial, space_for
 from search.options import RunOptions
-from search.samplers import make_sampler
+from search.study.samplers import make_sampler
 from trainables.ray_adapter import TrialFunction
-from trainables.surrogate_trial import surrogate_nas_trial, surrogate_trainable
 from trainables.trial_ref import TrialRef
+from trainables.trials.surrogate import surrogate_nas_trial, surrogate_trainable
 
 NAS_SAMPLERS = ("grid", "tpe", "random")
 
@@ -70,7 +70,7 @@ def nas_variants(options: RunOptions, samplers: Sequence[str] = NAS_SAMPLERS) ->
     """Every sampler once per repeat; variant name = sampler name (repeats differ by `repeat`).
 
     With `options.trial == "surrogate"` every trial is the rehearsal surrogate
-    (trainables/surrogate_trial.py) instead of training.
+    (trainables/trials/surrogate.py) instead of training.
     """
     variants = [
         nas_search(
@@ -79,7 +79,7 @@ def nas_variants(options: RunOptions, samplers: Sequence[str] = NAS_SAMPLERS) ->
             repeat,
             options,
             metric="accuracy",
-            trial_fn=TrialRef("trainables.lab2_nas_trial", "lab2_nas_trial"),
+            trial_fn=TrialRef("trainables.trials.lab2_nas", "lab2_nas_trial"),
         )
         for repeat in range(options.repeats)
         for sampler in samplers
@@ -101,7 +101,7 @@ def run_samplers(options: RunOptions) -> tuple[str, ...]:
 
 
 class Lab2NasExperiment:
-    """The searches of `lab2-nas` (its name, lab task and requirements are in search/registry.py)."""
+    """The searches of `lab2-nas` (its name, lab task and requirements are in search/experiments/registry.py)."""
 
     early_stopping = True
     uses_budget = True  # --budget sets its trials (part of its identity: search/run_plan.py)

@@ -2,7 +2,7 @@
 
 "Allow different layers to have widths in the range [8, 16, 32] and fractional widths in the
 range [2, 4, 8]. Expose this choice as an additional hyperparameter for the Optuna sampler."
-The space is define-by-run (`search.precision_spaces.LayerwiseSpace`): a layer's width and frac
+The space is define-by-run (`search.experiments.spaces.precisions.LayerwiseSpace`): a layer's width and frac
 width parameters exist only when that layer chose `integer`. TPE by default (`--sampler`);
 `--objective accuracy,size` searches accuracy (max) and model size (min) together.
 
@@ -14,12 +14,18 @@ from typing import Any
 import pandas as pd
 
 from errors import ConfigError
-from search.experiment import SearchVariant, Stored
+from search.experiments.experiment import SearchVariant, Stored
 from search.experiments.lab3_start import start_experiment, starting_point
+from search.experiments.spaces.precisions import (
+    LayerwiseSpace,
+    format_config,
+    knob_keys,
+    knob_values,
+    layer_keys,
+)
 from search.options import RunOptions
-from search.precision_spaces import LayerwiseSpace, format_config, knob_keys, knob_values, layer_keys
-from search.samplers import make_sampler
-from trainables.lab3_trial import lab3_trial, starting_model
+from search.study.samplers import make_sampler
+from trainables.trials.lab3 import lab3_trial, starting_model
 
 # --objective name (search.options.OBJECTIVES) -> (reported metric, direction).
 OBJECTIVE_METRICS = {"accuracy": ("accuracy", "max"), "size": ("cost_size_mb", "min")}
@@ -118,7 +124,7 @@ def layerwise_variants(
 
 
 class Lab3MixedExperiment:
-    """The searches of `lab3-mixed` (its name, lab task and requirements are in search/registry.py)."""
+    """The searches of `lab3-mixed` (its name, lab task and requirements are in search/experiments/registry.py)."""
 
     # Its trials quantize: --mase-exact is part of its identity (search/run_plan.py).
     quantizes = True

@@ -3,7 +3,7 @@
 "Extend the search to consider all supported precisions for the Linear layer in Mase ... Plot
 one curve for each precision." Each search is `lab3-mixed`'s with another format: every Linear
 layer chooses fp32 or that format, and a layer that chose the format samples its knobs from
-`search.precision_spaces.PRECISION_SPACES`. `--precisions a,b,c` runs a subset; by default every
+`search.experiments.spaces.precisions.PRECISION_SPACES`. `--precisions a,b,c` runs a subset; by default every
 format the compression library registers. Every format gets the same budget and seeds.
 
 `--layers all` ranks the formats instead: every Linear (the classifier too, unless
@@ -14,13 +14,13 @@ from typing import Any
 
 import pandas as pd
 
-from search.experiment import SearchVariant, Stored
+from search.experiments.experiment import SearchVariant, Stored
 from search.experiments.lab3_mixed import lab3_identity, layerwise_variants
 from search.experiments.lab3_start import start_experiment, starting_point
+from search.experiments.spaces.precisions import check_precisions, searchable_formats
 from search.options import RunOptions
-from search.precision_spaces import check_precisions, searchable_formats
 
-# The short name (search.precision_spaces.layer_keys) of BERT's classification head.
+# The short name (search.experiments.spaces.precisions.layer_keys) of BERT's classification head.
 CLASSIFIER = "classifier"
 
 
@@ -34,7 +34,7 @@ def formats(options: RunOptions) -> list[str]:
 
 
 class Lab3PrecisionsExperiment:
-    """The searches of `lab3-precisions` (its name, lab task and requirements are in search/registry.py)."""
+    """The searches of `lab3-precisions` (its name, lab task and requirements are in search/experiments/registry.py)."""
 
     # Its trials quantize: --mase-exact is part of its identity (search/run_plan.py).
     quantizes = True

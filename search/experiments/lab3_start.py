@@ -11,11 +11,11 @@ from typing import Any
 import pandas as pd
 
 from errors import ConfigError
-from search.experiment import Stored
-from search.nas_space import best_nas_trial
+from search.experiments.experiment import Stored
+from search.experiments.registry import EXPERIMENTS
+from search.experiments.spaces.nas import best_nas_trial
+from search.experiments.stage_inputs import best_checkpoint
 from search.options import START_CHOICES, RunOptions
-from search.registry import EXPERIMENTS
-from search.stage_inputs import best_checkpoint
 
 BASE, NAS = START_CHOICES
 

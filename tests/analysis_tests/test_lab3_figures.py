@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from analysis.figures import draw_figures
-from search.results_table import mark_pareto_front
+from search.run.results_table import mark_pareto_front
 
 
 def made_up_table() -> pd.DataFrame:

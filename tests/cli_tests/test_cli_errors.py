@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from adls.cli import main
-from search.results_table import write_table
+from search.run.results_table import write_table
 
 RUN = ["run", "lab1-qat", "--profile", "smoke"]
 

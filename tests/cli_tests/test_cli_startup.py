@@ -1,7 +1,7 @@
 """`adls --help` and `adls list` start without importing torch, transformers or Ray Tune.
 
 Each command runs in a fresh interpreter, which then prints the modules it imported; the
-experiment names, lab tasks and requirements come from search/registry.py, not the trial code.
+experiment names, lab tasks and requirements come from search/experiments/registry.py, not the trial code.
 The start time itself is measured by bench/bench_cli_startup.py. A whole `adls run` imports
 torch and transformers only in Ray's workers, which train: the driver plans and reads results.
 """
@@ -85,7 +85,7 @@ PLAN_SCRIPT = """
 import json, sys
 import search.runner
 from search.options import RunOptions
-from search.registry import get_experiment
+from search.experiments.registry import get_experiment
 options = RunOptions(profile_name="smoke")
 variants = {name: len(get_experiment(name).variants(options, {})) for name in ("base", "lab2-nas")}
 get_experiment("lab1-qat"), get_experiment("lab1-prune")  # their variants need earlier results

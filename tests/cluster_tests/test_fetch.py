@@ -10,7 +10,7 @@ from adls.cli import main
 from analysis import load_results
 from cluster.fetch import copy_tree
 from errors import ClusterError
-from search.results_table import write_table
+from search.run.results_table import write_table
 
 
 def _stored_run(storage, seconds: float) -> None:

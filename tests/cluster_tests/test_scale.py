@@ -18,7 +18,7 @@ import optuna
 import pandas as pd
 import pytest
 
-from search.study_storage import TUNE_TRIAL_ID
+from search.study.database import TUNE_TRIAL_ID
 from tests.loopback_cluster import PROJECT, LocalCluster
 from tests.loopback_postgres import LocalPostgres
 

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from trainables.compress import fixed_point_config, model_cost, prune_model, quantize_model
-from trainables.compress.quantized_linear import QuantizedLinear
+from trainables.compress.layers.quantized_linear import QuantizedLinear
 
 INTEGER_8 = fixed_point_config(8, 4)
 KEYS = {

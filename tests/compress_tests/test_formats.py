@@ -12,12 +12,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from trainables.compress.arithmetic.blocking import block_layout
+from trainables.compress.arithmetic.float_grid import ceil_log2, floor_log2, round_log2
 from trainables.compress.formats.binary import binary_quantize, clip_to_unit, residual_sign_quantize
 from trainables.compress.formats.block_fp import block_fp_quantize
 from trainables.compress.formats.block_log import block_log_quantize
 from trainables.compress.formats.block_minifloat import block_minifloat_quantize
-from trainables.compress.formats.blocking import block_layout
-from trainables.compress.formats.float_grid import ceil_log2, floor_log2, round_log2
 from trainables.compress.formats.integer import fixed_point_quantize
 from trainables.compress.formats.log import log_quantize
 from trainables.compress.formats.minifloat import minifloat_denorm_quantize, minifloat_ieee_quantize

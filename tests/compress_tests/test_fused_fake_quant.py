@@ -7,7 +7,7 @@ from torch import nn
 
 from trainables.compress import QuantizedLinear, fixed_point_config, quantize_model
 from trainables.compress.formats.integer import fixed_point_quantize
-from trainables.compress.fused_fake_quant import pure_quantizers, quantize_input
+from trainables.compress.layers.fused_fake_quant import pure_quantizers, quantize_input
 from trainables.compress.ste import straight_through
 
 

@@ -10,7 +10,7 @@ import torch
 
 from errors import ConfigError
 from trainables.compress import LinearMXFP, LinearMXInt, example_config, model_cost, quantize_model
-from trainables.compress.formats.mx_blocks import MXBlocks
+from trainables.compress.arithmetic.mx_blocks import MXBlocks
 from trainables.compress.formats.mxfp import mxfp_element, mxfp_quantize
 from trainables.compress.formats.mxint import mxint_quantize
 

@@ -18,7 +18,7 @@ from trainables.compress import (
     quantize_model,
 )
 from trainables.compress.formats.integer import fixed_point_quantize
-from trainables.compress.linear_integer import LinearInteger
+from trainables.compress.layers.linear_integer import LinearInteger
 from trainables.compress.prune import InputPruning, WeightMaskHook
 
 INTEGER_8 = fixed_point_config(8, 4)

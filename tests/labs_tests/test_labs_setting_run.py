@@ -17,8 +17,8 @@ import pytest
 from safetensors.torch import load_file
 
 from tests.labs_tests.local_hub import MODEL_ID, TOKENIZER_ID
-from trainables.checkpoint import weights_fingerprint
 from trainables.data.tokenized_split import TokenizedSplit
+from trainables.models.checkpoint import weights_fingerprint
 
 pytestmark = pytest.mark.labs
 ADLS = str(Path(sys.executable).parent / "adls")

@@ -11,9 +11,9 @@ from safetensors.torch import load_file
 from transformers import BertTokenizer
 
 from tests.labs_tests.local_hub import MODEL_ID, TOKENIZER_ID
-from trainables.checkpoint import weights_fingerprint
 from trainables.data.datasets import load_imdb_folder
 from trainables.data.sources import resolve_sources
+from trainables.models.checkpoint import weights_fingerprint
 
 
 def run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
@@ -26,11 +26,11 @@ def run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
 def test_local_hub_resolves_through_from_pretrained(local_hub, aclimdb):
     code = f"""
         import json
-        from trainables.checkpoint import weights_fingerprint
+        from trainables.models.checkpoint import weights_fingerprint
         from trainables.data import DataSpec
         from trainables.data.sources import resolve_sources
         from trainables.data.tokenizer import load_tokenizer
-        from trainables.model import build_model
+        from trainables.models.classifier import build_model
 
         sources = resolve_sources("imdb", {str(aclimdb.root)!r})
         spec = DataSpec(dataset="imdb", data_dir={str(aclimdb.root)!r}, max_length=512,

@@ -6,8 +6,8 @@ import pytest
 
 from errors import ConfigError
 from search import storage
+from search.experiments.registry import EXPERIMENTS
 from search.options import RunOptions
-from search.registry import EXPERIMENTS
 from search.run_plan import RunPlan
 from search.runner import run
 

@@ -7,12 +7,12 @@ import pandas as pd
 from analysis import load_results
 from search import storage
 from search.options import RunOptions
-from search.results_table import write_table
+from search.run.results_table import write_table
 from search.run_plan import RunPlan
 from search.runner import run
-from trainables.checkpoint import save_model
 from trainables.compress import fixed_point_config, quantize_model
-from trainables.model_recipe import ModelRecipe, build_from_recipe
+from trainables.models.checkpoint import save_model
+from trainables.models.recipe import ModelRecipe, build_from_recipe
 from trainables.trial_steps import open_data
 
 SMALL_ARCH = {"num_hidden_layers": 1, "num_attention_heads": 2, "hidden_size": 32, "intermediate_size": 64}

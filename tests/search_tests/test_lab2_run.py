@@ -7,7 +7,7 @@ import pytest
 
 from analysis import load_results
 from search.experiments.lab2_compress_aware import TUTORIAL_PRUNING, TUTORIAL_QUANTIZATION, best_sampler
-from search.nas_space import ARCH_FIELDS, PROJECTION_PARAMS, arch_from_params
+from search.experiments.spaces.nas import ARCH_FIELDS, PROJECTION_PARAMS, arch_from_params
 from search.options import RunOptions
 from search.runner import run
 

@@ -9,12 +9,12 @@ import pandas as pd
 import pytest
 
 from analysis import load_results
+from search.experiments.spaces.precisions import PRECISION_SPACES, layer_keys
 from search.options import RunOptions
-from search.precision_spaces import PRECISION_SPACES, layer_keys
 from search.runner import run
 from tests.inspect_check import assert_inspects
-from trainables.checkpoint import load_model
 from trainables.compress import LINEAR_FORMATS
+from trainables.models.checkpoint import load_model
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,8 @@ import pytest
 
 from errors import ClusterError, ConfigError
 from search.options import RunOptions
-from search.runner import check_resources
-from search.shared_storage import require_shared_storage, unshared_storage_message
+from search.ray_session.connect import check_resources
+from search.ray_session.shared_folder import require_shared_storage, unshared_storage_message
 from search.storage import as_uri
 
 

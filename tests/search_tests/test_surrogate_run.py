@@ -9,7 +9,7 @@ from errors import ConfigError
 from search.options import RunOptions
 from search.run_plan import RunPlan
 from search.runner import run
-from trainables.surrogate_trial import surrogate_accuracy
+from trainables.trials.surrogate import surrogate_accuracy
 
 
 def test_surrogate_search_writes_table_study_and_its_own_identity(ray_session, tmp_path):

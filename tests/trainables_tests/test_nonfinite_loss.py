@@ -8,12 +8,12 @@ import torch
 from analysis.results import load_results
 from errors import ConfigError
 from search import profiles
+from search.experiments.stage_inputs import best_checkpoint
 from search.options import RunOptions
 from search.runner import run
-from search.stage_inputs import best_checkpoint
-from trainables.base_trial import base_trial
 from trainables.train_loop import NonFiniteLoss
 from trainables.trial_context import local_context
+from trainables.trials.base import base_trial
 
 DIVERGING_LR = 1e9
 

@@ -6,8 +6,8 @@ import pytest
 import torch
 from torch import nn
 
-from trainables.bert_attention import ATTENTION
-from trainables.model import build_model
+from trainables.models.bert_attention import ATTENTION
+from trainables.models.classifier import build_model
 from trainables.train_loop import clip_gradients
 
 

@@ -2,13 +2,13 @@
 
 import torch
 
-from trainables.lab2_compress_aware_trial import lab2_compress_aware_trial
-from trainables.lab2_nas_trial import build_nas_model
 from trainables.train_loop import TrainSettings, evaluate, progress_steps, train
 from trainables.trial_context import local_context
 from trainables.trial_steps import open_data
+from trainables.trials.lab2_compress_aware import lab2_compress_aware_trial
+from trainables.trials.lab2_nas import build_nas_model
 
-from .test_lab2_compress_aware_trial import COMPRESSION, PARAMS
+from .trials_tests.test_lab2_compress_aware_trial import COMPRESSION, PARAMS
 
 
 def test_progress_points_split_the_run_evenly_at_least_once_per_epoch():

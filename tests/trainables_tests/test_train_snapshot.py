@@ -2,14 +2,14 @@
 
 import torch
 
-from trainables.lab2_nas_trial import build_nas_model, lab2_nas_trial
 from trainables.train_loop import TrainSettings, train
 from trainables.train_snapshot import TrainSnapshot, load_snapshot, save_snapshot
 from trainables.trial_context import local_context
 from trainables.trial_keys import PAUSE_EPOCHS
 from trainables.trial_steps import open_data
+from trainables.trials.lab2_nas import build_nas_model, lab2_nas_trial
 
-from .test_lab2_compress_aware_trial import PARAMS
+from .trials_tests.test_lab2_compress_aware_trial import PARAMS
 
 
 def _run(config: dict, settings: TrainSettings, resume: TrainSnapshot | None = None, keep=None):

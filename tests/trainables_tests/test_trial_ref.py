@@ -4,9 +4,9 @@ import pickle
 
 from ray import cloudpickle
 
-from trainables.base_trial import base_trial
 from trainables.ray_adapter import ray_trainable
 from trainables.trial_ref import TrialRef
+from trainables.trials.base import base_trial
 
 
 def echo_trial(config, ctx):  # a module-level trial function for the ref to find
@@ -17,11 +17,11 @@ def test_the_ref_calls_the_function_it_names():
     ref = TrialRef(__name__, "echo_trial")
     assert ref({"x": 3}, "context") == {"seen": 3, "ctx": "context"}
     assert ref.load() is echo_trial
-    assert TrialRef("trainables.base_trial", "base_trial").load() is base_trial
+    assert TrialRef("trainables.trials.base", "base_trial").load() is base_trial
 
 
 def test_the_ref_pickles_as_its_names_and_names_the_trainable():
-    ref = TrialRef("trainables.lab1_qat_trial", "lab1_qat_trial")
+    ref = TrialRef("trainables.trials.lab1_qat", "lab1_qat_trial")
     assert pickle.loads(pickle.dumps(ref)) == ref
     assert ref.__name__ == "lab1_qat_trial"
     # What Tune ships to a worker: the wrapped trainable, named after the trial (trial folders are).

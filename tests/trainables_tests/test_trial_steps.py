@@ -2,8 +2,8 @@
 
 import torch
 
-from trainables.checkpoint import load_model
-from trainables.model_recipe import ModelRecipe, build_from_recipe
+from trainables.models.checkpoint import load_model
+from trainables.models.recipe import ModelRecipe, build_from_recipe
 from trainables.trial_context import local_context
 from trainables.trial_steps import finish
 

@@ -2,16 +2,20 @@
 
 from trainables.compress.cost import model_cost
 from trainables.compress.format_examples import example_config
-from trainables.compress.linear_binary import LinearBinary, LinearBinaryResidualSign, LinearBinaryScaling
-from trainables.compress.linear_block import LinearBlockFP, LinearBlockLog, LinearBlockMinifloat
-from trainables.compress.linear_integer import LinearInteger, fixed_point_config
-from trainables.compress.linear_log import LinearLog
-from trainables.compress.linear_minifloat import LinearMinifloatDenorm, LinearMinifloatIEEE
-from trainables.compress.linear_mx import LinearMXFP, LinearMXInt
-from trainables.compress.linear_ternary import LinearTernary
+from trainables.compress.layers.linear_binary import (
+    LinearBinary,
+    LinearBinaryResidualSign,
+    LinearBinaryScaling,
+)
+from trainables.compress.layers.linear_block import LinearBlockFP, LinearBlockLog, LinearBlockMinifloat
+from trainables.compress.layers.linear_integer import LinearInteger, fixed_point_config
+from trainables.compress.layers.linear_log import LinearLog
+from trainables.compress.layers.linear_minifloat import LinearMinifloatDenorm, LinearMinifloatIEEE
+from trainables.compress.layers.linear_mx import LinearMXFP, LinearMXInt
+from trainables.compress.layers.linear_ternary import LinearTernary
+from trainables.compress.layers.quantized_linear import QuantizedLinear
 from trainables.compress.prune import attach_pruning_hooks, prune_model
 from trainables.compress.quantize import quantize_model
-from trainables.compress.quantized_linear import QuantizedLinear
 from trainables.compress.registry import LINEAR_FORMATS
 
 __all__ = [

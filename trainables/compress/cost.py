@@ -5,7 +5,7 @@ import math
 import torch
 from torch import nn
 
-from trainables.compress.quantized_linear import FP32_BITS, QuantizedLinear
+from trainables.compress.layers.quantized_linear import FP32_BITS, QuantizedLinear
 
 BITS_PER_MB = 8 * 1_000_000
 

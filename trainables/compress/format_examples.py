@@ -8,7 +8,7 @@ import copy
 from typing import Any
 
 from errors import ConfigError
-from trainables.compress.quantized_linear import TENSORS
+from trainables.compress.layers.quantized_linear import TENSORS
 
 
 def every_tensor(**keys: Any) -> dict[str, Any]:

@@ -7,8 +7,8 @@ from typing import Any
 from torch import nn
 
 from errors import ConfigError
+from trainables.compress.layers.quantized_linear import QuantizedLinear
 from trainables.compress.mase_mode import MASE_EXACT_KEY
-from trainables.compress.quantized_linear import QuantizedLinear
 from trainables.compress.registry import linear_class
 
 BY_VALUES = ("type", "name")

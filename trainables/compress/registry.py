@@ -1,14 +1,18 @@
 """MASE format name -> quantized Linear class. One place to add a format."""
 
 from errors import ConfigError
-from trainables.compress.linear_binary import LinearBinary, LinearBinaryResidualSign, LinearBinaryScaling
-from trainables.compress.linear_block import LinearBlockFP, LinearBlockLog, LinearBlockMinifloat
-from trainables.compress.linear_integer import LinearInteger
-from trainables.compress.linear_log import LinearLog
-from trainables.compress.linear_minifloat import LinearMinifloatDenorm, LinearMinifloatIEEE
-from trainables.compress.linear_mx import LinearMXFP, LinearMXInt
-from trainables.compress.linear_ternary import LinearTernary
-from trainables.compress.quantized_linear import QuantizedLinear
+from trainables.compress.layers.linear_binary import (
+    LinearBinary,
+    LinearBinaryResidualSign,
+    LinearBinaryScaling,
+)
+from trainables.compress.layers.linear_block import LinearBlockFP, LinearBlockLog, LinearBlockMinifloat
+from trainables.compress.layers.linear_integer import LinearInteger
+from trainables.compress.layers.linear_log import LinearLog
+from trainables.compress.layers.linear_minifloat import LinearMinifloatDenorm, LinearMinifloatIEEE
+from trainables.compress.layers.linear_mx import LinearMXFP, LinearMXInt
+from trainables.compress.layers.linear_ternary import LinearTernary
+from trainables.compress.layers.quantized_linear import QuantizedLinear
 
 LINEAR_FORMATS: dict[str, type[QuantizedLinear]] = {
     cls.format_name: cls

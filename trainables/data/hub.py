@@ -12,7 +12,7 @@ log = logging.getLogger(__name__)
 _TRUE = {"1", "true", "yes", "on"}
 _lock = threading.Lock()
 _cached: bool | None = None
-# The driver's answer, handed to the Ray workers it starts (search/ray_start.py), so a run probes
+# The driver's answer, handed to the Ray workers it starts (search/ray_session/start.py), so a run probes
 # the hub once, not once per worker process.
 RUN_ANSWER_ENV = "ADLS_HUB_REACHABLE"
 

@@ -15,8 +15,8 @@ Where we differ from MASE, deliberately:
 
 import torch
 
-from trainables.compress.formats.blocking import BlockSize, block_layout
-from trainables.compress.formats.float_grid import (
+from trainables.compress.arithmetic.blocking import BlockSize, block_layout
+from trainables.compress.arithmetic.float_grid import (
     FLOAT32_MAX_EXP,
     FLOAT32_MIN_EXP,
     as_float32,

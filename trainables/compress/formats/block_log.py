@@ -9,8 +9,8 @@ all-zero block is given bias as if its max were 1 (MASE borrows the smallest non
 
 import torch
 
-from trainables.compress.formats.blocking import BlockSize, block_layout
-from trainables.compress.formats.float_grid import as_float32, ceil_log2, round_to_log_grid
+from trainables.compress.arithmetic.blocking import BlockSize, block_layout
+from trainables.compress.arithmetic.float_grid import as_float32, ceil_log2, round_to_log_grid
 from trainables.compress.ste import straight_through
 
 

@@ -21,8 +21,8 @@ Where we differ from MASE, deliberately:
 
 import torch
 
-from trainables.compress.formats.blocking import BlockSize, block_layout
-from trainables.compress.formats.float_grid import (
+from trainables.compress.arithmetic.blocking import BlockSize, block_layout
+from trainables.compress.arithmetic.float_grid import (
     as_float32,
     floor_log2,
     pow2,

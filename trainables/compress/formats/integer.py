@@ -34,7 +34,7 @@ def fixed_point_quantize(x: torch.Tensor, width: int, frac_width: int) -> torch.
     Rounding is half-to-even (torch.round), like MASE. The gradient passes unchanged,
     clamped values included. `frac_width` may be negative or exceed `width` (MASE allows it);
     configs are validated at the edge, not here. Deterministic and stateless (`pure_quantizer`):
-    a layer may reuse its result for the same input tensor (trainables.compress.quantized_linear).
+    a layer may reuse its result for the same input tensor (trainables.compress.layers.quantized_linear).
     """
     scale = 2.0**frac_width
     limit = 2 ** (width - 1)

@@ -10,7 +10,7 @@ and the logarithm, so negative inputs smaller than that come out positive; we us
 
 import torch
 
-from trainables.compress.formats.float_grid import as_float32, default_exponent_bias, round_to_log_grid
+from trainables.compress.arithmetic.float_grid import as_float32, default_exponent_bias, round_to_log_grid
 from trainables.compress.ste import straight_through
 
 

@@ -10,8 +10,8 @@ default. The gradient is straight-through, also where MASE's backward crashes (b
 
 import torch
 
-from trainables.compress.formats.blocking import BlockSize, block_layout
-from trainables.compress.formats.float_grid import as_float32, default_exponent_bias
+from trainables.compress.arithmetic.blocking import BlockSize, block_layout
+from trainables.compress.arithmetic.float_grid import as_float32, default_exponent_bias
 from trainables.compress.ste import straight_through
 
 Bias = int | torch.Tensor | None

@@ -15,7 +15,7 @@ Where we differ from MASE, deliberately:
 
 import torch
 
-from trainables.compress.formats.float_grid import as_float32, default_exponent_bias, round_to_float_grid
+from trainables.compress.arithmetic.float_grid import as_float32, default_exponent_bias, round_to_float_grid
 from trainables.compress.ste import straight_through
 
 

@@ -29,8 +29,8 @@ from dataclasses import dataclass
 
 import torch
 
-from trainables.compress.formats.float_grid import as_float32, floor_log2, pow2, round_to_float_grid
-from trainables.compress.formats.mx_blocks import MXBlocks
+from trainables.compress.arithmetic.float_grid import as_float32, floor_log2, pow2, round_to_float_grid
+from trainables.compress.arithmetic.mx_blocks import MXBlocks
 from trainables.compress.formats.mxint import MX_SCALE_BITS
 from trainables.compress.ste import straight_through
 

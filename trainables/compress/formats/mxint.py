@@ -22,14 +22,14 @@ Where we differ from MASE, deliberately (`mase_exact=True` gives MASE's values):
 
 import torch
 
-from trainables.compress.formats.float_grid import (
+from trainables.compress.arithmetic.float_grid import (
     FLOAT32_MAX_EXP,
     FLOAT32_MIN_EXP,
     as_float32,
     floor_log2,
     pow2,
 )
-from trainables.compress.formats.mx_blocks import MXBlocks
+from trainables.compress.arithmetic.mx_blocks import MXBlocks
 from trainables.compress.ste import straight_through
 
 # E8M0: the shared scale is one byte, 2^-127 .. 2^127 (0xFF is NaN in the spec).

@@ -1,0 +1,200 @@
+"""Resume an interrupted search from what its trial folders hold, never from Tune's pickled state.
+
+Tune saves its experiment state only every ~10 s, so a driver killed with SIGKILL leaves trials
+that finished after the last save unknown to that state: `Tuner.restore` runs them again under
+new ids and leaves their folders behind. And restoring unpickles `tuner.pkl`, which runs whatever
+code a writer of the storage put in it. Instead, a trial is finished when its checkpoint on
+storage holds the `adls_result.json` the trial wrote beside its model (trainables/ray_adapter.py):
+plain JSON, read, never executed. A resumed search keeps those trials (same ids, folders,
+durations), moves the other trial folders aside to `<search>.interrupted/`, tells the study about
+the finished trials, and runs only the remaining budget in a fresh Tuner.
+"""
+
+import json
+import logging
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import optuna
+import pyarrow.fs
+
+from analysis.results import FINISHED
+from search import storage
+from search.run.results_table import TUNE_KEYS
+from search.study.database import TUNE_TRIAL_ID
+from search.study.samplers import TuneGridSampler
+from trainables.trial_keys import RESULT_FILE
+
+log = logging.getLogger(__name__)
+# Tune names a trial folder `<trainable>_<8 hex id>_<launch counter>_<params>_<date>`.
+_TRIAL_DIR = re.compile(r"_([0-9a-f]{8})_(\d+)_")
+_CHECKPOINT_DIR = re.compile(r"^checkpoint_(\d+)$")
+
+
+@dataclass(frozen=True)
+class FinishedTrial:
+    """A trial whose final metrics and checkpoint are on storage."""
+
+    trial_id: str
+    index: int  # 0-based launch order, from the folder name
+    path: str
+    checkpoint: str
+    params: dict[str, Any]
+    metrics: dict[str, Any]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class InterruptedSearch:
+    """What an interrupted search left: its finished trials, and where the unfinished ones went."""
+
+    finished: list[FinishedTrial]
+    set_aside: str | None
+
+    def rows(self, base: dict[str, Any]) -> list[dict[str, Any]]:
+        """Results-table rows of the finished trials (the columns results_table.result_rows writes)."""
+        rows = []
+        for trial in self.finished:
+            row: dict[str, Any] = {**base, "trial_index": trial.index, "trial_id": trial.trial_id}
+            row.update(trial.params)
+            row.update(
+                (k, v)
+                for k, v in trial.metrics.items()
+                if k not in TUNE_KEYS and not isinstance(v, dict | list)
+            )
+            row.update(
+                status=FINISHED,
+                error=None,
+                node=trial.metrics.get("node"),
+                duration_s=trial.seconds,
+                checkpoint=trial.checkpoint,
+                trial_path=trial.path,
+            )
+            rows.append(row)
+        return rows
+
+    def renumber(self, new_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Give the trials of the resumed Tuner (numbered from 0 again) the launch numbers still free."""
+        taken = {trial.index for trial in self.finished}
+        free = [i for i in range(len(taken) + len(new_rows)) if i not in taken]
+        for row in sorted(new_rows, key=lambda r: r["trial_index"]):
+            row["trial_index"] = free.pop(0)
+        return new_rows
+
+
+def interrupted_search(tune_path: str, objectives: Sequence[str]) -> InterruptedSearch | None:
+    """Read an interrupted search's folder; None when it has no trial folders (nothing to resume).
+
+    Finished trials stay where they are; every other trial folder is moved aside (not deleted).
+    """
+    fs, path = storage.filesystem(tune_path)
+    if fs.get_file_info(path).type != pyarrow.fs.FileType.Directory:
+        return None
+    trial_dirs = [
+        info.path
+        for info in fs.get_file_info(pyarrow.fs.FileSelector(path))
+        if info.type == pyarrow.fs.FileType.Directory and _TRIAL_DIR.search(info.base_name + "_")
+    ]
+    if not trial_dirs:
+        return None
+    finished, unfinished = [], []
+    for trial_dir in sorted(trial_dirs):
+        trial = _finished_trial(fs, trial_dir, objectives)
+        (finished if trial else unfinished).append(trial or trial_dir)
+    aside = _set_aside(fs, path, unfinished) if unfinished else None
+    return InterruptedSearch(sorted(finished, key=lambda t: t.index), aside)
+
+
+def prime_study(
+    study: optuna.Study,
+    finished: Sequence[FinishedTrial],
+    sampler: optuna.samplers.BaseSampler,
+    space: dict[str, Any] | Callable[[optuna.Trial], Any],
+    objectives: Sequence[str],
+) -> None:
+    """Make `study` hold every finished trial as COMPLETE, and fail the trials the dead driver left running.
+
+    A study in a database already has the trials the driver told it about; one the driver asked
+    for but never told (it died first) is told now; an in-memory study gets each trial added. A
+    grid point added by hand is marked visited, so the grid does not hand it out again.
+    """
+    by_tune_id = {t.user_attrs.get(TUNE_TRIAL_ID): t for t in study.get_trials(deepcopy=False)}
+    for trial in finished:
+        values = [float(trial.metrics[name]) for name in objectives]
+        known = by_tune_id.get(trial.trial_id)
+        if known is not None and known.state == optuna.trial.TrialState.COMPLETE:
+            continue
+        if known is not None and known.state == optuna.trial.TrialState.RUNNING:
+            study.tell(known.number, values if len(values) > 1 else values[0])
+            continue
+        distributions = _distributions(space, trial.params)
+        params = {name: trial.params[name] for name in distributions}
+        system_attrs = sampler.visited_attrs(params) if isinstance(sampler, TuneGridSampler) else {}
+        study.add_trial(
+            optuna.trial.create_trial(
+                params=params,
+                distributions=distributions,
+                values=values,
+                user_attrs={TUNE_TRIAL_ID: trial.trial_id},
+                system_attrs=system_attrs,
+            )
+        )
+    for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
+        study.tell(stale.number, state=optuna.trial.TrialState.FAIL)
+
+
+def _finished_trial(
+    fs: pyarrow.fs.FileSystem, trial_dir: str, objectives: Sequence[str]
+) -> FinishedTrial | None:
+    name = trial_dir.rstrip("/").rsplit("/", 1)[-1]
+    match = _TRIAL_DIR.search(name + "_")
+    checkpoints = sorted(
+        (int(m.group(1)), info.path)
+        for info in fs.get_file_info(pyarrow.fs.FileSelector(trial_dir))
+        if info.type == pyarrow.fs.FileType.Directory and (m := _CHECKPOINT_DIR.match(info.base_name))
+    )
+    if not match or not checkpoints:
+        return None
+    checkpoint = checkpoints[-1][1]
+    try:
+        with fs.open_input_stream(f"{checkpoint}/{RESULT_FILE}") as handle:
+            record = json.loads(handle.read())
+        metrics, params, seconds = dict(record["metrics"]), dict(record["params"]), float(record["seconds"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        log.info("%s has no readable %s (%s): not finished", checkpoint, RESULT_FILE, error)
+        return None
+    if not all(_is_number(metrics.get(name)) for name in objectives):
+        return None
+    return FinishedTrial(
+        match.group(1), int(match.group(2)) - 1, trial_dir, checkpoint, params, metrics, seconds
+    )
+
+
+def _set_aside(fs: pyarrow.fs.FileSystem, search_path: str, trial_dirs: list[str]) -> str:
+    """Move unfinished trial folders into `<search>.interrupted[-n]/`; returns that folder."""
+    target, n = f"{search_path}.interrupted", 1
+    while fs.get_file_info(target).type != pyarrow.fs.FileType.NotFound:
+        n += 1
+        target = f"{search_path}.interrupted-{n}"
+    fs.create_dir(target, recursive=True)
+    for trial_dir in trial_dirs:
+        fs.move(trial_dir, f"{target}/{trial_dir.rstrip('/').rsplit('/', 1)[-1]}")
+    return target
+
+
+def _distributions(
+    space: dict[str, Any] | Callable[[optuna.Trial], Any], params: dict[str, Any]
+) -> dict[str, optuna.distributions.BaseDistribution]:
+    """The Optuna distributions of a finished trial's sampled params (a define-by-run space is replayed)."""
+    if not callable(space):
+        return {name: dist for name, dist in space.items() if name in params}
+    replay = optuna.trial.FixedTrial(params)
+    space(replay)
+    return dict(replay.distributions)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -1,0 +1,234 @@
+"""One Tune search: the Tuner over one variant, resumed from its trial folders, and its result rows.
+
+`run_variant(name, variant, options, folder)` runs (or resumes) one variant's search under
+`<folder>/tune/<search_name>` with our study search (search/study/database.py) and the scheduler that
+`--scheduler` names, and returns one row per trial; it raises KeyboardInterrupt when the search
+stopped early (Ctrl-C, SIGTERM), so the caller writes no table. Ray must be started
+(search/ray_session/connect.py).
+"""
+
+import os
+from collections.abc import Callable, Collection
+from typing import Any
+
+from search import storage
+from search.experiments.experiment import SearchVariant
+from search.options import RunOptions
+from search.run.callbacks import make_callbacks
+from search.run.checkpoints import delete_checkpoints
+from search.run.interrupts import fit_or_interrupt
+from search.run.progress import TrialLedger
+from search.run.results_table import result_rows
+from search.run.resume import interrupted_search, prime_study
+from search.schedulers.early_stopping import SHA_BATCH, make_scheduler, rungs
+from search.study.database import StudySearch, storage_url, study_name
+from trainables.ray_adapter import ray_trainable
+from trainables.trial_keys import PAUSE_EPOCHS, TRIAL_ERROR_KEY
+
+
+def search_name(variant: SearchVariant, options: RunOptions) -> str:
+    """The name of one variant's search: its Tune run folder and (after the experiment) its study."""
+    return variant.name if options.repeats == 1 else f"{variant.name}-r{variant.repeat}"
+
+
+def can_resume(folder: str, variant: SearchVariant, options: RunOptions) -> bool:
+    from ray import tune
+
+    return tune.Tuner.can_restore(storage.join(folder, "tune", search_name(variant, options)))
+
+
+def objective_record(variant: SearchVariant) -> dict[str, list[str]]:
+    """What one search optimised, as run.json records it: metric names and directions."""
+    metrics = [variant.metric] if isinstance(variant.metric, str) else list(variant.metric)
+    modes = [variant.mode] if isinstance(variant.mode, str) else list(variant.mode)
+    return {"metric": metrics, "mode": modes}
+
+
+def trial_settings(variant: SearchVariant, options: RunOptions) -> dict[str, Any]:
+    """The fixed part of every trial's config in a search (the sampled params are merged over it)."""
+    return {
+        **variant.settings,
+        "data": options.data_settings(),
+        "train": options.train_settings(),
+        "seed": options.seed + variant.repeat,
+        "mase_exact": options.mase_exact,
+        "verbose": options.verbose,
+    }
+
+
+def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: str) -> list[dict[str, Any]]:
+    """One Tune experiment: OptunaSearch over the variant's space, one trial per sample."""
+    from ray import tune
+    from ray.tune.search.optuna import OptunaSearch
+
+    run_name = search_name(variant, options)
+    # Progress reports during training carry `eval_accuracy`, not the search's metric, which trials
+    # report at their end; Tune's per-result check would reject them. _fit_to_the_end checks instead.
+    os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
+    # Tune's CSV and JSON loggers are named in make_callbacks; its automatic TensorBoard logger
+    # imports torch into the driver (tensorboardX does), so it comes only with --callbacks tensorboard.
+    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
+    trial_epochs = variant.early_stopping_epochs if options.scheduler != "fifo" else None
+    trial_rungs = rungs(trial_epochs) if trial_epochs else []
+    settings = trial_settings(variant, options)
+    pausing = options.scheduler == "sha" and bool(trial_rungs)
+    if pausing:
+        # Trials hand over a training snapshot at the rung, where the scheduler pauses them.
+        settings[PAUSE_EPOCHS] = trial_rungs[:1]
+    trainable = tune.with_resources(
+        (variant.tune_adapter or ray_trainable)(
+            variant.trial_fn,
+            settings,
+            _objectives(variant),
+            cpus=options.cpus_per_trial,
+            gpus=options.gpus_per_trial,
+        ),
+        {"cpu": options.cpus_per_trial, "gpu": options.gpus_per_trial},
+    )
+    label = f"{name}/{variant.name}" + (f"#{variant.repeat}" if options.repeats > 1 else "")
+    ledger = TrialLedger(label, variant.metric, variant.mode, variant.num_samples)
+    tune_path = storage.join(folder, "tune", run_name)
+    # A search the driver left unfinished (Ctrl-C, SIGKILL, a lost head) keeps every trial whose
+    # result is on storage and runs only the rest (search/run/resume.py; Tune's pickles are not read).
+    # A trial an early-stopping scheduler had stopped left no final checkpoint: it runs again.
+    resumed = interrupted_search(tune_path, _objectives(variant))
+    done = resumed.finished if resumed else []
+    if resumed:
+        print(
+            f"[{label}] resuming the interrupted search in {tune_path}: {len(done)} trials finished"
+            + (f", unfinished ones moved to {resumed.set_aside}" if resumed.set_aside else ""),
+            flush=True,
+        )
+    base = _row_base(name, variant, options, settings)
+    remaining = variant.num_samples - len(done)
+    # Tune spaces are converted here (not passed as param_space) so define-by-run functions and
+    # dict spaces take one path; OptunaSearch warns about unconverted spaces otherwise.
+    space = variant.space if callable(variant.space) else OptunaSearch.convert_search_space(variant.space)
+    # The study in its database (search/study/database.py); a resumed search reopens it.
+    searcher = StudySearch(
+        space=space,
+        metric=variant.metric,
+        mode=variant.mode,
+        sampler=variant.sampler,
+        study_name=study_name(name, run_name, options.optuna_study_prefix),
+        url=storage_url(folder, options.optuna_storage),
+    )
+    if resumed:
+        prime_study(searcher._ot_study, done, variant.sampler, space, _objectives(variant))
+    if remaining <= 0:
+        # Every trial had finished before the driver stopped (e.g. the last one during Ctrl-C):
+        # nothing to run, but the study may lack the trials that finished after its last write.
+        searcher.write_finished_trials()
+        return resumed.rows(base)
+    scheduler = make_scheduler(options.scheduler, trial_epochs, num_trials=remaining)
+    concurrent = max_concurrent(options, variant.max_concurrent)
+    if pausing:
+        # Tune's concurrency limit counts paused trials as running: a batch must fit in it to fill.
+        # Paused trials hold no CPU, so the trials that run at once are still bounded by the CPUs.
+        concurrent = max(concurrent, SHA_BATCH)
+    tuner = tune.Tuner(
+        trainable,
+        tune_config=tune.TuneConfig(
+            search_alg=searcher,
+            num_samples=remaining,
+            max_concurrent_trials=concurrent,
+            reuse_actors=variant.reuse_workers,
+            scheduler=scheduler,
+        ),
+        run_config=tune.RunConfig(
+            name=run_name,
+            storage_path=storage.join(folder, "tune"),
+            failure_config=tune.FailureConfig(max_failures=2),
+            # Trials report one model checkpoint, at their end; a paused trial's training snapshot
+            # before it is not needed once that final one exists.
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+            callbacks=[ledger, *make_callbacks(options.callbacks, name)],
+            verbose=0,
+        ),
+    )
+    stopped: set[str] = scheduler.stopped if scheduler is not None else set()
+    grid = _fit_to_the_end(tuner, variant, remaining, (lambda grid, variant: stopped) if scheduler else None)
+    # Tune's last snapshot normally wrote them all; this makes the study match the table regardless.
+    searcher.write_finished_trials()
+    rows = result_rows(grid, ledger.launch_index, base, stopped, trial_rungs, ledger.configs)
+    # A stopped trial's last checkpoint is the training snapshot it paused with: no model to keep.
+    delete_checkpoints(r.checkpoint.path for r in grid if r.checkpoint and _trial_id(r) in stopped)
+    return resumed.rows(base) + resumed.renumber(rows) if resumed else rows
+
+
+def _fit_to_the_end(
+    tuner: Any,
+    variant: SearchVariant,
+    expected: int,
+    stopped: Callable[[Any, SearchVariant], Collection[str]] | None = None,
+) -> Any:
+    """Run the Tuner; raise KeyboardInterrupt if it stopped early (Ctrl-C, SIGTERM) so no table is written.
+
+    Trials report the variant's metric only at their end (progress reports carry other keys), so
+    a trial without an error and without that metric never finished, unless the search's
+    early-stopping scheduler stopped it (`stopped(grid, variant)`: those trial ids). The stored
+    Tune state lets the same command resume.
+    """
+    grid = fit_or_interrupt(tuner)
+    ended = set(stopped(grid, variant)) if stopped else set()
+    unfinished = [
+        r
+        for r in grid
+        if not r.error
+        and not _has_result(r.metrics, variant)
+        and (r.metrics or {}).get("trial_id") not in ended
+    ]
+    if len(grid) < expected or unfinished:
+        raise KeyboardInterrupt(f"{variant.name}: {len(unfinished)} trials unfinished")
+    return grid
+
+
+def _trial_id(result: Any) -> str | None:
+    return (result.metrics or {}).get("trial_id")
+
+
+def _has_result(metrics: dict[str, Any] | None, variant: SearchVariant) -> bool:
+    """Whether a trial's last report is its final one (the objective, or the reason it failed)."""
+    metric = variant.metric if isinstance(variant.metric, str) else variant.metric[0]
+    return bool({metric, TRIAL_ERROR_KEY} & set(metrics or {}))
+
+
+def _objectives(variant: SearchVariant) -> list[str]:
+    return objective_record(variant)["metric"]
+
+
+def _row_base(
+    name: str, variant: SearchVariant, options: RunOptions, settings: dict[str, Any]
+) -> dict[str, Any]:
+    """The columns every row of one variant shares."""
+    objective = objective_record(variant)
+    return {
+        "experiment": name,
+        "variant": variant.name,
+        "repeat": variant.repeat,
+        "objective": ",".join(objective["metric"]),
+        "objective_mode": ",".join(objective["mode"]),
+        "profile": options.profile_name,
+        "dataset": options.profile.dataset,
+        "seed": settings["seed"],
+        "mase_exact": options.mase_exact,
+        **options.sources().as_fields(),
+        "optuna_study": study_name(name, search_name(variant, options), options.optuna_study_prefix),
+        **variant.sampler_settings,
+    }
+
+
+def max_concurrent(options: RunOptions, cap: int | None = None) -> int:
+    """As many trials as the cluster's CPUs (or GPUs) allow, at most `cap`, unless the user set a limit."""
+    if options.max_concurrent:
+        return options.max_concurrent
+    if cap is not None:
+        return max(1, min(cap, max_concurrent(options)))
+    import ray
+
+    resources = ray.cluster_resources()
+    by_cpu = int(resources.get("CPU", 1) // options.cpus_per_trial)
+    if options.gpus_per_trial > 0:
+        by_gpu = int(resources.get("GPU", 0) // options.gpus_per_trial)
+        return max(1, min(by_cpu, by_gpu) if by_gpu else by_cpu)
+    return max(1, by_cpu)

@@ -1,0 +1,243 @@
+"""SynchronousHalving: a Tune scheduler that ranks trials in batches at one rung and finishes the best.
+
+Trials join batches of `batch_size` in the order Tune adds them. A trial's first report at or past
+the rung (with the metric) gives its score and PAUSEs it: Tune saves the trial's last reported
+checkpoint and frees its resources. When every trial of the batch has a score or has ended before
+the rung, the best ceil(n_scored / reduction_factor) go on (Tune restarts a paused winner from its
+checkpoint when `choose_trial_to_run` returns it) and the rest are stopped. search/schedulers/early_stopping.py
+says why this and not ASHA.
+
+Semantics taken from Ray 2.60's HyperBandScheduler and TuneController (read, not copied): a PAUSE
+decision makes the controller call the trainable's `save` (a function trainable returns its last
+reported checkpoint) and then mark the trial PAUSED; a PAUSED trial that `choose_trial_to_run`
+returns is set PENDING and restored from that checkpoint on its new actor; `stop_trial` on a PAUSED
+trial calls our `on_trial_remove`, on a RUNNING one our `on_trial_complete`. A trial that fails and
+is retried (FailureConfig.max_failures) gets `on_trial_error` while already marked ERROR and is then
+added again with `on_trial_add`: it keeps its batch.
+"""
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from ray.tune.experiment import Trial
+from ray.tune.schedulers import FIFOScheduler
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Batch:
+    """The trials of one batch (in the order Tune added them), their rung scores, and the verdict."""
+
+    size: int  # trials it waits for; a batch closed early (see `close`) waits for those it has
+    trial_ids: list[str] = field(default_factory=list)
+    scores: dict[str, float] = field(default_factory=dict)
+    ended: set[str] = field(default_factory=set)  # ended before the rung (completed, errored, removed)
+    winners: list[str] | None = None  # None until decided
+    losers: list[str] = field(default_factory=list)
+    decided_by: str | None = None  # the trial whose rung result completed it: it goes on unpaused
+
+    @property
+    def decided(self) -> bool:
+        return self.winners is not None
+
+    def full(self) -> bool:
+        return len(self.trial_ids) >= self.size
+
+    def ready(self) -> bool:
+        """Every trial is in and each has a score or has ended: the batch can be decided."""
+        return self.full() and all(tid in self.scores or tid in self.ended for tid in self.trial_ids)
+
+    def decide(self, mode: str, reduction_factor: int) -> None:
+        """Keep the best ceil(n_scored / reduction_factor) scores (at least one); ties go to the earlier trial."""
+        scored = [tid for tid in self.trial_ids if tid in self.scores]
+        order = {tid: index for index, tid in enumerate(self.trial_ids)}
+        ranked = sorted(scored, key=lambda tid: (_badness(self.scores[tid], mode), order[tid]))
+        keep = max(1, math.ceil(len(scored) / reduction_factor)) if scored else 0
+        self.winners, self.losers = ranked[:keep], ranked[keep:]
+        self.size = len(self.trial_ids)
+
+
+def _badness(score: float, mode: str) -> float:
+    """Sort key: lower is better; a NaN score ranks last."""
+    if score != score:
+        return math.inf
+    return score if mode == "min" else -score
+
+
+class SynchronousHalving(FIFOScheduler):
+    """Pauses each trial at the rung until its batch is complete, then lets the best of the batch finish.
+
+    `stopped` holds the ids of the trials it stopped (the results table marks them STOPPED). Tune's
+    `max_concurrent_trials` must be >= `batch_size`: the searcher's concurrency limit counts paused
+    trials as live, so with fewer slots a batch could never fill (a batch that cannot fill is
+    decided with the trials it has, with a warning, rather than hang).
+    """
+
+    def __init__(
+        self,
+        *,
+        time_attr: str,
+        metric: str,
+        mode: str,
+        rung: float,
+        reduction_factor: int,
+        batch_size: int,
+        num_trials: int,
+    ) -> None:
+        if mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', not {mode!r}")
+        if reduction_factor < 1 or batch_size < 1 or num_trials < 0:
+            raise ValueError("reduction_factor and batch_size must be >= 1 and num_trials >= 0")
+        super().__init__()
+        self._time_attr = time_attr
+        self._metric = metric
+        self._mode = mode
+        self._rung = rung
+        self._reduction_factor = reduction_factor
+        self._batch_size = batch_size
+        self._num_trials = num_trials
+        self.stopped: set[str] = set()
+        self.batches: list[Batch] = []
+        self._batch_of: dict[str, Batch] = {}
+        self._trials: dict[str, Trial] = {}  # every trial added, in the order added
+        self._promoted: set[str] = set()
+
+    # --- bookkeeping -------------------------------------------------------------------------
+
+    def on_trial_add(self, tune_controller: Any, trial: Trial) -> None:
+        if trial.trial_id in self._batch_of:  # a failed trial Tune retries comes back: same batch
+            return
+        if not self.batches or self.batches[-1].full():
+            left = self._num_trials - len(self._trials)  # the last batch has what is left
+            self.batches.append(Batch(size=left if 0 < left < self._batch_size else self._batch_size))
+        batch = self.batches[-1]
+        batch.trial_ids.append(trial.trial_id)
+        self._batch_of[trial.trial_id] = batch
+        self._trials[trial.trial_id] = trial
+
+    def on_trial_result(self, tune_controller: Any, trial: Trial, result: dict) -> str:
+        tid = trial.trial_id
+        batch = self._batch_of.get(tid)
+        if batch is None or tid in self._promoted:
+            return self.CONTINUE
+        progress = result.get(self._time_attr)
+        if progress is None or progress != progress or progress < self._rung:
+            return self.CONTINUE
+        if batch.decided:  # not a winner, yet running (e.g. retried after its batch was decided)
+            self.stopped.add(tid)
+            return self.STOP
+        score = result.get(self._metric)
+        if score is None:
+            return self.CONTINUE
+        batch.scores.setdefault(tid, float(score))
+        if not batch.ready():
+            return self.PAUSE
+        return self._decide(tune_controller, batch, current=trial)
+
+    def on_trial_complete(self, tune_controller: Any, trial: Trial, result: dict) -> None:
+        self._ended(tune_controller, trial)
+
+    def on_trial_error(self, tune_controller: Any, trial: Trial) -> None:
+        if trial.status == Trial.ERROR:
+            # Tune retries it: it has marked it ERROR and will add it again (TuneController._requeue_trial).
+            return
+        self._ended(tune_controller, trial)
+
+    def on_trial_remove(self, tune_controller: Any, trial: Trial) -> None:
+        self._ended(tune_controller, trial)
+
+    def _ended(self, tune_controller: Any, trial: Trial) -> None:
+        """The trial will not report again: without a rung score, its batch stops waiting for it."""
+        tid = trial.trial_id
+        self._promoted.discard(tid)
+        batch = self._batch_of.get(tid)
+        if batch is None or batch.decided or tid in batch.scores:
+            return
+        batch.ended.add(tid)
+        if batch.ready():
+            self._decide(tune_controller, batch, current=None)
+
+    # --- the decision ------------------------------------------------------------------------
+
+    def _decide(self, tune_controller: Any, batch: Batch, current: Trial | None) -> str:
+        """Decide `batch`; stop its paused losers, queue its paused winners; the action for `current`."""
+        batch.decide(self._mode, self._reduction_factor)
+        batch.decided_by = current.trial_id if current is not None else None
+        assert batch.winners is not None
+        logger.info(
+            "batch %d decided: %d of %d scored trials go on",
+            self.batches.index(batch),
+            len(batch.winners),
+            len(batch.scores),
+        )
+        self._promoted.update(batch.winners)
+        action = self.CONTINUE
+        for tid in batch.losers:
+            self.stopped.add(tid)
+            trial = self._trials[tid]
+            if current is not None and tid == current.trial_id:
+                action = self.STOP
+            elif trial.status == Trial.PAUSED or trial.is_saving:
+                # is_saving: its PAUSE is still being carried out (Tune stops it once saved).
+                tune_controller.stop_trial(trial)
+        return action
+
+    def choose_trial_to_run(self, tune_controller: Any) -> Trial | None:
+        # Winners waiting at the rung first: they finish their batch and give the searcher a result.
+        chosen = self._first_promoted_paused() or self._first_pending()
+        if chosen is not None:
+            return chosen
+        self._unblock(tune_controller)
+        return self._first_promoted_paused()
+
+    def _first_promoted_paused(self) -> Trial | None:
+        for tid, trial in self._trials.items():
+            if tid in self._promoted and trial.status == Trial.PAUSED:
+                return trial
+        return None
+
+    def _first_pending(self) -> Trial | None:
+        for trial in self._trials.values():
+            if trial.status == Trial.PENDING:
+                return trial
+        return None
+
+    def _unblock(self, tune_controller: Any) -> None:
+        """Nothing runs or waits to run: decide batches whose paused trials would otherwise wait forever.
+
+        That happens when the searcher ends with fewer trials than `num_trials`, or when the
+        concurrency limit (counting paused trials) is below the batch size.
+        """
+        if any(t.status in (Trial.RUNNING, Trial.PENDING) for t in tune_controller.get_trials()):
+            return
+        for batch in self.batches:
+            waiting = [tid for tid in batch.trial_ids if self._trials[tid].status == Trial.PAUSED]
+            if batch.decided or not waiting:
+                continue
+            if not tune_controller.search_alg.is_finished():
+                logger.warning(
+                    "batch %d has %d of %d trials and no more can start: deciding it now "
+                    "(max_concurrent_trials must be >= the batch size %d)",
+                    self.batches.index(batch),
+                    len(batch.trial_ids),
+                    batch.size,
+                    self._batch_size,
+                )
+            self._decide(tune_controller, batch, current=None)
+
+    def debug_string(self) -> str:
+        parts = []
+        for index, batch in enumerate(self.batches):
+            if batch.decided:
+                verdict = f"{len(batch.winners or [])} go on, {len(batch.losers)} stopped"
+            else:
+                verdict = f"{len(batch.scores)} at the rung, {len(batch.ended)} ended"
+            parts.append(f"#{index} {len(batch.trial_ids)}/{batch.size}: {verdict}")
+        head = (
+            f"SynchronousHalving: batches of {self._batch_size} ranked on {self._metric} ({self._mode}) "
+            f"at {self._time_attr} {self._rung:g}, 1 in {self._reduction_factor} go on"
+        )
+        return head + ("\n  " + "\n  ".join(parts) if parts else "")
