@@ -35,7 +35,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             f"(`adls best {folder} --top 5` lists them) or rerun the experiment with --keep-checkpoints"
         )
     run = _run_record(folder)
-    from trainables.checkpoint import load_model
+    from trainables.models.checkpoint import load_model
 
     model, recipe = load_model(checkpoint)
     model.eval()
@@ -107,7 +107,7 @@ def _export_onnx(model, row, run: dict, out: Path, facts) -> tuple[list[Path], l
 
 
 def _export_mase(model, recipe, out: Path) -> tuple[list[Path], list[str]]:
-    from trainables.compress.quantized_linear import QuantizedLinear
+    from trainables.compress.layers.quantized_linear import QuantizedLinear
     from trainables.export import write_mase
 
     written = write_mase(model, recipe.pruning, out)

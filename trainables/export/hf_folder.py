@@ -18,8 +18,8 @@ from torch import nn
 
 from trainables.export.model_card import CardFacts, model_card
 from trainables.export.on_grid import on_grid_state
-from trainables.model import build_model
-from trainables.model_recipe import ModelRecipe, build_from_recipe
+from trainables.models.classifier import build_model
+from trainables.models.recipe import ModelRecipe, build_from_recipe
 
 COMPRESSION_KEY = "adls_compression"
 EXTRAS_FILE = "compression.safetensors"

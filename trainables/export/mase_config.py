@@ -16,8 +16,8 @@ from typing import Any
 from torch import nn
 
 from errors import ConfigError
+from trainables.compress.layers.quantized_linear import QuantizedLinear
 from trainables.compress.mase_mode import MASE_EXACT_KEY
-from trainables.compress.quantized_linear import QuantizedLinear
 
 # prune_transform_pass's methods (MASE's pruning/load.py, checked against DeepWok/mase main).
 MASE_WEIGHT_METHODS = ("random", "l1-norm")

@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from trainables.compress.quantized_linear import QuantizedLinear
+from trainables.compress.layers.quantized_linear import QuantizedLinear
 
 # State-dict entries of a compressed model that a stock BERT has no place for.
 MASK_SUFFIXES = ("weight_mask", "input_mask")

@@ -24,8 +24,8 @@ import torch
 from torch import nn
 
 from errors import ConfigError
+from trainables.compress.layers.quantized_linear import QuantizedLinear
 from trainables.compress.prune import InputPruning
-from trainables.compress.quantized_linear import QuantizedLinear
 from trainables.export.on_grid import effective_bias, effective_weight
 from trainables.export.onnx_ops import (
     DQ_MAX_WIDTH,
