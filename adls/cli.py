@@ -10,7 +10,7 @@ from adls.cluster_commands import add_cluster_commands
 from adls.export_command import add_export_command
 from adls.inspect_command import add_inspect_command
 from adls.result_commands import add_result_commands
-from adls.run_options import add_run_options, options_from
+from adls.run_options import add_run_options, options_from, search_options
 from errors import ConfigError, ResultsError
 
 EXIT_BAD_INPUT = 2
@@ -31,9 +31,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     from search.ray_session.start import stop_ray
     from search.runner import run
 
-    run(args.experiment, options_from(args, verbose=args.verbose))
+    if is_search_file(args.experiment):
+        name, options = search_options(args.experiment, args.argv, args.address, args.verbose)
+    else:
+        name, options = args.experiment, options_from(args, verbose=args.verbose)
+    run(name, options)
     stop_ray()
     return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from search.search_file import default_search_file
+
+    print(default_search_file(args.experiment), end="")
+    return 0
+
+
+def is_search_file(name: str) -> bool:
+    """Whether `adls run NAME` names a search file (FILE.toml) rather than an experiment or lab."""
+    return name.endswith(".toml")
 
 
 def cmd_plot(args: argparse.Namespace) -> int:
@@ -68,10 +84,19 @@ def build_parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run", help="run an experiment or a lab (lab1, lab2, lab3) as Ray Tune searches"
     )
-    run.add_argument("experiment", help="an experiment or lab name (see `adls list`)")
+    run.add_argument(
+        "experiment",
+        help="an experiment or lab name (see `adls list`), or a search file FILE.toml (`adls show`)",
+    )
     add_run_options(run)
     run.add_argument("--address", default=None, help="Ray cluster to join (default: start Ray here)")
     run.set_defaults(func=cmd_run)
+
+    show = commands.add_parser(
+        "show", help="the search file of an experiment or lab with every run option at its default"
+    )
+    show.add_argument("experiment", help="an experiment or lab name (see `adls list`)")
+    show.set_defaults(func=cmd_show)
 
     plot = commands.add_parser("plot", help="draw an experiment's figures + CSV from stored results, no Ray")
     plot.add_argument("folder", help="an experiment folder, e.g. results/lab1-qat")
@@ -104,8 +129,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    args.argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if args.command == "run":
+        if args.command in ("run", "show") and not is_search_file(args.experiment):
             from search.experiments.registry import expand
 
             expand(args.experiment)  # name errors before anything heavy is imported

@@ -25,12 +25,16 @@ def add_cluster_commands(subparsers: Any) -> None:
         "submit", help="run an experiment or a lab on a Ray cluster as a job; prints the job id"
     )
     submit.add_argument("experiment", help="an experiment or lab name (see `adls list`)")
-    add_run_options(submit)
     # On a cluster a relative folder would be inside the job's temporary working folder: no default.
-    submit.set_defaults(storage=None)
-    for action in submit._actions:  # argparse offers no public way to reword an inherited option's help
-        if action.dest == "storage":
-            action.help = "where every node writes results: a URI (s3://, gs://) or an absolute shared path"
+    add_run_options(
+        submit,
+        differ={
+            "storage": (
+                None,
+                "where every node writes results: a URI (s3://, gs://) or an absolute shared path",
+            )
+        },
+    )
     submit.add_argument("--address", default=None, help=address_help)
     submit.add_argument(
         "--follow",

@@ -13,7 +13,11 @@ import pandas as pd
 PATH_COLUMNS = ("checkpoint", "trial_path")
 
 
-def _is_uri(location: str) -> bool:
+def is_uri(location: str) -> bool:
+    """True for a URI (s3://, gs://, file://, ...), False for a local path.
+
+    The project's one answer above trainables/ (search.storage and cluster/ use it too).
+    """
     return "://" in location
 
 
@@ -27,7 +31,7 @@ def relative_path(path: str | None, folder: str) -> str | None:
     base = folder.rstrip("/") + "/"
     if path.startswith(base):
         return path[len(base) :]
-    if not _is_uri(path) and not _is_uri(folder):
+    if not is_uri(path) and not is_uri(folder):
         try:
             return Path(path).resolve().relative_to(Path(folder).resolve()).as_posix()
         except ValueError:
@@ -43,10 +47,10 @@ def resolve_path(path: str | None, folder: str | Path) -> str | None:
     """
     if not isinstance(path, str) or not path:
         return None
-    if _is_uri(path) or Path(path).is_absolute():
+    if is_uri(path) or Path(path).is_absolute():
         return path
     location = str(folder)
-    if _is_uri(location):
+    if is_uri(location):
         return location.rstrip("/") + "/" + path
     return str(Path(location).resolve() / path)
 

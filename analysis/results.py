@@ -6,7 +6,7 @@ from typing import Any
 import pandas as pd
 import pyarrow
 
-from analysis.paths import resolve_paths
+from analysis.paths import is_uri, resolve_paths
 from errors import ResultsError
 
 TABLE_FILE = "trials.parquet"
@@ -28,7 +28,7 @@ def load_results(path: str | Path) -> pd.DataFrame:
     location = str(path)
     if not location.endswith(".parquet"):
         location = location.rstrip("/") + "/" + TABLE_FILE
-    if "://" not in location and not Path(location).is_file():
+    if not is_uri(location) and not Path(location).is_file():
         folder = Path(location).parent
         if not folder.is_dir():
             raise ResultsError(

@@ -1,4 +1,10 @@
-"""RunOptions: what the command line says about a run, validated before Ray starts."""
+"""RunOptions: what a run is told, each option declared once on its field, validated before Ray starts.
+
+Every field made with `run_option(...)` is a command-line flag, a search-file key and a check
+(search/option_spec.py); options that only one experiment reads are declared beside it
+(search/experiments/options/). `address`, `verbose`, `search_file` and `extra` are not run
+options: `--address`, `adls -v` and `adls run FILE.toml` set them elsewhere, benches set `extra`.
+"""
 
 import functools
 import math
@@ -8,136 +14,260 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from errors import ConfigError
-from search.profiles import Profile, get_profile
-from search.run.callbacks import check_callbacks
+from search.experiments.options import lab2_nas as lab2_options
+from search.experiments.options import lab3 as lab3_options
+from search.option_spec import (
+    comma_list,
+    count_or_all,
+    declared_options,
+    non_negative_float,
+    non_negative_int,
+    positive_int,
+    run_option,
+    show_comma_list,
+    show_count_or_all,
+)
+from search.profiles import PROFILES, Profile, get_profile
+from search.run.callbacks import CALLBACKS, check_callbacks
+from search.schedulers.early_stopping import SHA_BATCH
 from trainables.trial_keys import BASE_METHODS, PRECISIONS
+
+if TYPE_CHECKING:
+    from trainables.data.sources import RunSources
 
 # Optuna's and NumPy's samplers take seeds below 2**32.
 MAX_SEED = 2**32 - 1
 
-# The allowed values of the run options; argparse (adls/run_options.py) takes its choices from here.
 DATASETS = ("rotten_tomatoes", "imdb", "synthetic")
 SAMPLERS = ("grid", "tpe", "random", "nsga2")
 # --scheduler: "asha" and "sha" stop unpromising trials early where the experiment allows it
 # (search/schedulers/early_stopping.py).
 SCHEDULERS = ("fifo", "asha", "sha")
-# --objective names; lab3-mixed maps them to metrics (accuracy: max, size: min).
-OBJECTIVES = ("accuracy", "size")
-START_CHOICES = ("base", "lab2-nas")
-# lab3-precisions --layers: each Linear chooses fp32 or the format, or all take the format.
-LAB3_LAYER_MODES = ("choose", "all")
 
-if TYPE_CHECKING:
-    from trainables.data.sources import RunSources
-# What a trial does: train for real, or the rehearsal surrogate (trainables/trials/surrogate.py).
-TRIAL_KINDS = ("real", "surrogate")
+
+def _at_least(low: int | float, also: str = "") -> "Any":
+    def problem(flag: str, value: Any) -> str | None:
+        return f"{flag}={value} must be {also or f'>= {low}'}" if value is not None and value < low else None
+
+    return problem
+
+
+def _gpus_problem(flag: str, value: float) -> str | None:
+    if not math.isfinite(value):
+        return f"{flag}={value} must be a finite number >= 0"
+    if value < 0:
+        return f"{flag}={value} must be >= 0 (fractions share a GPU)"
+    if value > 1 and value != int(value):
+        return f"{flag}={value}: above 1 it must be a whole number"
+    return None
+
+
+def _seed_problem(flag: str, value: int) -> str | None:
+    if not 0 <= value <= MAX_SEED:
+        return f"{flag}={value} is out of range; give a whole number in [0, {MAX_SEED}]"
+    return None
+
+
+def _rows_problem(flag: str, value: Any) -> str | None:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 2):
+        return f"{flag}={value!r} must be a whole number >= 2 (one row per label at least)"
+    return None
+
+
+def _dataset_problem(flag: str, value: str | None) -> str | None:
+    if value is not None and value not in DATASETS:
+        return f"unknown dataset {value!r}; choose one of {list(DATASETS)}"
+    return None
+
+
+def _optuna_storage_problem(flag: str, value: str | None) -> str | None:
+    if value is not None and "://" not in value:
+        return (
+            f"{flag} {value!r} is not a database URL; give an SQLAlchemy URL "
+            "such as postgresql://user@host/db or sqlite:////abs/path/optuna.db"
+        )
+    return None
+
+
+def _callbacks_problem(flag: str, value: tuple[str, ...]) -> str | None:
+    try:
+        check_callbacks(value)
+    except ConfigError as error:
+        return str(error)
+    return None
 
 
 @dataclass(frozen=True)
 class RunOptions:
-    """Everything a run needs besides the experiment's own definition."""
+    """Everything a run needs besides the experiment's own definition (one field per run option)."""
 
-    profile_name: str = "quick"
-    storage: str = "results"
+    profile_name: str = run_option(
+        "--profile",
+        "quick",
+        choices=tuple(PROFILES),
+        help="smoke (CI, seconds), quick (CPU, minutes, default), full (the labs' sizes)",
+    )
+    storage: str = run_option(
+        "--storage", "results", help="results folder or URI (s3://, gs://); default results"
+    )
     address: str | None = None
-    cpus_per_trial: int = 1
-    gpus_per_trial: float = 0.0
-    max_concurrent: int | None = None
-    seed: int = 0
-    data_dir: str | None = None
-    dataset: str | None = None
-    force: bool = False
-    repeats: int = 1
-    sampler: str | None = None
-    start_from: str | None = None
-    precisions: tuple[str, ...] | None = None
-    objectives: tuple[str, ...] = ("accuracy",)
-    lab3_layers: str = "choose"
-    keep_classifier_fp32: bool = False
+    cpus_per_trial: int = run_option(
+        "--cpus-per-trial",
+        1,
+        parse=positive_int,
+        check=_at_least(1, "a whole number >= 1"),
+        help="CPUs (torch threads) per trial",
+    )
+    gpus_per_trial: float = run_option(
+        "--gpus-per-trial",
+        0.0,
+        parse=non_negative_float,
+        check=_gpus_problem,
+        help="GPU share per trial; fractions let trials share a GPU",
+    )
+    max_concurrent: int | None = run_option(
+        "--max-concurrent",
+        None,
+        parse=positive_int,
+        check=_at_least(1),
+        help="trials at once (default: fill the CPUs)",
+    )
+    seed: int = run_option("--seed", 0, parse=non_negative_int, check=_seed_problem)
+    data_dir: str | None = run_option(
+        "--data-dir", None, help="aclImdb folder for IMDb (implies --dataset imdb)"
+    )
+    dataset: str | None = run_option(
+        "--dataset", None, choices=DATASETS, check=_dataset_problem, help="override the profile's dataset"
+    )
+    force: bool = run_option("--force", False, switch=True, help="rerun even if matching results are stored")
+    repeats: int = run_option(
+        "--repeats", 1, parse=positive_int, check=_at_least(1), help="run each sampler K times (lab2-nas)"
+    )
+    sampler: str | None = run_option(
+        "--sampler",
+        None,
+        choices=SAMPLERS,
+        parser_choices=False,
+        help=f"override the sampler ({', '.join(SAMPLERS)})",
+    )
+    start_from: str | None = lab3_options.START_FROM
+    precisions: tuple[str, ...] | None = lab3_options.PRECISIONS_LIST
+    objectives: tuple[str, ...] = lab3_options.OBJECTIVE
+    lab3_layers: str = lab3_options.LAYERS
+    keep_classifier_fp32: bool = lab3_options.KEEP_CLASSIFIER_FP32
     # Quantize with MASE's own values where the library deliberately differs (docs/formats.md).
-    mase_exact: bool = False
-    # SQLAlchemy URL of a shared study database; None: SQLite beside the results (search/study/database.py).
-    optuna_storage: str | None = None
+    mase_exact: bool = run_option(
+        "--mase-exact",
+        False,
+        switch=True,
+        help="quantize with MASE's own values where adls deliberately differs (docs/formats.md)",
+    )
+    # None: SQLite beside the results (search/study/database.py).
+    optuna_storage: str | None = run_option(
+        "--optuna-storage",
+        None,
+        check=_optuna_storage_problem,
+        help="SQLAlchemy URL of a shared Optuna study database (postgresql://...); "
+        "default: <storage>/<experiment>/optuna.db",
+    )
     # Put before every study name (a user or run name), so several runs share one database.
-    optuna_study_prefix: str | None = None
-    scheduler: str = "fifo"
+    optuna_study_prefix: str | None = run_option(
+        "--optuna-study-prefix",
+        None,
+        help="prefix of the study names (<prefix>/<experiment>/<variant>), e.g. your name in a shared database",
+    )
+    scheduler: str = run_option(
+        "--scheduler",
+        "fifo",
+        choices=SCHEDULERS,
+        parser_choices=False,
+        help=f"{' or '.join(SCHEDULERS)}: asha stops unpromising trials early (lab2-*, lab3-*; not grids); "
+        f"sha is synchronous successive halving in batches of {SHA_BATCH}: trials pause at 1/4, the best of "
+        "each batch finishes",
+    )
     # Stratified, deterministic caps on the profile's training and test rows (None: the profile's).
-    train_rows: int | None = None
-    test_rows: int | None = None
-    # auto | hub | seeded (trainables/data/sources.py); the base experiment's fine-tuning method
-    # (None: the profile's, trainables/models/base_methods.py).
-    model_source: str = "auto"
-    base_method: str | None = None
+    train_rows: int | None = run_option(
+        "--train-rows",
+        None,
+        parse=positive_int,
+        check=_rows_problem,
+        help="cap the training rows (stratified, deterministic)",
+    )
+    test_rows: int | None = run_option(
+        "--test-rows", None, parse=positive_int, check=_rows_problem, help="cap the test rows (stratified)"
+    )
+    # auto | hub | seeded, checked where it is resolved (trainables/data/sources.py, in validate's
+    # sources()); importing those choices here would load torch for `adls --help`.
+    model_source: str = run_option(
+        "--model-source",
+        "auto",
+        help="auto (the hub or its local cache, else a seeded init, said in the run's first line), "
+        "hub (refuse to fall back) or seeded",
+    )
+    # None: the profile's (trainables/models/base_methods.py).
+    base_method: str | None = run_option(
+        "--base-method",
+        None,
+        choices=BASE_METHODS,
+        parser_choices=False,
+        help="how base fine-tunes: full, frozen-embeddings or lora (default: the profile's; full profile: lora)",
+    )
     # Trials per Lab 2 search instead of the profile's nas_budget (e.g. a 1,000-trial rehearsal),
     # and per lab3-precisions format instead of lab3_format_budget.
-    budget: int | None = None
-    trial: str = "real"
-    # How long each surrogate trial sleeps (only with trial="surrogate").
-    surrogate_seconds: float = 2.0
+    budget: int | None = run_option(
+        "--budget",
+        None,
+        parse=positive_int,
+        check=_at_least(1, "a whole number >= 1"),
+        help="trials per Lab 2 search or per lab3-precisions format (default: the profile's)",
+    )
+    trial: str = lab2_options.TRIAL
+    surrogate_seconds: float = lab2_options.SURROGATE_SECONDS
     # Ray Tune logger callbacks by name (search.run.callbacks); they do not change results.
-    callbacks: tuple[str, ...] = ()
+    callbacks: tuple[str, ...] = run_option(
+        "--callbacks",
+        (),
+        parse=comma_list,
+        show=show_comma_list,
+        check=_callbacks_problem,
+        help=f"Ray Tune logger callbacks, comma list of {','.join(CALLBACKS)} (each needs its package)",
+    )
     # Ray's and Optuna's INFO chatter (search.run.quiet); does not change results.
     verbose: bool = False
     # Checkpoints kept per search: the best K (None: all), besides those later stages load.
-    keep_checkpoints: int | None = 1
-    # Earlier results folders (`<name>.previous*`) kept when a run replaces one.
-    keep_previous: int = 1
+    keep_checkpoints: int | None = run_option(
+        "--keep-checkpoints",
+        1,
+        parse=count_or_all,
+        show=show_count_or_all,
+        check=_at_least(1, ">= 1 or 'all'"),
+        help="checkpoints kept per search: the best K (default 1) or 'all'; those a later stage loads stay",
+    )
+    keep_previous: int = run_option(
+        "--keep-previous",
+        1,
+        parse=non_negative_int,
+        check=_at_least(0),
+        help="earlier results folders (<name>.previous*) kept when a run replaces one (default 1)",
+    )
     # Training arithmetic: "bf16" autocast (for GPUs); compile: train through torch.compile.
-    precision: str = "fp32"
-    compile: bool = False
+    precision: str = run_option(
+        "--precision", "fp32", choices=PRECISIONS, help="bf16: bfloat16 autocast (GPUs)"
+    )
+    compile: bool = run_option("--compile", False, switch=True, help="train through torch.compile")
+    # The text of the search file the run was given (`adls run FILE.toml`), part of its identity.
+    search_file: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> None:
-        """Raise ConfigError naming the first bad option."""
+        """Raise ConfigError naming the first bad option (each option's own check, then pairs)."""
         get_profile(self.profile_name)
-        if self.keep_checkpoints is not None and self.keep_checkpoints < 1:
-            raise ConfigError(f"--keep-checkpoints={self.keep_checkpoints} must be >= 1 or 'all'")
-        if self.keep_previous < 0:
-            raise ConfigError(f"--keep-previous={self.keep_previous} must be >= 0")
-        if self.precision not in PRECISIONS:
-            raise ConfigError(
-                f"--precision {self.precision!r} is not allowed; choose one of {list(PRECISIONS)}"
-            )
-        if self.scheduler not in SCHEDULERS:
-            raise ConfigError(
-                f"--scheduler {self.scheduler!r} is not allowed; choose one of {list(SCHEDULERS)}"
-            )
-        if self.dataset is not None and self.dataset not in DATASETS:
-            raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of {list(DATASETS)}")
-        if self.cpus_per_trial < 1:
-            raise ConfigError(f"--cpus-per-trial={self.cpus_per_trial} must be a whole number >= 1")
-        if not math.isfinite(self.gpus_per_trial):
-            raise ConfigError(f"--gpus-per-trial={self.gpus_per_trial} must be a finite number >= 0")
-        if self.gpus_per_trial < 0:
-            raise ConfigError(f"--gpus-per-trial={self.gpus_per_trial} must be >= 0 (fractions share a GPU)")
-        if self.gpus_per_trial > 1 and self.gpus_per_trial != int(self.gpus_per_trial):
-            raise ConfigError(f"--gpus-per-trial={self.gpus_per_trial}: above 1 it must be a whole number")
-        if self.max_concurrent is not None and self.max_concurrent < 1:
-            raise ConfigError(f"--max-concurrent={self.max_concurrent} must be >= 1")
-        if self.repeats < 1:
-            raise ConfigError(f"--repeats={self.repeats} must be >= 1")
-        if not 0 <= self.seed <= MAX_SEED:
-            raise ConfigError(f"--seed={self.seed} is out of range; give a whole number in [0, {MAX_SEED}]")
-        for flag, rows in (("--train-rows", self.train_rows), ("--test-rows", self.test_rows)):
-            if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 2):
-                raise ConfigError(f"{flag}={rows!r} must be a whole number >= 2 (one row per label at least)")
-        if self.base_method is not None and self.base_method not in BASE_METHODS:
-            raise ConfigError(
-                f"--base-method {self.base_method!r} is not allowed; choose one of {list(BASE_METHODS)}"
-            )
-        if self.budget is not None and self.budget < 1:
-            raise ConfigError(f"--budget={self.budget} must be a whole number >= 1")
-        if self.trial not in TRIAL_KINDS:
-            raise ConfigError(f"--trial {self.trial!r} is not allowed; choose one of {list(TRIAL_KINDS)}")
-        if self.surrogate_seconds < 0:
-            raise ConfigError(f"--surrogate-seconds={self.surrogate_seconds} must be >= 0")
-        if self.optuna_storage is not None and "://" not in self.optuna_storage:
-            raise ConfigError(
-                f"--optuna-storage {self.optuna_storage!r} is not a database URL; give an SQLAlchemy URL "
-                "such as postgresql://user@host/db or sqlite:////abs/path/optuna.db"
-            )
-        self._validate_search_choices()
-        check_callbacks(self.callbacks)
+        values = asdict(self)
+        for name, option in declared_options(RunOptions).items():
+            if problem := option.problem(values[name]):
+                raise ConfigError(problem)
+        if problem := lab3_options.check_together(values):
+            raise ConfigError(problem)
         if self.data_dir is not None:
             self._validate_data_dir()
         # Decide the data, model and tokenizer now, before Ray: --model-source hub may refuse here.
@@ -166,7 +296,9 @@ class RunOptions:
         """
         if self.storage is None or not self.storage.strip():
             raise ConfigError("--storage is empty; give a results folder (default results) or a URI")
-        if "://" in self.storage:
+        from search.storage import is_uri  # pyarrow: not for `adls --help`
+
+        if is_uri(self.storage):
             return
         path = os.path.abspath(os.path.expanduser(self.storage))
         if os.path.exists(path) and not os.path.isdir(path):
@@ -186,38 +318,6 @@ class RunOptions:
             ) from None
         os.close(handle)
         os.unlink(probe)
-
-    def _validate_search_choices(self) -> None:
-        """--sampler, --from, --objective and --precisions (whichever experiment uses them)."""
-        if self.sampler is not None and self.sampler not in SAMPLERS:
-            raise ConfigError(f"--sampler {self.sampler!r} is not allowed; choose one of {list(SAMPLERS)}")
-        if self.lab3_layers not in LAB3_LAYER_MODES:
-            raise ConfigError(
-                f"--layers {self.lab3_layers!r} is not allowed; choose one of {list(LAB3_LAYER_MODES)}"
-            )
-        if self.keep_classifier_fp32 and self.lab3_layers != "all":
-            raise ConfigError(
-                "--keep-classifier-fp32 only applies with --layers all; add --layers all or drop it"
-            )
-        if self.start_from is not None and self.start_from not in START_CHOICES:
-            raise ConfigError(
-                f"--from {self.start_from!r} is not allowed; choose one of {list(START_CHOICES)}"
-            )
-        objectives = ",".join(self.objectives)
-        if any(name not in OBJECTIVES for name in self.objectives) or len(set(self.objectives)) != len(
-            self.objectives
-        ):
-            raise ConfigError(f"--objective {objectives!r}: list each of {list(OBJECTIVES)} at most once")
-        if "accuracy" not in self.objectives:
-            raise ConfigError(
-                f"--objective {objectives!r} must include accuracy, e.g. accuracy or accuracy,size"
-            )
-        if self.precisions is not None:
-            from search.experiments.spaces.precisions import (
-                check_precisions,  # the formats' registry imports torch
-            )
-
-            check_precisions(list(self.precisions))
 
     @property
     def profile(self) -> Profile:
@@ -264,26 +364,6 @@ class RunOptions:
             "precision": self.precision,
             "compile": self.compile,
         }
-
-    def identity(self, experiment: str) -> dict[str, Any]:
-        """What makes two runs of an experiment the same result (for reuse by later stages)."""
-        identity = {
-            "experiment": experiment,
-            "profile": self.profile_name,
-            "seed": self.seed,
-            "data": self.data_settings(),
-            # What every model starts from: later stages are built on the base model.
-            "start": {"model": self.sources().model, "base_method": self.resolved_base_method},
-        }
-        # Only when set, so results stored before these options existed keep their identity.
-        # (--budget enters only the identity of experiments that use it: search/run_plan.py.)
-        if self.trial != "real":
-            identity["trial"] = {"kind": self.trial, "seconds": self.surrogate_seconds}
-        if self.precision != "fp32":
-            identity["precision"] = self.precision
-        if self.compile:
-            identity["compile"] = True
-        return identity
 
     def to_dict(self) -> dict[str, Any]:
         """The options as recorded in run.json (a database password is masked)."""

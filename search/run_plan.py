@@ -6,11 +6,11 @@ experiment's identity and dependencies once per run and hands experiments a `sto
 function, so no experiment imports the runner.
 """
 
+import hashlib
 from typing import Any
 
 from errors import ConfigError
 from search import storage
-from search.experiments.experiment import allows_early_stopping, uses_budget
 from search.experiments.registry import get_entry, get_experiment
 from search.options import RunOptions
 
@@ -50,28 +50,29 @@ class RunPlan:
         """
         if name not in self._identities:
             experiment = get_experiment(name)
-            identity = self.options.identity(name)
-            if self.options.scheduler != "fifo" and allows_early_stopping(experiment):
+            identity = _shared_identity(self.options, name)
+            if self.options.scheduler != "fifo" and experiment.early_stopping:
                 # Only where it applies: a base model run beside an ASHA search stays the same result.
                 identity["scheduler"] = self.options.scheduler
-            if self.options.budget is not None and uses_budget(experiment):
+            if self.options.budget is not None and experiment.uses_budget:
                 # Only where it sets the trial count: `adls run lab3 --budget 2` reuses a stored
                 # lab3-mixed and base, whose trials --budget does not change.
                 identity["budget"] = self.options.budget
-            if self.options.mase_exact and getattr(experiment, "quantizes", False):
+            if self.options.mase_exact and experiment.quantizes:
                 # Only when set, so that results stored before the option existed keep their identity.
                 identity["mase_exact"] = True
-            identity_fields = getattr(experiment, "identity_fields", None)
-            if identity_fields is not None:
-                identity["fields"] = identity_fields(self.options, self.has_results)
+            fields = experiment.identity_fields(self.options, self.has_results)
+            if fields is not None:
+                identity["fields"] = fields
             self._identities[name] = identity
         return self._identities[name]
 
     def dependencies(self, name: str) -> tuple[str, ...]:
         """The experiments whose results this run of `name` needs (`inputs_for`, else `requires`)."""
         if name not in self._dependencies:
-            inputs_for = getattr(get_experiment(name), "inputs_for", None)
-            needed = inputs_for(self.options, self.has_results) if inputs_for else get_entry(name).requires
+            needed = get_experiment(name).inputs_for(self.options, self.has_results)
+            if needed is None:
+                needed = get_entry(name).requires
             self._dependencies[name] = tuple(needed)
         return self._dependencies[name]
 
@@ -107,3 +108,26 @@ class RunPlan:
         """True when `<storage>/<name>/` holds a finished run that the runner would reuse."""
         stored = self.stored_run(name)
         return stored is not None and not self.changed_inputs(stored)
+
+
+def _shared_identity(options: RunOptions, experiment: str) -> dict[str, Any]:
+    """The part of every experiment's identity that the run's shared options decide."""
+    identity = {
+        "experiment": experiment,
+        "profile": options.profile_name,
+        "seed": options.seed,
+        "data": options.data_settings(),
+        # What every model starts from: later stages are built on the base model.
+        "start": {"model": options.sources().model, "base_method": options.resolved_base_method},
+    }
+    # Only when set, so results stored before these options existed keep their identity.
+    # (--budget, --scheduler and --mase-exact enter only where they apply: RunPlan.identity.)
+    if options.trial != "real":
+        identity["trial"] = {"kind": options.trial, "seconds": options.surrogate_seconds}
+    if options.precision != "fp32":
+        identity["precision"] = options.precision
+    if options.compile:
+        identity["compile"] = True
+    if options.search_file is not None:
+        identity["search_file"] = hashlib.sha256(options.search_file.encode()).hexdigest()
+    return identity

@@ -21,11 +21,7 @@ from analysis.paths import relative_path, resolve_paths
 from analysis.results import load_results
 from errors import ConfigError
 from search import storage
-from search.experiments.experiment import (
-    allows_early_stopping,
-    loaded_checkpoints,
-    uses_budget,
-)
+from search.experiments.experiment import Experiment, loaded_checkpoints
 from search.experiments.registry import EXPERIMENTS, expand, get_experiment
 from search.options import RunOptions
 from search.ray_session.connect import check_ray_address, start_ray
@@ -49,18 +45,18 @@ def run(name: str, options: RunOptions) -> dict[str, pd.DataFrame]:
     print(f"adls: {options.sources().headline()}", flush=True)
     quiet_driver(options.verbose)
     names = expand(name)
-    if options.scheduler != "fifo" and (allowed := _used_only_by(allows_early_stopping, names)):
+    if options.scheduler != "fifo" and (allowed := _used_only_by(lambda e: e.early_stopping, names)):
         raise ConfigError(
             f"--scheduler {options.scheduler} stops trials early, which {name} does not allow (its every "
             f"trial is part of the answer); it applies to {allowed}; drop the option"
         )
-    if options.budget is not None and (allowed := _used_only_by(uses_budget, names)):
+    if options.budget is not None and (allowed := _used_only_by(lambda e: e.uses_budget, names)):
         raise ConfigError(
             f"--budget sets the trials of {allowed}; {name} does not use it (its trials are fixed "
             "by the profile); drop the option"
         )
     if options.trial == "surrogate":
-        refused = [each for each in names if not getattr(get_experiment(each), "has_surrogate", False)]
+        refused = [each for each in names if not get_experiment(each).has_surrogate]
         if refused:
             raise ConfigError(
                 f"--trial surrogate: {', '.join(refused)} has no surrogate trial; it rehearses lab2-nas only"
@@ -104,7 +100,7 @@ def ensure_results(name: str, plan: RunPlan, force: bool = False) -> pd.DataFram
         return run_experiment(name, plan)
 
 
-def _used_only_by(applies: Callable[[Any], bool], names: list[str]) -> str | None:
+def _used_only_by(applies: Callable[[Experiment], bool], names: list[str]) -> str | None:
     """None when one of `names` uses an option (`applies`); else the experiments that do, for the message."""
     if any(applies(get_experiment(n)) for n in names):
         return None

@@ -7,11 +7,9 @@ from typing import Any
 
 import pyarrow.fs
 
+# The one URI test (analysis/paths.py), re-exported for the callers of search.storage.
+from analysis.paths import is_uri as is_uri
 from errors import ConfigError
-
-
-def is_uri(location: str) -> bool:
-    return "://" in location
 
 
 def normalize(location: str) -> str:
@@ -87,16 +85,24 @@ def read_json(location: str) -> Any:
     return json.loads(read_bytes(location))
 
 
-def move_aside(location: str, suffix: str) -> str | None:
-    """Rename a folder to `<location>.<suffix>` (nothing is deleted); returns the new name."""
-    if not exists(location):
-        return None
-    fs, path = filesystem(location)
-    target = f"{path}.{suffix}"
-    n = 1
+def free_name(fs: pyarrow.fs.FileSystem, path: str, suffix: str) -> str:
+    """`<path>.<suffix>` when nothing is there, else the first free `<path>.<suffix>-<n>` (n >= 2)."""
+    target, n = f"{path}.{suffix}", 1
     while fs.get_file_info(target).type != pyarrow.fs.FileType.NotFound:
         n += 1
         target = f"{path}.{suffix}-{n}"
+    return target
+
+
+def move_aside(location: str, suffix: str) -> str | None:
+    """Rename a folder to `<location>.<suffix>[-n]` (nothing is deleted); returns the new name.
+
+    None when there is no folder. `prune_aside` deletes all but the newest of them.
+    """
+    if not exists(location):
+        return None
+    fs, path = filesystem(location)
+    target = free_name(fs, path, suffix)
     fs.move(path, target)
     return target
 

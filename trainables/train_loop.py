@@ -4,7 +4,7 @@ import copy
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,10 +88,7 @@ def train(
     total_steps = max(1, math.ceil(per_epoch * settings.epochs))
     points = progress_steps(total_steps, settings) if on_progress else set()
     params = [p for p in model.parameters() if p.requires_grad]
-    # The fused kernel updates all tensors in one pass: on a model this small the unfused
-    # per-tensor optimizer step costs as much as the forward pass.
-    optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay, fused=True)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, linear_schedule(total_steps, settings))
+    optimizer, scheduler = _optimizer(params, settings, total_steps)
     model.to(device).train()
     forward = torch.compile(model, dynamic=True) if settings.compile else model
     pin = device.type == "cuda"
@@ -100,38 +97,70 @@ def train(
     loss_sum, since_point = torch.zeros((), device=device), torch.zeros((), device=device)
     last_point = 0
     if resume is not None:
-        model.load_state_dict(resume.model)
-        optimizer.load_state_dict(resume.optimizer)
-        scheduler.load_state_dict(resume.scheduler)
-        torch.set_rng_state(resume.rng)
         # Snapshots are taken at progress points: the mean since the last point starts afresh.
-        step, samples, last_point = resume.step, resume.samples, resume.step
-        loss_sum.fill_(resume.loss_sum)
+        step, samples, last_point = _restore(resume, model, optimizer, scheduler, loss_sum)
     resumed_samples = samples
 
     def snapshot(extra: dict[str, Any]) -> TrainSnapshot:
         # Called from on_progress: the state as it is once this point's report is done.
-        return TrainSnapshot(
-            step=step,
-            model={k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
-            # Copies: training goes on after the snapshot and updates the optimizer's state in place.
-            optimizer=copy.deepcopy(optimizer.state_dict()),
-            scheduler=scheduler.state_dict(),
-            rng=torch.get_rng_state(),
-            loss_sum=float(loss_sum.item()),
-            samples=samples,
-            extra=dict(extra),
-        )
+        return _snapshot(step, model, optimizer, scheduler, loss_sum, samples, extra)
 
     # 0 until a loss is non-finite, then that step's number; kept on the device so checking it
     # costs a sync only every NONFINITE_CHECK_EVERY steps.
     first_bad = torch.zeros((), dtype=torch.long, device=device)
     check_every = 1 if device.type == "cpu" else NONFINITE_CHECK_EVERY
     start = time.perf_counter()
+    batches = _batches_from(split, settings, step, per_epoch, pad_token_id, pin) if step < total_steps else ()
+    for batch in batches:
+        loss = train_step(
+            forward, batch.to(device), optimizer, params, settings.grad_clip, settings.precision
+        )
+        scheduler.step()
+        loss_sum += loss
+        since_point += loss
+        samples += len(batch)
+        step += 1
+        bad_now = ~torch.isfinite(loss) & (first_bad == 0)
+        first_bad = torch.where(bad_now, step, first_bad)
+        if step % check_every == 0 or step >= total_steps or step in points:
+            _raise_if_nonfinite(first_bad)
+        if step in points:
+            mean = since_point.item() / (step - last_point)
+            on_progress(step / per_epoch, {"train_loss": mean}, snapshot)
+            since_point.zero_()
+            last_point = step
+            model.train()
+        if step >= total_steps:
+            break
+    elapsed = time.perf_counter() - start
+    return {
+        "train_loss": float(loss_sum.item() / step),
+        "train_steps": step,
+        "train_samples_per_s": (samples - resumed_samples) / elapsed if elapsed > 0 else 0.0,
+    }
+
+
+def _optimizer(
+    params: list[nn.Parameter], settings: TrainSettings, total_steps: int
+) -> tuple[torch.optim.Optimizer, torch.optim.lr_scheduler.LambdaLR]:
+    """AdamW over `params` and its linear-decay schedule for a run of `total_steps`."""
+    # The fused kernel updates all tensors in one pass: on a model this small the unfused
+    # per-tensor optimizer step costs as much as the forward pass.
+    optimizer = torch.optim.AdamW(params, lr=settings.lr, weight_decay=settings.weight_decay, fused=True)
+    return optimizer, torch.optim.lr_scheduler.LambdaLR(optimizer, linear_schedule(total_steps, settings))
+
+
+def _batches_from(
+    split: TokenizedSplit, settings: TrainSettings, step: int, per_epoch: int, pad_token_id: int, pin: bool
+) -> Iterator[Batch]:
+    """The training batches from `step` on, epoch after epoch, without end (the caller stops).
+
+    Each epoch's order is seeded by `settings.seed + epoch`; a resumed run skips the batches of its
+    current epoch that it had already trained on.
+    """
     epoch = step // per_epoch
-    # A resumed run skips the batches of its current epoch that it had already trained on.
     skip = step - epoch * per_epoch
-    while step < total_steps:
+    while True:
         batches = iterate_batches(
             split,
             settings.batch_size,
@@ -144,33 +173,46 @@ def train(
             if skip:
                 skip -= 1
                 continue
-            loss = train_step(
-                forward, batch.to(device), optimizer, params, settings.grad_clip, settings.precision
-            )
-            scheduler.step()
-            loss_sum += loss
-            since_point += loss
-            samples += len(batch)
-            step += 1
-            bad_now = ~torch.isfinite(loss) & (first_bad == 0)
-            first_bad = torch.where(bad_now, step, first_bad)
-            if step % check_every == 0 or step >= total_steps or step in points:
-                _raise_if_nonfinite(first_bad)
-            if step in points:
-                mean = since_point.item() / (step - last_point)
-                on_progress(step / per_epoch, {"train_loss": mean}, snapshot)
-                since_point.zero_()
-                last_point = step
-                model.train()
-            if step >= total_steps:
-                break
+            yield batch
         epoch += 1
-    elapsed = time.perf_counter() - start
-    return {
-        "train_loss": float(loss_sum.item() / step),
-        "train_steps": step,
-        "train_samples_per_s": (samples - resumed_samples) / elapsed if elapsed > 0 else 0.0,
-    }
+
+
+def _snapshot(
+    step: int,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LambdaLR,
+    loss_sum: torch.Tensor,
+    samples: int,
+    extra: dict[str, Any],
+) -> TrainSnapshot:
+    """The training state after `step` steps, copied: training goes on and changes it in place."""
+    return TrainSnapshot(
+        step=step,
+        model={k: v.detach().cpu().clone() for k, v in model.state_dict().items()},
+        optimizer=copy.deepcopy(optimizer.state_dict()),
+        scheduler=scheduler.state_dict(),
+        rng=torch.get_rng_state(),
+        loss_sum=float(loss_sum.item()),
+        samples=samples,
+        extra=dict(extra),
+    )
+
+
+def _restore(
+    resume: TrainSnapshot,
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LambdaLR,
+    loss_sum: torch.Tensor,
+) -> tuple[int, int, int]:
+    """Put a snapshot's state back into the run; returns (step, samples, last progress step)."""
+    model.load_state_dict(resume.model)
+    optimizer.load_state_dict(resume.optimizer)
+    scheduler.load_state_dict(resume.scheduler)
+    torch.set_rng_state(resume.rng)
+    loss_sum.fill_(resume.loss_sum)
+    return resume.step, resume.samples, resume.step
 
 
 def _raise_if_nonfinite(first_bad: torch.Tensor) -> None:

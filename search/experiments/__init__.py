@@ -1,3 +1,4 @@
-"""The experiments: the registry (`registry`), what an experiment is (`experiment`), one module per
-experiment, the stage inputs a later stage starts from (`stage_inputs`) and their search spaces (`spaces`).
+"""The experiments: the registry (`registry`), what an experiment is (`experiment`: the base class),
+one module per experiment, the run options only one experiment reads (`options`), the pick of a
+start model (`stage_inputs`) and the search spaces (`spaces`).
 """

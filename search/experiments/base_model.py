@@ -2,17 +2,15 @@
 
 import pandas as pd
 
-from search.experiments.experiment import SearchVariant, grid_variant
-from search.experiments.stage_inputs import best_checkpoint
+from search.experiments.experiment import Experiment, SearchVariant, grid_variant
 from search.options import RunOptions
 from trainables.trial_ref import TrialRef
 
 
-class BaseExperiment:
+class BaseExperiment(Experiment):
     """The searches of `base` (its name, lab task and requirements are in search/experiments/registry.py)."""
 
-    def loaded_checkpoints(self, table: pd.DataFrame) -> list[str]:
-        return [best_checkpoint(table, "accuracy")["checkpoint"]]  # lab1-qat's and Lab 3's start
+    start_metric = "accuracy"  # lab1-qat and Lab 3 start from its best model
 
     def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
         grid = {"seed": [options.seed]}

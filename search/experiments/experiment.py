@@ -2,13 +2,14 @@
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import optuna
 import pandas as pd
 from ray import tune
 
 from errors import ConfigError
+from search.experiments.stage_inputs import best_checkpoint
 from search.options import RunOptions
 from search.study.samplers import grid_size, make_sampler
 from trainables.ray_adapter import TrialFunction
@@ -75,63 +76,71 @@ def grid_variant(
 Stored = Callable[[str], bool]
 
 
-class Experiment(Protocol):
-    """The searches of a named experiment. One class per file in `search/experiments/`; its name,
-    lab task and requirements are its entry in `search/experiments/registry.py`.
+class Experiment:
+    """The searches of a named experiment, with the defaults every experiment starts from.
 
-    Two optional methods let an experiment depend on the run's options (the runner's plan,
-    search/run_plan.py, calls them once per run):
-
-    - `inputs_for(options, stored) -> tuple[str, ...]`: the experiments whose results this run
-      needs, when that depends on the options (Lab 3 starts from `base` or `lab2-nas`).
-      Default: the registry entry's `requires`.
-    - `identity_fields(options, stored) -> dict`: options besides profile, data and seed that
-      change the results (sampler, formats, starting model ...), so stored results are reused only
-      when they match too. Values must survive a JSON round trip (lists, not tuples). It is where
-      an experiment checks its own options: it may raise ConfigError, and runs before any
-      dependency does.
-
-    - `loaded_checkpoints(table) -> list[str]`: the checkpoints of its results that later stages
-      start from (kept whatever --keep-checkpoints says). Default: none.
-
-    Three optional flags: `quantizes = True` when its trials quantize (then --mase-exact is part of
-    its identity), `early_stopping = True` when --scheduler asha may stop its trials early,
-    `uses_budget = True` when --budget sets its number of trials (then --budget is part of its
-    identity; elsewhere it changes nothing and stored results are reused).
+    One subclass per file in `search/experiments/`; its name, lab task and requirements are its
+    entry in `search/experiments/registry.py`. A subclass defines `variants` and overrides what
+    differs from these defaults. The runner's plan (search/run_plan.py) calls `inputs_for` and
+    `identity_fields` once per run, before any dependency runs.
     """
+
+    # Its trials quantize: --mase-exact is part of its identity.
+    quantizes: bool = False
+    # --scheduler asha|sha may stop its trials early (searches after the best trial; not grids
+    # whose every point is the answer, nor single trials).
+    early_stopping: bool = False
+    # --budget sets its number of trials (then --budget is part of its identity; elsewhere it
+    # changes nothing and stored results are reused).
+    uses_budget: bool = False
+    # --trial surrogate rehearses it without training (bench/bench_scale.py).
+    has_surrogate: bool = False
+    # The metric by which a later stage picks the trial it starts from (None: none starts from it).
+    start_metric: str | None = None
 
     def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
         """The Tune searches to run; `inputs` holds the results tables of its dependencies."""
-        ...
+        raise NotImplementedError
+
+    def inputs_for(self, options: RunOptions, stored: Stored) -> tuple[str, ...] | None:
+        """The experiments whose results this run needs, when the options decide (None: `requires`).
+
+        Lab 3 starts from `base` or `lab2-nas`.
+        """
+        return None
+
+    def identity_fields(self, options: RunOptions, stored: Stored) -> dict[str, Any] | None:
+        """Options besides profile, data and seed that change the results (None: none).
+
+        Stored results are reused only when these match too. Values must survive a JSON round trip
+        (lists, not tuples). It is where an experiment checks its own options: it may raise
+        ConfigError, and runs before any dependency does.
+        """
+        return None
+
+    def best_start(self, table: pd.DataFrame) -> dict[str, Any]:
+        """The trial of its results `table` that a later stage starts from, as a dict with `checkpoint`.
+
+        The best finished trial by `start_metric`, ties broken by analysis.best's rule (fewer
+        weight bits, fewer parameters, launch order): the trial `adls best` shows first. Raises
+        ConfigError when no trial finished with a checkpoint.
+        """
+        if self.start_metric is None:
+            raise ConfigError(f"{type(self).__name__} is no later stage's start")
+        return best_checkpoint(table, self.start_metric)
+
+    def loaded_checkpoints(self, table: pd.DataFrame) -> list[str]:
+        """The checkpoints of its results that later stages start from (kept whatever
+        --keep-checkpoints says): the `best_start`, where it has a `start_metric`."""
+        return [self.best_start(table)["checkpoint"]] if self.start_metric else []
 
 
 def loaded_checkpoints(experiment: Experiment, table: pd.DataFrame) -> list[str]:
-    """The checkpoints of `table` that later stages start from (the experiment's `loaded_checkpoints`).
+    """The checkpoints of `table` that later stages start from (empty when no trial finished).
 
     They are kept whatever `--keep-checkpoints` says (search/run/checkpoints.py).
     """
-    method = getattr(experiment, "loaded_checkpoints", None)
-    if method is None:
-        return []
     try:
-        return [path for path in method(table) if path]
+        return [path for path in experiment.loaded_checkpoints(table) if path]
     except ConfigError:  # no finished trial: nothing for a later stage to load
         return []
-
-
-def allows_early_stopping(experiment: Experiment) -> bool:
-    """Whether `--scheduler asha` may stop this experiment's trials early (its `early_stopping`).
-
-    True for searches after the best trial; False (the default) for grids whose every point is
-    the answer (lab1-qat, lab1-prune) and for single trials (base).
-    """
-    return bool(getattr(experiment, "early_stopping", False))
-
-
-def uses_budget(experiment: Experiment) -> bool:
-    """Whether `--budget` sets this experiment's number of trials (its `uses_budget`).
-
-    True for the Lab 2 searches and lab3-precisions; the grids (lab1-qat, lab1-prune), `base` and
-    lab3-mixed (the profile's budget) ignore it.
-    """
-    return bool(getattr(experiment, "uses_budget", False))

@@ -10,8 +10,8 @@ from typing import Any
 
 import pandas as pd
 
-from search.experiments.experiment import SearchVariant, grid_variant
-from search.experiments.stage_inputs import best_checkpoint
+from search.experiments.experiment import Experiment, SearchVariant, grid_variant
+from search.experiments.lab1_qat import Lab1QatExperiment
 from search.options import RunOptions
 from trainables.trial_ref import TrialRef
 
@@ -25,16 +25,11 @@ def prune_grid(options: RunOptions) -> dict[str, list[Any]]:
     return {"sparsity": [float(s) for s in options.profile.sparsities], "method": list(PRUNE_METHODS)}
 
 
-def start_model(qat_table: pd.DataFrame) -> dict[str, Any]:
-    """The best finished lab1-qat trial by QAT accuracy; ties: fewer weight bits (smaller width), then launch order."""
-    return best_checkpoint(qat_table, "qat_accuracy")
-
-
-class Lab1PruneExperiment:
+class Lab1PruneExperiment(Experiment):
     """The searches of `lab1-prune` (its name, lab task and requirements are in search/experiments/registry.py)."""
 
     def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
-        start = start_model(inputs[START_EXPERIMENT])
+        start = Lab1QatExperiment().best_start(inputs[START_EXPERIMENT])
         settings = {
             "start_checkpoint": start["checkpoint"],
             "start_accuracy": float(start["qat_accuracy"]),

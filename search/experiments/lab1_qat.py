@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from search.experiments.experiment import SearchVariant, grid_variant
-from search.experiments.stage_inputs import best_checkpoint
+from search.experiments.base_model import BaseExperiment
+from search.experiments.experiment import Experiment, SearchVariant, grid_variant
 from search.options import RunOptions
 from trainables.trial_ref import TrialRef
 
@@ -14,19 +14,17 @@ def qat_grid(options: RunOptions) -> dict[str, list]:
     return {"width": list(profile.widths), "frac_ratio": list(profile.frac_ratios)}
 
 
-class Lab1QatExperiment:
+class Lab1QatExperiment(Experiment):
     """The searches of `lab1-qat` (its name, lab task and requirements are in search/experiments/registry.py)."""
 
     # Its trials quantize: --mase-exact is part of its identity (search/run_plan.py).
     quantizes = True
 
-    def loaded_checkpoints(self, table: pd.DataFrame) -> list[str]:
-        from search.experiments.lab1_prune import start_model  # lab1-prune imports nothing of ours
-
-        return [start_model(table)["checkpoint"]]
+    # lab1-prune starts from its best model by QAT accuracy (ties: fewer weight bits, launch order).
+    start_metric = "qat_accuracy"
 
     def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
-        base = best_checkpoint(inputs["base"], "accuracy")
+        base = BaseExperiment().best_start(inputs["base"])
         settings = {"base_checkpoint": base["checkpoint"], "fp32_accuracy": base["accuracy"]}
         return [
             grid_variant(

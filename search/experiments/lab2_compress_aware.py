@@ -20,7 +20,7 @@ from torch import nn
 
 from analysis.results import finished
 from errors import ConfigError
-from search.experiments.experiment import SearchVariant, Stored
+from search.experiments.experiment import Experiment, SearchVariant, Stored
 from search.experiments.lab2_nas import NAS_SAMPLERS, nas_search
 from search.options import RunOptions
 from trainables.compress import fixed_point_config, prune_model, quantize_model
@@ -69,7 +69,7 @@ def best_sampler(nas_table: pd.DataFrame) -> str:
     return str(ranked[0][0])
 
 
-class Lab2CompressAwareExperiment:
+class Lab2CompressAwareExperiment(Experiment):
     """The searches of `lab2-compress-aware` (its name, lab task and requirements are in search/experiments/registry.py)."""
 
     # Its trials quantize: --mase-exact is part of its identity (search/run_plan.py).

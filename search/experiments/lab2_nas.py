@@ -14,8 +14,8 @@ from typing import Any
 import pandas as pd
 
 from errors import ConfigError
-from search.experiments.experiment import SearchVariant, Stored
-from search.experiments.spaces.nas import NasSpace, best_nas_trial, space_for
+from search.experiments.experiment import Experiment, SearchVariant, Stored
+from search.experiments.spaces.nas import NasSpace, space_for
 from search.options import RunOptions
 from search.study.samplers import make_sampler
 from trainables.ray_adapter import TrialFunction
@@ -100,15 +100,14 @@ def run_samplers(options: RunOptions) -> tuple[str, ...]:
     return samplers
 
 
-class Lab2NasExperiment:
+class Lab2NasExperiment(Experiment):
     """The searches of `lab2-nas` (its name, lab task and requirements are in search/experiments/registry.py)."""
 
     early_stopping = True
     uses_budget = True  # --budget sets its trials (part of its identity: search/run_plan.py)
     has_surrogate = True  # --trial surrogate rehearses this search (bench/bench_scale.py)
 
-    def loaded_checkpoints(self, table: pd.DataFrame) -> list[str]:
-        return [best_nas_trial(table)["checkpoint"]]  # Lab 3's start (search/experiments/lab3_start.py)
+    start_metric = "accuracy"  # Lab 3 may start from its best model (search/experiments/lab3_start.py)
 
     def identity_fields(self, options: RunOptions, stored: Stored) -> dict[str, Any]:
         return {"repeats": options.repeats, "samplers": list(run_samplers(options))}

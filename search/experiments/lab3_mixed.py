@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from errors import ConfigError
-from search.experiments.experiment import SearchVariant, Stored
+from search.experiments.experiment import Experiment, SearchVariant, Stored
 from search.experiments.lab3_start import start_experiment, starting_point
 from search.experiments.spaces.precisions import (
     LayerwiseSpace,
@@ -27,7 +27,7 @@ from search.options import RunOptions
 from search.study.samplers import make_sampler
 from trainables.trials.lab3 import lab3_trial, starting_model
 
-# --objective name (search.options.OBJECTIVES) -> (reported metric, direction).
+# --objective name (search.experiments.options.lab3.OBJECTIVES) -> (reported metric, direction).
 OBJECTIVE_METRICS = {"accuracy": ("accuracy", "max"), "size": ("cost_size_mb", "min")}
 DEFAULT_SAMPLER = "tpe"
 # Samplers that can search a define-by-run space (a grid needs the whole space up front).
@@ -48,7 +48,7 @@ def sampler_name(options: RunOptions) -> str:
 def objective(options: RunOptions) -> tuple[str | list[str], str | list[str]]:
     """(metric, mode) of the search: one pair, or lists of them for several --objective names.
 
-    The names are search.options.OBJECTIVES (RunOptions.validate checked them).
+    The names are search.experiments.options.lab3.OBJECTIVES (RunOptions.validate checked them).
     """
     pairs = [OBJECTIVE_METRICS[name] for name in options.objectives]
     if len(pairs) == 1:
@@ -123,7 +123,7 @@ def layerwise_variants(
     return variants
 
 
-class Lab3MixedExperiment:
+class Lab3MixedExperiment(Experiment):
     """The searches of `lab3-mixed` (its name, lab task and requirements are in search/experiments/registry.py)."""
 
     # Its trials quantize: --mase-exact is part of its identity (search/run_plan.py).

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from search.experiments.experiment import SearchVariant, Stored
+from search.experiments.experiment import Experiment, SearchVariant, Stored
 from search.experiments.lab3_mixed import lab3_identity, layerwise_variants
 from search.experiments.lab3_start import start_experiment, starting_point
 from search.experiments.spaces.precisions import check_precisions, searchable_formats
@@ -33,7 +33,7 @@ def formats(options: RunOptions) -> list[str]:
     return names
 
 
-class Lab3PrecisionsExperiment:
+class Lab3PrecisionsExperiment(Experiment):
     """The searches of `lab3-precisions` (its name, lab task and requirements are in search/experiments/registry.py)."""
 
     # Its trials quantize: --mase-exact is part of its identity (search/run_plan.py).

@@ -12,10 +12,9 @@ import pandas as pd
 
 from errors import ConfigError
 from search.experiments.experiment import Stored
-from search.experiments.registry import EXPERIMENTS
-from search.experiments.spaces.nas import best_nas_trial
-from search.experiments.stage_inputs import best_checkpoint
-from search.options import START_CHOICES, RunOptions
+from search.experiments.options.lab3 import START_CHOICES
+from search.experiments.registry import EXPERIMENTS, get_experiment
+from search.options import RunOptions
 
 BASE, NAS = START_CHOICES
 
@@ -42,5 +41,5 @@ def starting_point(inputs: dict[str, pd.DataFrame]) -> dict[str, Any]:
     """
     [(name, table)] = inputs.items()
     # Among equally accurate NAS models, Lab 2's own rule prefers the smaller one.
-    best = best_nas_trial(table) if name == NAS else best_checkpoint(table, "accuracy")
+    best = get_experiment(name).best_start(table)
     return {"experiment": name, "checkpoint": best["checkpoint"], "accuracy": float(best["accuracy"])}

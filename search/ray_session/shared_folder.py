@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from errors import ConfigError
+from search import storage
 
 log = logging.getLogger(__name__)
 PROBE_TIMEOUT_S = 120.0  # a node may first have to unpack the job's working folder
@@ -42,7 +43,7 @@ def require_shared_storage(location: str) -> None:
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
-    if "://" in location:
+    if storage.is_uri(location):
         return
     nodes = [node for node in ray.nodes() if node.get("Alive")]
     if len(nodes) < 2:

@@ -1,27 +1,13 @@
 """Start this run's private Ray: trials at the driver's niceness, one hub probe per run.
 
-Ray starts its workers 15 steps nicer than the raylet (RayConfig `worker_niceness`, default 15,
-so nice 19 under a `nice -n 5` driver). On a machine shared with other work that starves the
-trials, which are this run's whole purpose: a smoke run took 116 s instead of 41 s in-process at a
-load average of 27 on 2 cores. Here the trials run at the niceness `adls` was started with.
-
-Workers inherit the environment the raylet was started with, which is used to hand them:
-- the project's own folder first on PYTHONPATH, so a worker imports the same files the driver
-  imported (not another installed copy of the package);
-- the driver's answer to "is the hub reachable" (trainables/data/hub.py, RUN_ANSWER_ENV), so a run
-  probes the network once, not once per worker process.
-The driver's own environment is put back after `ray.init`.
-
-Ray's idle workers, one per CPU started with the raylet, are not started: trials run in Tune's
-actors, which get workers of their own. Smoke `adls run lab1-qat` on an idle machine, seven pairs
-back to back: 0.57 s faster on average without them (docs/performance.md, section 2).
-
-Not done, measured twice: Ray's `preload_python_modules` (workers import torch, transformers and
-the trial code as they start). It made a smoke `adls run lab1-qat` slower both when the driver
-still imported torch itself (20.0-20.3 s against 16.6-16.9 s, idle machine) and after it stopped
-(33.3-33.7 s against 23.6-25.0 s, three pairs at load 5-7): the prestarted workers import on the
-same 2 cores while Ray and the Tuner start; why the trials gain nothing from them was not
-found (docs/performance.md, section 2).
+`start_local_ray(log_to_driver)` starts a private Ray in this process (never attaching to a
+`ray start` cluster on the machine) with Ray's worker niceness 0, so trials run at the niceness
+`adls` was started with, and without Ray's idle workers (trials run in Tune's actors). Workers
+inherit the environment the raylet was started with, which hands them the project's own folder
+first on PYTHONPATH (they import the driver's files) and the driver's answer to "is the hub
+reachable" (trainables/data/hub.py, RUN_ANSWER_ENV: one probe per run); the driver's own
+environment is put back after `ray.init`. `stop_ray` stops it. Why these settings, and what was
+measured and left out (`preload_python_modules`): docs/performance.md, section 2.
 """
 
 import contextlib

@@ -175,10 +175,7 @@ def _finished_trial(
 
 def _set_aside(fs: pyarrow.fs.FileSystem, search_path: str, trial_dirs: list[str]) -> str:
     """Move unfinished trial folders into `<search>.interrupted[-n]/`; returns that folder."""
-    target, n = f"{search_path}.interrupted", 1
-    while fs.get_file_info(target).type != pyarrow.fs.FileType.NotFound:
-        n += 1
-        target = f"{search_path}.interrupted-{n}"
+    target = storage.free_name(fs, search_path, "interrupted")
     fs.create_dir(target, recursive=True)
     for trial_dir in trial_dirs:
         fs.move(trial_dir, f"{target}/{trial_dir.rstrip('/').rsplit('/', 1)[-1]}")

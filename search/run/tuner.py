@@ -8,7 +8,6 @@ stopped early (Ctrl-C, SIGTERM), so the caller writes no table. Ray must be star
 """
 
 import os
-from collections.abc import Callable, Collection
 from typing import Any
 
 from search import storage
@@ -20,7 +19,7 @@ from search.run.interrupts import fit_or_interrupt
 from search.run.progress import TrialLedger
 from search.run.results_table import result_rows
 from search.run.resume import interrupted_search, prime_study
-from search.schedulers.early_stopping import SHA_BATCH, make_scheduler, rungs
+from search.schedulers.early_stopping import EarlyStopping, early_stopping
 from search.study.database import StudySearch, storage_url, study_name
 from trainables.ray_adapter import ray_trainable
 from trainables.trial_keys import PAUSE_EPOCHS, TRIAL_ERROR_KEY
@@ -57,36 +56,15 @@ def trial_settings(variant: SearchVariant, options: RunOptions) -> dict[str, Any
 
 
 def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: str) -> list[dict[str, Any]]:
-    """One Tune experiment: OptunaSearch over the variant's space, one trial per sample."""
-    from ray import tune
+    """One Tune experiment: our study search over the variant's space, one trial per sample.
+
+    Resumes an interrupted search from its trial folders; returns one row per trial (finished,
+    failed or stopped early). Raises KeyboardInterrupt when the search stopped before its end.
+    """
     from ray.tune.search.optuna import OptunaSearch
 
     run_name = search_name(variant, options)
-    # Progress reports during training carry `eval_accuracy`, not the search's metric, which trials
-    # report at their end; Tune's per-result check would reject them. _fit_to_the_end checks instead.
-    os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
-    # Tune's CSV and JSON loggers are named in make_callbacks; its automatic TensorBoard logger
-    # imports torch into the driver (tensorboardX does), so it comes only with --callbacks tensorboard.
-    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
-    trial_epochs = variant.early_stopping_epochs if options.scheduler != "fifo" else None
-    trial_rungs = rungs(trial_epochs) if trial_epochs else []
-    settings = trial_settings(variant, options)
-    pausing = options.scheduler == "sha" and bool(trial_rungs)
-    if pausing:
-        # Trials hand over a training snapshot at the rung, where the scheduler pauses them.
-        settings[PAUSE_EPOCHS] = trial_rungs[:1]
-    trainable = tune.with_resources(
-        (variant.tune_adapter or ray_trainable)(
-            variant.trial_fn,
-            settings,
-            _objectives(variant),
-            cpus=options.cpus_per_trial,
-            gpus=options.gpus_per_trial,
-        ),
-        {"cpu": options.cpus_per_trial, "gpu": options.gpus_per_trial},
-    )
     label = f"{name}/{variant.name}" + (f"#{variant.repeat}" if options.repeats > 1 else "")
-    ledger = TrialLedger(label, variant.metric, variant.mode, variant.num_samples)
     tune_path = storage.join(folder, "tune", run_name)
     # A search the driver left unfinished (Ctrl-C, SIGKILL, a lost head) keeps every trial whose
     # result is on storage and runs only the rest (search/run/resume.py; Tune's pickles are not read).
@@ -99,8 +77,13 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
             + (f", unfinished ones moved to {resumed.set_aside}" if resumed.set_aside else ""),
             flush=True,
         )
-    base = _row_base(name, variant, options, settings)
     remaining = variant.num_samples - len(done)
+    trial_epochs = variant.early_stopping_epochs if options.scheduler != "fifo" else None
+    stopping = early_stopping(options.scheduler, trial_epochs, num_trials=remaining)
+    settings = trial_settings(variant, options)
+    if stopping.pause_epochs:
+        settings[PAUSE_EPOCHS] = stopping.pause_epochs
+    base = _row_base(name, variant, options, settings)
     # Tune spaces are converted here (not passed as param_space) so define-by-run functions and
     # dict spaces take one path; OptunaSearch warns about unconverted spaces otherwise.
     space = variant.space if callable(variant.space) else OptunaSearch.convert_search_space(variant.space)
@@ -114,29 +97,65 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
         url=storage_url(folder, options.optuna_storage),
     )
     if resumed:
-        prime_study(searcher._ot_study, done, variant.sampler, space, _objectives(variant))
+        prime_study(searcher.study, done, variant.sampler, space, _objectives(variant))
     if remaining <= 0:
         # Every trial had finished before the driver stopped (e.g. the last one during Ctrl-C):
         # nothing to run, but the study may lack the trials that finished after its last write.
         searcher.write_finished_trials()
         return resumed.rows(base)
-    scheduler = make_scheduler(options.scheduler, trial_epochs, num_trials=remaining)
-    concurrent = max_concurrent(options, variant.max_concurrent)
-    if pausing:
-        # Tune's concurrency limit counts paused trials as running: a batch must fit in it to fill.
-        # Paused trials hold no CPU, so the trials that run at once are still bounded by the CPUs.
-        concurrent = max(concurrent, SHA_BATCH)
-    tuner = tune.Tuner(
+    ledger = TrialLedger(label, variant.metric, variant.mode, variant.num_samples)
+    tuner = _tuner(name, variant, options, folder, settings, searcher, stopping, ledger, remaining)
+    grid = _fit_to_the_end(tuner, variant, remaining, stopping)
+    # Tune's last snapshot normally wrote them all; this makes the study match the table regardless.
+    searcher.write_finished_trials()
+    stopped = stopping.stopped
+    rows = result_rows(grid, ledger.launch_index, base, stopped, stopping.rungs, ledger.configs)
+    # A stopped trial's last checkpoint is the training snapshot it paused with: no model to keep.
+    delete_checkpoints(r.checkpoint.path for r in grid if r.checkpoint and _trial_id(r) in stopped)
+    return resumed.rows(base) + resumed.renumber(rows) if resumed else rows
+
+
+def _tuner(
+    name: str,
+    variant: SearchVariant,
+    options: RunOptions,
+    folder: str,
+    settings: dict[str, Any],
+    searcher: StudySearch,
+    stopping: EarlyStopping,
+    ledger: TrialLedger,
+    num_samples: int,
+) -> Any:
+    """The Tune Tuner of one search: the trainable with its resources, the searcher, the scheduler."""
+    from ray import tune
+
+    # Progress reports during training carry `eval_accuracy`, not the search's metric, which trials
+    # report at their end; Tune's per-result check would reject them. _fit_to_the_end checks instead.
+    os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
+    # Tune's CSV and JSON loggers are named in make_callbacks; its automatic TensorBoard logger
+    # imports torch into the driver (tensorboardX does), so it comes only with --callbacks tensorboard.
+    os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
+    trainable = tune.with_resources(
+        (variant.tune_adapter or ray_trainable)(
+            variant.trial_fn,
+            settings,
+            _objectives(variant),
+            cpus=options.cpus_per_trial,
+            gpus=options.gpus_per_trial,
+        ),
+        {"cpu": options.cpus_per_trial, "gpu": options.gpus_per_trial},
+    )
+    return tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
             search_alg=searcher,
-            num_samples=remaining,
-            max_concurrent_trials=concurrent,
+            num_samples=num_samples,
+            max_concurrent_trials=stopping.concurrency(max_concurrent(options, variant.max_concurrent)),
             reuse_actors=variant.reuse_workers,
-            scheduler=scheduler,
+            scheduler=stopping.scheduler,
         ),
         run_config=tune.RunConfig(
-            name=run_name,
+            name=search_name(variant, options),
             storage_path=storage.join(folder, "tune"),
             failure_config=tune.FailureConfig(max_failures=2),
             # Trials report one model checkpoint, at their end; a paused trial's training snapshot
@@ -146,31 +165,18 @@ def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: 
             verbose=0,
         ),
     )
-    stopped: set[str] = scheduler.stopped if scheduler is not None else set()
-    grid = _fit_to_the_end(tuner, variant, remaining, (lambda grid, variant: stopped) if scheduler else None)
-    # Tune's last snapshot normally wrote them all; this makes the study match the table regardless.
-    searcher.write_finished_trials()
-    rows = result_rows(grid, ledger.launch_index, base, stopped, trial_rungs, ledger.configs)
-    # A stopped trial's last checkpoint is the training snapshot it paused with: no model to keep.
-    delete_checkpoints(r.checkpoint.path for r in grid if r.checkpoint and _trial_id(r) in stopped)
-    return resumed.rows(base) + resumed.renumber(rows) if resumed else rows
 
 
-def _fit_to_the_end(
-    tuner: Any,
-    variant: SearchVariant,
-    expected: int,
-    stopped: Callable[[Any, SearchVariant], Collection[str]] | None = None,
-) -> Any:
+def _fit_to_the_end(tuner: Any, variant: SearchVariant, expected: int, stopping: EarlyStopping) -> Any:
     """Run the Tuner; raise KeyboardInterrupt if it stopped early (Ctrl-C, SIGTERM) so no table is written.
 
     Trials report the variant's metric only at their end (progress reports carry other keys), so
     a trial without an error and without that metric never finished, unless the search's
-    early-stopping scheduler stopped it (`stopped(grid, variant)`: those trial ids). The stored
-    Tune state lets the same command resume.
+    early-stopping scheduler stopped it (`stopping.stopped`). The stored Tune state lets the same
+    command resume.
     """
     grid = fit_or_interrupt(tuner)
-    ended = set(stopped(grid, variant)) if stopped else set()
+    ended = stopping.stopped
     unfinished = [
         r
         for r in grid

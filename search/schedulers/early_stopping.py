@@ -1,40 +1,18 @@
-"""Early stopping of trials on their progress reports: `--scheduler sha` (synchronous) or `asha`.
+"""Early stopping of trials on their progress reports, as one plan: `early_stopping(name, ...)`.
 
-Why ASHA (Ray Tune's `ASHAScheduler`) and not Optuna's pruners: under Tune, trials are run and
-stopped by Tune's controller; a scheduler sees every progress report as it arrives and stops the
-trial's worker at once, with the same code for every sampler (Grid, TPE, Random). Optuna's
-pruners (`trial.should_prune()`) are asked from inside the trial, which under Tune's ask-and-tell
-searcher has no Optuna trial to ask. Stopped trials still reach the study: the searcher gives it
-their progress scores as intermediate values and tells it PRUNED (search/study/database.py).
+`early_stopping(name, trial_epochs, num_trials)` returns an EarlyStopping with everything a search
+needs: the Tune scheduler (None: FIFO), the rungs (epochs where trials are compared, for the
+results table's `rung`), the pause epochs (where `sha` trials hand over a training snapshot), the
+concurrency it requires, and, after the fit, which trials it stopped. A search whose experiment
+does not allow early stopping passes `trial_epochs=None` and gets FIFO.
 
-The time scale is `epoch` (epochs trained so far in the trial, every training run counted) and the
-score `eval_loss` (minimised), both in every progress report (trainables/trial_steps.py). The
-first rung sits at 1/4 of the trial's epochs (grace period 1/4) and the reduction factor is 4: at
-1/4 a trial goes on only if its loss is in the best quarter of the losses recorded there so far.
-The next rung (4 x 0.245 = 0.98 of the trial) comes after the last progress report (3/4), so a
-trial is judged once, at the report at 1/4 that every training run makes anyway (TrainSettings'
-4 progress points): early stopping adds no evaluation.
-
-Why the loss and not `eval_accuracy`: early in a quick trial every model still answers the
-majority label, so the progress accuracy is the same for most of them at 1/4 of an epoch and
-ASHA lets ties through. The held-out cross-entropy of the same rows has moved for the models
-that have started to learn, and those end the more accurate (measured, docs/performance.md).
-Why 1/4 and not earlier: at 1/8 every model's loss is still the entropy of the label prior
-(0.681 on Rotten Tomatoes' test split), so a rung there cuts at random.
-
-Why a synchronous scheduler too (`sha`, search/schedulers/sync_halving.py): ASHA decides each trial as it
-reaches the rung, against those recorded there so far, so the first trial and every best-so-far
-trial go on; it used 64% of a FIFO search's trial-seconds where issue 15 asks for <= 50%. `sha`
-ranks trials in batches of SHA_BATCH at the same rung and finishes only the best of each batch:
-measured over 6 seeds, its best 0.29 points below FIFO's at 47% of the trial-seconds (44% of the
-epochs; docs/performance.md). A trial waits at the rung PAUSED: Tune keeps the checkpoint it
-reported with its rung report (a training snapshot, trainables/train_snapshot.py) and frees its
-CPU, and restarts it from that checkpoint if it wins; the trial's first training run continues
-from the snapshot exactly (trainables/trial_steps.train_model). Tune's
-`max_concurrent_trials` must be >= SHA_BATCH: the concurrency limit counts paused trials as live,
-so with fewer slots a batch could never fill.
+Trials are ranked by `eval_loss` (minimised) against `epoch`, both in every progress report
+(trainables/trial_keys.py). The first rung sits at 1/4 of the trial's epochs, the reduction factor
+is 4. Why these choices, and what `asha` and `sha` cost and keep: docs/performance.md, section 1.
 """
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 GRACE_FRACTION = 0.25
@@ -64,31 +42,54 @@ def rung_reached(epoch: float | None, trial_rungs: list[float]) -> int | None:
     return reached[-1] if reached else None
 
 
-def make_scheduler(name: str, trial_epochs: float | None, num_trials: int = 0) -> Any:
-    """A Tune scheduler, or None for plain FIFO (also when the search must not stop trials early).
+@dataclass
+class EarlyStopping:
+    """What one search's early stopping is: its Tune scheduler and what the runner must do around it."""
 
-    `num_trials`: the trials the search will run (for "sha", whose last batch is what is left; with
-    0, every batch waits for SHA_BATCH trials and a short last one is decided when the search ends).
-    """
-    if name == "fifo" or trial_epochs is None or trial_epochs <= 0:
-        return None
+    scheduler: Any | None
+    # Epochs at which trials are compared (ascending); [] without early stopping.
+    rungs: list[float]
+    # Epochs at which a trial hands over a training snapshot to be paused (`sha`: the first rung).
+    pause_epochs: list[float]
+    # Tune's max_concurrent_trials must be at least this: it counts paused trials as running.
+    min_concurrent: int = 1
+
+    @property
+    def stopped(self) -> set[str]:
+        """The ids of the trials the scheduler stopped so far (empty for FIFO)."""
+        return self.scheduler.stopped if self.scheduler is not None else set()
+
+    def concurrency(self, wanted: int) -> int:
+        """The max_concurrent_trials to give Tune when `wanted` trials should run at once.
+
+        Paused trials hold no CPU, so the trials that run at once are still bounded by the CPUs.
+        """
+        return max(wanted, self.min_concurrent)
+
+
+def _sha(trial_epochs: float, trial_rungs: list[float], num_trials: int) -> EarlyStopping:
+    from search.schedulers.sync_halving import SynchronousHalving
     from trainables.trial_keys import PROGRESS_LOSS, PROGRESS_TIME
 
-    if name == "sha":
-        from search.schedulers.sync_halving import SynchronousHalving
+    scheduler = SynchronousHalving(
+        time_attr=PROGRESS_TIME,
+        metric=PROGRESS_LOSS,
+        mode="min",
+        rung=trial_rungs[0],
+        reduction_factor=REDUCTION_FACTOR,
+        batch_size=SHA_BATCH,
+        num_trials=num_trials,
+    )
+    # Trials hand over a training snapshot at the rung, where the scheduler pauses them; a batch
+    # must fit in Tune's concurrency limit to fill.
+    return EarlyStopping(scheduler, trial_rungs, trial_rungs[:1], min_concurrent=SHA_BATCH)
 
-        return SynchronousHalving(
-            time_attr=PROGRESS_TIME,
-            metric=PROGRESS_LOSS,
-            mode="min",
-            rung=rungs(trial_epochs)[0],
-            reduction_factor=REDUCTION_FACTOR,
-            batch_size=SHA_BATCH,
-            num_trials=num_trials,
-        )
+
+def _asha(trial_epochs: float, trial_rungs: list[float], num_trials: int) -> EarlyStopping:
     from search.schedulers.asha import RecordingASHA
+    from trainables.trial_keys import PROGRESS_LOSS, PROGRESS_TIME
 
-    return RecordingASHA(
+    scheduler = RecordingASHA(
         time_attr=PROGRESS_TIME,
         metric=PROGRESS_LOSS,
         mode="min",
@@ -97,3 +98,26 @@ def make_scheduler(name: str, trial_epochs: float | None, num_trials: int = 0) -
         reduction_factor=REDUCTION_FACTOR,
         brackets=1,
     )
+    return EarlyStopping(scheduler, trial_rungs, [])
+
+
+# --scheduler name -> factory(trial_epochs, rungs, num_trials), as Ray's own `create_scheduler`;
+# "fifo" (no early stopping) needs none. The names are search.options.SCHEDULERS (a test keeps them equal).
+SCHEDULER_FACTORIES: dict[str, Callable[[float, list[float], int], EarlyStopping] | None] = {
+    "fifo": None,
+    "asha": _asha,
+    "sha": _sha,
+}
+
+
+def early_stopping(name: str, trial_epochs: float | None, num_trials: int = 0) -> EarlyStopping:
+    """The early stopping `--scheduler name` gives a search whose trials train `trial_epochs` in all.
+
+    `trial_epochs=None` (the experiment must not stop trials early) or "fifo" gives no scheduler.
+    `num_trials`: the trials the search will run (for "sha", whose last batch is what is left; with
+    0, every batch waits for SHA_BATCH trials and a short last one is decided when the search ends).
+    """
+    factory = SCHEDULER_FACTORIES[name]
+    if factory is None or trial_epochs is None or trial_epochs <= 0:
+        return EarlyStopping(None, [], [])
+    return factory(trial_epochs, rungs(trial_epochs), num_trials)

@@ -1,12 +1,11 @@
 """Write many finished Optuna trials into an RDB study in one transaction, a few statements each.
 
 Optuna's `RDBStorage.create_new_trial(template_trial=...)` costs about two SQL round trips per
-parameter, attribute and value (it looks the trial up again for each, and each parameter's first
-distribution in the study): 26-30 ms a trial of the tutorial NAS space here at load 15
-(bench/bench_study_writes.py), ~245 ms in the loaded cluster runs (bench/bench_scale.py). Here all rows of a batch go through SQLAlchemy's
-unit of work in one flush per table (SQLAlchemy 2 sends them as multi-row INSERTs), into Optuna's
-own tables through the installed Optuna's own models (optuna/storages/_rdb/models.py), so
-`optuna.load_study` reads them as it reads its own. That module is private:
+parameter, attribute and value (what that costs and what this saves: docs/scale.md, "Study
+writes"). Here all rows of a batch go through SQLAlchemy's unit of work in one flush per table
+(SQLAlchemy 2 sends them as multi-row INSERTs), into Optuna's own tables through the installed
+Optuna's own models (optuna/storages/_rdb/models.py), so `optuna.load_study` reads them as it
+reads its own. That module is private:
 tests/search_tests/study_tests/test_study_bulk_write.py checks every field against Optuna's own writes.
 
 What Optuna's per-trial path checks and this does not: that a parameter's distribution matches the
@@ -21,6 +20,10 @@ import optuna
 from optuna import distributions
 from optuna.storages._rdb import models
 from optuna.trial import FrozenTrial, TrialState
+
+# Optuna's private table models (optuna/storages/_rdb/models.py), checked with this version;
+# tests/search_tests/study_tests/test_study_bulk_write.py compares every field with Optuna's own writes.
+CHECKED_WITH = {"optuna": "5.0.0"}
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 

@@ -26,6 +26,11 @@ from search import storage
 from search.study.bulk_write import write_trials
 from trainables.trial_keys import PROGRESS_METRIC
 
+# Private OptunaSearch state this module reads (`_ot_study`, `_ot_trials`, `_study_name`, `_metric`)
+# and its pickling of `__dict__`, checked with these versions; tests/search_tests/test_private_internals.py
+# fails on a version where they are gone.
+CHECKED_WITH = {"ray": "2.60.0", "optuna": "5.0.0"}
+
 log = logging.getLogger(__name__)
 
 STUDY_FILE = "optuna.db"
@@ -162,6 +167,11 @@ class StudySearch(OptunaSearch):
                 load_if_exists=True,
             )
             _name_objectives(study, self._metric)
+
+    @property
+    def study(self) -> optuna.Study:
+        """The in-memory Optuna study the sampler works on (OptunaSearch's private `_ot_study`)."""
+        return self._ot_study
 
     def suggest(self, trial_id: str) -> dict | None:
         new = trial_id not in self._ot_trials

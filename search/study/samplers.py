@@ -1,12 +1,17 @@
 """Optuna samplers by name, with the settings we record in every results row."""
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import optuna
 
 from errors import ConfigError
 from search.options import SAMPLERS
+
+# Private GridSampler and Study state TuneGridSampler uses (`_all_grids`, `_search_space`,
+# `_param_names`, `_same_search_space`, `study._storage`, `study._study_id`, `trial._trial_id`),
+# checked with this version; tests/search_tests/test_private_internals.py fails where they are gone.
+CHECKED_WITH = {"optuna": "5.0.0"}
 
 
 class TuneGridSampler(optuna.samplers.GridSampler):
@@ -82,27 +87,49 @@ def grid_size(grid: Mapping[str, Sequence[Any]]) -> int:
     return size
 
 
+def _grid(seed: int, grid: Mapping[str, Sequence[Any]] | None, settings: dict[str, Any]) -> TuneGridSampler:
+    if grid is None:
+        raise ConfigError("the grid sampler needs a finite space")
+    return TuneGridSampler(dict(grid), seed=seed)
+
+
+def _tpe(seed: int, grid: Any, settings: dict[str, Any]) -> optuna.samplers.BaseSampler:
+    # Set explicitly: constant_liar's default changed in Optuna 5 and it matters when trials
+    # run concurrently (without it, parallel trials propose near-identical points).
+    options = {"n_startup_trials": 5, "multivariate": True, "constant_liar": True}
+    settings.update({f"tpe_{k}": v for k, v in options.items()})
+    return optuna.samplers.TPESampler(seed=seed, **options)
+
+
+def _random(seed: int, grid: Any, settings: dict[str, Any]) -> optuna.samplers.BaseSampler:
+    return optuna.samplers.RandomSampler(seed=seed)
+
+
+def _nsga2(seed: int, grid: Any, settings: dict[str, Any]) -> optuna.samplers.BaseSampler:
+    settings["nsga2_population_size"] = 10
+    return optuna.samplers.NSGAIISampler(seed=seed, population_size=10)
+
+
+# --sampler name -> factory(seed, grid, settings): the sampler; a factory records in `settings` what
+# it sets besides Optuna's defaults. The names are search.options.SAMPLERS (a test keeps them equal).
+SAMPLER_FACTORIES: dict[str, Callable[[int, Any, dict[str, Any]], optuna.samplers.BaseSampler]] = {
+    "grid": _grid,
+    "tpe": _tpe,
+    "random": _random,
+    "nsga2": _nsga2,
+}
+
+
 def make_sampler(
     name: str, seed: int, grid: Mapping[str, Sequence[Any]] | None = None
 ) -> tuple[optuna.samplers.BaseSampler, dict[str, Any]]:
     """Build the named sampler; returns it with the settings to record (Optuna defaults change).
 
-    `grid` is required for `grid`: the same finite space the other samplers search.
+    `grid` is required for `grid`: the same finite space the other samplers search. An unknown
+    name is a ConfigError.
     """
+    factory = SAMPLER_FACTORIES.get(name)
+    if factory is None:
+        raise ConfigError(f"unknown sampler {name!r}; choose one of {list(SAMPLERS)}")
     settings: dict[str, Any] = {"sampler": name, "sampler_seed": seed, "optuna_version": optuna.__version__}
-    if name == "grid":
-        if grid is None:
-            raise ConfigError("the grid sampler needs a finite space")
-        return TuneGridSampler(dict(grid), seed=seed), settings
-    if name == "tpe":
-        # Set explicitly: constant_liar's default changed in Optuna 5 and it matters when trials
-        # run concurrently (without it, parallel trials propose near-identical points).
-        options = {"n_startup_trials": 5, "multivariate": True, "constant_liar": True}
-        settings.update({f"tpe_{k}": v for k, v in options.items()})
-        return optuna.samplers.TPESampler(seed=seed, **options), settings
-    if name == "random":
-        return optuna.samplers.RandomSampler(seed=seed), settings
-    if name == "nsga2":
-        settings["nsga2_population_size"] = 10
-        return optuna.samplers.NSGAIISampler(seed=seed, population_size=10), settings
-    raise ConfigError(f"unknown sampler {name!r}; choose one of {list(SAMPLERS)}")
+    return factory(seed, grid, settings), settings

@@ -5,7 +5,7 @@ import os
 import pandas as pd
 
 from analysis import load_results
-from search.experiments.lab1_prune import start_model
+from search.experiments.lab1_qat import Lab1QatExperiment
 from search.options import RunOptions
 from search.runner import run
 
@@ -28,7 +28,7 @@ def test_lab1_qat_smoke_writes_one_row_per_grid_point_and_a_figure(ray_session, 
     # --keep-checkpoints 1 (the default): the model lab1-prune starts from is the best (ties: the
     # smaller width) and the only one that keeps its checkpoint.
     kept = table[table["checkpoint"].notna()]
-    assert kept["checkpoint"].tolist() == [start_model(table)["checkpoint"]]
+    assert kept["checkpoint"].tolist() == [Lab1QatExperiment().best_start(table)["checkpoint"]]
     assert all(os.path.isdir(path) for path in kept["checkpoint"])
     tune_dir = tmp_path / "lab1-qat" / "tune"
     assert len(list(tune_dir.glob("*/*/checkpoint_000000"))) == len(kept)  # the others are deleted

@@ -1,4 +1,9 @@
-"""Compression library: number formats, quantized Linear layers, pruning, cost. Pure PyTorch."""
+"""Compression library: number formats, quantized Linear layers, pruning, cost. Pure PyTorch.
+
+A format is one `NumberFormat` declared in its layer module (`layers/linear_*.py`, see
+`number_format`); `registry` collects them. `formats/` holds the quantizers, `arithmetic/` what
+several formats share.
+"""
 
 from trainables.compress.cost import model_cost
 from trainables.compress.format_examples import example_config

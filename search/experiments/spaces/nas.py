@@ -11,18 +11,16 @@ valid BERT (each hidden size is a multiple of each head count), and the space is
 Grid, TPE and Random search the same thing.
 
 For Lab 3 and notebooks: `arch_from_params(row)` turns a results row (or any dict of sampled
-parameters) into `(arch, identity_projections)` for `ModelRecipe`; `best_nas_trial(table)` is
-the row whose checkpoint Lab 3 starts from.
+parameters) into `(arch, identity_projections)` for `ModelRecipe`; the row whose checkpoint Lab 3
+starts from is `Lab2NasExperiment().best_start(table)` (search/experiments/experiment.py).
 """
 
 from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
 from ray import tune
 
 from errors import ConfigError
-from search.experiments.stage_inputs import best_checkpoint
 from search.options import RunOptions
 from search.study.samplers import grid_size
 from trainables.models.nas_arch import (
@@ -45,7 +43,6 @@ __all__ = [
     "NasSpace",
     "PROJECTION_PARAMS",
     "arch_from_params",
-    "best_nas_trial",
     "get_space",
     "params_from_arch",
     "space_for",
@@ -139,11 +136,3 @@ def get_space(name: str) -> NasSpace:
 def space_for(options: RunOptions) -> NasSpace:
     """The NAS space of this run's profile."""
     return get_space(options.profile.nas_space)
-
-
-def best_nas_trial(table: pd.DataFrame, metric: str = "accuracy") -> dict[str, Any]:
-    """The best finished NAS trial (ties: fewer weight bits, fewer parameters, launch order), with `checkpoint`.
-
-    Works on a `lab2-nas` or `lab2-compress-aware` table (pass `metric`, e.g. post_trained_accuracy).
-    """
-    return best_checkpoint(table, metric)

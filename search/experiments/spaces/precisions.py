@@ -1,157 +1,29 @@
-"""Lab 3's per-layer search spaces: one small table, one row per Linear number format.
+"""Lab 3's per-layer search spaces: each number format declares its own (`NumberFormat.space`).
 
 Every Linear layer of a trial chooses fp32 or the searched format; a layer that chose the format
 then samples each of the format's knobs. A knob is one Optuna parameter that sets one or more
 MASE config keys (`width` sets `data_in_width`, `weight_width` and `bias_width`); everything
-else about the format is fixed per format. `lab3-mixed` searches the `integer` row (the lab's
-widths [8, 16, 32] and fractional widths [2, 4, 8]); `lab3-precisions` runs one search per row.
+else about the format is fixed per format. `lab3-mixed` searches the `integer` space (the lab's
+widths [8, 16, 32] and fractional widths [2, 4, 8]); `lab3-precisions` runs one search per format.
 
 Parameter names are `<layer>.type` ("fp32" or the format) and `<layer>.<knob>`, with `<layer>`
 a short name such as `l0.query` (see `layer_keys`), so that every choice is its own column of
 the results table.
 """
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import optuna
 from torch import nn
 
 from errors import ConfigError
-from trainables.compress.format_examples import BLOCKS_16 as EXAMPLE_BLOCKS_16
-from trainables.compress.format_examples import every_tensor
-from trainables.compress.layers.quantized_linear import TENSORS
+from trainables.compress.number_format import PrecisionSpace
+from trainables.compress.registry import FORMATS, PRECISION_SPACES
 
 FP32 = "fp32"
 TYPE_KNOB = "type"
-# The examples' blocks of 16 features, the batch dimension of the input skipped explicitly.
-BLOCKS_16 = {**EXAMPLE_BLOCKS_16, "data_in_skip_first_dim": True}
-
-
-@dataclass(frozen=True)
-class Knob:
-    """One searched choice of a format: its values and the MASE config keys it sets.
-
-    A plain knob sets every key in `keys` to the chosen value. A knob with `expands` sets, for a
-    chosen value, the keys and values `expands[value]` lists instead (`E4M3` -> exponent and
-    mantissa widths of every tensor).
-    """
-
-    choices: tuple[Any, ...]
-    keys: tuple[str, ...]
-    expands: Mapping[Any, Mapping[str, Any]] | None = None
-
-
-def per_tensor(key: str, choices: Sequence[Any]) -> Knob:
-    """A knob setting `<tensor>_<key>` of data_in, weight and bias to one value."""
-    return Knob(tuple(choices), tuple(f"{tensor}_{key}" for tensor in TENSORS))
-
-
-def one_key(key: str, choices: Sequence[Any]) -> Knob:
-    """A knob setting a single MASE config key."""
-    return Knob(tuple(choices), (key,))
-
-
-def mx_element_knob(names: Sequence[str]) -> Knob:
-    """A knob choosing the MXFP element type (`E4M3`, ...) of input, weight and bias together."""
-    expands = {}
-    for name in names:
-        exponent, mantissa = (int(part) for part in name.removeprefix("E").split("M"))
-        expands[name] = {
-            **{f"{tensor}_exponent_width": exponent for tensor in TENSORS},
-            **{f"{tensor}_frac_width": mantissa for tensor in TENSORS},
-        }
-    keys = tuple(key for tensor in TENSORS for key in (f"{tensor}_exponent_width", f"{tensor}_frac_width"))
-    return Knob(tuple(names), keys, expands)
-
-
-@dataclass(frozen=True)
-class PrecisionSpace:
-    """How one format is searched per layer: its knobs, and the MASE keys fixed for every layer."""
-
-    knobs: Mapping[str, Knob]
-    fixed: Mapping[str, Any] = field(default_factory=dict)
-    note: str = ""
-
-
-PRECISION_SPACES: dict[str, PrecisionSpace] = {
-    "integer": PrecisionSpace(
-        {"width": per_tensor("width", (8, 16, 32)), "frac_width": per_tensor("frac_width", (2, 4, 8))},
-        note="the lab's task 1 space",
-    ),
-    "minifloat_denorm": PrecisionSpace(
-        {"width": per_tensor("width", (8, 16)), "exponent_width": per_tensor("exponent_width", (3, 4, 5))},
-        every_tensor(exponent_bias=None),
-        note="default bias 2^(E-1) - 1",
-    ),
-    "minifloat_ieee": PrecisionSpace(
-        {"width": per_tensor("width", (8, 16)), "exponent_width": per_tensor("exponent_width", (3, 4, 5))},
-        every_tensor(exponent_bias=None),
-        note="default bias 2^(E-1) - 1",
-    ),
-    # A log value is a power of two whatever its width, so width only buys range; 9 is the
-    # widest this library allows (1 sign + float32's 8 exponent bits).
-    "log": PrecisionSpace(
-        {"width": per_tensor("width", (4, 6, 8))},
-        every_tensor(exponent_bias=None),
-        note="default bias 2^(width-2) - 1; no zero",
-    ),
-    "block_fp": PrecisionSpace(
-        {"width": per_tensor("width", (4, 6, 8))},
-        {**every_tensor(exponent_width=8, exponent_bias=None), **BLOCKS_16},
-        note="8-bit shared exponent per block of 16",
-    ),
-    "block_minifloat": PrecisionSpace(
-        {"width": per_tensor("width", (6, 8)), "exponent_width": per_tensor("exponent_width", (2, 3, 4))},
-        {**every_tensor(exponent_bias_width=8), **BLOCKS_16},
-        note="8-bit shared bias per block of 16",
-    ),
-    "block_log": PrecisionSpace(
-        {"width": per_tensor("width", (3, 4, 5))},
-        {**every_tensor(exponent_bias_width=8), **BLOCKS_16},
-        note="8-bit shared bias per block of 16; no zero",
-    ),
-    "binary": PrecisionSpace(
-        {"weight_bipolar": one_key("weight_bipolar", (True, False))},
-        {"weight_stochastic": False},
-        note="weight only: +-1, or {0, mean abs w} per row",
-    ),
-    "binary_scaling": PrecisionSpace(
-        {
-            "weight_bipolar": one_key("weight_bipolar", (True, False)),
-            "data_in_bipolar": one_key("data_in_bipolar", (True, False)),
-        },
-        {**every_tensor(stochastic=False), "bias_bipolar": False, "binary_training": True},
-        note="input, weight, bias binarised; learned weight scale",
-    ),
-    "binary_residual_sign": PrecisionSpace(
-        {"data_in_levels": one_key("data_in_levels", (1, 2, 3))},
-        {
-            **every_tensor(stochastic=False, bipolar=True),
-            "data_in_residual_sign": True,
-            "binary_training": True,
-        },
-        note="residual-sign input, +-1 weight with learned scale",
-    ),
-    "mxint": PrecisionSpace(
-        {"width": per_tensor("width", (4, 6, 8))},
-        every_tensor(block_size=32),
-        note="OCP MXINT: 8-bit power-of-two scale per 32 elements of a row",
-    ),
-    "mxfp": PrecisionSpace(
-        {"element": mx_element_knob(("E4M3", "E5M2", "E3M2", "E2M3", "E2M1"))},
-        every_tensor(block_size=32),
-        note="OCP MXFP8/6/4: 8-bit power-of-two scale per 32 elements of a row",
-    ),
-    "ternary": PrecisionSpace(
-        {
-            "weight_threshold_statistic": one_key("weight_threshold_statistic", ("mean", "max", "median")),
-            "weight_scaling_factor": one_key("weight_scaling_factor", (True, False)),
-        },
-        note="weight only, {-a, 0, a} per row",
-    ),
-}
 
 
 def precision_space(format_name: str) -> PrecisionSpace:
@@ -164,10 +36,8 @@ def precision_space(format_name: str) -> PrecisionSpace:
 
 
 def searchable_formats() -> list[str]:
-    """Formats the compression library registers and this table declares, in the table's order."""
-    from trainables.compress.registry import LINEAR_FORMATS
-
-    return [name for name in PRECISION_SPACES if name in LINEAR_FORMATS]
+    """The registered formats that declare a Lab 3 space, in the formats' order."""
+    return [name for name, number_format in FORMATS.items() if number_format.space is not None]
 
 
 def check_precisions(names: Sequence[str]) -> None:

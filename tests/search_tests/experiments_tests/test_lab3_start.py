@@ -10,13 +10,16 @@ from adls.cli import main
 from analysis.results import load_results
 from errors import ConfigError
 from search.experiments import registry
+from search.experiments.experiment import Experiment
 from search.experiments.lab3_start import start_experiment, starting_point
 from search.options import RunOptions
 from search.run_plan import RunPlan
 
 
-class FakeNas:
+class FakeNas(Experiment):
     """Stands in for lab2-nas, so these tests do not depend on (or run) the real NAS search."""
+
+    start_metric = "accuracy"
 
     def variants(self, options, inputs):
         raise AssertionError("the stored lab2-nas results must be reused, not rerun")
@@ -83,8 +86,11 @@ def test_from_chooses_explicitly(tmp_path, nas):
     assert RunPlan(fresh).dependencies("lab3-mixed") == ("lab2-nas",)
 
 
-def test_from_nas_without_a_nas_experiment_is_a_config_error(tmp_path, monkeypatch):
-    monkeypatch.delitem(registry.EXPERIMENTS, "lab2-nas", raising=False)
+def test_from_nas_without_a_nas_experiment_is_a_config_error(tmp_path, monkeypatch, request):
+    # Put back in its order afterwards: messages list the experiments in the registry's order.
+    everything = dict(registry.EXPERIMENTS)
+    request.addfinalizer(lambda: (registry.EXPERIMENTS.clear(), registry.EXPERIMENTS.update(everything)))
+    del registry.EXPERIMENTS["lab2-nas"]
     options = RunOptions(profile_name="smoke", storage=str(tmp_path), start_from="lab2-nas")
     with pytest.raises(ConfigError, match="no lab2-nas experiment"):
         start_experiment(options, RunPlan(options).has_results)

@@ -3,13 +3,13 @@
 import pytest
 
 from errors import ConfigError
+from search.experiments.lab2_nas import Lab2NasExperiment
 from search.experiments.spaces.nas import (
     ARCH_FIELDS,
     NAS_SPACES,
     PROJECTION_PARAMS,
     NasSpace,
     arch_from_params,
-    best_nas_trial,
     get_space,
     space_for,
 )
@@ -93,7 +93,7 @@ def test_a_space_with_invalid_points_and_an_unknown_name_are_refused():
         get_space("huge")
 
 
-def test_best_nas_trial_prefers_fewer_parameters_on_a_tie():
+def test_the_best_nas_start_prefers_fewer_parameters_on_a_tie():
     import pandas as pd
 
     table = pd.DataFrame(
@@ -107,4 +107,4 @@ def test_best_nas_trial_prefers_fewer_parameters_on_a_tie():
             "checkpoint": ["a", "b", None, "d"],
         }
     )
-    assert best_nas_trial(table)["checkpoint"] == "b"
+    assert Lab2NasExperiment().best_start(table)["checkpoint"] == "b"

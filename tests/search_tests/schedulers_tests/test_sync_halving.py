@@ -11,7 +11,7 @@ import pytest
 from ray import tune
 
 from search.options import RunOptions
-from search.schedulers.early_stopping import make_scheduler
+from search.schedulers.early_stopping import SHA_BATCH, early_stopping
 from search.schedulers.sync_halving import Batch, SynchronousHalving
 
 RUNG = 0.25 * 0.98
@@ -235,8 +235,13 @@ def test_a_searcher_that_ends_early_does_not_leave_a_batch_paused():
 
 
 def test_make_scheduler_sha_ranks_eval_loss_at_a_quarter_of_the_trial():
-    scheduler = make_scheduler("sha", 2.0, num_trials=6)
-    assert isinstance(scheduler, SynchronousHalving) and make_scheduler("sha", None, num_trials=6) is None
+    plan = early_stopping("sha", 2.0, num_trials=6)
+    scheduler = plan.scheduler
+    assert (
+        isinstance(scheduler, SynchronousHalving)
+        and early_stopping("sha", None, num_trials=6).scheduler is None
+    )
+    assert plan.pause_epochs == plan.rungs[:1] and plan.concurrency(1) == SHA_BATCH
     trials = [FakeTrial(trial_id=str(i), status="RUNNING") for i in range(6)]
     for trial in trials:
         scheduler.on_trial_add(None, trial)

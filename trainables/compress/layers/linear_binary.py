@@ -40,6 +40,7 @@ from trainables.compress.formats.binary import binary_quantize, clip_to_unit, re
 from trainables.compress.formats.mase_exact import mase_clip_in_place
 from trainables.compress.layers.quantized_linear import FP32_BITS, TENSORS, QuantizedLinear, Quantizer
 from trainables.compress.mase_mode import is_mase_exact
+from trainables.compress.number_format import NumberFormat, PrecisionSpace, every_tensor, one_key
 
 MAX_RESIDUAL_LEVELS = 3
 
@@ -192,3 +193,59 @@ class LinearBinaryResidualSign(_GammaLinear):
         """The fp32 weight clipped to [-1, 1], times |gamma| (MASE's path without binary training)."""
         clip = mase_clip_in_place if self.mase_exact else clip_to_unit
         return clip(weight) * self.gamma.abs()
+
+
+FORMATS = (
+    NumberFormat(
+        LinearBinary,
+        # Not bipolar: {0, mean |w|} per row. Unscaled +-1 weights make every Linear of a BERT ~50x
+        # larger than its fp32 weights and training erratic; binary_scaling learns a scale for +-1.
+        example={"name": "binary", "weight_stochastic": False, "weight_bipolar": False},
+        space=PrecisionSpace(
+            {"weight_bipolar": one_key("weight_bipolar", (True, False))},
+            {"weight_stochastic": False},
+            note="weight only: +-1, or {0, mean abs w} per row",
+        ),
+        order=7,
+    ),
+    NumberFormat(
+        LinearBinaryScaling,
+        example={
+            "name": "binary_scaling",
+            **every_tensor(stochastic=False),
+            "data_in_bipolar": False,
+            "weight_bipolar": True,
+            "bias_bipolar": False,
+            "binary_training": True,
+        },
+        space=PrecisionSpace(
+            {
+                "weight_bipolar": one_key("weight_bipolar", (True, False)),
+                "data_in_bipolar": one_key("data_in_bipolar", (True, False)),
+            },
+            {**every_tensor(stochastic=False), "bias_bipolar": False, "binary_training": True},
+            note="input, weight, bias binarised; learned weight scale",
+        ),
+        order=8,
+    ),
+    NumberFormat(
+        LinearBinaryResidualSign,
+        example={
+            "name": "binary_residual_sign",
+            "data_in_levels": 2,
+            "data_in_residual_sign": True,
+            **every_tensor(stochastic=False, bipolar=True),
+            "binary_training": True,
+        },
+        space=PrecisionSpace(
+            {"data_in_levels": one_key("data_in_levels", (1, 2, 3))},
+            {
+                **every_tensor(stochastic=False, bipolar=True),
+                "data_in_residual_sign": True,
+                "binary_training": True,
+            },
+            note="residual-sign input, +-1 weight with learned scale",
+        ),
+        order=9,
+    ),
+)

@@ -32,6 +32,13 @@ from trainables.compress.formats.mase_exact import (
 from trainables.compress.layers.linear_log import MAX_LOG_WIDTH
 from trainables.compress.layers.quantized_linear import TENSORS, QuantizedLinear, Quantizer
 from trainables.compress.mase_mode import is_mase_exact
+from trainables.compress.number_format import (
+    BLOCKS_16,
+    NumberFormat,
+    PrecisionSpace,
+    every_tensor,
+    per_tensor,
+)
 
 
 class _BlockLinear(QuantizedLinear):
@@ -142,3 +149,48 @@ class LinearBlockLog(_BlockLinear):
             "width": int(config[f"{tensor}_width"]),
             "exponent_bias_width": int(config[f"{tensor}_exponent_bias_width"]),
         }
+
+
+# The examples' blocks of 16 features, the batch dimension of the input skipped explicitly.
+_BLOCKS = {**BLOCKS_16, "data_in_skip_first_dim": True}
+
+FORMATS = (
+    NumberFormat(
+        LinearBlockFP,
+        example={
+            "name": "block_fp",
+            **every_tensor(width=8, exponent_width=8, exponent_bias=None),
+            **_BLOCKS,
+        },
+        space=PrecisionSpace(
+            {"width": per_tensor("width", (4, 6, 8))},
+            {**every_tensor(exponent_width=8, exponent_bias=None), **_BLOCKS},
+            note="8-bit shared exponent per block of 16",
+        ),
+        order=4,
+    ),
+    NumberFormat(
+        LinearBlockMinifloat,
+        example={
+            "name": "block_minifloat",
+            **every_tensor(width=8, exponent_width=4, exponent_bias_width=8),
+            **_BLOCKS,
+        },
+        space=PrecisionSpace(
+            {"width": per_tensor("width", (6, 8)), "exponent_width": per_tensor("exponent_width", (2, 3, 4))},
+            {**every_tensor(exponent_bias_width=8), **_BLOCKS},
+            note="8-bit shared bias per block of 16",
+        ),
+        order=5,
+    ),
+    NumberFormat(
+        LinearBlockLog,
+        example={"name": "block_log", **every_tensor(width=8, exponent_bias_width=8), **_BLOCKS},
+        space=PrecisionSpace(
+            {"width": per_tensor("width", (3, 4, 5))},
+            {**every_tensor(exponent_bias_width=8), **_BLOCKS},
+            note="8-bit shared bias per block of 16; no zero",
+        ),
+        order=6,
+    ),
+)

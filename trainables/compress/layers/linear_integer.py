@@ -8,6 +8,7 @@ from errors import ConfigError
 from trainables.compress.config_checks import require_int
 from trainables.compress.formats.integer import fixed_point_quantize
 from trainables.compress.layers.quantized_linear import TENSORS, QuantizedLinear, Quantizer
+from trainables.compress.number_format import NumberFormat, PrecisionSpace, every_tensor, per_tensor
 
 MAX_WIDTH = 64
 
@@ -43,3 +44,16 @@ def fixed_point_config(width: int, frac_width: int) -> dict[str, Any]:
         linear[f"{tensor}_width"] = width
         linear[f"{tensor}_frac_width"] = frac_width
     return {"by": "type", "default": {"config": {"name": None}}, "linear": {"config": linear}}
+
+
+FORMATS = (
+    NumberFormat(
+        LinearInteger,
+        example={"name": "integer", **every_tensor(width=8, frac_width=4)},
+        space=PrecisionSpace(
+            {"width": per_tensor("width", (8, 16, 32)), "frac_width": per_tensor("frac_width", (2, 4, 8))},
+            note="the lab's task 1 space",
+        ),
+        order=0,
+    ),
+)

@@ -9,6 +9,7 @@ from trainables.compress.formats.log import log_quantize
 from trainables.compress.formats.mase_exact import mase_log_quantize
 from trainables.compress.layers.quantized_linear import TENSORS, QuantizedLinear, Quantizer
 from trainables.compress.mase_mode import is_mase_exact
+from trainables.compress.number_format import NumberFormat, PrecisionSpace, every_tensor, per_tensor
 
 # 1 sign bit + at most float32's 8 exponent bits.
 MAX_LOG_WIDTH = 1 + MAX_EXPONENT_WIDTH
@@ -35,3 +36,19 @@ class LinearLog(QuantizedLinear):
             width=int(config[f"{tensor}_width"]),
             exponent_bias=optional_exponent_bias(config, f"{tensor}_exponent_bias", self.layer_name),
         )
+
+
+FORMATS = (
+    NumberFormat(
+        LinearLog,
+        example={"name": "log", **every_tensor(width=8, exponent_bias=None)},
+        # A log value is a power of two whatever its width, so width only buys range; 9 is the
+        # widest this library allows (1 sign + float32's 8 exponent bits).
+        space=PrecisionSpace(
+            {"width": per_tensor("width", (4, 6, 8))},
+            every_tensor(exponent_bias=None),
+            note="default bias 2^(width-2) - 1; no zero",
+        ),
+        order=3,
+    ),
+)

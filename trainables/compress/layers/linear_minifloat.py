@@ -19,6 +19,7 @@ from trainables.compress.formats.mase_exact import (
 from trainables.compress.formats.minifloat import minifloat_denorm_quantize, minifloat_ieee_quantize
 from trainables.compress.layers.quantized_linear import TENSORS, QuantizedLinear, Quantizer
 from trainables.compress.mase_mode import is_mase_exact
+from trainables.compress.number_format import NumberFormat, PrecisionSpace, every_tensor, per_tensor
 
 
 class _MinifloatLinear(QuantizedLinear):
@@ -65,3 +66,27 @@ class LinearMinifloatIEEE(_MinifloatLinear):
     min_mantissa_bits = 0
     quantize = staticmethod(minifloat_ieee_quantize)
     mase_quantize = staticmethod(mase_minifloat_ieee_quantize)
+
+
+def _minifloat_space() -> PrecisionSpace:
+    return PrecisionSpace(
+        {"width": per_tensor("width", (8, 16)), "exponent_width": per_tensor("exponent_width", (3, 4, 5))},
+        every_tensor(exponent_bias=None),
+        note="default bias 2^(E-1) - 1",
+    )
+
+
+FORMATS = (
+    NumberFormat(
+        LinearMinifloatDenorm,
+        example={"name": "minifloat_denorm", **every_tensor(width=8, exponent_width=4, exponent_bias=None)},
+        space=_minifloat_space(),
+        order=1,
+    ),
+    NumberFormat(
+        LinearMinifloatIEEE,
+        example={"name": "minifloat_ieee", **every_tensor(width=8, exponent_width=4, exponent_bias=None)},
+        space=_minifloat_space(),
+        order=2,
+    ),
+)

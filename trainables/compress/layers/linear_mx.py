@@ -21,6 +21,13 @@ from trainables.compress.formats.mxfp import MXFP_ELEMENT_TYPES, mxfp_quantize
 from trainables.compress.formats.mxint import MX_SCALE_BITS, mxint_quantize
 from trainables.compress.layers.quantized_linear import TENSORS, QuantizedLinear, Quantizer
 from trainables.compress.mase_mode import is_mase_exact
+from trainables.compress.number_format import (
+    NumberFormat,
+    PrecisionSpace,
+    every_tensor,
+    mx_element_knob,
+    per_tensor,
+)
 
 UNSUPPORTED_FLAGS = ("gptq", "clip_search")
 
@@ -124,3 +131,28 @@ class LinearMXFP(_MXLinear):
 
     def element_bits(self) -> int:
         return 1 + int(self.config["weight_exponent_width"]) + int(self.config["weight_frac_width"])
+
+
+# OCP's MXINT8 and MXFP8 (E4M3) as examples: one 8-bit power-of-two scale per 32 consecutive elements.
+FORMATS = (
+    NumberFormat(
+        LinearMXInt,
+        example={"name": "mxint", **every_tensor(width=8, block_size=32)},
+        space=PrecisionSpace(
+            {"width": per_tensor("width", (4, 6, 8))},
+            every_tensor(block_size=32),
+            note="OCP MXINT: 8-bit power-of-two scale per 32 elements of a row",
+        ),
+        order=10,
+    ),
+    NumberFormat(
+        LinearMXFP,
+        example={"name": "mxfp", **every_tensor(exponent_width=4, frac_width=3, block_size=32)},
+        space=PrecisionSpace(
+            {"element": mx_element_knob(("E4M3", "E5M2", "E3M2", "E2M3", "E2M1"))},
+            every_tensor(block_size=32),
+            note="OCP MXFP8/6/4: 8-bit power-of-two scale per 32 elements of a row",
+        ),
+        order=11,
+    ),
+)

@@ -7,6 +7,7 @@ from typing import Any
 from trainables.compress.config_checks import optional_number, require_choice, require_flag
 from trainables.compress.formats.ternary import THRESHOLD_FACTORS, ternary_quantize
 from trainables.compress.layers.quantized_linear import FP32_BITS, QuantizedLinear, Quantizer
+from trainables.compress.number_format import NumberFormat, PrecisionSpace, one_key
 
 TERNARY_BITS = 2
 # MASE's precomputed statistics, in MASE's order of precedence.
@@ -57,3 +58,21 @@ class LinearTernary(QuantizedLinear):
     def weight_bits(self) -> float:
         scales = self.weight.shape[0] if self.config["weight_scaling_factor"] else 0
         return float(TERNARY_BITS * self.weight.numel() + FP32_BITS * scales)
+
+
+FORMATS = (
+    NumberFormat(
+        LinearTernary,
+        example={"name": "ternary", "weight_scaling_factor": True, "weight_threshold_statistic": "mean"},
+        space=PrecisionSpace(
+            {
+                "weight_threshold_statistic": one_key(
+                    "weight_threshold_statistic", ("mean", "max", "median")
+                ),
+                "weight_scaling_factor": one_key("weight_scaling_factor", (True, False)),
+            },
+            note="weight only, {-a, 0, a} per row",
+        ),
+        order=12,
+    ),
+)

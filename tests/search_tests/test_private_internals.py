@@ -1,0 +1,99 @@
+"""The private Ray Tune and Optuna internals we rely on: fenced into a few modules, and still there.
+
+Private names are used only in search/study/ (OptunaSearch's and GridSampler's state, Optuna's
+table models), search/run/interrupts.py (Tune's SIGINT handling) and cluster/config.py (`ray up`'s
+config checks); each of those modules names
+the versions it was checked with (`CHECKED_WITH`). These tests fail loudly, naming the assumption
+and the checked versions, on an installed Ray or Optuna where one no longer holds.
+"""
+
+import importlib
+import importlib.util
+import re
+from importlib.metadata import version
+from pathlib import Path
+
+import optuna
+import pytest
+from ray.tune.search.optuna import OptunaSearch
+
+from cluster import config
+from search.run import interrupts, quiet
+from search.study import bulk_write, database, samplers
+from search.study.samplers import TuneGridSampler
+from trainables.ray_adapter import CHECKPOINT_LOGGERS
+
+ROOT = Path(__file__).resolve().parents[2]
+FENCED = ("search/study/", "search/schedulers/", "search/run/interrupts.py", "cluster/config.py")
+# A private name of Ray or Optuna: an import from a private module, or OptunaSearch's / a study's state.
+PRIVATE = re.compile(r"(from|import) (ray|optuna)\S*\._[a-z]|\._ot_|\bstudy\._|\._study_id\b|\._all_grids\b")
+
+
+def _checked(module) -> str:
+    installed = {name: version(name) for name in module.CHECKED_WITH}
+    return f"{module.__name__} was checked with {module.CHECKED_WITH}; installed: {installed}"
+
+
+def test_private_names_are_used_only_in_the_fenced_modules():
+    outside = []
+    for top in ("adls", "search", "trainables", "analysis", "cluster"):
+        for path in sorted((ROOT / top).rglob("*.py")):
+            relative = path.relative_to(ROOT).as_posix()
+            if relative.startswith(FENCED):
+                continue
+            outside += [
+                f"{relative}: {line.strip()}"
+                for line in path.read_text().splitlines()
+                if PRIVATE.search(line)
+            ]
+    assert outside == []
+
+
+def test_optuna_search_keeps_its_study_trials_name_and_metric_where_study_search_reads_them():
+    search = OptunaSearch(
+        space={"x": optuna.distributions.FloatDistribution(0, 1)}, metric="accuracy", mode="max"
+    )
+    for name in ("_ot_study", "_ot_trials", "_study_name", "_metric"):
+        assert hasattr(search, name), f"OptunaSearch.{name} is gone; {_checked(database)}"
+    assert isinstance(search._ot_study, optuna.Study), _checked(database)
+
+
+def test_grid_sampler_and_study_keep_the_state_tune_grid_sampler_reads():
+    sampler = TuneGridSampler({"x": [1, 2]}, seed=0)
+    for name in ("_all_grids", "_search_space", "_param_names", "_same_search_space"):
+        assert hasattr(sampler, name), f"GridSampler.{name} is gone; {_checked(samplers)}"
+    study = optuna.create_study(sampler=sampler)
+    trial = study.ask()
+    assert hasattr(study, "_storage") and hasattr(study, "_study_id"), _checked(samplers)
+    assert hasattr(trial, "_trial_id"), _checked(samplers)
+    point = sampler.visited_attrs({"x": 1})["grid_id"]
+    assert sampler._all_grids[point] == (1,), _checked(samplers)
+
+
+def test_optunas_table_models_are_where_bulk_write_imports_them():
+    models = importlib.import_module("optuna.storages._rdb.models")
+    for name in (
+        "StudyModel",
+        "TrialModel",
+        "TrialValueModel",
+        "TrialParamModel",
+        "TrialIntermediateValueModel",
+    ):
+        assert hasattr(models, name), f"optuna's {name} is gone; {_checked(bulk_write)}"
+
+
+def test_tune_still_catches_sigint_where_fit_or_interrupt_expects_it():
+    tune_module = importlib.import_module("ray.tune.tune")
+    assert callable(getattr(tune_module, "_setup_signal_catching", None)), _checked(interrupts)
+
+
+def test_ray_ups_config_checks_are_where_cluster_config_imports_them():
+    util = importlib.import_module("ray.autoscaler._private.util")
+    assert callable(getattr(util, "prepare_config", None)), _checked(config)
+    assert callable(getattr(util, "validate_config", None)), _checked(config)
+
+
+@pytest.mark.parametrize("logger", [quiet.TOKEN_SETUP_LOGGER, *CHECKPOINT_LOGGERS])
+def test_the_private_loggers_we_silence_still_exist(logger):
+    # Their messages are silenced by logger name (search/run/quiet.py, trainables/ray_adapter.py).
+    assert importlib.util.find_spec(logger) is not None, f"the logger {logger} is gone"
