@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-reliability smoke test-cluster test-labs test-browser test-package test-export lint format bench clean
+.PHONY: demo test test-reliability smoke test-cluster test-labs test-models test-export test-browser test-package lint format bench clean
 
 # Reinstall only when the requirements or the project metadata change.
 $(STAMP): requirements.txt pyproject.toml
@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/adls run lab1-qat --profile quick
 
 test: $(STAMP)
-	$(BIN)/pytest -q -m "not cluster and not reliability and not labs and not browser and not package and not export"
+	$(BIN)/pytest -q -m "not cluster and not reliability and not labs and not browser and not package and not models and not export"
 
 # Real `adls run` drivers killed (SIGKILL, Ctrl-C) and raced (two writers): minutes, own CI step.
 test-reliability: $(STAMP)
@@ -50,6 +50,10 @@ test-cluster: $(STAMP)
 # The labs' own setting, offline: `adls run lab1 --profile full` capped, on a test-built hub cache.
 test-labs: $(STAMP)
 	$(BIN)/pytest -q -m labs
+
+# Every experiment on tiny DistilBERT, RoBERTa and ALBERT models and own CSV/JSONL/Parquet data (minutes).
+test-models: $(STAMP)
+	$(BIN)/pytest -q -m models
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -46,7 +46,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
     checkpoint, label = resolve_checkpoint(args.target, args.trial)
     try:
-        model, _ = load_model(checkpoint)
+        model, recipe = load_model(checkpoint)
     except FileNotFoundError as error:
         raise ResultsError(
             f"{error}; the trial's checkpoint is gone, rerun the experiment with --force"
@@ -68,7 +68,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         writer.writeheader()
         writer.writerows([*rows, total])
         return 0
-    print(f"{label}: {checkpoint}")
+    kind = f"{type(model).__name__}, {recipe.model_type} family, {recipe.num_labels} classes"
+    print(f"{label}: {checkpoint} ({kind})")
     print(_table([*rows, total]))
     print("totals (model_cost): " + ", ".join(f"{key}={_cell(value)}" for key, value in totals.items()))
     return 0
@@ -109,6 +110,8 @@ def resolve_checkpoint(target: str, trial: str | None = None) -> tuple[str, str]
             raise ResultsError(f"--trial {trial!r} is not a trial of {target}; its trials: {known}")
         row = chosen.iloc[0]
         label = f"{row['experiment']} trial {trial}"
+    model = row.get("model") if isinstance(row.get("model"), str) else "bert-tiny"
+    label += f" [model {model}, data {row.get('dataset', '?')}]"
     checkpoint = resolve_path(row.get("checkpoint"), path)
     if not checkpoint:
         raise ResultsError(f"{label} of {target} saved no checkpoint (status {row.get('status')})")

@@ -55,6 +55,7 @@ NOT_METRICS = frozenset(
         "profile",
         "dataset",
         "seed",
+        "num_classes",
         "duration_s",
         OBJECTIVE_COLUMN,
         MODE_COLUMN,
@@ -198,6 +199,8 @@ def best_records(table: pd.DataFrame, k: int = 1) -> list[dict[str, Any]]:
                 "params": params_of(row),
                 "metrics": {key: _plain(value) for key, value in metrics_of(row).items()},
                 "checkpoint": row.get("checkpoint") if isinstance(row.get("checkpoint"), str) else None,
+                "model": _text(row.get("model")) or "bert-tiny",
+                "dataset": _text(row.get("dataset")),
             }
         )
     return records
@@ -222,7 +225,8 @@ def format_best(
     for record in records:
         search = f"{record['experiment']}/{record['variant']}"
         if search != last:
-            lines.append(f"[{search}] best by: {record['rule']}")
+            on = f"model {record.get('model') or 'bert-tiny'}, data {record.get('dataset') or '?'}"
+            lines.append(f"[{search}] best by: {record['rule']} ({on})")
             last = search
         params = ", ".join(f"{key}={_short(value)}" for key, value in record["params"].items()) or "-"
         shown = list(record["metrics"].items())[:metric_limit]
@@ -233,6 +237,11 @@ def format_best(
         if folder is not None and record["rank"] == 1 and record["checkpoint"]:
             lines.append(f"     export: {export_command(folder, record['trial_id'])}")
     return lines
+
+
+def _text(value: Any) -> str | None:
+    """A text cell, or None for a missing one (NaN in a table read back)."""
+    return value if isinstance(value, str) and value else None
 
 
 def _short(value: Any) -> str:

@@ -22,17 +22,30 @@ CHANCE_LINE = {"color": "black", "linestyle": "-.", "linewidth": 0.8}
 
 
 def run_label(table: pd.DataFrame) -> str:
-    """`<profile> profile, <dataset>` (and `MASE-exact` when set) from the columns every row carries."""
+    """`<profile> profile, [<model> on ]<dataset>` (and `MASE-exact` when set) from every row's columns.
+
+    The model is named when the run brought its own (`model` column; the default is bert-tiny),
+    and a dataset file by its name.
+    """
     parts = []
     profile = first_value(table, "profile")
     if profile is not None:
         parts.append(f"{profile} profile")
     dataset = first_value(table, "dataset")
+    model = first_value(table, "model")
     if dataset is not None:
-        parts.append(str(dataset))
+        shown = data_name(str(dataset))
+        parts.append(f"{model} on {shown}" if model is not None else shown)
+    elif model is not None:
+        parts.append(str(model))
     if bool(first_value(table, "mase_exact", False)):
         parts.append("MASE-exact")
     return ", ".join(parts) or "profile and dataset not recorded"
+
+
+def data_name(dataset: str) -> str:
+    """A dataset as a title shows it: a file or folder by its name, anything else as given."""
+    return dataset.rstrip("/").rsplit("/", 1)[-1] if dataset.startswith(("/", "~", ".")) else dataset
 
 
 def chance_line(axes: plt.Axes, table: pd.DataFrame) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.best import best_records, export_command, objectives_of, params_of
+from analysis.figure_parts import data_name
 from analysis.figures import FIGURES
 from analysis.results import FINISHED, TABLE_FILE, load_results
 from errors import ResultsError
@@ -25,6 +26,8 @@ ORDER = ("base", *FIGURES)
 # A trials table longer than this shows its first rows and says where the rest is.
 MAX_TRIAL_ROWS = 200
 SOURCE_COLUMNS = ("data_source", "model_source", "tokenizer_source")
+# What a run records about its own --model and --dataset (absent in the labs' setting).
+OWN_COLUMNS = ("model", "data_hash", "text_columns", "label_column", "label_map", "class_counts")
 
 
 def experiment_folders(location: str | Path) -> list[Path]:
@@ -67,14 +70,18 @@ def _scope(folders: Sequence[Path]) -> str:
     """
     profiles: set[str] = set()
     datasets: set[str] = set()
+    models: set[str] = set()
     for folder in folders:
         table = load_results(folder)
-        for column, seen in (("profile", profiles), ("dataset", datasets)):
+        for column, seen in (("profile", profiles), ("dataset", datasets), ("model", models)):
             if column in table.columns:
                 seen.update(str(value) for value in table[column].dropna().unique())
     profile = ", ".join(sorted(profiles)) or "unknown"
     label = "profile" if len(profiles) <= 1 else "profiles"
-    return f"{profile} {label}, {', '.join(sorted(datasets)) or 'unknown data'}"
+    data = ", ".join(sorted(data_name(d) for d in datasets)) or "unknown data"
+    if models:
+        data = f"{', '.join(sorted(models))} on {data}"
+    return f"{profile} {label}, {data}"
 
 
 def experiment_section(folder: Path, top: int = 3) -> str:
@@ -118,7 +125,7 @@ def _facts(table: pd.DataFrame, run: dict[str, Any], folder: Path) -> str:
         ("profile", first.get("profile", options.get("profile_name"))),
         ("dataset", first.get("dataset", options.get("dataset"))),
     ]
-    for column in SOURCE_COLUMNS:
+    for column in (*SOURCE_COLUMNS, *OWN_COLUMNS):
         value = first.get(column, run.get(column))
         if value is not None and not (isinstance(value, float) and pd.isna(value)):
             facts.append((column.replace("_", " "), value))

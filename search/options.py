@@ -75,9 +75,36 @@ def _rows_problem(flag: str, value: Any) -> str | None:
 
 
 def _dataset_problem(flag: str, value: str | None) -> str | None:
-    if value is not None and value not in DATASETS:
-        return f"unknown dataset {value!r}; choose one of {list(DATASETS)}"
+    if value is not None and not value.strip():
+        return f"{flag} is empty; give one of {list(DATASETS)}, a file, a folder or a hub dataset id"
     return None
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number") from None
+    if not 0 < value < 1:
+        raise ValueError(f"{text} must be a number between 0 and 1")
+    return value
+
+
+def _fraction_problem(flag: str, value: float) -> str | None:
+    if not 0 < value < 1:
+        return f"{flag}={value} must be a number between 0 and 1"
+    return None
+
+
+# The own-data options (--dataset file, folder or hub id) and their defaults: refused with a
+# built-in dataset, whose columns are fixed.
+OWN_DATA_OPTIONS = (
+    ("text_column", "--text-column", "text"),
+    ("label_column", "--label-column", "label"),
+    ("dataset_config", "--dataset-config", None),
+    ("train_split", "--train-split", "train"),
+    ("test_split", "--test-split", None),
+)
 
 
 def _optuna_storage_problem(flag: str, value: str | None) -> str | None:
@@ -137,7 +164,37 @@ class RunOptions:
         "--data-dir", None, help="aclImdb folder for IMDb (implies --dataset imdb)"
     )
     dataset: str | None = run_option(
-        "--dataset", None, choices=DATASETS, check=_dataset_problem, help="override the profile's dataset"
+        "--dataset",
+        None,
+        check=_dataset_problem,
+        help=f"{', '.join(DATASETS)} (built in), a CSV/TSV/JSONL/Parquet file, a folder holding train.* "
+        "and test.*, or a hub dataset id (default: the profile's)",
+    )
+    # The run's own model and data (docs/experiments.md, "Your own model and data").
+    model: str | None = run_option(
+        "--model",
+        None,
+        help="a sequence classifier: hub id or save_pretrained folder (BERT, DistilBERT, RoBERTa, ALBERT; "
+        "default: bert-tiny)",
+    )
+    tokenizer: str | None = run_option(
+        "--tokenizer", None, help="hub id or folder of the tokenizer (default: the --model's own)"
+    )
+    text_column: str = run_option(
+        "--text-column", "text", help="the text column, or COL1,COL2 for sentence pairs (--dataset file)"
+    )
+    label_column: str = run_option("--label-column", "label", help="the label column (strings or integers)")
+    dataset_config: str | None = run_option("--dataset-config", None, help="the hub dataset's configuration")
+    train_split: str = run_option("--train-split", "train", help="the hub dataset's training split")
+    test_split: str | None = run_option(
+        "--test-split", None, help="the hub dataset's test split (default: test, else a held-out share)"
+    )
+    test_fraction: float = run_option(
+        "--test-fraction",
+        0.2,
+        parse=_fraction,
+        check=_fraction_problem,
+        help="held out, stratified and seeded, when the data has no test split (default 0.2)",
     )
     force: bool = run_option("--force", False, switch=True, help="rerun even if matching results are stored")
     repeats: int = run_option(
@@ -268,6 +325,13 @@ class RunOptions:
                 raise ConfigError(problem)
         if problem := lab3_options.check_together(values):
             raise ConfigError(problem)
+        own = self.dataset is not None and self.dataset not in DATASETS
+        for name, flag, default in OWN_DATA_OPTIONS:
+            if values[name] != default and not own:
+                raise ConfigError(
+                    f"{flag} is read only with a --dataset file, folder or hub id (the built-in "
+                    f"{list(DATASETS)} have fixed columns); drop {flag} or give --dataset"
+                )
         if self.data_dir is not None:
             self._validate_data_dir()
         # Decide the data, model and tokenizer now, before Ray: --model-source hub may refuse here.
@@ -326,7 +390,32 @@ class RunOptions:
 
     def sources(self) -> "RunSources":
         """The run's data, model and tokenizer sources, resolved once per process (ConfigError if refused)."""
-        return _sources(self.profile.dataset, self.data_settings_dir(), self.model_source)
+        return _sources(
+            self.profile.dataset,
+            self.data_settings_dir(),
+            self.model_source,
+            self.model,
+            self.tokenizer,
+            self.user_data_request(),
+        )
+
+    def user_data_request(self):
+        """The UserDataRequest of a --dataset that is not a built-in name (None for the built-ins)."""
+        dataset = self.profile.dataset
+        if dataset in DATASETS:
+            return None
+        from trainables.data.user_data import UserDataRequest
+
+        return UserDataRequest(
+            dataset=dataset,
+            text_column=self.text_column,
+            label_column=self.label_column,
+            dataset_config=self.dataset_config,
+            train_split=self.train_split,
+            test_split=self.test_split,
+            test_fraction=self.test_fraction,
+            seed=self.seed,
+        )
 
     def data_settings_dir(self) -> str | None:
         return os.path.abspath(os.path.expanduser(self.data_dir)) if self.data_dir else None
@@ -340,7 +429,7 @@ class RunOptions:
         """The DataSpec fields a trial opens its data with."""
         profile = self.profile
         sources = self.sources()
-        return {
+        settings = {
             "dataset": profile.dataset,
             "data_dir": self.data_settings_dir(),
             "max_length": profile.max_length,
@@ -352,6 +441,21 @@ class RunOptions:
             "tokenizer": sources.tokenizer_name,
             "tokenizer_revision": sources.tokenizer_revision,
         }
+        # Only when used, so the labs' identities (and their stored results) stay as they were.
+        if sources.tokenizer_source is not None:
+            settings["tokenizer_source"] = sources.tokenizer_source
+        request = self.user_data_request()
+        if request is not None:
+            settings.update(
+                text_column=request.text_column,
+                label_column=request.label_column,
+                dataset_config=request.dataset_config,
+                train_split=request.train_split,
+                test_split=request.test_split,
+                test_fraction=request.test_fraction,
+                data_hash=(sources.data_info or {}).get("data_hash"),
+            )
+        return settings
 
     def train_settings(self) -> dict[str, Any]:
         """The TrainSettings fields of a trial (epochs is overridden per step where needed)."""
@@ -376,8 +480,15 @@ class RunOptions:
 
 
 @functools.cache
-def _sources(dataset: str, data_dir: str | None, model_source: str) -> "RunSources":
+def _sources(
+    dataset: str,
+    data_dir: str | None,
+    model_source: str,
+    model: str | None = None,
+    tokenizer: str | None = None,
+    user_data: Any = None,
+) -> "RunSources":
     # Once per process: the hub probe and cache look-ups must give one answer for the whole run.
     from trainables.data.sources import resolve_sources
 
-    return resolve_sources(dataset, data_dir, model_source)
+    return resolve_sources(dataset, data_dir, model_source, model, tokenizer, user_data)

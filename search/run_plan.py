@@ -120,6 +120,8 @@ def _shared_identity(options: RunOptions, experiment: str) -> dict[str, Any]:
         # What every model starts from: later stages are built on the base model.
         "start": {"model": options.sources().model, "base_method": options.resolved_base_method},
     }
+    if options.model is not None:
+        identity["start"]["model_config"] = options.sources().model_config
     # Only when set, so results stored before these options existed keep their identity.
     # (--budget, --scheduler and --mase-exact enter only where they apply: RunPlan.identity.)
     if options.trial != "real":

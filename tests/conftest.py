@@ -22,14 +22,17 @@ def ray_session():
     import ray
 
     if not ray.is_initialized():
-        # Trials at the test's own niceness, as `adls run` runs them (search/ray_session/start.py): Ray's
-        # default of 15 steps nicer starves them on a shared machine.
+        from search.ray_session.start import private_system_config
+
+        # The settings `adls run` starts its own Ray with (search/ray_session/start.py): trials at
+        # the test's own niceness (Ray's default of 15 steps nicer starves them on a shared
+        # machine), no idle workers, pooled trial workers kept between searches.
         ray.init(
             address="local",
             num_cpus=2,
             include_dashboard=False,
             logging_level="WARNING",
-            _system_config={"worker_niceness": 0},
+            _system_config=private_system_config(2),
         )
     yield ray
     ray.shutdown()

@@ -1,14 +1,14 @@
 """The one place a trial touches Ray: turn a trial function into a Tune function trainable."""
 
-import json
+import contextlib
 import logging
+import os
 import tempfile
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from trainables.trial_keys import RESULT_FILE, TRIAL_ERROR_KEY
+from trainables.ray_warm_worker import run_in_warm_worker
 
 if TYPE_CHECKING:
     from trainables.trial_context import TrialContext
@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 TrialFunction = Callable[[dict[str, Any], "TrialContext"], dict[str, Any]]
 # Ray Train's storage loggers say `Checkpoint successfully created at ...` for every report.
 CHECKPOINT_LOGGERS = ("ray.train._internal.storage", "ray.train.v2._internal.execution.storage")
+# "0" runs every trial inside its Tune actor (the behaviour before pooled workers).
+WARM_WORKERS_ENV = "ADLS_WARM_WORKERS"
 
 
 def ray_trainable(
@@ -40,48 +42,61 @@ def ray_trainable(
     Unless `settings["verbose"]`, Ray's per-checkpoint INFO lines are silenced.
     A trial restarted from a training snapshot it reported (paused by a synchronous scheduler, or
     retried after a failure) continues its first training run from there (trial_steps.train_model).
+    A CPU trial (`gpus` == 0) runs in a pooled Ray worker that later Tuners of the run reuse
+    (trainables.ray_warm_worker; ADLS_WARM_WORKERS=0 keeps it in the actor); a GPU trial runs in
+    its actor, which holds the GPU Tune assigned.
     """
+
+    # Decided where the search is planned (the driver's environment), not in each actor.
+    warm = warm_workers()
 
     def trainable(params: dict[str, Any]) -> None:
         import ray
-        import torch
         from ray import tune
-
-        from trainables.train_loop import NonFiniteLoss
-        from trainables.train_snapshot import SNAPSHOT_FILE, load_snapshot
-        from trainables.trial_context import TrialContext, pick_device, set_threads
 
         level = logging.INFO if settings.get("verbose") else logging.WARNING
         for name in CHECKPOINT_LOGGERS:
             logging.getLogger(name).setLevel(level)
-        set_threads(cpus)
         config = {**settings, **params}
-        node = ray.util.get_node_ip_address()
 
         def reporter(metrics: dict[str, Any], checkpoint_dir: Path | None) -> None:
             checkpoint = None
             if checkpoint_dir:
-                # A training snapshot is where to resume, not a result: only a final one says "finished".
-                if not (checkpoint_dir / SNAPSHOT_FILE).exists():
-                    # The trial's own clock: a resumed trial's counts the time before its pause.
-                    seconds = time.perf_counter() - ctx.started
-                    record = {"params": params, "metrics": metrics, "seconds": seconds}
-                    (checkpoint_dir / RESULT_FILE).write_text(json.dumps(record, default=str))
                 checkpoint = tune.Checkpoint.from_directory(str(checkpoint_dir))
             tune.report(metrics, checkpoint=checkpoint)
 
+        restored = tune.get_checkpoint()
         with tempfile.TemporaryDirectory(prefix="adls-trial-") as work:
-            ctx = TrialContext(pick_device(gpus), cpus, Path(work), reporter, node=node)
-            restored = tune.get_checkpoint()
-            if restored is not None:
-                with restored.as_directory() as folder:
-                    ctx.resume = load_snapshot(folder)
-            # Dropout, random masks and stochastic formats draw from torch's global generator.
-            torch.manual_seed(int(config.get("seed", 0)))
-            try:
-                trial_fn(config, ctx)
-            except NonFiniteLoss as error:
-                ctx.report({TRIAL_ERROR_KEY: str(error), **dict.fromkeys(objectives, float("nan"))})
+            resumed = restored.as_directory() if restored is not None else contextlib.nullcontext()
+            with resumed as resume_dir:
+                if gpus > 0 or not warm:
+                    from trainables.trial_runner import run_trial
+
+                    node = ray.util.get_node_ip_address()
+                    run_trial(
+                        trial_fn,
+                        config,
+                        params,
+                        objectives,
+                        cpus,
+                        gpus,
+                        Path(work),
+                        resume_dir,
+                        node,
+                        reporter,
+                    )
+                    return
+                # CPU trials run in a pooled worker that keeps torch loaded for the run's next Tuner.
+                reports = run_in_warm_worker(
+                    trial_fn, config, params, objectives, cpus, Path(work), resume_dir
+                )
+                for metrics, checkpoint_dir in reports:
+                    reporter(metrics, Path(checkpoint_dir) if checkpoint_dir else None)
 
     trainable.__name__ = trial_fn.__name__
     return trainable
+
+
+def warm_workers() -> bool:
+    """Whether CPU trials run in pooled workers (trainables.ray_warm_worker); env ADLS_WARM_WORKERS=0 says no."""
+    return os.environ.get(WARM_WORKERS_ENV, "1") != "0"

@@ -311,14 +311,16 @@ def evaluate(
     rows: np.ndarray | None = None,
     precision: str = "fp32",
 ) -> dict[str, float]:
-    """Accuracy and mean loss of `model` on `split` (or only its `rows`); the model is left in eval mode.
+    """Accuracy, macro-F1 and mean loss of `model` on `split` (or only its `rows`); the model is left in eval mode.
 
-    Sums stay on the device; the only host reads are the two results at the end.
+    Sums stay on the device; the only host reads are the results at the end. Macro-F1 averages
+    the per-class F1 over the classes that occur among the labels or the predictions.
     """
     model.to(device).eval()
     correct = torch.zeros((), dtype=torch.long, device=device)
     loss_sum = torch.zeros((), device=device)
     count = 0
+    confusion: torch.Tensor | None = None  # (true class, predicted class) counts
     batches = iterate_batches(
         split,
         batch_size,
@@ -332,8 +334,28 @@ def evaluate(
         with autocast(device, precision):
             logits = model(input_ids=batch.input_ids, attention_mask=model_mask(batch)).logits.float()
         loss_sum += nn.functional.cross_entropy(logits, batch.labels, reduction="sum")
-        correct += (logits.argmax(-1) == batch.labels).sum()
+        predicted = logits.argmax(-1)
+        correct += (predicted == batch.labels).sum()
+        classes = logits.shape[-1]
+        if confusion is None:
+            confusion = torch.zeros(classes * classes, dtype=torch.long, device=device)
+        confusion += torch.bincount(batch.labels * classes + predicted, minlength=classes * classes)
         count += batch.labels.shape[0]
     if count == 0:
         raise ValueError("cannot evaluate on an empty split")
-    return {"accuracy": correct.item() / count, "loss": loss_sum.item() / count}
+    return {
+        "accuracy": correct.item() / count,
+        "loss": loss_sum.item() / count,
+        "macro_f1": macro_f1(confusion),
+    }
+
+
+def macro_f1(confusion: torch.Tensor) -> float:
+    """Macro-F1 from flattened (true, predicted) counts, over the classes seen in either."""
+    classes = int(round(confusion.numel() ** 0.5))
+    table = confusion.view(classes, classes).double().cpu()
+    true_positive = table.diagonal()
+    actual, predicted = table.sum(1), table.sum(0)
+    seen = (actual + predicted) > 0
+    f1 = 2 * true_positive / (actual + predicted).clamp(min=1)
+    return float(f1[seen].mean()) if bool(seen.any()) else 0.0

@@ -40,6 +40,7 @@ class TrialContext:
     training_runs: int = 0
     resume: TrainSnapshot | None = None
     started: float = field(default_factory=time.perf_counter)  # for `trial_seconds`
+    last_macro_f1: float | None = None  # of the last full test evaluation (trial_steps.accuracy)
 
     def report(self, metrics: dict[str, Any], checkpoint_dir: Path | None = None) -> None:
         full = {**metrics, "node": self.node, "device": str(self.device)}

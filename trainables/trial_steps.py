@@ -143,12 +143,12 @@ def majority_accuracy(data: TrialData) -> float:
 
 
 def accuracy(model: nn.Module, data: TrialData, config: dict[str, Any], ctx: TrialContext) -> float:
-    """Test-split accuracy of `model`."""
+    """Test-split accuracy of `model`; its macro-F1 is kept on `ctx` for `finish` to report."""
     batch = int(config["train"].get("eval_batch_size", 128))
     precision = config["train"].get("precision", "fp32")
-    return evaluate(model, data.test, ctx.device, batch, data.prepared.pad_token_id, precision=precision)[
-        "accuracy"
-    ]
+    scores = evaluate(model, data.test, ctx.device, batch, data.prepared.pad_token_id, precision=precision)
+    ctx.last_macro_f1 = scores["macro_f1"]
+    return scores["accuracy"]
 
 
 def finish(
@@ -161,9 +161,16 @@ def finish(
     """The end of every trial: add the cost metrics and `trial_seconds`, save the model, report once.
 
     Pass the trial's `data` so its tokenizer is saved beside the model (see save_checkpoint).
-    Returns the reported metrics (the trial function's return value).
+    Adds `macro_f1` of the trial's last test evaluation (its final model, the one whose accuracy
+    it reports) and, with `data`, `majority_accuracy` (chance) when the trial did not. Returns the
+    reported metrics (the trial function's return value).
     """
-    metrics = {**metrics, **cost_metrics(model), "trial_seconds": time.perf_counter() - ctx.started}
+    extra: dict[str, Any] = {}
+    if ctx.last_macro_f1 is not None:
+        extra["macro_f1"] = ctx.last_macro_f1
+    if data is not None and "majority_accuracy" not in metrics:
+        extra["majority_accuracy"] = majority_accuracy(data)
+    metrics = {**metrics, **extra, **cost_metrics(model), "trial_seconds": time.perf_counter() - ctx.started}
     ctx.report(metrics, save_checkpoint(model, recipe, ctx, data))
     return metrics
 

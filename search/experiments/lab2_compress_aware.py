@@ -22,6 +22,7 @@ from analysis.results import finished
 from errors import ConfigError
 from search.experiments.experiment import Experiment, SearchVariant, Stored
 from search.experiments.lab2_nas import NAS_SAMPLERS, nas_search
+from search.experiments.spaces.nas import space_for
 from search.options import RunOptions
 from trainables.compress import fixed_point_config, prune_model, quantize_model
 from trainables.compress.prune import check_prune_config
@@ -80,6 +81,7 @@ class Lab2CompressAwareExperiment(Experiment):
     uses_budget = True  # --budget sets its trials (part of its identity: search/run_plan.py)
 
     def identity_fields(self, options: RunOptions, stored: Stored) -> dict[str, Any]:
+        space_for(options)  # a --model family it cannot search is refused before anything runs
         quantization, pruning = compression_configs(options)
         if options.sampler is not None and options.sampler not in NAS_SAMPLERS:
             raise ConfigError(

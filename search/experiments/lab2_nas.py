@@ -110,6 +110,7 @@ class Lab2NasExperiment(Experiment):
     start_metric = "accuracy"  # Lab 3 may start from its best model (search/experiments/lab3_start.py)
 
     def identity_fields(self, options: RunOptions, stored: Stored) -> dict[str, Any]:
+        space_for(options)  # a --model family it cannot search is refused before anything runs
         return {"repeats": options.repeats, "samplers": list(run_samplers(options))}
 
     def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:

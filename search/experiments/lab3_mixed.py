@@ -82,6 +82,8 @@ def layerwise_variants(
     """
     model, _ = starting_model(start["checkpoint"])
     layers = layer_keys(model)
+    # A head name stands for its own sub-layers too (RoBERTa's classifier.dense, classifier.out_proj).
+    fp32_layers = tuple(k for k in layers if any(k == f or k.startswith(f + ".") for f in fp32_layers))
     metric, mode = objective(options)
     settings = {
         "start_checkpoint": start["checkpoint"],

@@ -20,8 +20,10 @@ from search.experiments.lab3_start import start_experiment, starting_point
 from search.experiments.spaces.precisions import check_precisions, searchable_formats
 from search.options import RunOptions
 
-# The short name (search.experiments.spaces.precisions.layer_keys) of BERT's classification head.
-CLASSIFIER = "classifier"
+# The short names (search.experiments.spaces.precisions.layer_keys) of the classification head: BERT's and
+# ALBERT's `classifier`, RoBERTa's `classifier.dense`/`classifier.out_proj` (prefix), DistilBERT's
+# `pre_classifier` and `classifier`.
+CLASSIFIER = ("classifier", "pre_classifier")
 
 
 def formats(options: RunOptions) -> list[str]:
@@ -56,7 +58,7 @@ class Lab3PrecisionsExperiment(Experiment):
         start = starting_point(inputs)
         # --budget (recorded in the run identity) overrides the profile's trials per format.
         budget = options.budget or options.profile.lab3_format_budget
-        fp32_layers = (CLASSIFIER,) if options.keep_classifier_fp32 else ()
+        fp32_layers = CLASSIFIER if options.keep_classifier_fp32 else ()
         return [
             variant
             for name in formats(options)

@@ -15,6 +15,7 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import ray
 
@@ -37,14 +38,23 @@ def start_local_ray(log_to_driver: bool = False) -> None:
             include_dashboard=False,
             log_to_driver=log_to_driver,
             logging_level=logging.WARNING,
-            _system_config={
-                "worker_niceness": 0,
-                # Tune's trial actors start workers of their own: the idle ones Ray starts by
-                # default (one per CPU) only cost CPU-seconds while Ray and the Tuner start.
-                "enable_worker_prestart": False,
-                "prestart_worker_first_driver": False,
-            },
+            _system_config=private_system_config(os.cpu_count() or 1),
         )
+
+
+def private_system_config(cpus: int) -> dict[str, Any]:
+    """Ray's system settings for a run's private instance on a machine of `cpus` CPUs."""
+    return {
+        "worker_niceness": 0,
+        # Tune's trial actors start workers of their own: the idle ones Ray starts by default
+        # (one per CPU) only cost CPU-seconds while Ray and the Tuner start.
+        "enable_worker_prestart": False,
+        "prestart_worker_first_driver": False,
+        # Ray kills idle workers beyond one per CPU, counting the trials' actors: with every CPU
+        # busy the pooled trial workers (trainables/ray_warm_worker.py) died between searches and
+        # the next one imported torch again. Two per CPU keeps them.
+        "num_workers_soft_limit": 2 * cpus,
+    }
 
 
 @contextlib.contextmanager

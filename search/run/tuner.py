@@ -44,8 +44,12 @@ def objective_record(variant: SearchVariant) -> dict[str, list[str]]:
 
 
 def trial_settings(variant: SearchVariant, options: RunOptions) -> dict[str, Any]:
-    """The fixed part of every trial's config in a search (the sampled params are merged over it)."""
-    return {
+    """The fixed part of every trial's config in a search (the sampled params are merged over it).
+
+    A --model run adds `model_config` (the model's Hugging Face config as a dict) for the trials
+    that build a model from scratch (base, lab2-*).
+    """
+    settings = {
         **variant.settings,
         "data": options.data_settings(),
         "train": options.train_settings(),
@@ -53,6 +57,9 @@ def trial_settings(variant: SearchVariant, options: RunOptions) -> dict[str, Any
         "mase_exact": options.mase_exact,
         "verbose": options.verbose,
     }
+    if options.model is not None:
+        settings["model_config"] = options.sources().model_config
+    return settings
 
 
 def run_variant(name: str, variant: SearchVariant, options: RunOptions, folder: str) -> list[dict[str, Any]]:
@@ -135,6 +142,11 @@ def _tuner(
     # Tune's CSV and JSON loggers are named in make_callbacks; its automatic TensorBoard logger
     # imports torch into the driver (tensorboardX does), so it comes only with --callbacks tensorboard.
     os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
+    # Every trial's one checkpoint forces a state snapshot (CheckpointConfig(num_to_keep=1)), and
+    # Tune warns whenever two come within 5 s: with short trials, every run. What would matter, a
+    # snapshot that is slow, keeps its own warning (TUNE_WARN_SLOW_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S).
+    if not options.verbose:
+        os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     trainable = tune.with_resources(
         (variant.tune_adapter or ray_trainable)(
             variant.trial_fn,

@@ -24,7 +24,7 @@ CASES = [
     (["run"], "the following arguments are required: experiment"),
     ([*RUN, "--frobnicate"], "unrecognized arguments: --frobnicate"),
     ([*RUN, "--profile", "huge"], "invalid choice: 'huge'"),
-    ([*RUN, "--dataset", "mnist"], "invalid choice: 'mnist'"),
+    ([*RUN, "--dataset", "mnist"], "--dataset 'mnist' could not be loaded"),
     ([*RUN, "--from", "nowhere"], "invalid choice: 'nowhere'"),
     ([*RUN, "--cpus-per-trial", "0"], "must be a whole number >= 1"),
     ([*RUN, "--cpus-per-trial", "-3"], "must be a whole number >= 1"),

@@ -178,7 +178,7 @@ def test_synthetic_is_deterministic_balanced_and_learnable():
 @pytest.mark.parametrize(
     ("field", "value"),
     [
-        ("dataset", "sst2"),
+        ("dataset", " "),  # a hub id or file is allowed, an empty name is not
         ("tokenizer", "gpt2"),
         ("max_length", 2),
         ("max_length", 4096),

@@ -37,6 +37,8 @@ def test_the_parser_the_options_and_the_job_words_agree_for_every_option():
     argv += ["--model-source", "seeded", "--base-method", "lora", "--budget", "5", "--trial", "surrogate"]
     argv += ["--surrogate-seconds", "0.5", "--callbacks", "mlflow", "--keep-checkpoints", "all"]
     argv += ["--keep-previous", "0", "--precision", "bf16", "--compile"]
+    argv += ["--model", "/m", "--tokenizer", "/t", "--text-column", "a,b", "--label-column", "y"]
+    argv += ["--dataset-config", "c", "--train-split", "tr", "--test-split", "te", "--test-fraction", "0.3"]
     args = build_parser().parse_args(argv)
     options = options_from(args)
     changed = {name for name, default in defaults(RunOptions).items() if getattr(options, name) != default}

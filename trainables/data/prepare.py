@@ -72,7 +72,7 @@ def prepare_data(spec: DataSpec) -> PreparedData:
     key = cache_key(spec)
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     cache_dir = Path(spec.resolved_cache_dir())
-    root = cache_dir / f"{spec.dataset}-{key['tokenizer']}-{digest}"
+    root = cache_dir / f"{_folder_label(spec.dataset)}-{key['tokenizer']}-{digest}"
     meta = _read_meta(root, key)
     if meta is not None:
         log.debug("tokenized cache hit: %s", root)
@@ -127,18 +127,53 @@ def cache_key(spec: DataSpec) -> dict:
         key["data_dir"] = os.path.abspath(os.path.expanduser(spec.data_dir)) if spec.data_dir else None
     if spec.dataset == "synthetic":
         key["synthetic_size"] = spec.synthetic_size
+    if spec.tokenizer_source is not None:
+        key["tokenizer_source"] = spec.tokenizer_source
+    if spec.is_user_data:
+        key["dataset"] = (
+            os.path.abspath(os.path.expanduser(spec.dataset))
+            if os.path.exists(os.path.expanduser(spec.dataset))
+            else spec.dataset
+        )
+        key["user_data"] = {
+            "text_column": spec.text_column,
+            "label_column": spec.label_column,
+            "dataset_config": spec.dataset_config,
+            "train_split": spec.train_split,
+            "test_split": spec.test_split,
+            "test_fraction": spec.test_fraction,
+            "data_hash": spec.data_hash,
+        }
     return key
+
+
+def _folder_label(dataset: str) -> str:
+    """A file-name-safe short name of a dataset (a file's or folder's name, a hub id with -- for /)."""
+    name = os.path.basename(os.path.normpath(os.path.expanduser(dataset))) if os.sep in dataset else dataset
+    name = "".join(c if c.isalnum() or c in "._-" else "-" for c in name.replace("/", "--"))
+    return name[:40] or "data"
+
+
+def load_spec_dataset(spec: DataSpec):
+    """The DatasetDict `spec` names: a built-in dataset, or the run's own (trainables/data/user_data.py)."""
+    if spec.is_user_data:
+        from trainables.data.user_data import load_user_dataset
+
+        return load_user_dataset(spec.user_request())[0]
+    return load_text_dataset(spec.dataset, spec.data_dir, spec.seed, spec.synthetic_size)
 
 
 def _build(spec: DataSpec, key: dict, out: Path) -> dict:
     """Load, train/load the tokenizer, tokenize both splits into `out`; write meta.json last."""
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    data = load_text_dataset(spec.dataset, spec.data_dir, spec.seed, spec.synthetic_size)
+    data = load_spec_dataset(spec)
     timings["load_s"] = time.perf_counter() - start
+    pairs = "text_pair" in data["train"].column_names
 
     start = time.perf_counter()
-    tokenizer = load_tokenizer(spec, train_texts=list(data["train"]["text"]))
+    corpus = list(data["train"]["text"]) + (list(data["train"]["text_pair"]) if pairs else [])
+    tokenizer = load_tokenizer(spec, train_texts=corpus)
     tokenizer.save_pretrained(out / "tokenizer")
     timings["tokenizer_s"] = time.perf_counter() - start
 
@@ -156,12 +191,18 @@ def _build(spec: DataSpec, key: dict, out: Path) -> dict:
             if subset is None
             else stratified_indices(labels, subset, [spec.seed, stream])
         )
-        texts = data[split].select(keep)["text"]
+        chosen = data[split].select(keep)
+        texts = chosen["text"]
+        seconds = chosen["text_pair"] if pairs else None
         input_ids: list[list[int]] = []
         for begin in range(0, len(texts), _TOKENIZE_CHUNK):
-            input_ids.extend(
-                _encode_truncated(encoder, list(texts[begin : begin + _TOKENIZE_CHUNK]), spec.max_length)
-            )
+            chunk = list(texts[begin : begin + _TOKENIZE_CHUNK])
+            if seconds is not None:  # a sentence pair: [CLS] a [SEP] b [SEP], both cut to fit together
+                pair = list(seconds[begin : begin + _TOKENIZE_CHUNK])
+                encoded = encoder.encode_batch_fast(list(zip(chunk, pair, strict=True)))
+                input_ids.extend(encoding.ids for encoding in encoded)
+            else:
+                input_ids.extend(_encode_truncated(encoder, chunk, spec.max_length))
         files[split] = write_split(out / f"{split}.arrow", input_ids, labels[keep])
         rows[split] = len(keep)
         num_labels = max(num_labels, int(labels.max()) + 1)

@@ -11,10 +11,14 @@ import glob
 import logging
 import os
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import Any
 
 from errors import ConfigError, DataError
 from trainables.data.hub import hub_reachable
+from trainables.data.hub_snapshot import HubSnapshot, hub_cache_dir, hub_snapshot
+from trainables.data.model_source import resolve_model
+
+__all__ = ["HubSnapshot", "RunSources", "hub_cache_dir", "hub_snapshot", "resolve_sources"]
 
 log = logging.getLogger(__name__)
 
@@ -32,51 +36,6 @@ HOW_TO_GET = (
 
 
 @dataclass(frozen=True)
-class HubSnapshot:
-    """One commit of a hub repository, and whether it came from the hub itself or the local cache."""
-
-    repo_id: str
-    revision: str
-    origin: str = "local hub cache"
-
-    def __str__(self) -> str:
-        return f"{self.repo_id}@{self.revision}"
-
-    @staticmethod
-    def split(source: str) -> tuple[str, str | None]:
-        """("prajjwal1/bert-tiny", "<commit>") from "prajjwal1/bert-tiny@<commit>" (revision None if absent)."""
-        repo_id, _, revision = source.partition("@")
-        return repo_id, revision or None
-
-
-def hub_snapshot(repo_id: str, filename: str = "config.json") -> HubSnapshot | None:
-    """The snapshot of `repo_id` that this machine can load, or None when it can have none.
-
-    Online, `filename` is fetched (the rest follows at `from_pretrained`) and the hub's current commit
-    is used; offline, or when the hub answers but the download fails, the commit that the local
-    cache's `refs/main` names. The commit is read from the snapshot path, as `datasets` does.
-    """
-    from huggingface_hub import hf_hub_download, try_to_load_from_cache
-
-    if hub_reachable():
-        try:
-            return HubSnapshot(repo_id, Path(hf_hub_download(repo_id, filename)).parent.name, "hub")
-        except Exception as error:  # any failure: the cache may still have it, said below
-            log.warning("could not fetch %s from the hub (%s); trying the local cache", repo_id, error)
-    cached = try_to_load_from_cache(repo_id, filename)
-    if not isinstance(cached, str):  # None, or the "known not to exist" marker
-        return None
-    return HubSnapshot(repo_id, Path(cached).parent.name)
-
-
-def hub_cache_dir() -> str:
-    """The folder the hub libraries read and fill ($HF_HUB_CACHE, else $HF_HOME/hub)."""
-    from huggingface_hub import constants
-
-    return str(constants.HF_HUB_CACHE)
-
-
-@dataclass(frozen=True)
 class RunSources:
     """The data, model and tokenizer a run uses, as recorded in every row and in run.json.
 
@@ -89,45 +48,126 @@ class RunSources:
     model: str
     tokenizer: str
     fallbacks: tuple[str, ...] = field(default_factory=tuple)
+    # A `--model` run: the model's Hugging Face config (as a dict) and where it is; None: bert-tiny.
+    model_config: dict[str, Any] | None = None
+    model_location: str | None = None
+    # A `--dataset` of the run's own: what is recorded about it (trainables/data/user_data.py).
+    data_info: dict[str, Any] | None = None
+
+    @property
+    def model_type(self) -> str:
+        """The model's family (`model_type`): bert unless `--model` brought another."""
+        return str((self.model_config or {}).get("model_type", "bert"))
+
+    @property
+    def model_name(self) -> str:
+        """A short name of the model for figure titles and reports: bert-tiny, or the --model as given."""
+        return (
+            "bert-tiny"
+            if self.model_location is None
+            else f"{_short(self.model_location)} ({self.model_type})"
+        )
 
     @property
     def tokenizer_name(self) -> str:
-        """The DataSpec.tokenizer value: bert-base-uncased or wordpiece."""
+        """The DataSpec.tokenizer value: bert-base-uncased, wordpiece, or pretrained (a --model's own)."""
+        if self.model_location is not None and not self.tokenizer.startswith("wordpiece-"):
+            return "pretrained"
         return TOKENIZER_ID if self.tokenizer.startswith(TOKENIZER_ID + "@") else "wordpiece"
+
+    @property
+    def tokenizer_source(self) -> str | None:
+        """The DataSpec.tokenizer_source value: the folder or "<repo>@<commit>" of a --model's tokenizer."""
+        return self.tokenizer if self.tokenizer_name == "pretrained" else None
 
     @property
     def tokenizer_revision(self) -> str | None:
         return HubSnapshot.split(self.tokenizer)[1] if self.tokenizer_name == TOKENIZER_ID else None
+
+    def attention_line(self) -> str:
+        """Which attention trains the model: ours for BERT, the model's own for other families."""
+        from trainables.models.families import uses_fast_attention
+
+        if uses_fast_attention(self.model_type):
+            return "attention: adls fast training attention (BERT)"
+        return f"attention: the {self.model_type} model's own (adls fast attention is for BERT only)"
 
     @property
     def pretrained(self) -> str | None:
         """The hub snapshot the base model starts from, or None for the seeded init."""
         return None if self.model == SEEDED_MODEL else self.model
 
-    def as_fields(self) -> dict[str, str]:
-        """The three columns every results row and run.json carry."""
-        return {"data_source": self.data, "model_source": self.model, "tokenizer_source": self.tokenizer}
+    def as_fields(self) -> dict[str, Any]:
+        """The columns every results row and run.json carry (the own data's record with a --dataset file)."""
+        fields: dict[str, Any] = {
+            "data_source": self.data,
+            "model_source": self.model,
+            "tokenizer_source": self.tokenizer,
+        }
+        if self.model_location is not None:
+            fields["model"] = self.model_name
+            fields["model_type"] = self.model_type
+        return {**fields, **(self.data_info or {})}
 
     def headline(self) -> str:
-        """One line naming the three sources, and the fallback with how to get the labs' setting."""
-        line = f"data {self.data}; model {self.model}; tokenizer {self.tokenizer}"
+        """One line naming the sources and the attention, and any fallback with how to get the labs' setting."""
+        line = f"data {self.data}; model {self.model}; tokenizer {self.tokenizer}; {self.attention_line()}"
         if self.fallbacks:
-            line += " -- offline fallback: " + "; ".join(self.fallbacks) + "; " + HOW_TO_GET
+            how = HOW_TO_GET if self.model_location is None else "connect to the internet or prefill HF_HOME"
+            line += " -- offline fallback: " + "; ".join(self.fallbacks) + "; " + how
         return line
 
 
-def resolve_sources(dataset: str, data_dir: str | None = None, model_source: str = "auto") -> RunSources:
+def _short(location: str) -> str:
+    """A folder's name, or a hub id without its commit."""
+    if os.path.isdir(location):
+        return os.path.basename(os.path.normpath(location))
+    return location.partition("@")[0]
+
+
+def resolve_sources(
+    dataset: str,
+    data_dir: str | None = None,
+    model_source: str = "auto",
+    model: str | None = None,
+    tokenizer: str | None = None,
+    user_data: Any = None,
+) -> RunSources:
     """Decide the data, model and tokenizer of a run (see the module docstring); never silently.
 
     Raises ConfigError (one line) for an unknown `model_source`, for `model_source="hub"` when the
     weights or the tokenizer cannot be had (hub refuses to fall back), and DataError for IMDb without
-    a folder when neither the hub nor the `datasets` cache has it.
+    a folder when neither the hub nor the `datasets` cache has it. `model`/`tokenizer` are `--model`
+    and `--tokenizer` (trainables/data/model_source.py); `user_data` is the UserDataRequest of a
+    `--dataset` that is not a built-in name, loaded and checked here (DataError, one line).
     """
     if model_source not in MODEL_SOURCES:
         raise ConfigError(
             f"--model-source {model_source!r} is not allowed; choose one of {list(MODEL_SOURCES)}"
         )
-    data = data_source(dataset, data_dir)
+    if tokenizer is not None and model is None:
+        raise ConfigError("--tokenizer goes with --model (the default bert-tiny uses its own); add --model")
+    info = None
+    if user_data is not None:
+        from trainables.data.user_data import load_user_dataset
+
+        _, info = load_user_dataset(user_data)
+        data = f"{info.source} ({info.content_hash[:23]})"
+    else:
+        data = data_source(dataset, data_dir)
+    if model is not None:
+        choice = resolve_model(model, tokenizer, model_source)
+        sources = RunSources(
+            data=data,
+            model=choice.start or SEEDED_MODEL,
+            tokenizer=choice.tokenizer,
+            fallbacks=choice.fallbacks,
+            model_config=choice.config,
+            model_location=choice.location,
+            data_info=info.as_fields() if info is not None else None,
+        )
+        log.info("sources: %s", sources)
+        return sources
     tokenizer = hub_snapshot(TOKENIZER_ID, "tokenizer_config.json")
     model = hub_snapshot(MODEL_ID) if model_source != "seeded" and tokenizer is not None else None
     # The pretrained embeddings index bert-base-uncased's vocabulary: no tokenizer, no pretrained model.
@@ -152,6 +192,7 @@ def resolve_sources(dataset: str, data_dir: str | None = None, model_source: str
         model=str(model) if model is not None else SEEDED_MODEL,
         tokenizer=str(tokenizer) if tokenizer is not None else f"wordpiece-{dataset}",
         fallbacks=tuple(fallbacks),
+        data_info=info.as_fields() if info is not None else None,
     )
     log.info("sources: %s", sources)
     return sources

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from errors import ConfigError
 
 DATASETS = ("rotten_tomatoes", "imdb", "synthetic")
-TOKENIZERS = ("auto", "bert-base-uncased", "wordpiece")
+# "pretrained": a `--model`'s own tokenizer (or `--tokenizer`'s), at `tokenizer_source`.
+TOKENIZERS = ("auto", "bert-base-uncased", "wordpiece", "pretrained")
 MAX_LENGTH_RANGE = (4, 512)  # [CLS] x [SEP] needs a few tokens; BERT has 512 positions
 
 
@@ -31,11 +32,54 @@ class DataSpec:
     synthetic_size: int = 512
     # The hub commit of bert-base-uncased to load (None: the cache's refs/main, or the hub's latest).
     tokenizer_revision: str | None = None
+    # With tokenizer="pretrained": a local folder or "<repo>@<commit>" that AutoTokenizer loads.
+    tokenizer_source: str | None = None
+    # A run's own data (any `dataset` that is not a built-in name; trainables/data/user_data.py):
+    # its columns, hub config and splits, the held-out share without a test split, and the
+    # content hash the driver read (so a changed file makes a new tokenized cache).
+    text_column: str = "text"
+    label_column: str = "label"
+    dataset_config: str | None = None
+    train_split: str = "train"
+    test_split: str | None = None
+    test_fraction: float = 0.2
+    data_hash: str | None = None
+
+    @property
+    def is_user_data(self) -> bool:
+        """True when `dataset` is a file, folder or hub id rather than a built-in name."""
+        return self.dataset not in DATASETS
+
+    def user_request(self):
+        """The UserDataRequest this spec's own-data fields describe."""
+        from trainables.data.user_data import UserDataRequest
+
+        return UserDataRequest(
+            dataset=self.dataset,
+            text_column=self.text_column,
+            label_column=self.label_column,
+            dataset_config=self.dataset_config,
+            train_split=self.train_split,
+            test_split=self.test_split,
+            test_fraction=self.test_fraction,
+            seed=self.seed,
+        )
 
     def validate(self) -> None:
         """Raise ConfigError for the first invalid field; return None when the spec is usable."""
-        _choice("dataset", self.dataset, DATASETS)
+        if not isinstance(self.dataset, str) or not self.dataset.strip():
+            raise ConfigError(
+                f"DataSpec.dataset={self.dataset!r} is not allowed; give one of {list(DATASETS)}, "
+                "a file, a folder or a hub dataset id"
+            )
         _choice("tokenizer", self.tokenizer, TOKENIZERS)
+        if (self.tokenizer == "pretrained") != bool(self.tokenizer_source):
+            raise ConfigError(
+                f"DataSpec.tokenizer_source={self.tokenizer_source!r} goes with tokenizer='pretrained' "
+                f"(got tokenizer={self.tokenizer!r}); set both or neither"
+            )
+        if not (isinstance(self.test_fraction, float | int) and 0 < self.test_fraction < 1):
+            raise ConfigError(f"DataSpec.test_fraction={self.test_fraction!r} must be a number in (0, 1)")
         if self.data_dir is not None:
             if not isinstance(self.data_dir, str | os.PathLike) or not str(self.data_dir):
                 raise ConfigError(f"DataSpec.data_dir={self.data_dir!r} must be a folder path or None")
@@ -50,7 +94,7 @@ class DataSpec:
         _integer("seed", self.seed, 0, 2**32 - 1)
         _integer("synthetic_size", self.synthetic_size, 2, 1_000_000)
         if self.tokenizer_revision is not None and (
-            not isinstance(self.tokenizer_revision, str) or self.tokenizer == "wordpiece"
+            not isinstance(self.tokenizer_revision, str) or self.tokenizer in ("wordpiece", "pretrained")
         ):
             raise ConfigError(
                 f"DataSpec.tokenizer_revision={self.tokenizer_revision!r} is only used with "

@@ -42,6 +42,8 @@ def load_tokenizer(spec: DataSpec, train_texts: Sequence[str] | None = None) -> 
     name = resolve_tokenizer_name(spec)
     if name == BERT_HUB_ID:
         return _load_bert(spec.max_length, spec.tokenizer_revision)
+    if name == "pretrained":
+        return load_pretrained_tokenizer(str(spec.tokenizer_source), spec.max_length)
     if train_texts is None:
         from trainables.data.datasets import load_text_dataset  # avoid a cycle at import time
 
@@ -118,6 +120,31 @@ def _bert_style(tokenizer: Tokenizer, normalizer: normalizers.Normalizer) -> Tok
     tokenizer.normalizer = normalizer
     tokenizer.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     tokenizer.decoder = decoders.WordPiece(prefix="##")
+    return tokenizer
+
+
+def load_pretrained_tokenizer(source: str, max_length: int = 512) -> PreTrainedTokenizerFast:
+    """A `--model`'s own (or `--tokenizer`'s) fast tokenizer: a local folder, or "<repo>@<commit>" from the hub
+    or its local cache. DataError (one line) when it cannot be loaded or has no padding token.
+    """
+    import os
+
+    location, _, revision = (source, "", "") if os.path.isdir(source) else source.partition("@")
+    local_only = os.path.isdir(location) or not hub_reachable()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(
+            location, revision=revision or None, local_files_only=local_only, use_fast=True
+        )
+    except Exception as exc:  # any failure means "no tokenizer"; say so in one line
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise DataError(f"tokenizer {source!r} could not be loaded ({first}); give --tokenizer") from exc
+    if not tokenizer.is_fast:
+        raise DataError(
+            f"tokenizer {source!r} has no fast (Rust) version; give --tokenizer with a tokenizer.json"
+        )
+    if tokenizer.pad_token_id is None:
+        raise DataError(f"tokenizer {source!r} has no padding token; give --tokenizer with one")
+    tokenizer.model_max_length = max_length
     return tokenizer
 
 

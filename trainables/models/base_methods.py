@@ -18,7 +18,7 @@ LORA_DROPOUT = 0.0
 
 def freeze_embeddings(model: nn.Module) -> None:
     """Stop training the word, position and token-type embeddings (and their LayerNorm), as Tutorial 2 does."""
-    for parameter in model.bert.embeddings.parameters():
+    for parameter in model.base_model.embeddings.parameters():
         parameter.requires_grad = False
 
 

@@ -1,14 +1,23 @@
-"""The BERT sequence classifier every experiment trains: bert-tiny shape unless a trial says otherwise."""
+"""The sequence classifier every experiment trains: bert-tiny shape unless the run brings its own model.
+
+`model_config` (a Hugging Face config as a dict, from `--model`) switches from the built-in
+bert-tiny to that model's family and shape; `pretrained` names the weights to start from: a hub
+snapshot "<repo>@<commit>" or a local `save_pretrained` folder.
+"""
 
 import logging
+import os
 from collections.abc import Mapping
 from typing import Any
 
 import torch
-from transformers import BertConfig, BertForSequenceClassification
+from torch import nn
+from transformers import AutoModelForSequenceClassification, BertConfig, BertForSequenceClassification
+from transformers.models.auto.configuration_auto import CONFIG_MAPPING
 
 from trainables.data.hub import hub_reachable
 from trainables.models.bert_attention import ATTENTION
+from trainables.models.families import family_of, uses_fast_attention
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +56,18 @@ def build_model(
     arch: Mapping[str, Any] | None = None,
     pretrained: str | None = None,
     seed: int = 0,
-) -> BertForSequenceClassification:
-    """Build the classifier: the hub snapshot `pretrained` ("<repo>@<commit>") names, else a seeded init.
+    model_config: Mapping[str, Any] | None = None,
+) -> nn.Module:
+    """Build the classifier: the weights `pretrained` names ("<repo>@<commit>" or a folder), else a seeded init.
 
-    Which one is decided on the driver (trainables.data.sources.resolve_sources), never here: a
-    snapshot that cannot be loaded raises OSError instead of quietly becoming a random model. The
-    seeded init gives the same model for the same `seed` and leaves the global RNG as it was.
+    Without `model_config` it is bert-tiny (BERT's field names in `arch`); with it, that model's
+    family and shape, `arch` overriding the family's own field names. Which start is decided on the
+    driver (trainables.data.sources.resolve_sources), never here: weights that cannot be loaded
+    raise OSError instead of quietly becoming a random model. The seeded init gives the same model
+    for the same `seed` and leaves the global RNG as it was.
     """
+    if model_config is not None:
+        return build_family_model(model_config, vocab_size, num_labels, arch, pretrained, seed)
     config = bert_config(vocab_size, num_labels, arch)
     if pretrained:
         return load_pretrained(pretrained, config, seed)
@@ -88,8 +102,77 @@ def load_pretrained(source: str, config: BertConfig, seed: int = 0) -> BertForSe
     return model
 
 
-def architecture(model: BertForSequenceClassification) -> dict[str, int]:
-    """The shape fields of a built model, read from its modules (not from what was asked for)."""
+def family_config(
+    model_config: Mapping[str, Any], vocab_size: int, num_labels: int, arch: Mapping[str, Any] | None = None
+):
+    """The Hugging Face config of a `--model` family: `model_config` with `num_labels` and `arch` set.
+
+    The tokenizer's `vocab_size` must fit the model's embeddings (ValueError otherwise); `arch` keys
+    must be the family's own config fields (ValueError naming the unknown ones).
+    """
+    fields = dict(model_config)
+    config_class = CONFIG_MAPPING[fields["model_type"]]
+    unknown = set(arch or {}) - set(config_class().to_dict())
+    if unknown:
+        raise ValueError(f"unknown {fields['model_type']} config fields {sorted(unknown)}; use its own names")
+    config = config_class.from_dict({**fields, **dict(arch or {})})
+    if vocab_size > config.vocab_size:
+        raise ValueError(
+            f"the tokenizer has {vocab_size} tokens but the {fields['model_type']} model embeds "
+            f"{config.vocab_size}; give the model's own tokenizer (drop --tokenizer)"
+        )
+    config.num_labels = num_labels
+    return config
+
+
+def build_family_model(
+    model_config: Mapping[str, Any],
+    vocab_size: int,
+    num_labels: int,
+    arch: Mapping[str, Any] | None,
+    pretrained: str | None,
+    seed: int,
+) -> nn.Module:
+    """A `--model` classifier: its pretrained weights (a new head drawn from `seed`), or a seeded init."""
+    config = family_config(model_config, vocab_size, num_labels, arch)
+    attention = {"attn_implementation": ATTENTION} if uses_fast_attention(config.model_type) else {}
+    generator_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        if pretrained:
+            location, revision = _location(pretrained)
+            model = AutoModelForSequenceClassification.from_pretrained(
+                location,
+                revision=revision,
+                config=config,
+                ignore_mismatched_sizes=True,  # a head for another label count is drawn anew
+                local_files_only=os.path.isdir(location) or not hub_reachable(),
+                **attention,
+            )
+        else:
+            model = AutoModelForSequenceClassification.from_config(config, **attention)
+    finally:
+        torch.random.set_rng_state(generator_state)
+    return model
+
+
+def _location(pretrained: str) -> tuple[str, str | None]:
+    """(folder or repo id, revision) of a `pretrained` value: a folder as is, else "<repo>@<commit>"."""
+    if os.path.isdir(pretrained):
+        return pretrained, None
+    repo_id, _, revision = pretrained.partition("@")
+    return repo_id, revision or None
+
+
+def architecture(model: nn.Module) -> dict[str, int]:
+    """The shape fields of a built model, read from its modules (not from what was asked for).
+
+    A `--model` family other than BERT reports its own field names, read from the built config.
+    """
+    if not isinstance(model, BertForSequenceClassification):
+        family = family_of(getattr(model.config, "model_type", ""))
+        fields = family.shape_fields if family is not None else ()
+        return {name: int(getattr(model.config, name)) for name in fields}
     encoder = model.bert.encoder
     attention = encoder.layer[0].attention.self
     return {

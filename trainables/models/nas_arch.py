@@ -7,12 +7,16 @@ projection kind, shared by every layer: `query_proj`, `key_proj`, `value_proj`, 
 (attention), and, in Tutorial 5's full space, `pooler_proj` and `ffn_in_proj` / `ffn_out_proj`
 (the FFN's projections, which take effect only when intermediate_size == hidden_size, i.e. when
 they are square), each "linear" or "identity". The search space itself lives in search/experiments/spaces/nas.py.
+
+A `--model` of another family (trainables/models/families.py) is searched under its own field
+names (DistilBERT's `n_layers`, `n_heads`, `dim`, `hidden_dim`), without projection choices.
 """
 
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from errors import ConfigError
+from trainables.models.families import BERT, Family
 
 if TYPE_CHECKING:  # torch only where a built model is read: search/experiments/spaces/nas.py plans without it
     from torch import nn
@@ -32,26 +36,30 @@ EXTRA_PROJECTION_PARAMS = {f"{kind}_proj": kind for kind in SQUARE_EXTRA_PROJECT
 FFN_PROJECTIONS = ("ffn_in", "ffn_out")
 
 
-def arch_from_params(params: Mapping[str, Any]) -> tuple[dict[str, int], list[str]]:
-    """(BERT arch overrides, identity projection kinds) of one sampled NAS configuration.
+def arch_from_params(params: Mapping[str, Any], family: Family = BERT) -> tuple[dict[str, int], list[str]]:
+    """(arch overrides, identity projection kinds) of one sampled NAS configuration.
 
-    `params` may hold other keys (a trial config does); they are ignored. Every ARCH_FIELDS key
-    is required; a missing `<kind>_proj` means Linear. Raises ConfigError naming the key when a
-    value is missing or not allowed, or when hidden_size is not a multiple of num_attention_heads.
+    `params` may hold other keys (a trial config does); they are ignored. Every shape field of
+    `family` (ARCH_FIELDS for BERT) is required; a missing `<kind>_proj` means Linear (only BERT has
+    projection choices). Raises ConfigError naming the key when a value is missing or not allowed,
+    or when the hidden size is not a multiple of the head count.
     """
+    fields = family.shape_fields
     arch = {}
-    for field in ARCH_FIELDS:
+    for field in fields:
         if field not in params:
-            raise ConfigError(f"NAS parameters lack {field!r}; every one of {list(ARCH_FIELDS)} is needed")
+            raise ConfigError(f"NAS parameters lack {field!r}; every one of {list(fields)} is needed")
         value = params[field]
         if isinstance(value, bool) or not isinstance(value, int | float) or int(value) != value or value < 1:
             raise ConfigError(f"NAS parameter {field}={value!r} is not a positive whole number")
         arch[field] = int(value)
-    if arch["hidden_size"] % arch["num_attention_heads"]:
+    if arch[family.hidden] % arch[family.heads]:
         raise ConfigError(
-            f"NAS parameters hidden_size={arch['hidden_size']} and num_attention_heads="
-            f"{arch['num_attention_heads']}: the hidden size must be a multiple of the head count"
+            f"NAS parameters {family.hidden}={arch[family.hidden]} and {family.heads}="
+            f"{arch[family.heads]}: the hidden size must be a multiple of the head count"
         )
+    if family is not BERT:
+        return arch, []
     identity = []
     for param, kind in {**PROJECTION_PARAMS, **EXTRA_PROJECTION_PARAMS}.items():
         choice = params.get(param, LINEAR)
@@ -78,9 +86,11 @@ def params_from_arch(arch: Mapping[str, int], identity_projections: list[str]) -
 
 
 def built_identity_projections(model: "nn.Module") -> list[str]:
-    """The projection kinds that are nn.Identity in every layer of a built BERT classifier."""
+    """The projection kinds that are nn.Identity in every layer of a built BERT classifier (none elsewhere)."""
     from torch import nn
 
+    if not hasattr(model, "bert"):
+        return []
     layers = model.bert.encoder.layer
     modules = {
         "query": lambda layer: layer.attention.self.query,

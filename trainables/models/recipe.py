@@ -26,6 +26,9 @@ class ModelRecipe:
     # The hub snapshot ("<repo>@<commit>") the weights started from; None: the seeded init. Only the
     # base trial builds from it; a saved checkpoint overwrites every weight, so loading needs no hub.
     pretrained: str | None = None
+    # The `--model`'s Hugging Face config as a dict (family and shape); None: the built-in bert-tiny.
+    # `arch` then uses the family's own field names.
+    model_config: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -33,6 +36,11 @@ class ModelRecipe:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> "ModelRecipe":
         return cls(**dict(data))
+
+    @property
+    def model_type(self) -> str:
+        """The family this recipe builds (bert for the built-in bert-tiny)."""
+        return str((self.model_config or {}).get("model_type", "bert"))
 
 
 def replace_projections_with_identity(model: BertForSequenceClassification, kinds: list[str]) -> None:
@@ -70,7 +78,9 @@ def build_from_recipe(recipe: ModelRecipe, pretrained: bool = False) -> BertForS
     pretrained=True starts from the recipe's hub snapshot (when it names one) instead of the seeded init.
     """
     start = recipe.pretrained if pretrained else None
-    model = build_model(recipe.vocab_size, recipe.num_labels, recipe.arch, start, recipe.seed)
+    model = build_model(
+        recipe.vocab_size, recipe.num_labels, recipe.arch, start, recipe.seed, recipe.model_config
+    )
     if recipe.identity_projections:
         replace_projections_with_identity(model, recipe.identity_projections)
     if recipe.quantization:

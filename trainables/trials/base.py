@@ -10,7 +10,7 @@ from trainables.trial_steps import accuracy, finish, open_data, train_model
 
 
 def base_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any]:
-    """Build bert-tiny, fine-tune it with `config["base_method"]`, evaluate, save, report.
+    """Build bert-tiny (or the run's --model, `config["model_config"]`), fine-tune it with `config["base_method"]`, evaluate, save, report.
 
     The start is the hub snapshot `config["pretrained"]` names, or the seeded init when it is None
     (decided on the driver). Methods (trainables/models/base_methods.py): `full` trains everything;
@@ -25,6 +25,7 @@ def base_trial(config: dict[str, Any], ctx: TrialContext) -> dict[str, Any]:
         num_labels=data.prepared.num_labels,
         seed=int(config["seed"]),
         pretrained=config.get("pretrained"),
+        model_config=config.get("model_config"),
     )
     model = build_from_recipe(recipe, pretrained=True)
     metrics: dict[str, Any] = {"base_method": method, "start_weights_sha256": weights_fingerprint(model)}

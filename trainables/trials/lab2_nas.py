@@ -6,6 +6,7 @@ from typing import Any
 from torch import nn
 
 from trainables.models.classifier import architecture
+from trainables.models.families import BERT, searchable_family
 from trainables.models.nas_arch import arch_from_params, built_identity_projections
 from trainables.models.recipe import ModelRecipe, build_from_recipe
 from trainables.trial_context import TrialContext
@@ -13,14 +14,20 @@ from trainables.trial_steps import TrialData, accuracy, finish, open_data, train
 
 
 def build_nas_model(config: dict[str, Any], data: TrialData) -> tuple[nn.Module, ModelRecipe]:
-    """The sampled architecture (search/experiments/spaces/nas.py's parameters) as a seeded, random-init model."""
-    arch, identity = arch_from_params(config)
+    """The sampled architecture (search/experiments/spaces/nas.py's parameters) as a seeded, random-init model.
+
+    With a --model (`config["model_config"]`), the model's family with the sampled shape.
+    """
+    model_config = config.get("model_config")
+    family = BERT if model_config is None else searchable_family(model_config["model_type"], "lab2-nas")
+    arch, identity = arch_from_params(config, family)
     recipe = ModelRecipe(
         vocab_size=data.prepared.vocab_size,
         num_labels=data.prepared.num_labels,
         arch=arch,
         identity_projections=identity,
         seed=int(config["seed"]),
+        model_config=model_config,
     )
     # Random init, as in Tutorial 5: pretrained weights exist for one shape only.
     return build_from_recipe(recipe, pretrained=False), recipe

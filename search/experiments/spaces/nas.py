@@ -15,7 +15,7 @@ parameters) into `(arch, identity_projections)` for `ModelRecipe`; the row whose
 starts from is `Lab2NasExperiment().best_start(table)` (search/experiments/experiment.py).
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ray import tune
@@ -60,15 +60,24 @@ class NasSpace:
     intermediate_size: tuple[int, ...]
     # Tutorial 5's further square Linears: the pooler, and the FFN projections when square.
     square_extras: bool = False
+    # The parameter names of the four shape fields (a --model family's own, search/experiments/spaces/nas.py's
+    # space_for) and whether the BERT projection choices are searched.
+    field_names: tuple[str, ...] = ARCH_FIELDS
+    projections: bool = True
 
     def projection_params(self) -> list[str]:
         """The Linear/Identity parameters of this space, in order."""
+        if not self.projections:
+            return []
         extras = list(EXTRA_PROJECTION_PARAMS) if self.square_extras else []
         return [*PROJECTION_PARAMS, *extras]
 
     def grid(self) -> dict[str, list[Any]]:
         """Every parameter with its choices, in a fixed order (GridSampler's search space)."""
-        grid: dict[str, list[Any]] = {field: list(getattr(self, field)) for field in ARCH_FIELDS}
+        grid: dict[str, list[Any]] = {
+            name: list(getattr(self, field))
+            for name, field in zip(self.field_names, ARCH_FIELDS, strict=True)
+        }
         grid.update({param: list(PROJECTION_CHOICES) for param in self.projection_params()})
         return grid
 
@@ -80,6 +89,8 @@ class NasSpace:
         """The number of different models the space builds (an FFN choice on a non-square FFN is moot)."""
         choices = len(PROJECTION_CHOICES)
         shapes = len(self.num_hidden_layers) * len(self.num_attention_heads)
+        if not self.projections:
+            return shapes * len(self.hidden_size) * len(self.intermediate_size)
         per_shape = choices ** len(PROJECTION_PARAMS) * (choices if self.square_extras else 1)
         sizes = 0
         for hidden in self.hidden_size:
@@ -134,5 +145,17 @@ def get_space(name: str) -> NasSpace:
 
 
 def space_for(options: RunOptions) -> NasSpace:
-    """The NAS space of this run's profile."""
-    return get_space(options.profile.nas_space)
+    """The NAS space of this run's profile, under the field names of the run's --model family.
+
+    The same sizes for every family; a family other than BERT has no projection choices. A family
+    we cannot search is refused (ConfigError naming the ones we can).
+    """
+    space = get_space(options.profile.nas_space)
+    if options.model is None:
+        return space
+    from trainables.models.families import searchable_family
+
+    family = searchable_family(options.sources().model_type, "lab2-nas/lab2-compress-aware")
+    if family.model_type == "bert":
+        return space
+    return replace(space, field_names=family.shape_fields, projections=False)

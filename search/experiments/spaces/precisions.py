@@ -11,6 +11,7 @@ a short name such as `l0.query` (see `layer_keys`), so that every choice is its 
 the results table.
 """
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -81,10 +82,16 @@ _SHORT_NAMES = (
 
 
 def short_layer_name(module_name: str) -> str:
-    """`bert.encoder.layer.0.attention.self.query` -> `l0.query`; `bert.pooler.dense` -> `pooler`."""
+    """`bert.encoder.layer.0.attention.self.query` -> `l0.query`; `bert.pooler.dense` -> `pooler`.
+
+    Other families keep their own module names, with the numbered layer shortened the same way
+    (`distilbert.transformer.layer.1.attention.q_lin` -> `l1.attention.q_lin`,
+    `roberta.encoder.layer.0.attention.self.query` -> `l0.query`).
+    """
     name = module_name
-    if name.startswith("bert.encoder.layer."):
-        name = "l" + name.removeprefix("bert.encoder.layer.")
+    numbered = re.match(r"^[A-Za-z_]+\.(?:encoder|transformer)\.layer\.(\d+)\.(.*)$", name)
+    if numbered:
+        name = f"l{numbered.group(1)}.{numbered.group(2)}"
         for long, short in _SHORT_NAMES:
             name = name.replace(long, short)
     elif name == "bert.pooler.dense":
