@@ -40,11 +40,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     model, recipe = load_model(checkpoint)
     model.eval()
     if args.to == "mase":
-        from trainables.export import mase_prune_args
+        from trainables.models.export import mase_prune_args
 
         mase_prune_args(recipe.pruning)  # a method MASE lacks is a ConfigError before anything is written
     if args.to == "onnx":
-        from trainables.export.onnx_graph import onnx_ready
+        from trainables.models.export.onnx_graph import onnx_ready
 
         _require_onnx()
         onnx_ready(model)  # a format ONNX cannot express is a ConfigError before anything is written
@@ -64,13 +64,13 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def _export_hf(model, recipe, checkpoint: str, out: Path, facts) -> tuple[list[Path], list[str]]:
-    from trainables.export import export_hf
+    from trainables.models.export import export_hf
 
     facts.notes += [
         "model.safetensors holds the compressed weights (on the format's grid, pruned zeros kept): "
         "plain AutoModelForSequenceClassification.from_pretrained(folder) computes with them, with "
         "activations in fp32 and no activation pruning",
-        "trainables.export.load_compressed(folder) rebuilds the fake-quantized model exactly "
+        "trainables.models.export.load_compressed(folder) rebuilds the fake-quantized model exactly "
         "(activations included) from config.json's adls_compression recipe and compression.safetensors",
     ]
     written = export_hf(model, recipe, out, checkpoint, facts)
@@ -78,9 +78,9 @@ def _export_hf(model, recipe, checkpoint: str, out: Path, facts) -> tuple[list[P
 
 
 def _export_onnx(model, row, run: dict, out: Path, facts) -> tuple[list[Path], list[str]]:
-    from trainables.export import model_card
-    from trainables.export.onnx_check import check_onnx
-    from trainables.export.onnx_graph import export_onnx
+    from trainables.models.export import model_card
+    from trainables.models.export.onnx_check import check_onnx
+    from trainables.models.export.onnx_graph import export_onnx
     from trainables.trial_steps import open_data
 
     path = out / "model.onnx"
@@ -108,7 +108,7 @@ def _export_onnx(model, row, run: dict, out: Path, facts) -> tuple[list[Path], l
 
 def _export_mase(model, recipe, out: Path) -> tuple[list[Path], list[str]]:
     from trainables.compress.layers.quantized_linear import QuantizedLinear
-    from trainables.export import write_mase
+    from trainables.models.export import write_mase
 
     written = write_mase(model, recipe.pruning, out)
     differ = sorted(
@@ -200,7 +200,7 @@ def _own_accuracy(row: dict[str, Any]) -> tuple[str | None, float | None]:
 
 def _card_facts(row: dict[str, Any], run: dict[str, Any], folder: Path, target: str, recipe):
     from analysis.best import export_command, metrics_of
-    from trainables.export import CardFacts
+    from trainables.models.export import CardFacts
 
     identity = run.get("identity", {})
     metrics = metrics_of(row)

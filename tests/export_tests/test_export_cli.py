@@ -95,8 +95,8 @@ np.save(out, logits.numpy())
 def test_hf_folder_loads_in_a_fresh_process_and_predicts_as_the_compressed_model(
     results, experiment, tmp_path
 ):
-    from trainables.export import load_compressed
     from trainables.models.checkpoint import load_model
+    from trainables.models.export import load_compressed
 
     out = tmp_path / "hf"
     written = {path.name for path in export(results, experiment, "hf", out)}

@@ -12,9 +12,9 @@ import torch
 from errors import ConfigError
 from trainables.compress.format_examples import example_config
 from trainables.compress.registry import LINEAR_FORMATS
-from trainables.export import export_hf, load_compressed, mase_pass_args, mase_prune_args, write_mase
-from trainables.export.mase_config import to_toml
-from trainables.export.onnx_graph import export_onnx, onnx_ready
+from trainables.models.export import export_hf, load_compressed, mase_pass_args, mase_prune_args, write_mase
+from trainables.models.export.mase_config import to_toml
+from trainables.models.export.onnx_graph import export_onnx, onnx_ready
 from trainables.models.recipe import ModelRecipe, build_from_recipe
 
 ARCH = {"hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 16}

@@ -26,8 +26,8 @@ from torch import nn
 from errors import ConfigError
 from trainables.compress.layers.quantized_linear import QuantizedLinear
 from trainables.compress.prune import InputPruning
-from trainables.export.on_grid import effective_bias, effective_weight
-from trainables.export.onnx_ops import (
+from trainables.models.export.on_grid import effective_bias, effective_weight
+from trainables.models.export.onnx_ops import (
     DQ_MAX_WIDTH,
     QDQ_MAX_WIDTH,
     FixedPointQDQ,

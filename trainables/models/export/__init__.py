@@ -9,10 +9,10 @@ Every target stores what the compressed model computes: weights on their format'
 zeros kept (on_grid.py). ONNX and onnxruntime are imported only by the ONNX functions.
 """
 
-from trainables.export.hf_folder import COMPRESSION_KEY, export_hf, load_compressed
-from trainables.export.mase_config import mase_pass_args, mase_prune_args, write_mase
-from trainables.export.model_card import CardFacts, model_card
-from trainables.export.on_grid import on_grid_state
+from trainables.models.export.hf_folder import COMPRESSION_KEY, export_hf, load_compressed
+from trainables.models.export.mase_config import mase_pass_args, mase_prune_args, write_mase
+from trainables.models.export.model_card import CardFacts, model_card
+from trainables.models.export.on_grid import on_grid_state
 
 __all__ = [
     "COMPRESSION_KEY",

@@ -16,9 +16,9 @@ from pathlib import Path
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from trainables.export.model_card import CardFacts, model_card
-from trainables.export.on_grid import on_grid_state
 from trainables.models.classifier import build_model
+from trainables.models.export.model_card import CardFacts, model_card
+from trainables.models.export.on_grid import on_grid_state
 from trainables.models.recipe import ModelRecipe, build_from_recipe
 
 COMPRESSION_KEY = "adls_compression"
