@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-reliability test-cost-aware test-storage smoke test-cluster test-labs test-online test-models test-browser test-package lint format bench clean
+.PHONY: demo test test-reliability test-cost-aware test-storage smoke test-cluster test-labs test-online test-models test-export test-browser test-package lint format bench clean
 
 # Reinstall only when the requirements or the project metadata change.
 $(STAMP): requirements.txt pyproject.toml
@@ -18,7 +18,7 @@ demo: $(STAMP)
 	$(BIN)/adls run lab1-qat --profile quick
 
 test: $(STAMP)
-	$(BIN)/pytest -q -m "not cluster and not reliability and not labs and not online and not browser and not package and not models and not cost_aware and not storage"
+	$(BIN)/pytest -q -m "not cluster and not reliability and not labs and not online and not browser and not package and not models and not cost_aware and not storage and not export"
 
 # Real `adls run` drivers killed (SIGKILL, Ctrl-C) and raced (two writers): minutes, own CI step.
 test-reliability: $(STAMP)
@@ -35,6 +35,10 @@ test-storage: $(STAMP)
 # The HTML report rendered in headless Chromium (Debian's chromium; .ci/run installs it).
 test-browser: $(STAMP)
 	$(BIN)/pytest -q -m browser
+
+# `adls export` on smoke results of lab1, lab3-precisions and lab2-nas (built once, a few minutes).
+test-export: $(STAMP)
+	$(BIN)/pytest -q -m export
 
 # Build the wheel and install it into a fresh venv, offline.
 test-package: $(STAMP)

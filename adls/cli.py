@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import NoReturn
 
 from adls.cluster_commands import add_cluster_commands
+from adls.export_command import add_export_command
 from adls.inspect_command import add_inspect_command
 from adls.result_commands import add_result_commands
 from adls.run_options import add_run_options, options_from, search_options
@@ -103,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_result_commands(commands)
     add_inspect_command(commands)
+    add_export_command(commands)
     add_cluster_commands(commands)
     return parser
 

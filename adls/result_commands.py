@@ -18,7 +18,7 @@ def cmd_best(args: argparse.Namespace) -> int:
         json.dump(records, sys.stdout, indent=1)
         print()
     else:
-        for line in format_best(records, metric_limit=10):
+        for line in format_best(records, metric_limit=10, folder=args.folder):
             print(line)
         if "sensitivity" in set(table["experiment"]):
             from analysis.sensitivity import format_sensitivity

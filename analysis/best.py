@@ -16,7 +16,9 @@ unique among finished trials.
 
 import json
 import math
+import shlex
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -208,8 +210,20 @@ def best_records(table: pd.DataFrame, k: int = 1) -> list[dict[str, Any]]:
     return records
 
 
-def format_best(records: Sequence[dict[str, Any]], metric_limit: int = 6) -> list[str]:
-    """Human-readable lines for best_records: one header line per search, then one per trial."""
+def export_command(folder: str, trial_id: Any, target: str = "hf") -> str:
+    """The `adls export` command line that hands one trial of an experiment folder on."""
+    out = f"export/{Path(folder).name}-{trial_id}-{target}"
+    return f"adls export {shlex.quote(str(folder))} --trial {trial_id} --to {target} -o {out}"
+
+
+def format_best(
+    records: Sequence[dict[str, Any]], metric_limit: int = 6, folder: str | None = None
+) -> list[str]:
+    """Human-readable lines for best_records: one header line per search, then one per trial.
+
+    With the experiment `folder`, the first trial of each search with a checkpoint also shows
+    the `adls export` command for it.
+    """
     lines: list[str] = []
     last = None
     for record in records:
@@ -224,6 +238,8 @@ def format_best(records: Sequence[dict[str, Any]], metric_limit: int = 6) -> lis
         lines.append(f"  #{record['rank']} trial {record['trial_index']}: {params}")
         lines.append(f"     {metrics}")
         lines.append(f"     checkpoint: {record['checkpoint'] or '-'}")
+        if folder is not None and record["rank"] == 1 and record["checkpoint"]:
+            lines.append(f"     export: {export_command(folder, record['trial_id'])}")
     return lines
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from analysis import location as loc
-from analysis.best import best_records, objectives_of, params_of
+from analysis.best import best_records, export_command, objectives_of, params_of
 from analysis.figure_parts import data_name
 from analysis.figures import FIGURES
 from analysis.results import FINISHED, TABLE_FILE, infeasible, load_results
@@ -182,6 +182,10 @@ def _best_table(table: pd.DataFrame, folder: str, top: int) -> str:
                 f"<td><code>{_e(_relative(record['checkpoint'], folder))}</code></td></tr>"
             )
         out.append(f'<table class="best">{head}{"".join(rows)}</table>')
+        first = group[0]
+        if first["rank"] == 1 and first["checkpoint"]:
+            command = export_command(str(folder), first["trial_id"])
+            out.append(f'<p class="export">Export the best: <code>{_e(command)}</code></p>')
     return "\n".join(out)
 
 

@@ -23,7 +23,9 @@ def test_every_field_but_three_is_a_declared_option_with_a_unique_flag():
     assert len(set(flags)) == len(flags) and all(flag.startswith("--") for flag in flags)
     assert declared["start_from"].key == "from" and declared["cpus_per_trial"].key == "cpus-per-trial"
     assert all(owner in EXPERIMENTS for option in declared.values() for owner in option.owners)
-    assert declared["precisions"].owners == ("lab3-precisions", "sensitivity") and declared["seed"].owners == ()
+    assert (
+        declared["precisions"].owners == ("lab3-precisions", "sensitivity") and declared["seed"].owners == ()
+    )
 
 
 def test_the_parser_the_options_and_the_job_words_agree_for_every_option():
