@@ -7,7 +7,7 @@ import pandas as pd
 
 from analysis.best import TIE_BREAKERS, ranked
 from errors import ConfigError
-from trainables.models.checkpoint import check_saved_model
+from trainables.models.saved_files import check_saved_model
 
 
 def best_checkpoint(

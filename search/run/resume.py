@@ -28,7 +28,7 @@ from search.run.results_table import TUNE_KEYS
 from search.study.constraints import Constraint, constraint_values
 from search.study.database import TUNE_TRIAL_ID
 from search.study.samplers import TuneGridSampler
-from trainables.models.checkpoint import check_saved_model, holds_model_files
+from trainables.models.saved_files import check_saved_model, holds_model_files
 from trainables.trial_keys import RESULT_FILE
 
 log = logging.getLogger(__name__)

@@ -12,9 +12,7 @@ import contextlib
 import hashlib
 import json
 import shutil
-import struct
 import tempfile
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,12 +22,16 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file
 from torch import nn
 
-from errors import ResultsError
 from trainables.models.recipe import ModelRecipe, build_from_recipe
-
-RECIPE_FILE = "recipe.json"
-WEIGHTS_FILE = "model.pt"
-HF_WEIGHTS_FILE = "model.safetensors"
+from trainables.models.saved_files import (  # noqa: F401 (re-exported: the checkpoint API)
+    HF_WEIGHTS_FILE,
+    RECIPE_FILE,
+    WEIGHTS_FILE,
+    check_saved_model,
+    damaged,
+    holds_model_files,
+    read_recipe_bytes,
+)
 
 
 def is_plain(recipe: ModelRecipe) -> bool:
@@ -100,7 +102,7 @@ def load_model(location: str | Path, device: torch.device | str = "cpu") -> tupl
             except (RuntimeError, SafetensorError, EOFError, OSError, ValueError) as error:
                 if isinstance(error, FileNotFoundError):
                     raise
-                raise _damaged(f"{str(location).rstrip('/')}/{weights.name}", error) from None
+                raise damaged(f"{str(location).rstrip('/')}/{weights.name}", error) from None
     except FileNotFoundError:
         raise FileNotFoundError(
             f"no saved model in {location} (expected {RECIPE_FILE} and {WEIGHTS_FILE} or {HF_WEIGHTS_FILE})"
@@ -110,82 +112,8 @@ def load_model(location: str | Path, device: torch.device | str = "cpu") -> tupl
     return model.to(device), recipe
 
 
-def check_saved_model(location: str | Path, filesystem: pyarrow.fs.FileSystem | None = None) -> None:
-    """ResultsError (one line naming the file) unless `location` holds a complete saved model.
-
-    Reads only the recipe, the weights file's size and its index (a zip's central directory, a
-    safetensors header), not the tensors: cheap enough for a driver to check a later stage's start
-    model before Ray starts. `location` is a local folder or a URI pyarrow understands, or, with
-    `filesystem`, a path inside that filesystem.
-    """
-    text = str(location).rstrip("/")
-    if filesystem is not None:
-        fs, path = filesystem, text
-    elif "://" in text:
-        fs, path = pyarrow.fs.FileSystem.from_uri(text)
-    else:
-        fs, path = pyarrow.fs.LocalFileSystem(), text
-    kinds = {
-        name: fs.get_file_info(f"{path}/{name}").type for name in (RECIPE_FILE, WEIGHTS_FILE, HF_WEIGHTS_FILE)
-    }
-    found = [name for name, kind in kinds.items() if kind == pyarrow.fs.FileType.File]
-    if RECIPE_FILE not in found or len(found) < 2:
-        raise ResultsError(
-            f"no saved model in {text} (expected {RECIPE_FILE} and {WEIGHTS_FILE} or {HF_WEIGHTS_FILE}); "
-            "rerun the experiment that saved it with --force"
-        )
-    with fs.open_input_stream(f"{path}/{RECIPE_FILE}") as handle:
-        _read_recipe_bytes(handle.read(), f"{text}/{RECIPE_FILE}")
-    weights = WEIGHTS_FILE if WEIGHTS_FILE in found else HF_WEIGHTS_FILE
-    with fs.open_input_file(f"{path}/{weights}") as handle:
-        try:
-            if weights == WEIGHTS_FILE:
-                zipfile.ZipFile(handle).close()  # torch.save writes a zip: truncation loses its directory
-            else:
-                _check_safetensors(handle)
-        except (zipfile.BadZipFile, ValueError, OSError, EOFError, struct.error) as error:
-            raise _damaged(f"{text}/{weights}", error) from None
-
-
-def holds_model_files(location: str, filesystem: pyarrow.fs.FileSystem) -> bool:
-    """True when the folder (a path inside `filesystem`) holds any file of a saved model."""
-    names = (RECIPE_FILE, WEIGHTS_FILE, HF_WEIGHTS_FILE)
-    infos = filesystem.get_file_info([f"{location.rstrip('/')}/{name}" for name in names])
-    return any(info.type != pyarrow.fs.FileType.NotFound for info in infos)
-
-
-def _check_safetensors(handle: pyarrow.NativeFile) -> None:
-    """ValueError unless the header parses and the file is as long as its tensors need."""
-    size = handle.size()
-    (header_length,) = struct.unpack("<Q", handle.read(8))
-    if 8 + header_length > size:
-        raise ValueError(f"its header needs {header_length} bytes, the file has {size}")
-    header = json.loads(handle.read(header_length))
-    end = max((t["data_offsets"][1] for k, t in header.items() if k != "__metadata__"), default=0)
-    if 8 + header_length + end != size:
-        raise ValueError(f"its tensors need {8 + header_length + end} bytes, the file has {size}")
-
-
-def _damaged(file: str, error: BaseException) -> ResultsError:
-    reason = (str(error).splitlines() or [type(error).__name__])[0][:160]
-    return ResultsError(
-        f"{file} is damaged (truncated or not a saved model: {reason}); rerun the experiment that saved "
-        "it with --force (its folder is moved aside, not deleted)"
-    )
-
-
 def _read_recipe(path: Path, location: str | Path) -> dict:
-    return _read_recipe_bytes(path.read_bytes(), f"{str(location).rstrip('/')}/{RECIPE_FILE}")
-
-
-def _read_recipe_bytes(data: bytes, file: str) -> dict:
-    try:
-        recipe = json.loads(data)
-    except ValueError as error:
-        raise _damaged(file, error) from None
-    if not isinstance(recipe, dict):
-        raise _damaged(file, ValueError(f"a JSON {type(recipe).__name__}, not an object"))
-    return recipe
+    return read_recipe_bytes(path.read_bytes(), f"{str(location).rstrip('/')}/{RECIPE_FILE}")
 
 
 @contextlib.contextmanager

@@ -2,6 +2,7 @@
 
 import json
 import os
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -14,6 +15,7 @@ from search.experiments.experiment import Experiment
 from search.experiments.lab3_start import start_experiment, starting_point
 from search.options import RunOptions
 from search.run_plan import RunPlan
+from tests.saved_model_files import saved_model_folder
 
 
 class FakeNas(Experiment):
@@ -36,6 +38,7 @@ def store_nas_results(options: RunOptions, nas) -> str:
     """A finished lab2-nas run of this identity whose best trial is the second one."""
     folder = f"{options.storage}/lab2-nas"
     os.makedirs(folder, exist_ok=True)
+    ckpt = {name: saved_model_folder(Path(options.storage) / "ckpt" / name) for name in ("a", "b")}
     pd.DataFrame(
         {
             "experiment": "lab2-nas",
@@ -43,7 +46,7 @@ def store_nas_results(options: RunOptions, nas) -> str:
             "trial_index": [0, 1, 2],
             "status": ["TERMINATED", "TERMINATED", "ERROR"],
             "accuracy": [0.61, 0.74, None],
-            "checkpoint": ["/ckpt/a", "/ckpt/b", None],
+            "checkpoint": [ckpt["a"], ckpt["b"], None],
         }
     ).to_parquet(f"{folder}/trials.parquet")
     with open(f"{folder}/run.json", "w") as handle:
@@ -68,7 +71,7 @@ def test_stored_nas_results_of_this_identity_become_the_start(tmp_path, nas):
         assert plan.dependencies(name) == ("lab2-nas",)
         assert plan.identity(name)["fields"]["start_from"] == "lab2-nas"
     start = starting_point({"lab2-nas": load_results(folder)})
-    assert start == {"experiment": "lab2-nas", "checkpoint": "/ckpt/b", "accuracy": 0.74}
+    assert start == {"experiment": "lab2-nas", "checkpoint": f"{tmp_path}/ckpt/b", "accuracy": 0.74}
     # Another seed is another identity: its NAS model was not searched, so Lab 3 starts from base.
     other = RunOptions(profile_name="smoke", dataset="synthetic", storage=str(tmp_path), seed=1)
     assert start_experiment(other, RunPlan(other).has_results) == "base"

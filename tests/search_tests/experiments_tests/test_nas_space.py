@@ -93,8 +93,12 @@ def test_a_space_with_invalid_points_and_an_unknown_name_are_refused():
         get_space("huge")
 
 
-def test_the_best_nas_start_prefers_fewer_parameters_on_a_tie():
+def test_the_best_nas_start_prefers_fewer_parameters_on_a_tie(tmp_path):
     import pandas as pd
+
+    from tests.saved_model_files import saved_model_folder
+
+    ckpt = {name: saved_model_folder(tmp_path / name) for name in "abd"}
 
     table = pd.DataFrame(
         {
@@ -104,7 +108,7 @@ def test_the_best_nas_start_prefers_fewer_parameters_on_a_tie():
             "cost_params": [2000, 1000, 10, 5],
             "repeat": 0,
             "trial_index": [0, 1, 2, 3],
-            "checkpoint": ["a", "b", None, "d"],
+            "checkpoint": [ckpt["a"], ckpt["b"], None, ckpt["d"]],
         }
     )
-    assert Lab2NasExperiment().best_start(table)["checkpoint"] == "b"
+    assert Lab2NasExperiment().best_start(table)["checkpoint"] == ckpt["b"]
