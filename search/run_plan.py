@@ -7,6 +7,8 @@ function, so no experiment imports the runner.
 """
 
 import hashlib
+import json
+import tomllib
 from typing import Any
 
 from errors import ConfigError
@@ -141,5 +143,17 @@ def _shared_identity(options: RunOptions, experiment: str) -> dict[str, Any]:
     if options.compile:
         identity["compile"] = True
     if options.search_file is not None:
-        identity["search_file"] = hashlib.sha256(options.search_file.encode()).hexdigest()
+        identity["search_file"] = search_file_identity(options.search_file)
     return identity
+
+
+def search_file_identity(text: str) -> str:
+    """The hash of a search file's content that identifies a run: its values, not its layout or budget.
+
+    Comments and formatting do not change it; nor does `budget`, which enters the identity where it
+    applies (RunPlan.identity), so a file whose only change is a larger budget grows the stored search.
+    """
+    content = tomllib.loads(text)
+    run = {key: value for key, value in content.get("run", {}).items() if key != "budget"}
+    canonical = json.dumps({**content, "run": run}, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()

@@ -66,3 +66,13 @@ def test_a_bad_search_file_is_one_line_and_exit_2(tmp_path, capsys, text, messag
     assert main(["run", write(tmp_path, text)]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_a_file_whose_only_change_is_the_budget_or_a_comment_keeps_its_identity():
+    from search.run_plan import search_file_identity
+
+    first = 'experiment = "lab3-mixed"\n[run]\nbudget = 6\nseed = 1\n'
+    grown = '# more trials\nexperiment = "lab3-mixed"\n\n[run]\nseed = 1\nbudget = 10\n'
+    other_seed = 'experiment = "lab3-mixed"\n[run]\nbudget = 6\nseed = 2\n'
+    assert search_file_identity(first) == search_file_identity(grown)
+    assert search_file_identity(first) != search_file_identity(other_seed)
