@@ -417,16 +417,7 @@ class RunOptions:
             return None
         from trainables.data.user_data import UserDataRequest
 
-        return UserDataRequest(
-            dataset=dataset,
-            text_column=self.text_column,
-            label_column=self.label_column,
-            dataset_config=self.dataset_config,
-            train_split=self.train_split,
-            test_split=self.test_split,
-            test_fraction=self.test_fraction,
-            seed=self.seed,
-        )
+        return UserDataRequest.of(dataset, self)
 
     def data_settings_dir(self) -> str | None:
         return os.path.abspath(os.path.expanduser(self.data_dir)) if self.data_dir else None

@@ -54,16 +54,7 @@ class DataSpec:
         """The UserDataRequest this spec's own-data fields describe."""
         from trainables.data.user_data import UserDataRequest
 
-        return UserDataRequest(
-            dataset=self.dataset,
-            text_column=self.text_column,
-            label_column=self.label_column,
-            dataset_config=self.dataset_config,
-            train_split=self.train_split,
-            test_split=self.test_split,
-            test_fraction=self.test_fraction,
-            seed=self.seed,
-        )
+        return UserDataRequest.of(self.dataset, self)
 
     # The hub commit of stanfordnlp/imdb to load (None: the latest, or the datasets cache's copy).
     data_revision: str | None = None

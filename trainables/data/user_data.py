@@ -40,6 +40,19 @@ class UserDataRequest:
     test_fraction: float = DEFAULT_TEST_FRACTION
     seed: int = 0
 
+    @classmethod
+    def of(cls, dataset: str, fields: Any) -> "UserDataRequest":
+        """The request for `dataset` that `fields` (RunOptions or DataSpec: same attribute names) describe."""
+        names = (
+            "text_column",
+            "label_column",
+            "dataset_config",
+            "train_split",
+            "test_split",
+            "test_fraction",
+        )
+        return cls(dataset=dataset, seed=fields.seed, **{name: getattr(fields, name) for name in names})
+
     @property
     def text_columns(self) -> list[str]:
         """One column, or two for a sentence pair (`COL1,COL2`)."""
