@@ -27,7 +27,7 @@ from search.option_spec import (
     show_comma_list,
     show_count_or_all,
 )
-from search.profiles import PROFILES, Profile, get_profile
+from search.profiles import PROFILES, Profile, get_profile, with_train
 from search.run.callbacks import CALLBACKS, check_callbacks
 from search.schedulers.early_stopping import SHA_BATCH
 from trainables.trial_keys import BASE_METHODS, PRECISIONS
@@ -397,7 +397,7 @@ class RunOptions:
     @property
     def profile(self) -> Profile:
         dataset = self.dataset or ("imdb" if self.data_dir else None)
-        return get_profile(self.profile_name, dataset)
+        return with_train(get_profile(self.profile_name, dataset), self.search_file)
 
     def sources(self) -> "RunSources":
         """The run's data, model and tokenizer sources, resolved once per process (ConfigError if refused)."""

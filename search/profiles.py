@@ -1,5 +1,7 @@
 """Profiles: how big every experiment is (smoke for CI, quick for a CPU, full for the labs' sizes)."""
 
+import functools
+import tomllib
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -121,3 +123,42 @@ def get_profile(name: str, dataset: str | None = None) -> Profile:
         raise ConfigError(f"unknown profile {name!r}; choose one of {list(PROFILES)}")
     profile = PROFILES[name]
     return replace(profile, dataset=dataset) if dataset else profile
+
+
+TRAIN_TABLE = "train"
+# A search file's [train] keys: the Profile fields a run may override, and what each takes.
+TRAIN_FIELDS: dict[str, tuple[type, float, str]] = {
+    "epochs": (float, 0.0, "a number of epochs above 0 (what a QAT, NAS or fine-tuning trial trains)"),
+    "base_epochs": (float, 0.0, "a number of epochs above 0 (the base model's)"),
+    "prune_epochs": (float, 0.0, "a number of epochs above 0 (lab1-prune's fine-tuning)"),
+    "lab3_epochs": (float, 0.0, "a number of epochs above 0 (each Lab 3 trial's)"),
+    "batch_size": (int, 1, "an integer >= 1"),
+    "lr": (float, 0.0, "a learning rate above 0"),
+    "max_length": (int, 2, "a sequence length (tokens), an integer >= 2"),
+}
+
+
+def check_train(where: str, table: Any) -> dict[str, Any]:
+    """The Profile overrides of a search file's [train]; ConfigError (one line) for a bad entry."""
+    if not isinstance(table, dict):
+        raise ConfigError(f"{where}: [train] must be a table; keys {', '.join(TRAIN_FIELDS)}")
+    values = {}
+    for key, raw in table.items():
+        if key not in TRAIN_FIELDS:
+            raise ConfigError(f"{where}: [train] has no key {key!r}; choose from {', '.join(TRAIN_FIELDS)}")
+        kind, low, takes = TRAIN_FIELDS[key]
+        numeric = isinstance(raw, (int, float)) and not isinstance(raw, bool)
+        if not numeric or (kind is int and not isinstance(raw, int)) or raw < low or (low == 0 and raw <= 0):
+            raise ConfigError(f"{where}: [train] {key} = {raw!r}; give {takes}")
+        values[key] = kind(raw)
+    return values
+
+
+@functools.cache
+def _train_overrides(search_file: str) -> dict[str, Any]:
+    return check_train("search file", tomllib.loads(search_file).get(TRAIN_TABLE, {}))
+
+
+def with_train(profile: Profile, search_file: str | None) -> Profile:
+    """`profile` with a search file's [train] values over its own (the file was checked when read)."""
+    return replace(profile, **_train_overrides(search_file)) if search_file else profile

@@ -4,7 +4,10 @@
     [run]                        # run options by flag name without dashes (`adls run --help`)
     profile = "smoke"
     seed = 3
-    objective = ["accuracy", "size"]
+    [train]                      # the profile's training settings for this run (search/profiles.py)
+    epochs = 0.5
+    [space]                      # the values the experiment searches (search/experiments/options/space.py)
+    width = [4, 8]
 
 The [run] keys and their checks come from the run options' one declaration (search/option_spec.py):
 a switch takes true/false, a list is a comma list, anything else the text its flag takes. An
@@ -20,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from errors import ConfigError
+from search.experiments.options.space import SPACE_TABLE, check_space, space_fields
 from search.option_spec import Option, declared_options, defaults
 from search.options import RunOptions
+from search.profiles import TRAIN_FIELDS, TRAIN_TABLE, check_train, get_profile
 
 RUN_TABLE = "run"
 
@@ -76,12 +81,19 @@ def read_search_file(path: str) -> SearchFile:
         raise ConfigError(
             f"{path} is not TOML ({error}); see `adls show <experiment>` for the form"
         ) from None
-    unknown = sorted(set(content) - {"experiment", RUN_TABLE})
+    unknown = sorted(set(content) - {"experiment", RUN_TABLE, TRAIN_TABLE, SPACE_TABLE})
     if unknown:
-        raise ConfigError(f"{path}: unknown key {unknown[0]!r}; a search file has `experiment` and [run]")
+        raise ConfigError(
+            f"{path}: unknown key {unknown[0]!r}; a search file has `experiment`, [run], [train] and [space]"
+        )
     experiment = content.get("experiment")
     if not isinstance(experiment, str) or not experiment:
         raise ConfigError(f'{path}: give the experiment, e.g. experiment = "lab1-qat" (see `adls list`)')
+    check_train(path, content.get(TRAIN_TABLE, {}))
+    if SPACE_TABLE in content:
+        from search.experiments.registry import expand
+
+        check_space(path, tuple(expand(experiment)), content[SPACE_TABLE])
     table = content.get(RUN_TABLE, {})
     if not isinstance(table, dict):
         raise ConfigError(f"{path}: [run] must be a table of run options")
@@ -125,4 +137,27 @@ def default_search_file(experiment: str) -> str:
             lines.append(f"# {option.help}")
         value = initial[name]
         lines.append(f"# {option.key} = ..." if value is None else f"{option.key} = {_toml(value)}")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + _train_and_space(experiment, initial["profile_name"])) + "\n"
+
+
+def _train_and_space(experiment: str, profile_name: str) -> list[str]:
+    """The [train] and [space] tables of `adls show`, at the default profile's values."""
+    from search.experiments.registry import expand
+
+    profile = get_profile(profile_name)
+    lines = [
+        "",
+        f"# Training settings of each trial: uncomment to override the profile's (here {profile_name}'s).",
+    ]
+    lines += [f"[{TRAIN_TABLE}]"] + [f"# {key} = {getattr(profile, key)!r}" for key in TRAIN_FIELDS]
+    fields: dict[str, list[Any]] = {}
+    for name in expand(experiment):
+        fields.update(space_fields(name, profile))
+    if fields:
+        lines += [
+            "",
+            f"# The values the experiment searches (profile {profile_name}'s defaults).",
+            f"[{SPACE_TABLE}]",
+        ]
+        lines += [f"{key} = {json.dumps(values)}" for key, values in fields.items()]
+    return lines

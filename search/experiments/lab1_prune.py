@@ -12,17 +12,17 @@ import pandas as pd
 
 from search.experiments.experiment import Experiment, SearchVariant, grid_variant
 from search.experiments.lab1_qat import Lab1QatExperiment
+from search.experiments.options.space import space_values
 from search.options import RunOptions
 from trainables.trial_ref import TrialRef
 
 START_EXPERIMENT = "lab1-qat"
-# The lab's two curves; trainables.compress.prune implements both (weights and activations).
-PRUNE_METHODS = ("random", "l1-norm")
 
 
 def prune_grid(options: RunOptions) -> dict[str, list[Any]]:
-    """Sparsity (the profile's list, 0.1..0.9 by default) x pruning method."""
-    return {"sparsity": [float(s) for s in options.profile.sparsities], "method": list(PRUNE_METHODS)}
+    """Sparsity (the profile's list, 0.1..0.9 by default) x pruning method, or the search file's [space]."""
+    space = space_values(options, "lab1-prune")
+    return {"sparsity": [float(s) for s in space["sparsity"]], "method": space["method"]}
 
 
 class Lab1PruneExperiment(Experiment):

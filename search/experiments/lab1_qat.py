@@ -4,14 +4,15 @@ import pandas as pd
 
 from search.experiments.base_model import BaseExperiment
 from search.experiments.experiment import Experiment, SearchVariant, grid_variant
+from search.experiments.options.space import space_values
 from search.options import RunOptions
 from trainables.trial_ref import TrialRef
 
 
 def qat_grid(options: RunOptions) -> dict[str, list]:
-    """Width x fractional share: frac width = round(width * ratio); the profile sets both lists."""
-    profile = options.profile
-    return {"width": list(profile.widths), "frac_ratio": list(profile.frac_ratios)}
+    """Width x fractional share: frac width = round(width * ratio); the profile or the search file's [space]."""
+    space = space_values(options, "lab1-qat")
+    return {"width": space["width"], "frac_ratio": space["frac_ratio"]}
 
 
 class Lab1QatExperiment(Experiment):

@@ -18,6 +18,7 @@ from errors import ConfigError
 from search.experiments.experiment import Experiment, SearchVariant, Stored
 from search.experiments.lab3_start import start_experiment, starting_point
 from search.experiments.options.lab3 import OBJECTIVE_METRICS
+from search.experiments.options.space import space_values
 from search.experiments.spaces.precisions import (
     LayerwiseSpace,
     format_config,
@@ -78,12 +79,14 @@ def layerwise_variants(
     layer_mode: str = "choose",
     fp32_layers: tuple[str, ...] = (),
     enqueued: tuple[dict[str, Any], ...] = (),
+    choices: dict[str, list[Any]] | None = None,
 ) -> list[SearchVariant]:
     """One search (per --repeats) in which each Linear layer chooses fp32 or `format_name`.
 
     `layer_mode="all"`: every layer but `fp32_layers` takes the format and only its knobs are searched.
     Every repeat gets the same budget; repeat r seeds its sampler and training with seed + r, so
     every format sees the same seeds. `enqueued` points are every repeat's first trials.
+    `choices` replaces the format's declared values of some knobs (a search file's [space]).
     """
     model, _ = starting_model(start["checkpoint"])
     layers = layer_keys(model)
@@ -109,7 +112,13 @@ def layerwise_variants(
         variants.append(
             SearchVariant(
                 name=format_name,
-                space=LayerwiseSpace(format_name, tuple(layers), layer_mode, fp32_layers),
+                space=LayerwiseSpace(
+                    format_name,
+                    tuple(layers),
+                    layer_mode,
+                    fp32_layers,
+                    tuple((knob, tuple(values)) for knob, values in (choices or {}).items()),
+                ),
                 sampler=sampler,
                 num_samples=num_samples,
                 metric=metric,
@@ -163,4 +172,7 @@ class Lab3MixedExperiment(Experiment):
         if options.seed_from:
             ranked = layer_sensitivity(inputs[options.seed_from])["layer"].tolist()
             enqueued = tuple(seeded_configs(ranked))
-        return layerwise_variants("integer", options, start, options.profile.budget, enqueued=enqueued)
+        space = space_values(options, "lab3-mixed")
+        return layerwise_variants(
+            "integer", options, start, options.profile.budget, enqueued=enqueued, choices=space
+        )

@@ -56,7 +56,22 @@ def test_the_file_text_is_part_of_the_identity(tmp_path):
         ('experiment = "lab1-qat"\n[run]\nseed = "three"\n', "seed: 'three' is not a whole number"),
         ('experiment = "lab1-qat"\n[run]\nforce = "yes"\n', "force = 'yes' must be true or false"),
         ('experiment = "lab1-qat"\n[run]\ncpus-per-trial = 1.5\n', "'1.5' is not a whole number"),
-        ('experiment = "lab1-qat"\n[train]\nepochs = 1\n', "unknown key 'train'"),
+        ('experiment = "lab1-qat"\n[trian]\nepochs = 1\n', "unknown key 'trian'"),
+        ('experiment = "lab1-qat"\n[train]\nepoch = 1\n', "[train] has no key 'epoch'; choose from epochs,"),
+        ('experiment = "lab1-qat"\n[train]\nbatch_size = 0.5\n', "batch_size = 0.5; give an integer >= 1"),
+        ('experiment = "lab1-qat"\n[train]\nlr = "fast"\n', "lr = 'fast'; give a learning rate above 0"),
+        (
+            'experiment = "lab3-mixed"\n[space]\nwidths = [8]\n',
+            "no field 'widths'; choose from frac_width, width",
+        ),
+        ('experiment = "lab3-mixed"\n[space]\nwidth = 8\n', "width = 8 must be a non-empty list"),
+        (
+            'experiment = "lab3-mixed"\n[space]\nwidth = [0, 8]\n',
+            "0 is not allowed; give integers from 1 to 64",
+        ),
+        ('experiment = "lab3-mixed"\n[space]\nfrac_width = [16]\n', "frac_width 16 is above width 8"),
+        ('experiment = "lab1-prune"\n[space]\nmethod = ["l2"]\n', "give names from random, l1-norm"),
+        ('experiment = "base"\n[space]\nwidth = [8]\n', "this experiment takes no [space]"),
         ("[run]\nseed = 1\n", "give the experiment"),
         ('experiment = "lab9"\n', "unknown experiment 'lab9'"),
         ("experiment = \n", "is not TOML"),
@@ -76,3 +91,57 @@ def test_a_file_whose_only_change_is_the_budget_or_a_comment_keeps_its_identity(
     other_seed = 'experiment = "lab3-mixed"\n[run]\nbudget = 6\nseed = 2\n'
     assert search_file_identity(first) == search_file_identity(grown)
     assert search_file_identity(first) != search_file_identity(other_seed)
+
+
+def edited(shown: str, replacements: dict[str, str]) -> str:
+    """`shown` with each line `key = ...` of `replacements` replaced (the file a user edits)."""
+    lines = shown.splitlines()
+    for key, line in replacements.items():
+        (index,) = [i for i, each in enumerate(lines) if each.startswith(f"{key} = ")]
+        lines[index] = line
+    return "\n".join(lines) + "\n"
+
+
+def test_a_shown_file_with_two_space_values_edited_searches_exactly_those(tmp_path, capsys):
+    import optuna
+
+    from search.experiments.options.space import space_values
+    from search.experiments.spaces.precisions import LayerwiseSpace
+
+    assert main(["show", "lab3-mixed"]) == 0
+    shown = capsys.readouterr().out
+    assert tomllib.loads(shown)["space"] == {"width": [8, 16, 32], "frac_width": [2, 4, 8]}
+    assert "# lab3_epochs = 0.2" in shown  # [train] shows the profile's values, commented
+    path = write(tmp_path, edited(shown, {"width": "width = [6, 12]", "frac_width": "frac_width = [3]"}))
+    name, options = search_options(path, [], None, False)
+    space = space_values(options, name)
+    assert space == {"width": [6, 12], "frac_width": [3]}
+    layers = ("l0.query", "l0.key", "classifier")
+    searched = LayerwiseSpace("integer", layers, choices=tuple((k, tuple(v)) for k, v in space.items()))
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(lambda trial: searched(trial) or 0.0, n_trials=40)
+    widths = {v for t in study.trials for k, v in t.params.items() if k.endswith(".width")}
+    fracs = {v for t in study.trials for k, v in t.params.items() if k.endswith(".frac_width")}
+    assert widths == {6, 12} and fracs == {3}
+    unedited = write(tmp_path, shown)
+    assert RunPlan(options).identity(name) != RunPlan(search_options(unedited, [], None, False)[1]).identity(
+        name
+    )
+
+
+def test_lab1_grids_and_training_come_from_the_file(tmp_path):
+    from search.experiments.lab1_prune import prune_grid
+    from search.experiments.lab1_qat import qat_grid
+
+    text = (
+        'experiment = "lab1"\n[run]\nprofile = "smoke"\ndataset = "synthetic"\n'
+        "[train]\nepochs = 0.5\nbatch_size = 8\n[space]\nwidth = [6, 10]\nsparsity = [0.25]\n"
+    )
+    _, options = search_options(write(tmp_path, text), [], None, False)
+    assert qat_grid(options) == {"width": [6, 10], "frac_ratio": [0.5]}
+    assert prune_grid(options) == {"sparsity": [0.25], "method": ["random", "l1-norm"]}
+    settings = options.train_settings()
+    assert settings["epochs"] == 0.5 and settings["batch_size"] == 8 and settings["lr"] == 1e-3
+    other = text.replace("batch_size = 8", "batch_size = 16")
+    _, changed = search_options(write(tmp_path, other), [], None, False)
+    assert RunPlan(options).identity("lab1-qat") != RunPlan(changed).identity("lab1-qat")

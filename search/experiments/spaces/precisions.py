@@ -132,9 +132,17 @@ class LayerwiseSpace:
     layers: tuple[str, ...]
     mode: str = "choose"
     fp32_layers: tuple[str, ...] = ()
+    # (knob, values) pairs that replace the format's declared choices (a search file's [space]).
+    choices: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+
+    def knob_choices(self) -> dict[str, list[Any]]:
+        """{knob: the values each layer that takes the format chooses from}."""
+        knobs = precision_space(self.format_name).knobs
+        given = dict(self.choices)
+        return {name: list(given.get(name, knob.choices)) for name, knob in knobs.items()}
 
     def __call__(self, trial: optuna.Trial) -> dict[str, str] | None:
-        knobs = precision_space(self.format_name).knobs
+        knobs = self.knob_choices()
         constants: dict[str, str] = {}
         for layer in self.layers:
             if self.mode == "all":
@@ -143,8 +151,8 @@ class LayerwiseSpace:
             else:
                 choice = trial.suggest_categorical(f"{layer}.{TYPE_KNOB}", [FP32, self.format_name])
             if choice == self.format_name:
-                for name, knob in knobs.items():
-                    trial.suggest_categorical(f"{layer}.{name}", list(knob.choices))
+                for name, choices in knobs.items():
+                    trial.suggest_categorical(f"{layer}.{name}", choices)
         return constants or None
 
 
