@@ -72,6 +72,7 @@ def test_the_file_text_is_part_of_the_identity(tmp_path):
         ('experiment = "lab3-mixed"\n[space]\nfrac_width = [16]\n', "frac_width 16 is above width 8"),
         ('experiment = "lab1-prune"\n[space]\nmethod = ["l2"]\n', "give names from random, l1-norm"),
         ('experiment = "base"\n[space]\nwidth = [8]\n', "this experiment takes no [space]"),
+        ('experiment = "lab2-nas"\n[space]\nhidden_size = [0]\n', "give integers from 1 to 65536"),
         ("[run]\nseed = 1\n", "give the experiment"),
         ('experiment = "lab9"\n', "unknown experiment 'lab9'"),
         ("experiment = \n", "is not TOML"),
@@ -145,3 +146,23 @@ def test_lab1_grids_and_training_come_from_the_file(tmp_path):
     other = text.replace("batch_size = 8", "batch_size = 16")
     _, changed = search_options(write(tmp_path, other), [], None, False)
     assert RunPlan(options).identity("lab1-qat") != RunPlan(changed).identity("lab1-qat")
+
+
+def test_lab2_nas_searches_the_files_sizes_and_refuses_an_invalid_bert(tmp_path):
+    from errors import ConfigError
+    from search.experiments.lab2_nas import nas_variants
+    from search.experiments.spaces.nas import space_for
+
+    text = (
+        'experiment = "lab2-nas"\n[run]\nprofile = "smoke"\ndataset = "synthetic"\ntrial = "surrogate"\n'
+        "[space]\nhidden_size = [32]\nnum_hidden_layers = [3]\n"
+    )
+    _, options = search_options(write(tmp_path, text), [], None, False)
+    (variant, *_) = nas_variants(options)
+    assert variant.space["hidden_size"].categories == [32]
+    assert variant.space["num_hidden_layers"].categories == [3]
+    assert variant.space["num_attention_heads"].categories == [2, 4]  # the profile's, not edited
+    bad = text.replace("hidden_size = [32]", "hidden_size = [66]")
+    _, options = search_options(write(tmp_path, bad), [], None, False)
+    with pytest.raises(ConfigError, match="hidden_size 66 is not a multiple of 4 heads"):
+        space_for(options)

@@ -46,6 +46,21 @@ def _one_of(names: tuple[str, ...]) -> Callable[[Any], str | None]:
     return lambda value: None if value in names else f"names from {', '.join(names)}"
 
 
+# Lab 2's four shape fields (BERT's names; another --model family searches the same sizes).
+NAS_FIELDS = ("num_hidden_layers", "num_attention_heads", "hidden_size", "intermediate_size")
+
+
+def _nas_default(field: str) -> Callable[[Profile], list[Any]]:
+    def default(profile: Profile) -> list[Any]:
+        from search.experiments.spaces.nas import get_space  # Ray Tune: only when lab2 is shown or run
+
+        return list(getattr(get_space(profile.nas_space), field))
+
+    return default
+
+
+_NAS = {field: (_nas_default(field), _ints(1, 1 << 16)) for field in NAS_FIELDS}
+
 # experiment -> {field: (default from the profile, problem of one value)}.
 _FIELDS: dict[str, dict[str, tuple[Callable[[Profile], list[Any]], Callable[[Any], str | None]]]] = {
     "lab1-qat": {
@@ -60,6 +75,9 @@ _FIELDS: dict[str, dict[str, tuple[Callable[[Profile], list[Any]], Callable[[Any
         "width": (lambda p: list(LAB3_WIDTHS), _ints(1, MAX_WIDTH)),
         "frac_width": (lambda p: list(LAB3_FRAC_WIDTHS), _ints(0, MAX_WIDTH)),
     },
+    # Every point must be a valid BERT: spaces/nas.py's space_for checks hidden % heads before Ray.
+    "lab2-nas": _NAS,
+    "lab2-compress-aware": _NAS,
 }
 
 

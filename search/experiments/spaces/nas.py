@@ -147,10 +147,21 @@ def get_space(name: str) -> NasSpace:
 def space_for(options: RunOptions) -> NasSpace:
     """The NAS space of this run's profile, under the field names of the run's --model family.
 
-    The same sizes for every family; a family other than BERT has no projection choices. A family
-    we cannot search is refused (ConfigError naming the ones we can).
+    The same sizes for every family (a search file's [space] may replace them); a family other than
+    BERT has no projection choices. A family we cannot search is refused (ConfigError naming the
+    ones we can), as is a [space] whose hidden size is not a multiple of a head count.
     """
     space = get_space(options.profile.nas_space)
+    if options.search_file:  # a search file's [space] replaces some of the sizes
+        from search.experiments.options.space import space_values
+
+        sizes = {key: tuple(values) for key, values in space_values(options, "lab2-nas").items()}
+        try:
+            space = replace(space, **sizes).check()
+        except ConfigError as error:
+            raise ConfigError(
+                f"search file [space]: {error}; give hidden sizes that are multiples of every head count"
+            ) from None
     if options.model is None:
         return space
     from trainables.models.families import searchable_family
