@@ -169,10 +169,10 @@ class Lab3MixedExperiment(Experiment):
     def variants(self, options: RunOptions, inputs: dict[str, pd.DataFrame]) -> list[SearchVariant]:
         start = starting_point({name: table for name, table in inputs.items() if name != options.seed_from})
         enqueued: tuple[dict[str, Any], ...] = ()
+        space = space_values(options, "lab3-mixed")
         if options.seed_from:
             ranked = layer_sensitivity(inputs[options.seed_from])["layer"].tolist()
-            enqueued = tuple(seeded_configs(ranked))
-        space = space_values(options, "lab3-mixed")
+            enqueued = tuple(seeded_configs(ranked, choices=space))
         return layerwise_variants(
             "integer", options, start, options.profile.budget, enqueued=enqueued, choices=space
         )

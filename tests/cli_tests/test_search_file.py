@@ -166,3 +166,11 @@ def test_lab2_nas_searches_the_files_sizes_and_refuses_an_invalid_bert(tmp_path)
     _, options = search_options(write(tmp_path, bad), [], None, False)
     with pytest.raises(ConfigError, match="hidden_size 66 is not a multiple of 4 heads"):
         space_for(options)
+
+
+def test_sensitivity_seeds_stay_inside_the_files_space():
+    from search.experiments.spaces.sensitivity_seeds import seeded_configs
+
+    seeds = seeded_configs(["a", "b", "c"], choices={"width": [6, 12], "frac_width": [3]})
+    assert {v for seed in seeds for k, v in seed.items() if k.endswith(".width")} == {6, 12}
+    assert {v for seed in seeds for k, v in seed.items() if k.endswith(".frac_width")} == {3}

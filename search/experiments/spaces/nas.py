@@ -15,6 +15,7 @@ parameters) into `(arch, identity_projections)` for `ModelRecipe`; the row whose
 starts from is `Lab2NasExperiment().best_start(table)` (search/experiments/experiment.py).
 """
 
+import tomllib
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -153,9 +154,9 @@ def space_for(options: RunOptions) -> NasSpace:
     """
     space = get_space(options.profile.nas_space)
     if options.search_file:  # a search file's [space] replaces some of the sizes
-        from search.experiments.options.space import space_values
-
-        sizes = {key: tuple(values) for key, values in space_values(options, "lab2-nas").items()}
+        # Checked when the file was read (search/experiments/options/space.py declares the fields).
+        given = tomllib.loads(options.search_file).get("space", {})
+        sizes = {key: tuple(values) for key, values in given.items() if key in ARCH_FIELDS}
         try:
             space = replace(space, **sizes).check()
         except ConfigError as error:

@@ -21,12 +21,19 @@ SPLITS: tuple[tuple[tuple[float, str], ...], ...] = (
 )
 
 
-def seeded_configs(ranked_layers: Sequence[str], count: int = len(SPLITS)) -> list[dict[str, Any]]:
+def seeded_configs(
+    ranked_layers: Sequence[str],
+    count: int = len(SPLITS),
+    choices: dict[str, Sequence[int]] | None = None,
+) -> list[dict[str, Any]]:
     """Up to `count` points of the integer layerwise space, one per split of `ranked_layers`
-    (most sensitive first); parameter names as the space suggests them (`<layer>.type`, ...)."""
+    (most sensitive first); parameter names as the space suggests them (`<layer>.type`, ...).
+    `choices` ({"width": ..., "frac_width": ...}) replaces the space's declared values (a search
+    file's [space]), so that every seed is a point of the space searched."""
     knobs = PRECISION_SPACES[SEED_FORMAT].knobs
-    widths = sorted(int(w) for w in knobs["width"].choices)
-    fracs = sorted(int(f) for f in knobs["frac_width"].choices)
+    given = choices or {}
+    widths = sorted(int(w) for w in given.get("width", knobs["width"].choices))
+    fracs = sorted(int(f) for f in given.get("frac_width", knobs["frac_width"].choices))
     named = {"widest": widths[-1], "middle": widths[len(widths) // 2], "narrowest": widths[0]}
     seeds = []
     for split in SPLITS[:count]:
