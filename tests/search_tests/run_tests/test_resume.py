@@ -53,6 +53,9 @@ def _wait_for_finished(driver: subprocess.Popen, tune_dir: Path, count: int) -> 
     while len(_finished(tune_dir)) < count and time.monotonic() < deadline and driver.poll() is None:
         time.sleep(0.2)
     done = _finished(tune_dir)
+    if len(done) < count and driver.poll() is not None:  # it ended on its own: say what it printed
+        output = driver.stdout.read().decode(errors="replace") if driver.stdout else ""
+        raise AssertionError(f"the driver exited with {driver.returncode} first:\n{output[-4000:]}")
     assert len(done) >= count, f"only {len(done)} lab1-qat trials finished before the deadline"
     return done
 
