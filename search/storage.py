@@ -2,6 +2,7 @@
 
 import errno
 import json
+import logging
 import os
 import re
 import shutil
@@ -12,6 +13,8 @@ import pyarrow.fs
 # The one URI test (analysis/paths.py), re-exported for the callers of search.storage.
 from analysis.paths import is_uri as is_uri
 from errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 
 class StorageFullError(ConfigError):
@@ -141,6 +144,28 @@ def free_name(fs: pyarrow.fs.FileSystem, path: str, suffix: str) -> str:
     return target
 
 
+def move_tree(fs: pyarrow.fs.FileSystem, source: str, target: str) -> None:
+    """Move folder `source` to `target` (which must not exist) on `fs`.
+
+    A rename on a filesystem. On object storage, file by file: S3 has no folders, and a folder whose
+    own key is missing (a process killed mid-upload leaves such prefixes) makes pyarrow's move of
+    the whole prefix fail. Files are copied before the source is deleted, so nothing is lost.
+    """
+    if isinstance(fs, pyarrow.fs.LocalFileSystem):
+        fs.move(source, target)
+        return
+    source = source.rstrip("/")
+    selector = pyarrow.fs.FileSelector(source, recursive=True, allow_not_found=True)
+    fs.create_dir(target, recursive=True)
+    for info in fs.get_file_info(selector):
+        if info.type == pyarrow.fs.FileType.File:
+            fs.copy_file(info.path, f"{target}/{info.path[len(source) + 1 :]}")
+    try:
+        fs.delete_dir(source)
+    except OSError as error:  # copied already: what is left is found again (and moved) next time
+        log.warning("could not delete %s after copying it to %s: %s", source, target, error)
+
+
 def move_aside(location: str, suffix: str) -> str | None:
     """Rename a folder to `<location>.<suffix>[-n]` (nothing is deleted); returns the new name.
 
@@ -150,7 +175,7 @@ def move_aside(location: str, suffix: str) -> str | None:
         return None
     fs, path = filesystem(location)
     target = free_name(fs, path, suffix)
-    fs.move(path, target)
+    move_tree(fs, path, target)
     return target
 
 

@@ -217,7 +217,7 @@ def _set_aside(fs: pyarrow.fs.FileSystem, search_path: str, trial_dirs: list[str
     target = storage.free_name(fs, search_path, "interrupted")
     fs.create_dir(target, recursive=True)
     for trial_dir in trial_dirs:
-        fs.move(trial_dir, f"{target}/{trial_dir.rstrip('/').rsplit('/', 1)[-1]}")
+        storage.move_tree(fs, trial_dir, f"{target}/{trial_dir.rstrip('/').rsplit('/', 1)[-1]}")
     return target
 
 
