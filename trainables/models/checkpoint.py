@@ -50,7 +50,7 @@ def save_model(
     directory.mkdir(parents=True, exist_ok=True)
     (directory / RECIPE_FILE).write_text(json.dumps(recipe.to_dict(), indent=1))
     if is_plain(recipe) and hasattr(model, "save_pretrained"):
-        _save_pretrained_quietly(model, directory)
+        save_pretrained_quietly(model, directory)
     else:
         state = {k: v.detach().cpu() for k, v in model.state_dict().items()}
         torch.save(state, directory / WEIGHTS_FILE)
@@ -72,7 +72,7 @@ def weights_fingerprint(model_or_state: nn.Module | dict[str, torch.Tensor]) -> 
     return digest.hexdigest()
 
 
-def _save_pretrained_quietly(model: nn.Module, directory: Path) -> None:
+def save_pretrained_quietly(model: nn.Module, directory: Path) -> None:
     """save_pretrained without its "Writing model shards" bar (one per trial in a search's log)."""
     from transformers.utils import logging as hf_logging
 

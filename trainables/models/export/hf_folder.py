@@ -16,6 +16,7 @@ from pathlib import Path
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from trainables.models.checkpoint import save_pretrained_quietly
 from trainables.models.classifier import build_model
 from trainables.models.export.model_card import CardFacts, model_card
 from trainables.models.export.on_grid import on_grid_state
@@ -46,7 +47,7 @@ def export_hf(
     plain.config._attn_implementation = STOCK_ATTENTION
     setattr(plain.config, COMPRESSION_KEY, {"recipe": recipe.to_dict(), "extras": EXTRAS_FILE})
     before = set(folder.iterdir())
-    _save_pretrained_quietly(plain, folder)
+    save_pretrained_quietly(plain, folder)
     save_file(state.extras, folder / EXTRAS_FILE, metadata={"identity": json.dumps(state.identity)})
     if tokenizer_dir is not None:
         for path in sorted(Path(tokenizer_dir).iterdir()):
@@ -77,15 +78,3 @@ def load_compressed(folder: str | Path) -> tuple[nn.Module, ModelRecipe]:
     state = {key: value for key, value in state.items() if key in wanted}
     model.load_state_dict(state)
     return model.eval(), recipe
-
-
-def _save_pretrained_quietly(model: nn.Module, folder: Path) -> None:
-    from transformers.utils import logging as hf_logging
-
-    was_enabled = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        model.save_pretrained(folder)
-    finally:
-        if was_enabled:
-            hf_logging.enable_progress_bar()
