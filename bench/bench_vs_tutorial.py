@@ -128,13 +128,18 @@ def tutorial_nas(options: Any, seed: int, budget: int, events: list[dict[str, fl
     sampler, _ = make_sampler("tpe", seed, grid)
 
     def objective(trial: optuna.Trial) -> float:
+        entered = time.time()
         params = {name: trial.suggest_categorical(name, choices) for name, choices in grid.items()}
         model, _ = build_nas_model({**config, **params}, data)
         with tempfile.TemporaryDirectory(prefix="tutorial-") as work:
             trainer = trainer_for(model, data, options, seed, work, options.profile.epochs)
+            built = time.time()
             trainer.train()
+            trained = time.time()
             score = trainer.evaluate()["eval_accuracy"]
-        events.append({"time": time.time(), "accuracy": score})
+        events.append(
+            {"time": time.time(), "accuracy": score, "entered": entered, "built": built, "trained": trained}
+        )
         return score
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -152,14 +157,19 @@ def tutorial_qat(options: Any, seed: int, base_checkpoint: str, events: list[dic
     data = open_data({"data": options.data_settings(), "seed": seed})
     grid = qat_grid(options)
     for width, ratio in itertools.product(grid["width"], grid["frac_ratio"]):
+        entered = time.time()
         model, _ = load_model(base_checkpoint)
         quantize_model(model, fixed_point_config(width, round(width * ratio)))
         with tempfile.TemporaryDirectory(prefix="tutorial-") as work:
             trainer = trainer_for(model, data, options, seed, work, options.profile.epochs)
             trainer.evaluate()  # PTQ accuracy, as the tutorial prints it
+            built = time.time()
             trainer.train()
+            trained = time.time()
             score = trainer.evaluate()["eval_accuracy"]
-        events.append({"time": time.time(), "accuracy": score})
+        events.append(
+            {"time": time.time(), "accuracy": score, "entered": entered, "built": built, "trained": trained}
+        )
 
 
 def run_tutorial(case: str, profile: str, seed: int, budget: int, storage: Path, out: Path) -> None:
@@ -167,6 +177,7 @@ def run_tutorial(case: str, profile: str, seed: int, budget: int, storage: Path,
 
     from search.options import RunOptions
 
+    marks = {"imported": time.time()}
     torch.set_num_threads(os.cpu_count() or 1)  # the notebook's torch uses every core
     options = RunOptions(profile_name=profile, seed=seed, storage=str(storage))
     events: list[dict[str, float]] = []
@@ -174,7 +185,85 @@ def run_tutorial(case: str, profile: str, seed: int, budget: int, storage: Path,
         tutorial_nas(options, seed, budget, events)
     else:
         tutorial_qat(options, seed, base_checkpoint(storage), events)
+    marks["ended"] = time.time()
     out.write_text(json.dumps(events))
+    write_phases("tutorial", case, seed, tutorial_phases(marks, events))
+
+
+def process_started() -> float:
+    import psutil
+
+    return psutil.Process().create_time()
+
+
+def tutorial_phases(marks: dict[str, float], events: list[dict[str, float]]) -> dict[str, float]:
+    """Where the tutorial way's wall time went: imports, per-trial setup, training, evaluation, the rest."""
+    start = process_started()
+    setup = sum(e["built"] - e["entered"] for e in events)
+    train = sum(e["trained"] - e["built"] for e in events)
+    evaluate = sum(e["time"] - e["trained"] for e in events)
+    first = min(e["entered"] for e in events)
+    return {
+        "wall_s": marks["ended"] - start,
+        "python_and_imports_s": marks["imported"] - start,
+        "before_first_trial_s": first - marks["imported"],
+        "trial_setup_s": setup,
+        "train_s": train,
+        "evaluate_s": evaluate,
+        "between_trials_s": marks["ended"] - first - setup - train - evaluate,
+    }
+
+
+def adls_phases(marks: dict[str, float], table: Any) -> dict[str, float]:
+    """Where the adls way's wall time went, from the driver's marks and the trials' own clocks.
+
+    Per trial (Tune's result.json): Tune's clock starts when the actor set the trainable up
+    (last report's timestamp - time_total_s); the trial function's own `trial_seconds` start
+    when its body was entered; the difference is the trial's start overhead (actor, task to
+    the warm worker, imports on a fresh worker).
+    """
+    start = process_started()
+    trials = []
+    for row in table.to_dict("records"):
+        if not isinstance(row.get("trial_path"), str) or not row["trial_path"]:
+            continue
+        records = [
+            json.loads(line) for line in (Path(row["trial_path"]) / "result.json").read_text().splitlines()
+        ]
+        if not records:
+            continue
+        last = records[-1]
+        end = float(last["timestamp"])
+        total = float(last.get("time_total_s") or 0.0)
+        own = row.get("trial_seconds")
+        own = float(own) if own is not None and own == own else total
+        train = row.get("train_seconds")
+        train = float(train) if train is not None and train == train else 0.0
+        trials.append(
+            {"end": end, "tune_start": end - total, "own_s": own, "tune_s": total, "train_s": train}
+        )
+    first = min(t["tune_start"] for t in trials)
+    last_end = max(t["end"] for t in trials)
+    return {
+        "wall_s": marks["ended"] - start,
+        "python_and_imports_s": marks["imported"] - start,
+        "ray_start_s": marks["ray_started"] - marks["imported"],
+        "to_first_trial_s": first - marks["ray_started"],
+        "trials_span_s": last_end - first,
+        "after_last_trial_s": marks["run_returned"] - last_end,
+        "ray_stop_s": marks["ended"] - marks["run_returned"],
+        "trial_tune_s_sum": sum(t["tune_s"] for t in trials),
+        "trial_own_s_sum": sum(t["own_s"] for t in trials),
+        "trial_train_s_sum": sum(t["train_s"] for t in trials),
+        "trial_start_overhead_s_sum": sum(max(0.0, t["tune_s"] - t["own_s"]) for t in trials),
+        "trials": len(trials),
+    }
+
+
+def write_phases(way: str, case: str, seed: int, phases: dict[str, float]) -> None:
+    folder = OUT / "vs_tutorial_phases"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / f"{case}-{seed}-{way}.json").write_text(json.dumps(phases, indent=2))
 
 
 # ---------------------------------------------------------------- the adls way (child process)
@@ -182,16 +271,28 @@ def run_adls(
     case: str, profile: str, seed: int, budget: int, storage: Path, scheduler: str, out: Path
 ) -> None:
     from search.options import RunOptions
+    from search.ray_session.connect import start_ray
     from search.ray_session.start import stop_ray
     from search.runner import run
 
+    marks = {"imported": time.time()}
     name = "lab2-nas" if case == "nas" else "lab1-qat"
     fields: dict[str, Any] = {"profile_name": profile, "seed": seed, "storage": str(storage)}
     if case == "nas":
         fields.update(budget=budget, scheduler=scheduler, extra={"samplers": ("tpe",)})
-    tables = run(name, RunOptions(**fields))
+    options = RunOptions(**fields)
+    start_ray(options)  # what run() does first; timed on its own here
+    marks["ray_started"] = time.time()
+    tables = run(name, options)
+    marks["run_returned"] = time.time()
     stop_ray()
+    marks["ended"] = time.time()
     out.write_text(json.dumps(finish_events(tables[name], METRIC[case])))
+    way = "adls-sha" if scheduler == "sha" else "adls"
+    try:
+        write_phases(way, case, seed, adls_phases(marks, tables[name]))
+    except Exception as error:  # noqa: BLE001 - the profile is extra; the run's result stands
+        print(f"phases not written: {error!r}", flush=True)
 
 
 def finish_events(table: Any, metric: str) -> list[dict[str, float]]:
@@ -342,7 +443,18 @@ def main() -> None:
     parser.add_argument(
         "--conclude", action="store_true", help="redraw the table and figure from bench/out/<out>.json"
     )
+    parser.add_argument(
+        "--merge",
+        default="",
+        help="comma list of file stems under bench/out/ (runs of one profile and budget) to join into <out>",
+    )
     args = parser.parse_args()
+    if args.merge:
+        conclude(
+            merged([json.loads((OUT / f"{stem}.json").read_text()) for stem in args.merge.split(",")]),
+            args.out,
+        )
+        return
     if args.conclude:
         conclude(json.loads((OUT / f"{args.out}.json").read_text()), args.out)
         return
@@ -408,6 +520,30 @@ def main() -> None:
     report["load_average_at_end"] = os.getloadavg()
     conclude(report, args.out)
     shutil.rmtree(work, ignore_errors=True)
+
+
+def merged(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """One report of several runs of the bench (e.g. seeds or cases run one at a time); loads kept per part."""
+    if len({(r["profile"], r["budget"]) for r in reports}) != 1:
+        raise SystemExit("--merge joins runs of one profile and budget only")
+    joined: dict[str, Any] = {
+        "profile": reports[0]["profile"],
+        "budget": reports[0]["budget"],
+        "cpus": reports[0]["cpus"],
+        "seeds": sorted({seed for r in reports for seed in r["seeds"]}),
+        "parts": [
+            {key: r.get(key) for key in ("seeds", "load_average_at_start", "load_average_at_end")}
+            | {"cases": list(r["cases"])}
+            for r in reports
+        ],
+        "cases": {},
+    }
+    for report in reports:
+        for case, ways in report["cases"].items():
+            into = joined["cases"].setdefault(case, {})
+            for way, found in ways.items():
+                into.setdefault(way, {"runs": []})["runs"] += found["runs"]
+    return joined
 
 
 def conclude(report: dict[str, Any], stem: str) -> None:
