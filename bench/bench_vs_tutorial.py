@@ -439,6 +439,11 @@ def main() -> None:
     parser.add_argument("--cases", default=",".join(CASES))
     parser.add_argument("--ways", default=",".join(WAYS))
     parser.add_argument("--out", default="vs_tutorial", help="file stem under bench/out/")
+    parser.add_argument(
+        "--base-from",
+        default="",
+        help="qat: a storage folder (may contain {seed}) whose base/ an earlier run trained; reused, not retrained",
+    )
     parser.add_argument("--child", nargs=4, help=argparse.SUPPRESS)
     parser.add_argument(
         "--conclude", action="store_true", help="redraw the table and figure from bench/out/<out>.json"
@@ -485,6 +490,8 @@ def main() -> None:
         for seed in seeds:
             storage = work / f"{case}-{seed}"
             storage.mkdir()
+            if case == "qat" and args.base_from:  # a base trained by an earlier run of this bench
+                shutil.copytree(Path(args.base_from.format(seed=seed)) / "base", storage / "base")
             if case == "qat":  # the shared base, trained once per seed by adls, not timed
                 subprocess.run(
                     [
