@@ -126,6 +126,12 @@ class Lab2NasExperiment(Experiment):
 
     start_metric = "accuracy"  # Lab 3 may start from its best model (search/experiments/lab3_start.py)
 
+    def loaded_checkpoints(self, table: pd.DataFrame) -> list[str]:
+        """The best trial's checkpoint, except in a surrogate run: its checkpoints hold no model."""
+        if "surrogate" in table and table["surrogate"].fillna(False).astype(bool).any():
+            return []
+        return super().loaded_checkpoints(table)
+
     def identity_fields(self, options: RunOptions, stored: Stored) -> dict[str, Any]:
         space_for(options)  # a --model family it cannot search is refused before anything runs
         return {"repeats": options.repeats, "samplers": list(run_samplers(options))}
