@@ -22,8 +22,10 @@ What measures what, all in the driver process:
     results       TuneController._on_training_result: Tune's handling of a reported result
                   (scheduler, searcher and callback dispatch) less the phases above inside it
     trial ckpt    TuneController._on_saving_result: registering a trial's checkpoint
+    searcher save StudySearch.save at each snapshot: the searcher's state pickled (less the
+                  study writes it starts with)
     snapshot      TuneController.checkpoint: Tune's experiment snapshot (every trial's state as
-                  JSON, the searcher pickled by StudySearch.save, the sync), less the study writes
+                  JSON, callbacks' state, the sync), less the searcher's save
 - Tune's loop: the main thread's CPU (`time.thread_time()` read at every finished trial) less
   the phases above; what it is made of comes from a sampler thread that reads the main thread's
   stack every few ms (sys._current_frames, no py-spy): each sample outside a wrapped phase is
@@ -72,6 +74,7 @@ PHASES = (
     "result files",
     "results",
     "trial ckpt",
+    "searcher save",
     "snapshot",
 )
 END_PHASES = ("result rows", "table", "drop checkpoints", "figures")
@@ -123,7 +126,9 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         command = [sys.executable, __file__, "--child", json.dumps(spec)]
         done = subprocess.run(command, env=env, cwd=PROJECT, capture_output=True, text=True, timeout=7200)
         if done.returncode != 0:
-            raise RuntimeError(f"driver failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}")
+            raise RuntimeError(
+                f"driver failed ({done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
+            )
         result = json.loads(Path(spec["result_file"]).read_text())
     finally:
         cluster.shutdown()
@@ -149,6 +154,7 @@ class PhaseClock:
         self._main = threading.get_ident()
         self.snapshots: list[tuple[int, float]] = []  # (trials finished, CPU ms) per snapshot taken
         self.finished = 0
+        self.steps = 0  # turns of Tune's loop (TuneController.step)
 
     @property
     def current(self) -> str | None:
@@ -212,21 +218,25 @@ class StackSampler:
 
 
 def _where(frame: Any) -> str:
-    """`idle`, `step.<TuneController method>` or `other`: where the main thread is."""
+    """`idle`, or `step.<TuneController method>` (or `other`) and the innermost function, by `|`."""
     frames = []
     while frame is not None:
         frames.append(frame)
         frame = frame.f_back
     for inner in frames[:4]:
         code = inner.f_code
-        if code.co_filename.endswith(os.path.join("_private", "worker.py")) and code.co_name in ("wait", "get"):
+        if code.co_filename.endswith(os.path.join("_private", "worker.py")) and code.co_name in (
+            "wait",
+            "get",
+        ):
             return "idle"
+    innermost = f"{Path(frames[0].f_code.co_filename).name}:{frames[0].f_code.co_name}" if frames else "-"
     for index, outer in enumerate(frames):
         code = outer.f_code
         if code.co_name == "step" and code.co_filename.endswith("tune_controller.py"):
             below = frames[index - 1].f_code.co_name if index else "step"
-            return f"step.{below}"
-    return "other"
+            return f"step.{below}|{innermost}"
+    return f"other|{innermost}"
 
 
 def instrument(clock: PhaseClock) -> None:
@@ -243,12 +253,20 @@ def instrument(clock: PhaseClock) -> None:
     clock.wrap(StudySearch, "on_trial_complete", "tell")
     clock.wrap(StudySearch, "on_trial_result", "tell")
     clock.wrap(StudySearch, "write_finished_trials", "study writes")
+    clock.wrap(StudySearch, "save", "searcher save")
     for name in ("on_trial_start", "on_trial_result", "on_trial_complete", "on_trial_error"):
         clock.wrap(TrialLedger, name, "progress")
     for logger in (CSVLoggerCallback, JsonLoggerCallback):
         for name in ("log_trial_start", "log_trial_result", "log_trial_end"):
             if name in vars(logger):
                 clock.wrap(logger, name, "result files")
+    step = TuneController.step
+
+    def counted_step(self: Any) -> None:  # counts the loop's turns (no timing: they nest every phase)
+        clock.steps += 1
+        step(self)
+
+    TuneController.step = counted_step
     clock.wrap(TuneController, "_on_training_result", "results")
     clock.wrap(TuneController, "_on_saving_result", "trial ckpt")
     clock.wrap(TuneController, "checkpoint", "snapshot")
@@ -280,6 +298,7 @@ def driver(spec: dict[str, Any]) -> None:
                 "process_cpu": time.process_time(),
                 "main_cpu": time.thread_time(),
                 "sampler_cpu": sampler.own_cpu,
+                "steps": clock.steps,
                 "phases": dict(clock.seconds),
             }
         )
@@ -337,7 +356,13 @@ def windows(trials: int, slots: int) -> list[tuple[int, int, int]]:
 def window_cost(report: dict[str, Any], first: int, last: int) -> dict[str, Any]:
     """Per-trial ms of each phase, Tune's loop (with its sampled split) and Ray's threads, in a window."""
     marks = {m["finished"]: m for m in report["marks"]}
-    a = marks.get(first) or {"wall": marks[1]["wall"], "process_cpu": 0, "main_cpu": 0, "sampler_cpu": 0, "phases": {}}
+    a = marks.get(first) or {
+        "wall": marks[1]["wall"],
+        "process_cpu": 0,
+        "main_cpu": 0,
+        "sampler_cpu": 0,
+        "phases": {},
+    }
     b = marks[last]
     count = last - first
     phases = {p: (b["phases"].get(p, 0) - a["phases"].get(p, 0)) / count * 1000 for p in PHASES}
@@ -345,12 +370,15 @@ def window_cost(report: dict[str, Any], first: int, last: int) -> dict[str, Any]
     process = (b["process_cpu"] - a["process_cpu"]) / count * 1000
     sampler = (b["sampler_cpu"] - a["sampler_cpu"]) / count * 1000
     loop = main - sum(phases.values())
-    busy = Counter()
+    busy, inner = Counter(), Counter()
     for finished, where, n in report["samples"]:
         if first <= finished < last and where != "idle":
-            busy[where] += n
+            method, _, innermost = where.partition("|")
+            busy[method] += n
+            inner[innermost] += n
     total_busy = sum(busy.values()) or 1
     loop_split = {where: loop * n / total_busy for where, n in busy.most_common()}
+    loop_inner = {where: loop * n / total_busy for where, n in inner.most_common(10)}
     snapshots = [ms for finished, ms in report["snapshots"] if first <= finished < last]
     return {
         "first": first,
@@ -358,10 +386,13 @@ def window_cost(report: dict[str, Any], first: int, last: int) -> dict[str, Any]
         "phases_ms": phases,
         "tune_loop_ms": loop,
         "tune_loop_split_ms": loop_split,
+        "tune_loop_innermost_ms": loop_inner,
         "ray_threads_ms": process - main - sampler,
         "main_thread_ms": main,
         "driver_ms": process - sampler,
         "trials_per_minute": count / max(b["wall"] - a["wall"], 1e-9) * 60,
+        "loop_steps_per_trial": (b.get("steps", 0) - a.get("steps", 0)) / count,
+        "wall_s_per_trial": (b["wall"] - a["wall"]) / count,
         "snapshots": len(snapshots),
         "snapshot_ms_mean": sum(snapshots) / len(snapshots) if snapshots else 0.0,
     }
@@ -391,7 +422,9 @@ def print_report(report: dict[str, Any]) -> None:
         f"{report['gpus']} GPUs, sampler {report['sampler']}; load average before "
         f"{report['machine']['load_average_before'][0]:.1f}, after {report['machine']['load_average_after'][0]:.1f}"
     )
-    header = f"{'phase':<30}" + "".join(f"{'@' + k + ' [' + str(v['first']) + ',' + str(v['last']) + ')':>16}" for k, v in points.items())
+    header = f"{'phase':<30}" + "".join(
+        f"{'@' + k + ' [' + str(v['first']) + ',' + str(v['last']) + ')':>16}" for k, v in points.items()
+    )
     print(header)
 
     def line(label: str, values: list[float]) -> None:
@@ -405,15 +438,20 @@ def print_report(report: dict[str, Any]) -> None:
         splits.update(v["tune_loop_split_ms"])
     for where, _ in splits.most_common(6):
         line(f"  {where[:27]}", [v["tune_loop_split_ms"].get(where, 0.0) for v in points.values()])
+    inner = list(points.values())[-1].get("tune_loop_innermost_ms", {})
+    if inner:
+        print("  innermost, last window: " + ", ".join(f"{k} {v:.2f}" for k, v in list(inner.items())[:5]))
     line("main thread", [v["main_thread_ms"] for v in points.values()])
     line("Ray's threads", [v["ray_threads_ms"] for v in points.values()])
     line("driver process", [v["driver_ms"] for v in points.values()])
     line("trials per minute", [v["trials_per_minute"] for v in points.values()])
+    line("Tune loop steps per trial", [v["loop_steps_per_trial"] for v in points.values()])
     line("snapshots in window", [v["snapshots"] for v in points.values()])
     line("ms per snapshot", [v["snapshot_ms_mean"] for v in points.values()])
     end = report["end_phases_seconds"]
     print(
-        "once at the end (s): " + ", ".join(f"{k} {v:.2f}" for k, v in end.items())
+        "once at the end (s): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in end.items())
         + f"; whole driver process {report['process_cpu_total']:.1f} s CPU "
         f"({report['process_cpu_total'] / report['trials'] * 1000:.1f} ms a trial, imports and start included)"
     )

@@ -180,9 +180,9 @@ def _tuner(
     # Tune's CSV and JSON loggers are named in make_callbacks; its automatic TensorBoard logger
     # imports torch into the driver (tensorboardX does), so it comes only with --callbacks tensorboard.
     os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
-    # Every trial's one checkpoint forces a state snapshot (CheckpointConfig(num_to_keep=1)), and
-    # Tune warns whenever two come within 5 s: with short trials, every run. What would matter, a
-    # snapshot that is slow, keeps its own warning (TUNE_WARN_SLOW_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S).
+    # With `sha`, every trial's checkpoint forces a state snapshot (CheckpointConfig(num_to_keep=1),
+    # below), and Tune warns whenever two come within 5 s: with short trials, every run. What would
+    # matter, a snapshot that is slow, keeps its own warning (TUNE_WARN_SLOW_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S).
     if not options.verbose:
         os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     trainable = tune.with_resources(
@@ -208,13 +208,25 @@ def _tuner(
             name=search_name(variant, options),
             storage_path=storage.join(folder, "tune"),
             failure_config=tune.FailureConfig(max_failures=2),
-            # Trials report one model checkpoint, at their end; a paused trial's training snapshot
-            # before it is not needed once that final one exists.
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+            checkpoint_config=checkpoint_config(stopping),
             callbacks=[ledger, *make_callbacks(options.callbacks, name)],
             verbose=0,
         ),
     )
+
+
+def checkpoint_config(stopping: EarlyStopping) -> Any:
+    """Tune's checkpoint retention: keep the last one only where a trial reports two (`sha`).
+
+    Trials report one model checkpoint, at their end; a trial that `sha` pauses reports a training
+    snapshot before it, which is not needed once the final one exists. `num_to_keep` makes Tune
+    force an experiment snapshot (every trial's state, the searcher, the study writes) at every
+    trial checkpoint, a cost that grows with the trials (docs/scale.md), so it is set only there;
+    elsewhere Tune snapshots on its own period.
+    """
+    from ray import tune
+
+    return tune.CheckpointConfig(num_to_keep=1 if stopping.pause_epochs else None)
 
 
 def _fit_to_the_end(tuner: Any, variant: SearchVariant, expected: int, stopping: EarlyStopping) -> Any:
