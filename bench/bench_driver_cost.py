@@ -94,6 +94,7 @@ def main() -> None:
         driver(json.loads(args.child))
         return
     report = measure(args)
+    report.update(summarise(report))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1))
     print_report(report)
@@ -415,7 +416,6 @@ def summarise(report: dict[str, Any]) -> dict[str, Any]:
 
 
 def print_report(report: dict[str, Any]) -> None:
-    report.update(summarise(report))
     points = report["windows"]
     print(
         f"\ndriver CPU per trial (ms), {report['trials']} trials of {report['trial_seconds']} s, "
