@@ -70,6 +70,9 @@ def train(
 ) -> dict[str, float]:
     """Train `model` in place with AdamW and a linear decay; returns loss, steps and samples/s.
 
+    `train_steps` counts every step of the run, `train_start_step` the ones a resumed run took
+    from its snapshot (0 otherwise): this call trained the difference.
+
     Raises NonFiniteLoss at the first NaN or infinite loss (on an accelerator within
     NONFINITE_CHECK_EVERY steps of it; the step it names is exact either way).
 
@@ -83,7 +86,12 @@ def train(
     snapshot's step are not reported again; samples/s counts the resumed part only.
     """
     if settings.epochs <= 0:
-        return {"train_loss": float("nan"), "train_steps": 0, "train_samples_per_s": 0.0}
+        return {
+            "train_loss": float("nan"),
+            "train_steps": 0,
+            "train_start_step": 0,
+            "train_samples_per_s": 0.0,
+        }
     per_epoch = num_batches(split, settings.batch_size)
     total_steps = max(1, math.ceil(per_epoch * settings.epochs))
     points = progress_steps(total_steps, settings) if on_progress else set()
@@ -99,7 +107,7 @@ def train(
     if resume is not None:
         # Snapshots are taken at progress points: the mean since the last point starts afresh.
         step, samples, last_point = _restore(resume, model, optimizer, scheduler, loss_sum)
-    resumed_samples = samples
+    resumed_samples, start_step = samples, step
 
     def snapshot(extra: dict[str, Any]) -> TrainSnapshot:
         # Called from on_progress: the state as it is once this point's report is done.
@@ -136,6 +144,7 @@ def train(
     return {
         "train_loss": float(loss_sum.item() / step),
         "train_steps": step,
+        "train_start_step": start_step,
         "train_samples_per_s": (samples - resumed_samples) / elapsed if elapsed > 0 else 0.0,
     }
 

@@ -59,6 +59,15 @@ class EarlyStopping:
         """The ids of the trials the scheduler stopped so far (empty for FIFO)."""
         return self.scheduler.stopped if self.scheduler is not None else set()
 
+    def keep_state(self, location: str, restored: Any = None, carried: Any = ()) -> None:
+        """Keep the scheduler's state at `location` and start from `restored` (`sha` only; others keep none).
+
+        See SynchronousHalving.keep_state (search/schedulers/sync_halving.py).
+        """
+        keep = getattr(self.scheduler, "keep_state", None)
+        if keep is not None:
+            keep(location, restored, carried)
+
     def concurrency(self, wanted: int) -> int:
         """The max_concurrent_trials to give Tune when `wanted` trials should run at once.
 
