@@ -14,6 +14,11 @@ returns is set PENDING and restored from that checkpoint on its new actor; `stop
 trial calls our `on_trial_remove`, on a RUNNING one our `on_trial_complete`. A trial that fails and
 is retried (FailureConfig.max_failures) gets `on_trial_error` while already marked ERROR and is then
 added again with `on_trial_add`: it keeps its batch.
+
+With `keep_state(location)` the batches and each trial's folder, params and rung report are
+rewritten to `location` after every change (search/schedulers/halving_state.py), and a new driver
+starts from a dead one's (search/run/halving_resume.py): a trial whose config carries
+CARRIED_TRIAL takes the place, score and verdict of the trial it continues.
 """
 
 import logging

@@ -61,7 +61,9 @@ def test_sigkill_while_trials_pause_at_the_rung_continues_their_batch(ray_sessio
 
     before = _state(tune_dir)
     decided, open_batch = before["batches"][0], before["batches"][-1]
-    assert open_batch["winners"] is None and open_batch["scores"], "the batch was decided before the kill landed"
+    assert open_batch["winners"] is None and open_batch["scores"], (
+        "the batch was decided before the kill landed"
+    )
     paused = dict(open_batch["scores"])
     folders = {tid: before["records"][tid]["folder"] for tid in paused}
     snapshot_steps = _snapshot_steps(tune_dir, folders)
