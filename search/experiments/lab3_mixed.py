@@ -25,6 +25,7 @@ from search.experiments.spaces.precisions import (
     knob_keys,
     knob_values,
     layer_keys,
+    style_columns,
 )
 from search.experiments.spaces.sensitivity_seeds import seeded_configs
 from search.options import RunOptions
@@ -132,6 +133,7 @@ def layerwise_variants(
                     "layers_mode": layer_mode,
                     "fp32_layers": ",".join(fp32_layers),
                     "constraints": ",".join(c.text for c in constraints),
+                    **style_columns(format_name),
                 },
                 constraints=constraints,
                 enqueued=enqueued[:num_samples],
