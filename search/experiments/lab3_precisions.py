@@ -28,8 +28,8 @@ from torch import nn
 from errors import ConfigError
 from search.experiments.experiment import Experiment, SearchVariant, Stored, grid_variant
 from search.experiments.lab3_mixed import lab3_identity, layerwise_variants
-from search.experiments.lab3_start import start_experiment, starting_point
 from search.experiments.spaces.precisions import check_precisions, layer_keys, searchable_formats
+from search.experiments.starts.lab3_start import start_experiment, starting_point
 from search.options import RunOptions
 from trainables.compress import LINEAR_FORMATS, quantize_model
 from trainables.compress.format_examples import example_config
