@@ -73,13 +73,7 @@ def ray_trainable(
         restored = tune.get_checkpoint()
         with tempfile.TemporaryDirectory(prefix="adls-trial-") as work:
             if restored is None and carried and carried.get("snapshot"):
-                # It continues a dead driver's trial: its rung report again, with the snapshot as
-                # the checkpoint (the scheduler pauses, stops or promotes it as that trial's batch
-                # says), then training from the snapshot.
-                restored = tune.Checkpoint.from_directory(
-                    tune.Checkpoint(carried["snapshot"]).to_directory(os.path.join(work, "carried"))
-                )
-                reporter(dict(carried.get("report") or {}), Path(restored.path))
+                restored = _carry_on(carried, Path(work), reporter)
             resumed = restored.as_directory() if restored is not None else contextlib.nullcontext()
             with resumed as resume_dir:
                 if gpus > 0 or not warm:
@@ -108,6 +102,21 @@ def ray_trainable(
 
     trainable.__name__ = trial_fn.__name__
     return trainable
+
+
+def _carry_on(
+    carried: dict[str, Any], work: Path, reporter: Callable[[dict[str, Any], Path | None], None]
+) -> Any:
+    """Continue a dead driver's trial: its rung report again, with its snapshot as the checkpoint.
+
+    The scheduler pauses, stops or promotes the trial as that trial's batch says; returns the
+    snapshot (a local copy, as a Tune checkpoint) to train on from.
+    """
+    from ray import tune
+
+    local = tune.Checkpoint(carried["snapshot"]).to_directory(str(work / "carried"))
+    reporter(dict(carried.get("report") or {}), Path(local))
+    return tune.Checkpoint.from_directory(local)
 
 
 def warm_workers() -> bool:

@@ -59,6 +59,15 @@ class TrainSettings:
     compile: bool = False
 
 
+# What a run of no steps returns. `train_start_step` is the step a resumed run started from.
+NO_TRAINING = {
+    "train_loss": float("nan"),
+    "train_steps": 0,
+    "train_start_step": 0,
+    "train_samples_per_s": 0.0,
+}
+
+
 def train(
     model: nn.Module,
     split: TokenizedSplit,
@@ -70,9 +79,6 @@ def train(
 ) -> dict[str, float]:
     """Train `model` in place with AdamW and a linear decay; returns loss, steps and samples/s.
 
-    `train_steps` counts every step of the run, `train_start_step` the ones a resumed run took
-    from its snapshot (0 otherwise): this call trained the difference.
-
     Raises NonFiniteLoss at the first NaN or infinite loss (on an accelerator within
     NONFINITE_CHECK_EVERY steps of it; the step it names is exact either way).
 
@@ -83,15 +89,10 @@ def train(
     `resume` (a snapshot an earlier run of the same settings took at a progress point) continues
     that run where it stopped: the same weights, optimizer and schedule state, random state and
     batch order, so the result equals an uninterrupted run's. Progress points at or before the
-    snapshot's step are not reported again; samples/s counts the resumed part only.
+    snapshot's step are not reported again; samples/s counts the steps after `train_start_step`.
     """
     if settings.epochs <= 0:
-        return {
-            "train_loss": float("nan"),
-            "train_steps": 0,
-            "train_start_step": 0,
-            "train_samples_per_s": 0.0,
-        }
+        return dict(NO_TRAINING)
     per_epoch = num_batches(split, settings.batch_size)
     total_steps = max(1, math.ceil(per_epoch * settings.epochs))
     points = progress_steps(total_steps, settings) if on_progress else set()

@@ -21,7 +21,7 @@ from search.run.interrupts import fit_or_interrupt
 from search.run.progress import TrialLedger
 from search.run.results_table import result_rows
 from search.run.resume import FinishedTrial, InterruptedSearch, interrupted_search, prime_study, stored_trials
-from search.schedulers.early_stopping import EarlyStopping, early_stopping
+from search.schedulers.early_stopping import EarlyStopping, early_stopping, keeps_state
 from search.schedulers.halving_state import read_state, state_location
 from search.study.database import StudySearch, storage_url, study_name
 from trainables.ray_adapter import ray_trainable
@@ -192,9 +192,7 @@ def _before(
     objectives = _objectives(variant)
     if earlier is not None:
         return _Before(None, None, stored_trials(earlier, objectives))
-    batches = (
-        read_state(state_location(tune_path)) if trial_epochs is not None and scheduler == "sha" else None
-    )
+    batches = read_state(state_location(tune_path)) if keeps_state(scheduler, trial_epochs) else None
     resumed = interrupted_search(tune_path, objectives, kept_folders(batches))
     halving = plan_resume(batches, resumed, tune_path) if batches is not None and resumed else None
     return _Before(resumed, halving, resumed.finished if resumed else [])

@@ -119,6 +119,16 @@ SCHEDULER_FACTORIES: dict[str, Callable[[float, list[float], int], EarlyStopping
 }
 
 
+# Schedulers whose state a new driver continues from (EarlyStopping.keep_state): their decisions
+# take a whole batch of trials, which a dead driver must not lose.
+KEEPS_STATE = frozenset({"sha"})
+
+
+def keeps_state(name: str, trial_epochs: float | None) -> bool:
+    """Whether `--scheduler name` on trials of `trial_epochs` keeps a state that a resumed search reads."""
+    return name in KEEPS_STATE and trial_epochs is not None and trial_epochs > 0
+
+
 def early_stopping(name: str, trial_epochs: float | None, num_trials: int = 0) -> EarlyStopping:
     """The early stopping `--scheduler name` gives a search whose trials train `trial_epochs` in all.
 
