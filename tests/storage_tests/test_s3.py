@@ -19,9 +19,14 @@ import pytest
 
 from analysis.results import load_results
 from search import storage
+from search.run.halving_resume import plan_resume
 from search.run.lock import OBJECT_STORE_SETTLE_S, ExperimentLock
-from search.run.resume import interrupted_search
+from search.run.resume import InterruptedSearch, interrupted_search
+from search.schedulers.halving_state import STATE_FILE, read_state, state_location, write_state
+from tests.search_tests.schedulers_tests.test_halving_state import _dead_driver_state
 from tests.storage_tests.s3_server import aws_environment, create_bucket, s3_files, s3_server
+from trainables.ray_adapter import _carry_on
+from trainables.train_snapshot import SNAPSHOT_FILE
 from trainables.trial_keys import RESULT_FILE
 
 pytestmark = pytest.mark.storage
@@ -176,6 +181,32 @@ def test_a_prefix_without_its_folder_keys_is_read_fetched_and_moved_aside(lab1, 
     moved = storage.move_aside(copy, "previous")
     assert moved == f"{BUCKET}/nokey/lab1-qat.previous"
     assert s3_files(f"s3://{moved}") == left and s3_files(copy) == {}
+
+
+def test_the_sha_state_and_a_carried_snapshot_live_on_s3(s3, tmp_path):
+    # A --scheduler sha search on s3:// keeps its batches there, and a carried trial's worker
+    # copies its snapshot from there (search/run/halving_resume.py, trainables/ray_adapter.py).
+    tune = f"s3://{BUCKET}/sha/lab2-nas/tune/grid"
+    fs, tune_path = pyarrow.fs.FileSystem.from_uri(tune)
+    state = _dead_driver_state()
+    write_state(state_location(tune), state)
+    assert read_state(state_location(tune)).to_json() == state.to_json()
+
+    aside = f"{tune_path}.interrupted"
+    with fs.open_output_stream(f"{aside}/t_e_1_x/checkpoint_000000/{SNAPSHOT_FILE}") as handle:
+        handle.write(b"the snapshot")
+    plan = plan_resume(state, InterruptedSearch([], aside), tune)
+    [(params, marker)] = [c for c in plan.carried if c[1]["trial_id"] == "e"]
+    assert marker["snapshot"] == f"s3://{aside}/t_e_1_x/checkpoint_000000"
+    reports = []
+    checkpoint = _carry_on(marker, tmp_path, lambda metrics, folder: reports.append((metrics, folder)))
+    assert (Path(checkpoint.path) / SNAPSHOT_FILE).read_bytes() == b"the snapshot"
+    assert reports == [(marker["report"], Path(checkpoint.path))]
+
+    with fs.open_output_stream(f"{tune_path}/{STATE_FILE}") as handle:
+        handle.write(b"{not json")
+    assert read_state(state_location(tune)) is None  # a warning: the batches are judged again
+    assert s3_files(tune) == {f"{STATE_FILE}.broken": len(b"{not json")}
 
 
 def _finished_on_s3(prefix: str) -> dict[str, float]:
