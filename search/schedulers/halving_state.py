@@ -3,8 +3,8 @@
 `<storage>/<experiment>/tune/<search>/sha_state.json` holds every batch (its trials in the order
 they joined, their rung scores, which ended before the rung, the verdict) and, for each trial, its
 folder, its sampled params, its rung report and, for a trial carried over from a dead driver,
-which trial it continues and from which training snapshot. SynchronousHalving rewrites it after
-every change (search/schedulers/sync_halving.py) through `search.storage.write_bytes`: a temp file
+which trial it continues and from which training snapshot. SynchronousHalving rewrites it at
+every rung score and verdict (search/schedulers/sync_halving.py) through `search.storage.write_bytes`: a temp file
 renamed over the old one on a local disk, one whole object (PUT) on object storage, so a driver
 killed mid-write leaves the previous state readable. search/run/halving_resume.py reads it.
 

@@ -16,7 +16,7 @@ is retried (FailureConfig.max_failures) gets `on_trial_error` while already mark
 added again with `on_trial_add`: it keeps its batch.
 
 With `keep_state(location)` the batches and each trial's folder, params and rung report are
-rewritten to `location` after every change (search/schedulers/halving_state.py), and a new driver
+rewritten to `location` at every rung score, verdict and carried trial (search/schedulers/halving_state.py), and a new driver
 starts from a dead one's (search/run/halving_resume.py): a trial whose config carries
 CARRIED_TRIAL takes the place, score and verdict of the trial it continues.
 """
@@ -86,7 +86,7 @@ class SynchronousHalving(FIFOScheduler):
     def keep_state(
         self, location: str, restored: HalvingState | None = None, carried: Collection[str] = ()
     ) -> None:
-        """Write the batches to `location` after every change; start from `restored` (a dead driver's).
+        """Write the batches to `location` as they change; start from `restored` (a dead driver's).
 
         `restored` holds the dead driver's batches as search/run/halving_resume.py left them: decided
         ones whole, open ones with the trials that go on (`carried`, the ids of that driver's trials)
@@ -130,6 +130,7 @@ class SynchronousHalving(FIFOScheduler):
             self._records[tid].report = carried.get("report")
             self._records[tid].seconds = getattr(self._records.get(old), "seconds", None)
             self._carry(old, tid)
+            self._save()  # a driver that dies before it reports still knows where it came from
         else:
             batch = next((b for b in self.batches if not b.decided and not b.full()), None)
             if batch is None:
@@ -139,7 +140,8 @@ class SynchronousHalving(FIFOScheduler):
                 self.batches.append(batch)
             batch.trial_ids.append(tid)
             self._batch_of[tid] = batch
-        self._save()
+            # Not written yet: a new trial matters to a new driver once it has a rung score (one
+            # write a trial at its rung, one a batch at its verdict, whatever the search's size).
 
     def _carry(self, old: str, new: str) -> None:
         """Trial `new` continues the dead driver's trial `old`: same batch, score and verdict."""
