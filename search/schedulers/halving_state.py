@@ -179,7 +179,7 @@ def state_location(tune_path: str) -> str:
 def write_state(location: str, state: HalvingState) -> None:
     """Replace the state file whole (storage.write_bytes); a failed write is a warning, the search goes on."""
     try:
-        storage.write_bytes(location, json.dumps(state.to_json(), indent=1).encode())
+        storage.write_bytes(location, json.dumps(state.to_json(), indent=1, default=str).encode())
     except (OSError, ConfigError) as error:
         log.warning("could not write %s (%s): a new driver would judge the open batch again", location, error)
 
