@@ -63,6 +63,8 @@ class InterruptedSearch:
         for trial in self.finished:
             row: dict[str, Any] = {**base, "trial_index": trial.index, "trial_id": trial.trial_id}
             row.update(trial.params)
+            # The sampled parameters by name, as results_table.result_rows writes them (analysis.best).
+            row["params"] = json.dumps(trial.params, default=str)
             row.update(
                 (k, v)
                 for k, v in trial.metrics.items()

@@ -76,7 +76,7 @@ def test_sigkill_while_trials_pause_at_the_rung_continues_their_batch(ray_sessio
     grid = table[table["variant"] == "grid"].set_index("trial_id", drop=False)
 
     # Every trial once: six distinct grid points, one winner per batch, the rest stopped at the rung.
-    assert len(grid) == BUDGET and grid["params"].nunique() == BUDGET
+    assert len(grid) == BUDGET and grid["params"].notna().all() and grid["params"].nunique() == BUDGET
     assert sorted(grid["status"]) == ["STOPPED"] * 4 + ["TERMINATED"] * 2
     for trial_id, seconds in kept.items():  # finished before the kill: kept, not run again
         assert grid.loc[trial_id, "duration_s"] == pytest.approx(seconds)
