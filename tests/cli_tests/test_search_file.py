@@ -62,7 +62,25 @@ def test_the_file_text_is_part_of_the_identity(tmp_path):
         ('experiment = "lab1-qat"\n[train]\nlr = "fast"\n', "lr = 'fast'; give a learning rate above 0"),
         (
             'experiment = "lab3-mixed"\n[space]\nwidths = [8]\n',
-            "no field 'widths'; choose from frac_width, width",
+            "no field 'widths'; choose from frac_width, layers, width",
+        ),
+        ('experiment = "lab3-mixed"\n[space]\nlayers = [3]\n', "give glob patterns of Linear layer names"),
+        (
+            'experiment = "lab3-precisions"\n[space]\nformats = ["int8"]\n',
+            "'int8' is not allowed; give formats from integer, minifloat_denorm",
+        ),
+        (
+            'experiment = "lab3-precisions"\n[space.integer]\nwidths = [8]\n',
+            "[space.integer] has no knob 'widths'; choose from width, frac_width",
+        ),
+        (
+            'experiment = "lab3-precisions"\n[space.binary]\nweight_bipolar = [1]\n',
+            "1 is not allowed; give true or false",
+        ),
+        ('experiment = "lab3-precisions"\n[space.mxfp]\nelement = ["E9M9"]\n', "give names from E4M3"),
+        (
+            'experiment = "lab3-precisions"\n[space.integer]\nwidth = [4]\n',
+            "[space.integer] frac_width 8 is above width 4",
         ),
         ('experiment = "lab3-mixed"\n[space]\nwidth = 8\n', "width = 8 must be a non-empty list"),
         (
@@ -111,14 +129,15 @@ def test_a_shown_file_with_two_space_values_edited_searches_exactly_those(tmp_pa
 
     assert main(["show", "lab3-mixed"]) == 0
     shown = capsys.readouterr().out
-    assert tomllib.loads(shown)["space"] == {"width": [8, 16, 32], "frac_width": [2, 4, 8]}
+    assert tomllib.loads(shown)["space"] == {"width": [8, 16, 32], "frac_width": [2, 4, 8], "layers": ["*"]}
     assert "# lab3_epochs = 0.2" in shown  # [train] shows the profile's values, commented
     path = write(tmp_path, edited(shown, {"width": "width = [6, 12]", "frac_width": "frac_width = [3]"}))
     name, options = search_options(path, [], None, False)
     space = space_values(options, name)
-    assert space == {"width": [6, 12], "frac_width": [3]}
+    assert space == {"width": [6, 12], "frac_width": [3], "layers": ["*"]}
     layers = ("l0.query", "l0.key", "classifier")
-    searched = LayerwiseSpace("integer", layers, choices=tuple((k, tuple(v)) for k, v in space.items()))
+    knobs = tuple((k, tuple(space[k])) for k in ("width", "frac_width"))
+    searched = LayerwiseSpace("integer", layers, choices=knobs)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
     study.optimize(lambda trial: searched(trial) or 0.0, n_trials=40)
     widths = {v for t in study.trials for k, v in t.params.items() if k.endswith(".width")}
