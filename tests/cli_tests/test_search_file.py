@@ -79,6 +79,10 @@ def test_the_file_text_is_part_of_the_identity(tmp_path):
         ),
         ('experiment = "lab3-precisions"\n[space.mxfp]\nelement = ["E9M9"]\n', "give names from E4M3"),
         (
+            'experiment = "lab3-precisions"\n[run]\ndataset = "synthetic"\n[space.minifloat_ieee]\nwidth = [4]\n',
+            "[space.minifloat_ieee]: width 4, exponent_width 4 is not a valid layer",
+        ),
+        (
             'experiment = "lab3-precisions"\n[space.integer]\nwidth = [4]\n',
             "[space.integer] frac_width 8 is above width 4",
         ),
