@@ -16,7 +16,6 @@ import pandas as pd
 from analysis.sensitivity import layer_sensitivity
 from errors import ConfigError
 from search.experiments.experiment import Experiment, SearchVariant, Stored
-from search.experiments.lab3_start import start_experiment, starting_point
 from search.experiments.options.lab3 import OBJECTIVE_METRICS
 from search.experiments.options.space import ALL_LAYERS, space_values
 from search.experiments.spaces.layer_patterns import check_patterns, layer_patterns, selected_layers
@@ -26,8 +25,10 @@ from search.experiments.spaces.precisions import (
     knob_keys,
     knob_values,
     layer_keys,
+    style_columns,
 )
 from search.experiments.spaces.sensitivity_seeds import seeded_configs
+from search.experiments.starts.lab3_start import start_experiment, starting_point
 from search.options import RunOptions
 from search.study.samplers import make_sampler
 from trainables.trials.lab3 import lab3_trial, starting_model
@@ -145,6 +146,7 @@ def layerwise_variants(
                     "layers_mode": layer_mode,
                     "fp32_layers": ",".join(fp32_layers),
                     "constraints": ",".join(c.text for c in constraints),
+                    **style_columns(format_name),
                 },
                 constraints=constraints,
                 enqueued=enqueued[:num_samples],

@@ -30,7 +30,6 @@ from torch import nn
 from errors import ConfigError
 from search.experiments.experiment import Experiment, SearchVariant, Stored, grid_variant
 from search.experiments.lab3_mixed import lab3_identity, layerwise_variants
-from search.experiments.lab3_start import start_experiment, starting_point
 from search.experiments.options.lab3 import PRECISIONS
 from search.experiments.options.space import space_values
 from search.experiments.spaces.layer_patterns import check_patterns, layer_patterns
@@ -41,6 +40,7 @@ from search.experiments.spaces.precisions import (
     knob_values,
     layer_keys,
 )
+from search.experiments.starts.lab3_start import start_experiment, starting_point
 from search.options import RunOptions
 from trainables.compress import LINEAR_FORMATS, quantize_model
 from trainables.compress.format_examples import example_config

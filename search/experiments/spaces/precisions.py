@@ -19,6 +19,7 @@ from typing import Any
 import optuna
 from torch import nn
 
+from analysis.format_styles import style_record
 from errors import ConfigError
 from trainables.compress.number_format import PrecisionSpace
 from trainables.compress.registry import FORMATS, PRECISION_SPACES
@@ -51,6 +52,18 @@ def check_precisions(names: Sequence[str]) -> None:
         raise ConfigError(f"--precisions lists a format twice: {','.join(names)}")
     if not names:
         raise ConfigError(f"--precisions is empty; choose from {','.join(known)}")
+
+
+def style_columns(format_name: str) -> dict[str, Any]:
+    """The format's declared figure style as row columns (analysis.format_styles.STYLE_COLUMNS), so
+    figures draw it from the results alone; {} for a format that declares none."""
+    number_format = FORMATS[format_name]
+    style = number_format.style
+    if style is None:
+        return {}
+    return style_record(
+        style.colour, style.marker, style.linestyle, number_format.order, style.label or format_name
+    )
 
 
 def knob_keys(format_name: str) -> dict[str, list[str]]:
