@@ -215,7 +215,7 @@ def check_space(where: str, experiments: tuple[str, ...], table: Any) -> None:
         _check_widths(where, table.get("width"), table.get("frac_width"), "[space]")
 
 
-def space_values(options: Any, experiment: str) -> dict[str, list[Any]]:
+def space_values(options: Any, experiment: str) -> dict[str, Any]:
     """What `experiment` searches in this run: its defaults, with the search file's [space] over them."""
     values = space_fields(experiment, options.profile)
     if options.search_file:
