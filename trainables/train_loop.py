@@ -244,7 +244,7 @@ def train_step(
     Nothing here reads a device value back: on a GPU the step is queued without a host sync.
     """
     with autocast(batch.labels.device, precision):
-        logits = model(input_ids=batch.input_ids, attention_mask=model_mask(batch)).logits
+        logits = model(**model_inputs(model, batch)).logits
         loss = nn.functional.cross_entropy(logits.float(), batch.labels)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -311,6 +311,19 @@ def model_mask(batch: Batch) -> torch.Tensor | None:
     return batch.attention_mask if batch.padded else None
 
 
+def model_inputs(model: nn.Module, batch: Batch) -> dict[str, torch.Tensor | None]:
+    """The keyword arguments of the model's forward for `batch`: ids, mask, and a pair's token types.
+
+    Token types go only to a model with two or more of them (BERT, ALBERT: `type_vocab_size`);
+    DistilBERT has none and RoBERTa one, so theirs stay out.
+    """
+    inputs = {"input_ids": batch.input_ids, "attention_mask": model_mask(batch)}
+    config = getattr(model, "config", None)
+    if batch.token_type_ids is not None and getattr(config, "type_vocab_size", 0) >= 2:
+        inputs["token_type_ids"] = batch.token_type_ids
+    return inputs
+
+
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
@@ -342,7 +355,7 @@ def evaluate(
     for batch in batches:
         batch = batch.to(device)
         with autocast(device, precision):
-            logits = model(input_ids=batch.input_ids, attention_mask=model_mask(batch)).logits.float()
+            logits = model(**model_inputs(model, batch)).logits.float()
         loss_sum += nn.functional.cross_entropy(logits, batch.labels, reduction="sum")
         predicted = logits.argmax(-1)
         correct += (predicted == batch.labels).sum()

@@ -136,8 +136,9 @@ class LayerwiseSpace:
     """Optuna define-by-run space: per layer fp32 or `format_name`, and that layer's knobs if the latter.
 
     `mode="all"` (lab3-precisions `--layers all`) puts every layer in the format, except those in
-    `fp32_layers`, and searches only the format's knobs per layer; the `<layer>.type` values are
-    then constants, returned so that they still land in the trial config and the results table.
+    `fp32_layers`, and searches only the format's knobs per layer. In either mode a layer in
+    `fp32_layers` stays fp32 (a search file's [space] layers leaves it out). Such `<layer>.type`
+    values are constants, returned so that they still land in the trial config and the results table.
     A class rather than a closure so that Tune can pickle the searcher to resume a search.
     """
 
@@ -158,7 +159,7 @@ class LayerwiseSpace:
         knobs = self.knob_choices()
         constants: dict[str, str] = {}
         for layer in self.layers:
-            if self.mode == "all":
+            if self.mode == "all" or layer in self.fp32_layers:
                 choice = FP32 if layer in self.fp32_layers else self.format_name
                 constants[f"{layer}.{TYPE_KNOB}"] = choice
             else:
