@@ -24,3 +24,10 @@ PAUSE_EPOCHS = "pause_at_epochs"
 # the driver validates --base-method and --precision against these before anything starts.
 BASE_METHODS = ("full", "frozen-embeddings", "lora")
 PRECISIONS = ("fp32", "bf16")
+# The config key of a trial that continues one a dead driver had paused at the rung (or promoted
+# past it): {"trial_id", "snapshot": its training snapshot's folder or None, "report": its rung
+# report}. The Ray adapter takes it out of the params, reports `report` again with the snapshot as
+# its checkpoint and continues training from the snapshot (search/run/halving_resume.py).
+CARRIED_TRIAL = "adls_carried_trial"
+# The results-table column naming the trial a carried trial continues.
+CARRIED_FROM = "carried_from_trial"

@@ -124,7 +124,7 @@ class Lab2NasExperiment(Experiment):
     uses_budget = True  # --budget sets its trials (part of its identity: search/run_plan.py)
     has_surrogate = True  # --trial surrogate rehearses this search (bench/bench_scale.py)
 
-    start_metric = "accuracy"  # Lab 3 may start from its best model (search/experiments/lab3_start.py)
+    start_metric = "accuracy"  # Lab 3 may start from its best model (search/experiments/starts/lab3_start.py)
 
     def loaded_checkpoints(self, table: pd.DataFrame) -> list[str]:
         """The best trial's checkpoint, except in a surrogate run: its checkpoints hold no model."""
