@@ -29,8 +29,7 @@ from search import storage
 from search.run.resume import InterruptedSearch
 from search.schedulers.early_stopping import rung_reached
 from search.schedulers.halving_state import HalvingState, TrialRecord
-from trainables.train_snapshot import SNAPSHOT_FILE
-from trainables.trial_keys import PROGRESS_TIME
+from trainables.trial_keys import PROGRESS_TIME, SNAPSHOT_FILE
 
 _CHECKPOINT_DIR = re.compile(r"^checkpoint_(\d+)$")
 _LAUNCH = re.compile(r"_([0-9a-f]{8})_(\d+)_")
