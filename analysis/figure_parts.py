@@ -82,14 +82,15 @@ def scatter_with_front(
     styles: Mapping[str, CurveStyle],
     extend_to: float | None = None,
 ) -> None:
-    """Every point in its `variant`'s style (in the order of `styles`), the front as a staircase.
+    """Every point in its `variant`'s style (in the order of `styles`, labelled with the style's label
+    or the variant), the front as a staircase.
 
     `points` is front_points' table. Each front point also beats everything larger and less
     accurate, so the last step runs on to `extend_to` (e.g. the largest size plotted).
     """
     for variant, style in styles.items():
         part = points[points["variant"] == variant]
-        axes.scatter(part[x], part[y], s=18, alpha=0.75, label=str(variant), **style.points())
+        axes.scatter(part[x], part[y], s=18, alpha=0.75, label=style.label or str(variant), **style.points())
     front = points[points["on_front"]].sort_values(x, kind="stable")
     if len(front):
         right = max(points[x].max(), extend_to or 0.0)

@@ -8,7 +8,8 @@ format; lab3-precisions only), `<experiment>-pareto.png` (accuracy against bits 
 `<experiment>-bops.png` (accuracy against bit operations per token). Trials that broke a
 --constraint are grey crosses, never on a front; a budget on the x-axis cost is a dashed line.
 
-Every format keeps one style (analysis.format_styles) in every figure. The x-axis of the Pareto
+Every format is drawn in the style its rows declare (analysis.format_styles: the format's
+registration), in its declared order. The x-axis of the Pareto
 figure is the average bits per Linear weight: it separates the formats, whereas model size is
 dominated by the fp32 embeddings that no format touches.
 """
@@ -30,7 +31,7 @@ from analysis.figure_parts import (
     run_label,
     scatter_with_front,
 )
-from analysis.format_styles import FORMAT_ORDER, curve_styles
+from analysis.format_styles import CurveStyle, curve_styles, declared_order, declared_styles
 from analysis.results import finished, first_value
 
 ACCURACY = "accuracy"
@@ -55,9 +56,9 @@ def plot_lab3_best_so_far(table: pd.DataFrame, folder: str | Path) -> list[str |
         "best test accuracy so far",
         run_label(table),
     )
-    styles = curve_styles(_formats(points["variant"]))
+    styles = _styles(table, points["variant"])
     for variant, style in styles.items():
-        best_so_far_line(axes, points[points["variant"] == variant], variant, style)
+        best_so_far_line(axes, points[points["variant"] == variant], style.label or variant, style)
     reference = _reference(table)
     if reference is not None:
         axes.axhline(reference["accuracy"], label=f"fp32 start ({reference['start']})", **FP32_LINE)
@@ -115,7 +116,7 @@ def plot_lab3_formats(table: pd.DataFrame, folder: str | Path) -> list[str | Pat
     figure, axes = new_axes(
         _title(table, "best accuracy per format"), "format", "best test accuracy", run_label(table)
     )
-    styles = curve_styles(_formats(bests["variant"]))
+    styles = _styles(table, bests["variant"])
     for position, row in enumerate(bests.itertuples()):
         style = styles[row.variant]
         axes.errorbar(
@@ -130,7 +131,8 @@ def plot_lab3_formats(table: pd.DataFrame, folder: str | Path) -> list[str | Pat
             linestyle="none",
             capsize=3,
         )
-    axes.set_xticks(range(len(bests)), list(bests["variant"]), rotation=40, ha="right", fontsize=8)
+    labels = [styles[variant].label or variant for variant in bests["variant"]]
+    axes.set_xticks(range(len(bests)), labels, rotation=40, ha="right", fontsize=8)
     reference = _reference(table)
     if reference is not None:
         axes.axhline(reference["accuracy"], label=f"fp32 start ({reference['start']})", **FP32_LINE)
@@ -155,13 +157,13 @@ def plot_lab3_pareto(table: pd.DataFrame, folder: str | Path) -> list[str | Path
         run_label(table),
     )
     reference = _reference(table)
-    styles = curve_styles(_formats(done["variant"]))
+    styles = _styles(table, done["variant"])
     scatter_with_front(axes, done, BITS, ACCURACY, styles, extend_to=FP32_BITS)
     infeasible_points(axes, table, BITS, ACCURACY)
     constraint_line(axes, table, BITS)
     for _, point in done[done["on_front"]].iterrows():
         axes.annotate(
-            str(point["variant"]),
+            styles[str(point["variant"])].label or str(point["variant"]),
             (point[BITS], point[ACCURACY]),
             textcoords="offset points",
             xytext=(4, -10),
@@ -215,7 +217,7 @@ def plot_lab3_bops(table: pd.DataFrame, folder: str | Path) -> list[Path]:
         "test accuracy",
         run_label(table),
     )
-    styles = curve_styles(_formats(done["variant"]))
+    styles = _styles(table, done["variant"])
     scatter_with_front(axes, done, BOPS, ACCURACY, styles)
     infeasible_points(axes, table, BOPS, ACCURACY)
     constraint_line(axes, table, BOPS)
@@ -242,10 +244,10 @@ def plot_lab3_bops(table: pd.DataFrame, folder: str | Path) -> list[Path]:
     return [save(figure, done[columns].sort_values(BOPS, kind="stable"), folder, f"{experiment}-bops")]
 
 
-def _formats(variants: pd.Series) -> list[str]:
-    """The formats present, in the library's order (unknown names after, by name)."""
-    present = {str(v) for v in variants.dropna().unique()}
-    return [name for name in FORMAT_ORDER if name in present] + sorted(present - set(FORMAT_ORDER))
+def _styles(table: pd.DataFrame, variants: pd.Series) -> dict[str, CurveStyle]:
+    """{format: style} of the formats present, in their declared order (undeclared ones after, by name)."""
+    present = [str(v) for v in variants.dropna().unique()]
+    return curve_styles(declared_order(table, present), declared_styles(table))
 
 
 def _experiment(table: pd.DataFrame) -> str:

@@ -313,7 +313,7 @@ def finish_events(table: Any, metric: str) -> list[dict[str, float]]:
 
 def base_checkpoint(storage: Path) -> str:
     from analysis import load_results
-    from search.experiments.stage_inputs import best_checkpoint
+    from search.experiments.starts.stage_inputs import best_checkpoint
 
     return str(best_checkpoint(load_results(storage / "base"), "accuracy")["checkpoint"])
 

@@ -8,6 +8,9 @@
     epochs = 0.5
     [space]                      # the values the experiment searches (search/experiments/options/space.py)
     width = [4, 8]
+    layers = ["l0.*"]            # Lab 3: the Linear layers searched, by name pattern
+    [space.integer]              # lab3-precisions: one table of knobs per format
+    width = [4, 8]
 
 The [run] keys and their checks come from the run options' one declaration (search/option_spec.py):
 a switch takes true/false, a list is a comma list, anything else the text its flag takes. An
@@ -23,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from errors import ConfigError
-from search.experiments.options.space import SPACE_TABLE, check_space, space_fields
+from search.experiments.options.space import NOTES, SPACE_TABLE, check_space, space_fields
 from search.option_spec import Option, declared_options, defaults
 from search.options import RunOptions
 from search.profiles import TRAIN_FIELDS, TRAIN_TABLE, check_train, get_profile
@@ -159,5 +162,11 @@ def _train_and_space(experiment: str, profile_name: str) -> list[str]:
             f"# The values the experiment searches (profile {profile_name}'s defaults).",
             f"[{SPACE_TABLE}]",
         ]
-        lines += [f"{key} = {json.dumps(values)}" for key, values in fields.items()]
+        for key, values in fields.items():
+            if not isinstance(values, dict):
+                lines += ([f"# {NOTES[key]}"] if key in NOTES else []) + [f"{key} = {json.dumps(values)}"]
+        for key, values in fields.items():
+            if isinstance(values, dict):  # a format's knobs: [space.<format>]
+                lines += ["", f"[{SPACE_TABLE}.{key}]"]
+                lines += [f"{knob} = {json.dumps(choices)}" for knob, choices in values.items()]
     return lines

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trainables.ray_warm_worker import run_in_warm_worker
+from trainables.trial_keys import CARRIED_TRIAL
 
 if TYPE_CHECKING:
     from trainables.trial_context import TrialContext
@@ -42,6 +43,8 @@ def ray_trainable(
     Unless `settings["verbose"]`, Ray's per-checkpoint INFO lines are silenced.
     A trial restarted from a training snapshot it reported (paused by a synchronous scheduler, or
     retried after a failure) continues its first training run from there (trial_steps.train_model).
+    A trial whose params carry CARRIED_TRIAL continues a dead driver's trial: it reports that trial's
+    rung report again with its snapshot, then trains from the snapshot (the key is not a param).
     A CPU trial (`gpus` == 0) runs in a pooled Ray worker that later Tuners of the run reuse
     (trainables.ray_warm_worker; ADLS_WARM_WORKERS=0 keeps it in the actor); a GPU trial runs in
     its actor, which holds the GPU Tune assigned.
@@ -57,6 +60,8 @@ def ray_trainable(
         level = logging.INFO if settings.get("verbose") else logging.WARNING
         for name in CHECKPOINT_LOGGERS:
             logging.getLogger(name).setLevel(level)
+        params = dict(params)
+        carried = params.pop(CARRIED_TRIAL, None)
         config = {**settings, **params}
 
         def reporter(metrics: dict[str, Any], checkpoint_dir: Path | None) -> None:
@@ -67,6 +72,8 @@ def ray_trainable(
 
         restored = tune.get_checkpoint()
         with tempfile.TemporaryDirectory(prefix="adls-trial-") as work:
+            if restored is None and carried and carried.get("snapshot"):
+                restored = _carry_on(carried, Path(work), reporter)
             resumed = restored.as_directory() if restored is not None else contextlib.nullcontext()
             with resumed as resume_dir:
                 if gpus > 0 or not warm:
@@ -95,6 +102,21 @@ def ray_trainable(
 
     trainable.__name__ = trial_fn.__name__
     return trainable
+
+
+def _carry_on(
+    carried: dict[str, Any], work: Path, reporter: Callable[[dict[str, Any], Path | None], None]
+) -> Any:
+    """Continue a dead driver's trial: its rung report again, with its snapshot as the checkpoint.
+
+    The scheduler pauses, stops or promotes the trial as that trial's batch says; returns the
+    snapshot (a local copy, as a Tune checkpoint) to train on from.
+    """
+    from ray import tune
+
+    local = tune.Checkpoint(carried["snapshot"]).to_directory(str(work / "carried"))
+    reporter(dict(carried.get("report") or {}), Path(local))
+    return tune.Checkpoint.from_directory(local)
 
 
 def warm_workers() -> bool:

@@ -22,8 +22,10 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-# One private Ray option is used here: `_generator_backpressure_num_objects` (documented with Ray's
-# streaming generators), so that the trial waits at each report until the actor took it; checked with:
+# A fenced module (docs/FRAMEWORK.md "Private Ray Tune / Optuna internals"): it passes one private
+# Ray option, `_generator_backpressure_num_objects` (documented with Ray's streaming generators), so
+# that the trial waits at each report until the actor took it. Checked with this version;
+# tests/search_tests/test_private_internals.py fails where Ray no longer takes it.
 CHECKED_WITH = {"ray": "2.60.0"}
 BACKPRESSURE_OPTION = "_generator_backpressure_num_objects"
 # Workers of this runtime environment run only these tasks: Ray never hands one of them, torch

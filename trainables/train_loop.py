@@ -59,6 +59,15 @@ class TrainSettings:
     compile: bool = False
 
 
+# What a run of no steps returns. `train_start_step` is the step a resumed run started from.
+NO_TRAINING = {
+    "train_loss": float("nan"),
+    "train_steps": 0,
+    "train_start_step": 0,
+    "train_samples_per_s": 0.0,
+}
+
+
 def train(
     model: nn.Module,
     split: TokenizedSplit,
@@ -80,10 +89,10 @@ def train(
     `resume` (a snapshot an earlier run of the same settings took at a progress point) continues
     that run where it stopped: the same weights, optimizer and schedule state, random state and
     batch order, so the result equals an uninterrupted run's. Progress points at or before the
-    snapshot's step are not reported again; samples/s counts the resumed part only.
+    snapshot's step are not reported again; samples/s counts the steps after `train_start_step`.
     """
     if settings.epochs <= 0:
-        return {"train_loss": float("nan"), "train_steps": 0, "train_samples_per_s": 0.0}
+        return dict(NO_TRAINING)
     per_epoch = num_batches(split, settings.batch_size)
     total_steps = max(1, math.ceil(per_epoch * settings.epochs))
     points = progress_steps(total_steps, settings) if on_progress else set()
@@ -99,7 +108,7 @@ def train(
     if resume is not None:
         # Snapshots are taken at progress points: the mean since the last point starts afresh.
         step, samples, last_point = _restore(resume, model, optimizer, scheduler, loss_sum)
-    resumed_samples = samples
+    resumed_samples, start_step = samples, step
 
     def snapshot(extra: dict[str, Any]) -> TrainSnapshot:
         # Called from on_progress: the state as it is once this point's report is done.
@@ -136,6 +145,7 @@ def train(
     return {
         "train_loss": float(loss_sum.item() / step),
         "train_steps": step,
+        "train_start_step": start_step,
         "train_samples_per_s": (samples - resumed_samples) / elapsed if elapsed > 0 else 0.0,
     }
 
@@ -234,7 +244,7 @@ def train_step(
     Nothing here reads a device value back: on a GPU the step is queued without a host sync.
     """
     with autocast(batch.labels.device, precision):
-        logits = model(input_ids=batch.input_ids, attention_mask=model_mask(batch)).logits
+        logits = model(**model_inputs(model, batch)).logits
         loss = nn.functional.cross_entropy(logits.float(), batch.labels)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
@@ -301,6 +311,19 @@ def model_mask(batch: Batch) -> torch.Tensor | None:
     return batch.attention_mask if batch.padded else None
 
 
+def model_inputs(model: nn.Module, batch: Batch) -> dict[str, torch.Tensor | None]:
+    """The keyword arguments of the model's forward for `batch`: ids, mask, and a pair's token types.
+
+    Token types go only to a model with two or more of them (BERT, ALBERT: `type_vocab_size`);
+    DistilBERT has none and RoBERTa one, so theirs stay out.
+    """
+    inputs = {"input_ids": batch.input_ids, "attention_mask": model_mask(batch)}
+    config = getattr(model, "config", None)
+    if batch.token_type_ids is not None and getattr(config, "type_vocab_size", 0) >= 2:
+        inputs["token_type_ids"] = batch.token_type_ids
+    return inputs
+
+
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
@@ -332,7 +355,7 @@ def evaluate(
     for batch in batches:
         batch = batch.to(device)
         with autocast(device, precision):
-            logits = model(input_ids=batch.input_ids, attention_mask=model_mask(batch)).logits.float()
+            logits = model(**model_inputs(model, batch)).logits.float()
         loss_sum += nn.functional.cross_entropy(logits, batch.labels, reduction="sum")
         predicted = logits.argmax(-1)
         correct += (predicted == batch.labels).sum()

@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-SNAPSHOT_FILE = "adls_train_snapshot.pt"
+from trainables.trial_keys import SNAPSHOT_FILE
 
 
 @dataclass

@@ -20,7 +20,17 @@ PROGRESS_LOSS = "eval_loss"
 # The config key of the epochs (ascending) at which a trial's progress report carries a training
 # snapshot, so a synchronous scheduler may pause it there and resume it later (search/schedulers/sync_halving.py).
 PAUSE_EPOCHS = "pause_at_epochs"
+# The file of such a snapshot inside a reported checkpoint (trainables/train_snapshot.py writes it;
+# a resumed sha search looks for it in a paused trial's folder).
+SNAPSHOT_FILE = "adls_train_snapshot.pt"
 # How a base model trains (trainables/models/base_methods.py) and at what precision (train_loop.py);
 # the driver validates --base-method and --precision against these before anything starts.
 BASE_METHODS = ("full", "frozen-embeddings", "lora")
 PRECISIONS = ("fp32", "bf16")
+# The config key of a trial that continues one a dead driver had paused at the rung (or promoted
+# past it): {"trial_id", "snapshot": its training snapshot's folder or None, "report": its rung
+# report}. The Ray adapter takes it out of the params, reports `report` again with the snapshot as
+# its checkpoint and continues training from the snapshot (search/run/halving_resume.py).
+CARRIED_TRIAL = "adls_carried_trial"
+# The results-table column naming the trial a carried trial continues.
+CARRIED_FROM = "carried_from_trial"

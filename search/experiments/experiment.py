@@ -9,7 +9,7 @@ import pandas as pd
 from ray import tune
 
 from errors import ConfigError
-from search.experiments.stage_inputs import best_checkpoint
+from search.experiments.starts.stage_inputs import best_checkpoint
 from search.options import RunOptions
 from search.study.constraints import Constraint
 from search.study.samplers import grid_size, make_sampler

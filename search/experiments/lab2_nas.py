@@ -124,7 +124,13 @@ class Lab2NasExperiment(Experiment):
     uses_budget = True  # --budget sets its trials (part of its identity: search/run_plan.py)
     has_surrogate = True  # --trial surrogate rehearses this search (bench/bench_scale.py)
 
-    start_metric = "accuracy"  # Lab 3 may start from its best model (search/experiments/lab3_start.py)
+    start_metric = "accuracy"  # Lab 3 may start from its best model (search/experiments/starts/lab3_start.py)
+
+    def loaded_checkpoints(self, table: pd.DataFrame) -> list[str]:
+        """The best trial's checkpoint, except in a surrogate run: its checkpoints hold no model."""
+        if "surrogate" in table and table["surrogate"].fillna(False).astype(bool).any():
+            return []
+        return super().loaded_checkpoints(table)
 
     def identity_fields(self, options: RunOptions, stored: Stored) -> dict[str, Any]:
         space_for(options)  # a --model family it cannot search is refused before anything runs

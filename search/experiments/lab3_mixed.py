@@ -16,17 +16,19 @@ import pandas as pd
 from analysis.sensitivity import layer_sensitivity
 from errors import ConfigError
 from search.experiments.experiment import Experiment, SearchVariant, Stored
-from search.experiments.lab3_start import start_experiment, starting_point
 from search.experiments.options.lab3 import OBJECTIVE_METRICS
-from search.experiments.options.space import space_values
+from search.experiments.options.space import ALL_LAYERS, space_values
+from search.experiments.spaces.layer_patterns import check_patterns, layer_patterns, selected_layers
 from search.experiments.spaces.precisions import (
     LayerwiseSpace,
     format_config,
     knob_keys,
     knob_values,
     layer_keys,
+    style_columns,
 )
 from search.experiments.spaces.sensitivity_seeds import seeded_configs
+from search.experiments.starts.lab3_start import start_experiment, starting_point
 from search.options import RunOptions
 from search.study.samplers import make_sampler
 from trainables.trials.lab3 import lab3_trial, starting_model
@@ -71,6 +73,16 @@ def lab3_identity(options: RunOptions, stored: Stored) -> dict[str, Any]:
     return identity
 
 
+def kept_fp32(layers: dict[str, str], heads: tuple[str, ...], searched: tuple[str, ...]) -> tuple[str, ...]:
+    """The short names that stay fp32: those `heads` name and those the [space] layers leave out.
+
+    A head name stands for its own sub-layers too (RoBERTa's classifier.dense, classifier.out_proj).
+    """
+    return tuple(
+        k for k in layers if any(k == f or k.startswith(f + ".") for f in heads) or k not in searched
+    )
+
+
 def layerwise_variants(
     format_name: str,
     options: RunOptions,
@@ -80,18 +92,20 @@ def layerwise_variants(
     fp32_layers: tuple[str, ...] = (),
     enqueued: tuple[dict[str, Any], ...] = (),
     choices: dict[str, list[Any]] | None = None,
+    patterns: tuple[str, ...] = ALL_LAYERS,
 ) -> list[SearchVariant]:
     """One search (per --repeats) in which each Linear layer chooses fp32 or `format_name`.
 
     `layer_mode="all"`: every layer but `fp32_layers` takes the format and only its knobs are searched.
     Every repeat gets the same budget; repeat r seeds its sampler and training with seed + r, so
     every format sees the same seeds. `enqueued` points are every repeat's first trials.
-    `choices` replaces the format's declared values of some knobs (a search file's [space]).
+    `choices` replaces the format's declared values of some knobs (a search file's [space]);
+    `patterns` (its [space] layers) select the layers searched, the others stay fp32
+    (ConfigError for a pattern that selects none of the starting model's layers).
     """
     model, _ = starting_model(start["checkpoint"])
     layers = layer_keys(model)
-    # A head name stands for its own sub-layers too (RoBERTa's classifier.dense, classifier.out_proj).
-    fp32_layers = tuple(k for k in layers if any(k == f or k.startswith(f + ".") for f in fp32_layers))
+    fp32_layers = kept_fp32(layers, fp32_layers, selected_layers(layers, patterns))
     metric, mode = objective(options)
     settings = {
         "start_checkpoint": start["checkpoint"],
@@ -132,6 +146,7 @@ def layerwise_variants(
                     "layers_mode": layer_mode,
                     "fp32_layers": ",".join(fp32_layers),
                     "constraints": ",".join(c.text for c in constraints),
+                    **style_columns(format_name),
                 },
                 constraints=constraints,
                 enqueued=enqueued[:num_samples],
@@ -162,6 +177,7 @@ class Lab3MixedExperiment(Experiment):
 
     def identity_fields(self, options: RunOptions, stored: Stored) -> dict[str, Any]:
         identity = lab3_identity(options, stored)
+        check_patterns(options, "lab3-mixed", identity["start_from"])
         if options.seed_from:  # only when set: results stored before --seed-from keep their identity
             identity["seed_from"] = options.seed_from
         return identity
@@ -170,9 +186,20 @@ class Lab3MixedExperiment(Experiment):
         start = starting_point({name: table for name, table in inputs.items() if name != options.seed_from})
         enqueued: tuple[dict[str, Any], ...] = ()
         space = space_values(options, "lab3-mixed")
+        choices = {knob: space[knob] for knob in ("width", "frac_width")}
+        patterns = layer_patterns(options, "lab3-mixed")
         if options.seed_from:
             ranked = layer_sensitivity(inputs[options.seed_from])["layer"].tolist()
-            enqueued = tuple(seeded_configs(ranked, choices=space))
+            model, _ = starting_model(start["checkpoint"])
+            searched = set(selected_layers(layer_keys(model), patterns))
+            ranked = [layer for layer in ranked if layer in searched]  # the others stay fp32
+            enqueued = tuple(seeded_configs(ranked, choices=choices))
         return layerwise_variants(
-            "integer", options, start, options.profile.budget, enqueued=enqueued, choices=space
+            "integer",
+            options,
+            start,
+            options.profile.budget,
+            enqueued=enqueued,
+            choices=choices,
+            patterns=patterns,
         )

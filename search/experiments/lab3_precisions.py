@@ -20,6 +20,8 @@ A grid, so every pair runs exactly once, spread over every CPU or GPU the cluste
 integer at widths 4 and 8. Layer names are read from the starting model.
 """
 
+import itertools
+import tomllib
 from typing import Any
 
 import pandas as pd
@@ -28,8 +30,17 @@ from torch import nn
 from errors import ConfigError
 from search.experiments.experiment import Experiment, SearchVariant, Stored, grid_variant
 from search.experiments.lab3_mixed import lab3_identity, layerwise_variants
-from search.experiments.lab3_start import start_experiment, starting_point
-from search.experiments.spaces.precisions import check_precisions, layer_keys, searchable_formats
+from search.experiments.options.lab3 import PRECISIONS
+from search.experiments.options.space import space_values
+from search.experiments.spaces.layer_patterns import check_patterns, layer_patterns
+from search.experiments.spaces.precisions import (
+    check_precisions,
+    format_config,
+    knob_keys,
+    knob_values,
+    layer_keys,
+)
+from search.experiments.starts.lab3_start import start_experiment, starting_point
 from search.options import RunOptions
 from trainables.compress import LINEAR_FORMATS, quantize_model
 from trainables.compress.format_examples import example_config
@@ -44,12 +55,43 @@ CLASSIFIER = ("classifier", "pre_classifier")
 
 
 def formats(options: RunOptions) -> list[str]:
-    """The formats to search: --precisions in the order given, else every searchable format."""
+    """The formats to search: --precisions in the order given, else the search file's [space] formats
+    (by default every searchable format)."""
     if options.precisions is None:
-        return searchable_formats()
+        return list(space_values(options, PRECISIONS)["formats"])
     names = list(options.precisions)
     check_precisions(names)
     return names
+
+
+def knob_choices(options: RunOptions, format_name: str) -> dict[str, list[Any]]:
+    """{knob: values} each layer in `format_name` chooses from: [space.<format>], else the format's declared space."""
+    return dict(space_values(options, PRECISIONS)[format_name])
+
+
+def check_knob_choices(options: RunOptions) -> None:
+    """ConfigError before Ray starts when a [space.<format>] value combination is no valid layer config.
+
+    Every combination of the format's knob values is built once as a 4x4 quantized Linear (the
+    format's own check names the key and its range); a format's declared space is valid as shipped.
+    """
+    given = tomllib.loads(options.search_file or "").get("space", {})
+    for name in formats(options):
+        if not isinstance(given.get(name), dict):
+            continue
+        choices = knob_choices(options, name)
+        expands = knob_values(name)
+        for point in itertools.product(*choices.values()):
+            layer = format_config(name)
+            for (knob, keys), value in zip(knob_keys(name).items(), point, strict=True):
+                layer.update(expands[knob][str(value)] if knob in expands else dict.fromkeys(keys, value))
+            try:
+                quantize_model(nn.Sequential(nn.Linear(4, 4)), {"by": "type", "linear": {"config": layer}})
+            except ConfigError as error:
+                combination = ", ".join(f"{k} {v!r}" for k, v in zip(choices, point, strict=True))
+                raise ConfigError(
+                    f"search file [space.{name}]: {combination} is not a valid layer ({error})"
+                ) from None
 
 
 class Lab3PrecisionsExperiment(Experiment):
@@ -65,8 +107,11 @@ class Lab3PrecisionsExperiment(Experiment):
         return (start_experiment(options, stored),)
 
     def identity_fields(self, options: RunOptions, stored: Stored) -> dict[str, Any]:
+        identity = lab3_identity(options, stored)
+        check_patterns(options, PRECISIONS, identity["start_from"])
+        check_knob_choices(options)
         return {
-            **lab3_identity(options, stored),
+            **identity,
             "precisions": formats(options),
             "layers": options.lab3_layers,
             "keep_classifier_fp32": options.keep_classifier_fp32,
@@ -77,10 +122,20 @@ class Lab3PrecisionsExperiment(Experiment):
         # --budget (recorded in the run identity) overrides the profile's trials per format.
         budget = options.budget or options.profile.lab3_format_budget
         fp32_layers = CLASSIFIER if options.keep_classifier_fp32 else ()
+        patterns = layer_patterns(options, PRECISIONS)
         return [
             variant
             for name in formats(options)
-            for variant in layerwise_variants(name, options, start, budget, options.lab3_layers, fp32_layers)
+            for variant in layerwise_variants(
+                name,
+                options,
+                start,
+                budget,
+                options.lab3_layers,
+                fp32_layers,
+                choices=knob_choices(options, name),
+                patterns=patterns,
+            )
         ]
 
 

@@ -89,7 +89,7 @@ EXPERIMENTS: dict[str, ExperimentEntry] = {
 LABS: dict[str, tuple[str, ...]] = {
     "lab1": ("base", "lab1-qat", "lab1-prune"),
     "lab2": ("lab2-nas", "lab2-compress-aware"),
-    # Each starts from base or lab2-nas (see search/experiments/lab3_start.py) and runs it first if needed.
+    # Each starts from base or lab2-nas (see search/experiments/starts/lab3_start.py) and runs it first if needed.
     "lab3": ("lab3-mixed", "lab3-precisions"),
 }
 

@@ -12,7 +12,10 @@ back. Two gaps follow, both seen here:
 
 `fit_or_interrupt` closes both: it restores the handler after `fit()` and raises
 KeyboardInterrupt when Tune's handler fired (Tune's handler restores ours when it fires, and
-only then).
+only then). Tune's public switch `TUNE_DISABLE_SIGINT_HANDLER=1` is honoured (then `fit()` runs
+as is) but not set by us: without Tune's handler a Ctrl-C skips Tune's last snapshot, so the
+Optuna study misses the trials finished since the one before (docs/FRAMEWORK.md, "Private Ray
+Tune / Optuna internals").
 """
 
 import os

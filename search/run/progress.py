@@ -14,7 +14,7 @@ from typing import Any, TextIO
 from ray.tune import Callback
 
 from analysis.results import FAILED, FINISHED
-from trainables.trial_keys import TRIAL_ERROR_KEY
+from trainables.trial_keys import CARRIED_TRIAL, TRIAL_ERROR_KEY
 
 
 class TrialLedger(Callback):
@@ -137,6 +137,7 @@ class TrialLedger(Callback):
         if improved is not None and improved != self.best:
             self.best = improved
             self.best_params = dict(getattr(trial, "config", None) or {})
+            self.best_params.pop(CARRIED_TRIAL, None)
         for metric, mode in self.others:
             best = _better(self.other_bests.get(metric), result.get(metric), mode)
             if best is not None:

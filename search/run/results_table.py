@@ -12,7 +12,7 @@ from analysis.curves import pareto_optimal
 from analysis.results import FAILED, FEASIBLE_COLUMN, FINISHED, STOPPED, TABLE_FILE
 from search import storage
 from search.schedulers.early_stopping import rung_reached
-from trainables.trial_keys import PROGRESS_TIME, TRIAL_ERROR_KEY
+from trainables.trial_keys import CARRIED_FROM, CARRIED_TRIAL, PROGRESS_TIME, TRIAL_ERROR_KEY
 
 # Tune's bookkeeping keys that are not metrics of ours.
 TUNE_KEYS = {
@@ -47,6 +47,7 @@ def result_rows(
 
     `configs` (trial id -> sampled config, TrialLedger.configs) fills the params of a trial whose
     Tune result has none: one that failed before its first report, e.g. when its node was lost.
+    A trial that continues a dead driver's (CARRIED_TRIAL in its config) names it in CARRIED_FROM.
 
     Trials in `stopped` (ids an early-stopping scheduler ended) get status STOPPED, the metrics of
     their last progress report (`epoch`, `eval_accuracy`, ...) and `rung`: the 0-based index of the
@@ -59,7 +60,10 @@ def result_rows(
         row: dict[str, Any] = dict(base)
         row["trial_index"] = _launch_number(result.path, trial_id, launch_index, len(rows))
         row["trial_id"] = trial_id
-        config = result.config or (configs or {}).get(trial_id) or {}
+        config = dict(result.config or (configs or {}).get(trial_id) or {})
+        carried = config.pop(CARRIED_TRIAL, None)  # not a param: which trial it continues
+        if isinstance(carried, dict):
+            row[CARRIED_FROM] = carried.get("trial_id")
         for key, value in config.items():
             row[key] = value
         # The sampled parameters by name, so readers tell them apart from metrics (analysis.best).

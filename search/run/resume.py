@@ -14,7 +14,7 @@ import json
 import logging
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -63,6 +63,8 @@ class InterruptedSearch:
         for trial in self.finished:
             row: dict[str, Any] = {**base, "trial_index": trial.index, "trial_id": trial.trial_id}
             row.update(trial.params)
+            # The sampled parameters by name, as results_table.result_rows writes them (analysis.best).
+            row["params"] = json.dumps(trial.params, default=str)
             row.update(
                 (k, v)
                 for k, v in trial.metrics.items()
@@ -79,9 +81,14 @@ class InterruptedSearch:
             rows.append(row)
         return rows
 
-    def renumber(self, new_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Give the trials of the resumed Tuner (numbered from 0 again) the launch numbers still free."""
-        taken = {trial.index for trial in self.finished}
+    def renumber(
+        self, new_rows: list[dict[str, Any]], kept: Sequence[dict[str, Any]] = ()
+    ) -> list[dict[str, Any]]:
+        """Give the trials of the resumed Tuner (numbered from 0 again) the launch numbers still free.
+
+        `kept`: rows of other kept trials (stopped ones, search/run/halving_resume.py) whose numbers are taken.
+        """
+        taken = {trial.index for trial in self.finished} | {int(row["trial_index"]) for row in kept}
         free = [i for i in range(len(taken) + len(new_rows)) if i not in taken]
         for row in sorted(new_rows, key=lambda r: r["trial_index"]):
             row["trial_index"] = free.pop(0)
@@ -113,12 +120,16 @@ def stored_trials(rows: Sequence[dict[str, Any]], objectives: Sequence[str]) -> 
     return trials
 
 
-def interrupted_search(tune_path: str, objectives: Sequence[str]) -> InterruptedSearch | None:
+def interrupted_search(
+    tune_path: str, objectives: Sequence[str], keep: Collection[str] = ()
+) -> InterruptedSearch | None:
     """Read an interrupted search's folder; None when it has no trial folders (nothing to resume).
 
     A trial is finished when its last checkpoint holds a readable result record and, if it holds
     any file of a saved model, a complete one (a copy cut short by a full disk is not finished).
-    Finished trials stay where they are; every other trial folder is moved aside (not deleted).
+    Finished trials stay where they are, and so do the folders named in `keep` (trials an
+    early-stopping scheduler had stopped: search/run/halving_resume.py); every other trial folder
+    is moved aside (not deleted).
     """
     fs, path = storage.filesystem(tune_path)
     if fs.get_file_info(path).type != pyarrow.fs.FileType.Directory:
@@ -133,6 +144,8 @@ def interrupted_search(tune_path: str, objectives: Sequence[str]) -> Interrupted
     finished, unfinished = [], []
     for trial_dir in sorted(trial_dirs):
         trial = _finished_trial(fs, trial_dir, objectives)
+        if trial is None and trial_dir.rstrip("/").rsplit("/", 1)[-1] in keep:
+            continue
         (finished if trial else unfinished).append(trial or trial_dir)
     aside = _set_aside(fs, path, unfinished) if unfinished else None
     return InterruptedSearch(sorted(finished, key=lambda t: t.index), aside)
@@ -145,8 +158,13 @@ def prime_study(
     space: dict[str, Any] | Callable[[optuna.Trial], Any],
     objectives: Sequence[str],
     constraints: Sequence[Constraint] = (),
+    stopped: Sequence[tuple[str, dict[str, Any], float | None]] = (),
 ) -> None:
     """Make `study` hold every finished trial as COMPLETE, and fail the trials the dead driver left running.
+
+    `stopped` (Tune trial id, params, progress score at the rung or None): trials an early-stopping
+    scheduler had stopped, kept by a resumed search; added as PRUNED, with the score as their
+    intermediate value, as the searcher tells such a trial.
 
     A study in a database already has the trials the driver told it about; one the driver asked
     for but never told (it died first) is told now; an in-memory study gets each trial added. A
@@ -173,6 +191,22 @@ def prime_study(
                 user_attrs={TUNE_TRIAL_ID: trial.trial_id},
                 system_attrs=system_attrs,
                 constraints=constraint_values(constraints, trial.metrics) if constraints else None,
+            )
+        )
+    for trial_id, params, score in stopped:
+        if trial_id in by_tune_id:
+            continue
+        distributions = _distributions(space, params)
+        kept = {name: params[name] for name in distributions}
+        system_attrs = sampler.visited_attrs(kept) if isinstance(sampler, TuneGridSampler) else {}
+        study.add_trial(
+            optuna.trial.create_trial(
+                params=kept,
+                distributions=distributions,
+                state=optuna.trial.TrialState.PRUNED,
+                intermediate_values={} if score is None else {1: float(score)},
+                user_attrs={TUNE_TRIAL_ID: trial_id},
+                system_attrs=system_attrs,
             )
         )
     for stale in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):

@@ -8,6 +8,7 @@ stopped early (Ctrl-C, SIGTERM), so the caller writes no table. Ray must be star
 """
 
 import os
+from dataclasses import dataclass
 from typing import Any
 
 from search import storage
@@ -15,14 +16,16 @@ from search.experiments.experiment import SearchVariant
 from search.options import RunOptions
 from search.run.callbacks import make_callbacks
 from search.run.checkpoints import delete_checkpoints
+from search.run.halving_resume import HalvingResume, kept_folders, plan_resume
 from search.run.interrupts import fit_or_interrupt
 from search.run.progress import TrialLedger
 from search.run.results_table import result_rows
-from search.run.resume import interrupted_search, prime_study, stored_trials
-from search.schedulers.early_stopping import EarlyStopping, early_stopping
+from search.run.resume import FinishedTrial, InterruptedSearch, interrupted_search, prime_study, stored_trials
+from search.schedulers.early_stopping import EarlyStopping, early_stopping, keeps_state
+from search.schedulers.halving_state import read_state, state_location
 from search.study.database import StudySearch, storage_url, study_name
 from trainables.ray_adapter import ray_trainable
-from trainables.trial_keys import PAUSE_EPOCHS, TRIAL_ERROR_KEY
+from trainables.trial_keys import PAUSE_EPOCHS, PROGRESS_METRIC, TRIAL_ERROR_KEY
 
 
 def search_name(variant: SearchVariant, options: RunOptions) -> str:
@@ -82,19 +85,20 @@ def run_variant(
     run_name = search_name(variant, options)
     label = f"{name}/{variant.name}" + (f"#{variant.repeat}" if options.repeats > 1 else "")
     tune_path = storage.join(folder, "tune", run_name)
-    # A search the driver left unfinished (Ctrl-C, SIGKILL, a lost head) keeps every trial whose
-    # result is on storage and runs only the rest (search/run/resume.py; Tune's pickles are not read).
-    # A trial an early-stopping scheduler had stopped left no final checkpoint: it runs again.
-    resumed = None if earlier is not None else interrupted_search(tune_path, _objectives(variant))
-    done = resumed.finished if resumed else stored_trials(earlier or [], _objectives(variant))
-    _say_what_continues(label, variant.num_samples, earlier, resumed, len(done), tune_path)
-    remaining = variant.num_samples - (len(earlier) if earlier is not None else len(done))
+    # A search the driver left unfinished (Ctrl-C, SIGKILL, a lost head) keeps every trial whose result
+    # is on storage, and under sha its batches (search/run/resume.py, halving_resume.py), and runs the rest.
     trial_epochs = variant.early_stopping_epochs if options.scheduler != "fifo" else None
+    before = _before(tune_path, variant, options.scheduler, trial_epochs, earlier)
+    resumed, done = before.resumed, before.done
+    _say_what_continues(label, variant.num_samples, earlier, resumed, len(done), tune_path, before.halving)
+    remaining = variant.num_samples - (len(earlier) if earlier is not None else before.kept)
     stopping = early_stopping(options.scheduler, trial_epochs, num_trials=remaining)
+    before.keep_state(stopping, tune_path)
     settings = trial_settings(variant, options)
     if stopping.pause_epochs:
         settings[PAUSE_EPOCHS] = stopping.pause_epochs
     base = _row_base(name, variant, options, settings)
+    kept_rows = before.rows(base, stopping.rungs)
     # Tune spaces are converted here (not passed as param_space) so define-by-run functions and
     # dict spaces take one path; OptunaSearch warns about unconverted spaces otherwise.
     space = variant.space if callable(variant.space) else OptunaSearch.convert_search_space(variant.space)
@@ -108,14 +112,19 @@ def run_variant(
         url=storage_url(folder, options.optuna_storage),
         constraints=variant.constraints,
         enqueued=() if resumed or earlier else variant.enqueued,
+        carried=before.halving.carried if before.halving else (),
     )
     if resumed or earlier:
-        prime_study(searcher.study, done, variant.sampler, space, _objectives(variant), variant.constraints)
+        objectives = _objectives(variant)
+        prime_study(
+            searcher.study, done, variant.sampler, space, objectives, variant.constraints, before.stopped
+        )
     if remaining <= 0:
         # Every trial had finished before the driver stopped (e.g. the last one during Ctrl-C):
         # nothing to run, but the study may lack the trials that finished after its last write.
         searcher.write_finished_trials()
-        return resumed.rows(base) if resumed else list(earlier or [])
+        before.delete_stopped_snapshots()
+        return kept_rows if resumed else list(earlier or [])
     ledger = TrialLedger(label, variant.metric, variant.mode, variant.num_samples)
     tuner = _tuner(name, variant, options, folder, settings, searcher, stopping, ledger, remaining)
     try:
@@ -129,13 +138,74 @@ def run_variant(
     rows = result_rows(grid, ledger.launch_index, base, stopped, stopping.rungs, ledger.configs)
     # A stopped trial's last checkpoint is the training snapshot it paused with: no model to keep.
     delete_checkpoints(r.checkpoint.path for r in grid if r.checkpoint and _trial_id(r) in stopped)
+    before.delete_stopped_snapshots()
     if earlier is not None:
         return _grown(earlier, rows)
-    return resumed.rows(base) + resumed.renumber(rows) if resumed else rows
+    return kept_rows + resumed.renumber(rows, kept_rows) if resumed else rows
+
+
+@dataclass
+class _Before:
+    """What a search starts from: an interrupted search's trials (and `sha` batches), or a grown one's."""
+
+    resumed: InterruptedSearch | None
+    halving: HalvingResume | None
+    done: list[FinishedTrial]
+
+    @property
+    def kept(self) -> int:
+        """Trials that do not run again: the finished ones and the stopped ones a `sha` verdict keeps."""
+        return len(self.done) + (len(self.halving.stopped) if self.halving else 0)
+
+    @property
+    def stopped(self) -> list[tuple[str, dict[str, Any], float | None]]:
+        """The kept stopped trials as prime_study takes them."""
+        records = self.halving.stopped if self.halving else []
+        return [(r.trial_id, r.params, (r.report or {}).get(PROGRESS_METRIC)) for r in records]
+
+    def keep_state(self, stopping: EarlyStopping, tune_path: str) -> None:
+        halving = self.halving
+        stopping.keep_state(
+            state_location(tune_path),
+            halving.state if halving else None,
+            halving.carried_ids if halving else (),
+        )
+
+    def rows(self, base: dict[str, Any], trial_rungs: list[float]) -> list[dict[str, Any]]:
+        """The kept trials' rows: finished, then stopped."""
+        finished = self.resumed.rows(base) if self.resumed else []
+        return finished + (self.halving.rows(base, trial_rungs) if self.halving else [])
+
+    def delete_stopped_snapshots(self) -> None:
+        if self.halving:
+            delete_checkpoints(self.halving.stopped_snapshots())
+
+
+def _before(
+    tune_path: str,
+    variant: SearchVariant,
+    scheduler: str,
+    trial_epochs: float | None,
+    earlier: list[dict[str, Any]] | None,
+) -> _Before:
+    """Read what the search's folder holds from a driver that stopped (moving unfinished trials aside)."""
+    objectives = _objectives(variant)
+    if earlier is not None:
+        return _Before(None, None, stored_trials(earlier, objectives))
+    batches = read_state(state_location(tune_path)) if keeps_state(scheduler, trial_epochs) else None
+    resumed = interrupted_search(tune_path, objectives, kept_folders(batches))
+    halving = plan_resume(batches, resumed, tune_path) if batches is not None and resumed else None
+    return _Before(resumed, halving, resumed.finished if resumed else [])
 
 
 def _say_what_continues(
-    label: str, budget: int, earlier: list[dict[str, Any]] | None, resumed: Any, finished: int, tune_path: str
+    label: str,
+    budget: int,
+    earlier: list[dict[str, Any]] | None,
+    resumed: Any,
+    finished: int,
+    tune_path: str,
+    halving: HalvingResume | None = None,
 ) -> None:
     """Print whether this search grows a finished one or resumes an interrupted one (else nothing)."""
     if earlier is not None:
@@ -147,7 +217,13 @@ def _say_what_continues(
     if resumed:
         print(
             f"[{label}] resuming the interrupted search in {tune_path}: {finished} trials finished"
-            + (f", unfinished ones moved to {resumed.set_aside}" if resumed.set_aside else ""),
+            + (f", unfinished ones moved to {resumed.set_aside}" if resumed.set_aside else "")
+            + (
+                f"; sha: {len(halving.stopped)} stopped trials kept, {len(halving.carried)} go on from "
+                "their rung snapshots"
+                if halving
+                else ""
+            ),
             flush=True,
         )
 
@@ -180,9 +256,9 @@ def _tuner(
     # Tune's CSV and JSON loggers are named in make_callbacks; its automatic TensorBoard logger
     # imports torch into the driver (tensorboardX does), so it comes only with --callbacks tensorboard.
     os.environ["TUNE_DISABLE_AUTO_CALLBACK_LOGGERS"] = "1"
-    # Every trial's one checkpoint forces a state snapshot (CheckpointConfig(num_to_keep=1)), and
-    # Tune warns whenever two come within 5 s: with short trials, every run. What would matter, a
-    # snapshot that is slow, keeps its own warning (TUNE_WARN_SLOW_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S).
+    # With `sha`, every trial's checkpoint forces a state snapshot (CheckpointConfig(num_to_keep=1),
+    # below), and Tune warns whenever two come within 5 s: with short trials, every run. What would
+    # matter, a snapshot that is slow, keeps its own warning (TUNE_WARN_SLOW_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S).
     if not options.verbose:
         os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     trainable = tune.with_resources(
@@ -208,13 +284,25 @@ def _tuner(
             name=search_name(variant, options),
             storage_path=storage.join(folder, "tune"),
             failure_config=tune.FailureConfig(max_failures=2),
-            # Trials report one model checkpoint, at their end; a paused trial's training snapshot
-            # before it is not needed once that final one exists.
-            checkpoint_config=tune.CheckpointConfig(num_to_keep=1),
+            checkpoint_config=checkpoint_config(stopping),
             callbacks=[ledger, *make_callbacks(options.callbacks, name)],
             verbose=0,
         ),
     )
+
+
+def checkpoint_config(stopping: EarlyStopping) -> Any:
+    """Tune's checkpoint retention: keep the last one only where a trial reports two (`sha`).
+
+    Trials report one model checkpoint, at their end; a trial that `sha` pauses reports a training
+    snapshot before it, which is not needed once the final one exists. `num_to_keep` makes Tune
+    force an experiment snapshot (every trial's state, the searcher, the study writes) at every
+    trial checkpoint, a cost that grows with the trials (docs/scale.md), so it is set only there;
+    elsewhere Tune snapshots on its own period.
+    """
+    from ray import tune
+
+    return tune.CheckpointConfig(num_to_keep=1 if stopping.pause_epochs else None)
 
 
 def _fit_to_the_end(tuner: Any, variant: SearchVariant, expected: int, stopping: EarlyStopping) -> Any:

@@ -59,6 +59,15 @@ class EarlyStopping:
         """The ids of the trials the scheduler stopped so far (empty for FIFO)."""
         return self.scheduler.stopped if self.scheduler is not None else set()
 
+    def keep_state(self, location: str, restored: Any = None, carried: Any = ()) -> None:
+        """Keep the scheduler's state at `location` and start from `restored` (`sha` only; others keep none).
+
+        See SynchronousHalving.keep_state (search/schedulers/sync_halving.py).
+        """
+        keep = getattr(self.scheduler, "keep_state", None)
+        if keep is not None:
+            keep(location, restored, carried)
+
     def concurrency(self, wanted: int) -> int:
         """The max_concurrent_trials to give Tune when `wanted` trials should run at once.
 
@@ -108,6 +117,16 @@ SCHEDULER_FACTORIES: dict[str, Callable[[float, list[float], int], EarlyStopping
     "asha": _asha,
     "sha": _sha,
 }
+
+
+# Schedulers whose state a new driver continues from (EarlyStopping.keep_state): their decisions
+# take a whole batch of trials, which a dead driver must not lose.
+KEEPS_STATE = frozenset({"sha"})
+
+
+def keeps_state(name: str, trial_epochs: float | None) -> bool:
+    """Whether `--scheduler name` on trials of `trial_epochs` keeps a state that a resumed search reads."""
+    return name in KEEPS_STATE and trial_epochs is not None and trial_epochs > 0
 
 
 def early_stopping(name: str, trial_epochs: float | None, num_trials: int = 0) -> EarlyStopping:

@@ -14,57 +14,31 @@ returns is set PENDING and restored from that checkpoint on its new actor; `stop
 trial calls our `on_trial_remove`, on a RUNNING one our `on_trial_complete`. A trial that fails and
 is retried (FailureConfig.max_failures) gets `on_trial_error` while already marked ERROR and is then
 added again with `on_trial_add`: it keeps its batch.
+
+With `keep_state(location)` the batches and each trial's folder, params and rung report are
+rewritten to `location` at every rung score, verdict and carried trial (search/schedulers/halving_state.py), and a new driver
+starts from a dead one's (search/run/halving_resume.py): a trial whose config carries
+CARRIED_TRIAL takes the place, score and verdict of the trial it continues.
 """
 
 import logging
-import math
-from dataclasses import dataclass, field
+import os
+from collections.abc import Collection
 from typing import Any
 
 from ray.tune.experiment import Trial
 from ray.tune.schedulers import FIFOScheduler
 
+from search.schedulers.halving_state import (
+    TUNE_RESULT_KEYS,
+    Batch,
+    HalvingState,
+    TrialRecord,
+    write_state,
+)
+from trainables.trial_keys import CARRIED_TRIAL
+
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class Batch:
-    """The trials of one batch (in the order Tune added them), their rung scores, and the verdict."""
-
-    size: int  # trials it waits for; a batch closed early (see `close`) waits for those it has
-    trial_ids: list[str] = field(default_factory=list)
-    scores: dict[str, float] = field(default_factory=dict)
-    ended: set[str] = field(default_factory=set)  # ended before the rung (completed, errored, removed)
-    winners: list[str] | None = None  # None until decided
-    losers: list[str] = field(default_factory=list)
-    decided_by: str | None = None  # the trial whose rung result completed it: it goes on unpaused
-
-    @property
-    def decided(self) -> bool:
-        return self.winners is not None
-
-    def full(self) -> bool:
-        return len(self.trial_ids) >= self.size
-
-    def ready(self) -> bool:
-        """Every trial is in and each has a score or has ended: the batch can be decided."""
-        return self.full() and all(tid in self.scores or tid in self.ended for tid in self.trial_ids)
-
-    def decide(self, mode: str, reduction_factor: int) -> None:
-        """Keep the best ceil(n_scored / reduction_factor) scores (at least one); ties go to the earlier trial."""
-        scored = [tid for tid in self.trial_ids if tid in self.scores]
-        order = {tid: index for index, tid in enumerate(self.trial_ids)}
-        ranked = sorted(scored, key=lambda tid: (_badness(self.scores[tid], mode), order[tid]))
-        keep = max(1, math.ceil(len(scored) / reduction_factor)) if scored else 0
-        self.winners, self.losers = ranked[:keep], ranked[keep:]
-        self.size = len(self.trial_ids)
-
-
-def _badness(score: float, mode: str) -> float:
-    """Sort key: lower is better; a NaN score ranks last."""
-    if score != score:
-        return math.inf
-    return score if mode == "min" else -score
 
 
 class SynchronousHalving(FIFOScheduler):
@@ -104,19 +78,81 @@ class SynchronousHalving(FIFOScheduler):
         self._batch_of: dict[str, Batch] = {}
         self._trials: dict[str, Trial] = {}  # every trial added, in the order added
         self._promoted: set[str] = set()
+        self._records: dict[str, TrialRecord] = {}
+        self._state_location: str | None = None
+        # Trials of a dead driver that a carried trial of this one will replace (keep_state).
+        self._awaiting: set[str] = set()
+
+    def keep_state(
+        self, location: str, restored: HalvingState | None = None, carried: Collection[str] = ()
+    ) -> None:
+        """Write the batches to `location` as they change; start from `restored` (a dead driver's).
+
+        `restored` holds the dead driver's batches as search/run/halving_resume.py left them: decided
+        ones whole, open ones with the trials that go on (`carried`, the ids of that driver's trials)
+        and room for new ones. A trial whose config carries CARRIED_TRIAL takes its trial's place: its
+        score, or its verdict when the batch was decided (a winner goes on, a loser is stopped).
+        """
+        self._state_location = location
+        if restored is None:
+            return
+        self.batches = restored.batches
+        self._records = restored.records
+        self._batch_of = {tid: batch for batch in self.batches for tid in batch.trial_ids}
+        self._promoted = {tid for batch in self.batches for tid in batch.winners or ()}
+        self._awaiting = set(carried)
+        self._save()
+
+    def state(self) -> HalvingState:
+        """The batches and trial records as they are now (what keep_state writes)."""
+        for tid, record in self._records.items():
+            if not record.folder and tid in self._trials:  # Tune names the folder when the trial starts
+                record.folder = _folder(self._trials[tid])
+        return HalvingState(self.batches, self._records)
+
+    def _save(self) -> None:
+        if self._state_location is not None:
+            write_state(self._state_location, self.state())
 
     # --- bookkeeping -------------------------------------------------------------------------
 
     def on_trial_add(self, tune_controller: Any, trial: Trial) -> None:
-        if trial.trial_id in self._batch_of:  # a failed trial Tune retries comes back: same batch
+        tid = trial.trial_id
+        if tid in self._batch_of:  # a failed trial Tune retries comes back: same batch
             return
-        if not self.batches or self.batches[-1].full():
-            left = self._num_trials - len(self._trials)  # the last batch has what is left
-            self.batches.append(Batch(size=left if 0 < left < self._batch_size else self._batch_size))
-        batch = self.batches[-1]
-        batch.trial_ids.append(trial.trial_id)
-        self._batch_of[trial.trial_id] = batch
-        self._trials[trial.trial_id] = trial
+        config = dict(trial.config or {})
+        carried = config.pop(CARRIED_TRIAL, None)
+        self._records[tid] = TrialRecord(tid, _folder(trial), config, carried_from=carried)
+        self._trials[tid] = trial
+        old = carried.get("trial_id") if isinstance(carried, dict) else None
+        if old in self._awaiting:
+            # Its rung report is the one it continues (reported again when it starts).
+            self._records[tid].report = carried.get("report")
+            self._records[tid].seconds = getattr(self._records.get(old), "seconds", None)
+            self._carry(old, tid)
+            self._save()  # a driver that dies before it reports still knows where it came from
+        else:
+            batch = next((b for b in self.batches if not b.decided and not b.full()), None)
+            if batch is None:
+                # The last batch has what is left (trials still to come, less the carried ones).
+                left = self._num_trials - len(self._trials) + 1 - len(self._awaiting)
+                batch = Batch(size=left if 0 < left < self._batch_size else self._batch_size)
+                self.batches.append(batch)
+            batch.trial_ids.append(tid)
+            self._batch_of[tid] = batch
+            # Not written yet: a new trial matters to a new driver once it has a rung score (one
+            # write a trial at its rung, one a batch at its verdict, whatever the search's size).
+
+    def _carry(self, old: str, new: str) -> None:
+        """Trial `new` continues the dead driver's trial `old`: same batch, score and verdict."""
+        self._awaiting.discard(old)
+        batch = self._batch_of.pop(old)
+        batch.rename(old, new)
+        self._batch_of[new] = batch
+        for ids in (self._promoted, self.stopped):
+            if old in ids:
+                ids.discard(old)
+                ids.add(new)
 
     def on_trial_result(self, tune_controller: Any, trial: Trial, result: dict) -> str:
         tid = trial.trial_id
@@ -133,7 +169,16 @@ class SynchronousHalving(FIFOScheduler):
         if score is None:
             return self.CONTINUE
         batch.scores.setdefault(tid, float(score))
+        record = self._records.get(tid)
+        if record is not None and record.report is None:
+            record.report = {
+                k: v
+                for k, v in result.items()
+                if k not in TUNE_RESULT_KEYS and isinstance(v, int | float | str | bool | None)
+            }
+            record.seconds = result.get("time_total_s")
         if not batch.ready():
+            self._save()
             return self.PAUSE
         return self._decide(tune_controller, batch, current=trial)
 
@@ -159,6 +204,8 @@ class SynchronousHalving(FIFOScheduler):
         batch.ended.add(tid)
         if batch.ready():
             self._decide(tune_controller, batch, current=None)
+        else:
+            self._save()
 
     # --- the decision ------------------------------------------------------------------------
 
@@ -174,13 +221,14 @@ class SynchronousHalving(FIFOScheduler):
             len(batch.scores),
         )
         self._promoted.update(batch.winners)
+        self.stopped.update(batch.losers)
+        self._save()  # the verdict is on storage before any loser is stopped
         action = self.CONTINUE
         for tid in batch.losers:
-            self.stopped.add(tid)
-            trial = self._trials[tid]
+            trial = self._trials.get(tid)  # None: a dead driver's trial, not (yet) carried over
             if current is not None and tid == current.trial_id:
                 action = self.STOP
-            elif trial.status == Trial.PAUSED or trial.is_saving:
+            elif trial is not None and (trial.status == Trial.PAUSED or trial.is_saving):
                 # is_saving: its PAUSE is still being carried out (Tune stops it once saved).
                 tune_controller.stop_trial(trial)
         return action
@@ -214,7 +262,11 @@ class SynchronousHalving(FIFOScheduler):
         if any(t.status in (Trial.RUNNING, Trial.PENDING) for t in tune_controller.get_trials()):
             return
         for batch in self.batches:
-            waiting = [tid for tid in batch.trial_ids if self._trials[tid].status == Trial.PAUSED]
+            waiting = [
+                tid
+                for tid in batch.trial_ids
+                if tid in self._trials and self._trials[tid].status == Trial.PAUSED
+            ]
             if batch.decided or not waiting:
                 continue
             if not tune_controller.search_alg.is_finished():
@@ -241,3 +293,11 @@ class SynchronousHalving(FIFOScheduler):
             f"at {self._time_attr} {self._rung:g}, 1 in {self._reduction_factor} go on"
         )
         return head + ("\n  " + "\n  ".join(parts) if parts else "")
+
+
+def _folder(trial: Trial) -> str:
+    """The name of the trial's folder; "" until Tune has named it (when the trial first starts)."""
+    try:
+        return os.path.basename((trial.path or "").rstrip("/"))
+    except (RuntimeError, ValueError):
+        return ""

@@ -21,12 +21,13 @@ import optuna
 from optuna.trial import TrialState
 from ray.tune.result import TRAINING_ITERATION
 from ray.tune.search.optuna import OptunaSearch
+from ray.tune.utils import flatten_dict
 
 from errors import ConfigError
 from search import storage
 from search.study.bulk_write import write_trials
 from search.study.constraints import Constraint, constraint_values
-from trainables.trial_keys import PROGRESS_METRIC
+from trainables.trial_keys import CARRIED_TRIAL, PROGRESS_METRIC
 
 # Private OptunaSearch state this module reads (`_ot_study`, `_ot_trials`, `_study_name`, `_metric`)
 # and its pickling of `__dict__`, checked with these versions; tests/search_tests/test_private_internals.py
@@ -161,7 +162,9 @@ class StudySearch(OptunaSearch):
     (trials are matched by their `tune_trial_id`). Running trials are not in the database.
     A database that cannot be reached is retried at the next snapshot; the search goes on.
 
-    `enqueued` points are the study's first trials (Optuna's `enqueue_trial`).
+    `enqueued` points are the study's first trials (Optuna's `enqueue_trial`). `carried` pairs
+    (params, marker) are handed out before anything else, each with the same params and the marker
+    as its CARRIED_TRIAL key: trials that continue a dead driver's (search/run/halving_resume.py).
     With `constraints` (search.constraints), each finished trial's constraint values are set on
     it with Optuna's `Trial.set_constraint` before the study is told: stored with the trial,
     read by TPE's and NSGA-II's constrained sampling.
@@ -173,10 +176,12 @@ class StudySearch(OptunaSearch):
         url: str | None,
         constraints: Sequence[Constraint] = (),
         enqueued: Sequence[dict[str, Any]] = (),
+        carried: Sequence[tuple[dict[str, Any], dict[str, Any]]] = (),
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self._url = url
+        self._carried = list(carried)
         self._constraints = tuple(constraints)
         for point in enqueued:  # the first trials asked for get these parameters, in this order
             self._ot_study.enqueue_trial(point)
@@ -199,9 +204,14 @@ class StudySearch(OptunaSearch):
 
     def suggest(self, trial_id: str) -> dict | None:
         new = trial_id not in self._ot_trials
+        carried = self._carried.pop(0) if new and self._carried else None
+        if carried is not None:  # its params, enqueued now: the next ask takes them
+            self._ot_study.enqueue_trial(flatten_dict(carried[0], delimiter="/"))
         params = super().suggest(trial_id)
         if new and trial_id in self._ot_trials:
             self._ot_trials[trial_id].set_user_attr(TUNE_TRIAL_ID, trial_id)
+        if carried is not None and isinstance(params, dict):
+            params[CARRIED_TRIAL] = carried[1]
         return params
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:

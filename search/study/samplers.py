@@ -41,7 +41,15 @@ class TuneGridSampler(optuna.samplers.GridSampler):
         by hand, the dead driver's trials failed) needs the points not yet finished instead: a
         failed point is run again, a finished one never.
         """
-        if "grid_id" in trial.system_attrs or "fixed_params" in trial.system_attrs:
+        if "grid_id" in trial.system_attrs:
+            return
+        if "fixed_params" in trial.system_attrs:
+            # An enqueued point (a trial carried over from a dead driver): it takes its grid point,
+            # so that no other trial is given the same one while it runs.
+            fixed = trial.system_attrs["fixed_params"]
+            if set(self._param_names) <= set(fixed):
+                for key, value in self.visited_attrs(fixed).items():
+                    study._storage.set_trial_system_attr(trial._trial_id, key, value)
             return
         finished, running = set(), set()
         for other in study._storage.get_all_trials(study._study_id, deepcopy=False):
@@ -76,6 +84,8 @@ class TuneGridSampler(optuna.samplers.GridSampler):
         sets in sample_relative (optuna/samplers/_grid.py).
         """
         point = tuple(params[name] for name in self._param_names)
+        if point not in self._all_grids:
+            return {}
         return {"search_space": self._search_space, "grid_id": self._all_grids.index(point)}
 
 

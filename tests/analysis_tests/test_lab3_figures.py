@@ -80,17 +80,25 @@ def test_best_so_far_and_pareto_figures_are_drawn_with_their_points(tmp_path):
     assert (formats["repeats"] == 2).all()
 
 
-def test_every_format_has_its_own_colour_marker_and_line_and_keeps_it():
-    from analysis.format_styles import FORMAT_ORDER, curve_styles
+def test_a_declared_style_is_kept_and_other_names_take_colours_no_declared_style_uses():
+    from analysis.format_styles import COLOURS, curve_styles, declared_order, declared_styles, style_record
 
-    styles = curve_styles(list(FORMAT_ORDER))
-    assert len({style.colour for style in styles.values()}) == len(FORMAT_ORDER)
-    assert len({style.marker for style in styles.values()}) == len(FORMAT_ORDER)
-    # A format looks the same whichever other formats are in the figure.
-    assert curve_styles(["mxfp", "log"])["mxfp"] == styles["mxfp"]
-    # Other names take styles no format of the figure uses.
-    mixed = curve_styles(["integer", "grid"])
-    assert mixed["grid"] != mixed["integer"]
+    rows = [
+        {"variant": "mine", **style_record(COLOURS[0], "h", ":", 7, "my format")},
+        {"variant": "yours", **style_record("#123456", "s", "-", 3, "yours")},
+        {"variant": "plain"},
+    ]
+    table = pd.DataFrame(rows)
+    declared = declared_styles(table)
+    assert set(declared) == {"mine", "yours"} and declared["mine"].label == "my format"
+    assert declared_order(table, ["plain", "mine", "yours"]) == ["yours", "mine", "plain"]
+    styles = curve_styles(["mine", "plain", "grid"], declared)
+    assert styles["mine"] == declared["mine"]  # whatever else is in the figure
+    assert curve_styles(["grid", "mine"], declared)["mine"] == declared["mine"]
+    others = {styles["plain"].colour, styles["grid"].colour}
+    assert COLOURS[0] not in others and len(others) == 2
+    # A table without style columns (written before they existed) declares nothing.
+    assert declared_styles(made_up_table()) == {}
 
 
 def test_titles_name_profile_and_dataset():

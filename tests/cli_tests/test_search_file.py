@@ -62,7 +62,29 @@ def test_the_file_text_is_part_of_the_identity(tmp_path):
         ('experiment = "lab1-qat"\n[train]\nlr = "fast"\n', "lr = 'fast'; give a learning rate above 0"),
         (
             'experiment = "lab3-mixed"\n[space]\nwidths = [8]\n',
-            "no field 'widths'; choose from frac_width, width",
+            "no field 'widths'; choose from frac_width, layers, width",
+        ),
+        ('experiment = "lab3-mixed"\n[space]\nlayers = [3]\n', "give glob patterns of Linear layer names"),
+        (
+            'experiment = "lab3-precisions"\n[space]\nformats = ["int8"]\n',
+            "'int8' is not allowed; give formats from integer, minifloat_denorm",
+        ),
+        (
+            'experiment = "lab3-precisions"\n[space.integer]\nwidths = [8]\n',
+            "[space.integer] has no knob 'widths'; choose from width, frac_width",
+        ),
+        (
+            'experiment = "lab3-precisions"\n[space.binary]\nweight_bipolar = [1]\n',
+            "1 is not allowed; give true or false",
+        ),
+        ('experiment = "lab3-precisions"\n[space.mxfp]\nelement = ["E9M9"]\n', "give names from E4M3"),
+        (
+            'experiment = "lab3-precisions"\n[run]\ndataset = "synthetic"\n[space.minifloat_ieee]\nwidth = [4]\n',
+            "[space.minifloat_ieee]: width 4, exponent_width 4 is not a valid layer",
+        ),
+        (
+            'experiment = "lab3-precisions"\n[space.integer]\nwidth = [4]\n',
+            "[space.integer] frac_width 8 is above width 4",
         ),
         ('experiment = "lab3-mixed"\n[space]\nwidth = 8\n', "width = 8 must be a non-empty list"),
         (
@@ -106,28 +128,106 @@ def edited(shown: str, replacements: dict[str, str]) -> str:
 def test_a_shown_file_with_two_space_values_edited_searches_exactly_those(tmp_path, capsys):
     import optuna
 
+    from search.experiments.lab3_mixed import kept_fp32
     from search.experiments.options.space import space_values
+    from search.experiments.spaces.layer_patterns import layer_patterns, selected_layers
     from search.experiments.spaces.precisions import LayerwiseSpace
 
     assert main(["show", "lab3-mixed"]) == 0
     shown = capsys.readouterr().out
-    assert tomllib.loads(shown)["space"] == {"width": [8, 16, 32], "frac_width": [2, 4, 8]}
+    assert tomllib.loads(shown)["space"] == {"width": [8, 16, 32], "frac_width": [2, 4, 8], "layers": ["*"]}
     assert "# lab3_epochs = 0.2" in shown  # [train] shows the profile's values, commented
-    path = write(tmp_path, edited(shown, {"width": "width = [6, 12]", "frac_width": "frac_width = [3]"}))
+    edits = {"width": "width = [6, 12]", "frac_width": "frac_width = [3]", "layers": 'layers = ["l0.*"]'}
+    path = write(tmp_path, edited(shown, edits))
     name, options = search_options(path, [], None, False)
     space = space_values(options, name)
-    assert space == {"width": [6, 12], "frac_width": [3]}
-    layers = ("l0.query", "l0.key", "classifier")
-    searched = LayerwiseSpace("integer", layers, choices=tuple((k, tuple(v)) for k, v in space.items()))
+    assert space == {"width": [6, 12], "frac_width": [3], "layers": ["l0.*"]}
+    modules = {
+        "l0.query": "bert.encoder.layer.0.attention.self.query",
+        "l0.key": "b.l0.key",
+        "classifier": "classifier",
+    }
+    fp32 = kept_fp32(modules, (), selected_layers(modules, layer_patterns(options, name)))
+    assert fp32 == ("classifier",)
+    knobs = tuple((k, tuple(space[k])) for k in ("width", "frac_width"))
+    searched = LayerwiseSpace("integer", tuple(modules), fp32_layers=fp32, choices=knobs)
     study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    study.optimize(lambda trial: searched(trial) or 0.0, n_trials=40)
+    study.optimize(lambda trial: bool(searched(trial)) and 0.0, n_trials=40)
     widths = {v for t in study.trials for k, v in t.params.items() if k.endswith(".width")}
     fracs = {v for t in study.trials for k, v in t.params.items() if k.endswith(".frac_width")}
     assert widths == {6, 12} and fracs == {3}
+    assert not any(k.startswith("classifier.") for t in study.trials for k in t.params)  # left out: fp32
+    assert searched(optuna.create_study().ask()) == {"classifier.type": "fp32"}
     unedited = write(tmp_path, shown)
     assert RunPlan(options).identity(name) != RunPlan(search_options(unedited, [], None, False)[1]).identity(
         name
     )
+
+
+def edited_in_table(shown: str, table: str, key: str, line: str) -> str:
+    """`shown` with the line `key = ...` of TOML table `table` replaced."""
+    lines = shown.splitlines()
+    start = lines.index(f"[{table}]")
+    index = next(i for i in range(start + 1, len(lines)) if lines[i].startswith(f"{key} = "))
+    assert not any(each.startswith("[") for each in lines[start + 1 : index])
+    lines[index] = line
+    return "\n".join(lines) + "\n"
+
+
+def test_lab3_precisions_shows_its_space_and_a_file_edited_in_two_values_searches_those(tmp_path, capsys):
+    from search.experiments.lab3_precisions import formats, knob_choices
+    from search.experiments.spaces.precisions import PRECISION_SPACES, searchable_formats
+
+    assert main(["show", "lab3-precisions"]) == 0
+    shown = capsys.readouterr().out
+    space = tomllib.loads(shown)["space"]
+    assert space["formats"] == searchable_formats() and space["layers"] == ["*"]
+    for name in searchable_formats():  # every format's knobs, at its declared values
+        assert space[name] == {k: list(knob.choices) for k, knob in PRECISION_SPACES[name].knobs.items()}
+    text = edited_in_table(shown, "space", "formats", 'formats = ["integer", "mxfp"]')
+    text = edited_in_table(text, "space.integer", "width", "width = [8, 12]")
+    name, options = search_options(write(tmp_path, text), [], None, False)
+    assert name == "lab3-precisions" and formats(options) == ["integer", "mxfp"]
+    assert knob_choices(options, "integer") == {"width": [8, 12], "frac_width": [2, 4, 8]}
+    assert knob_choices(options, "mxfp") == {
+        "element": list(PRECISION_SPACES["mxfp"].knobs["element"].choices)
+    }
+    _, flagged = search_options(write(tmp_path, text), ["--precisions", "log"], None, False)
+    assert formats(flagged) == ["log"]  # the flag overrides the file
+    _, mode = search_options(write(tmp_path, text), ["--layers", "all"], None, False)
+    assert mode.lab3_layers == "all" and options.lab3_layers == "choose"
+
+
+def test_layer_patterns_match_short_or_module_names_and_a_stray_one_is_named():
+    from errors import ConfigError
+    from search.experiments.spaces.layer_patterns import selected_layers
+
+    layers = {
+        "l0.attention.q_lin": "distilbert.transformer.layer.0.attention.q_lin",
+        "l1.attention.q_lin": "distilbert.transformer.layer.1.attention.q_lin",
+        "l1.ffn.lin1": "distilbert.transformer.layer.1.ffn.lin1",
+        "pre_classifier": "pre_classifier",
+        "classifier": "classifier",
+    }
+    assert selected_layers(layers, ["l1.*"]) == ("l1.attention.q_lin", "l1.ffn.lin1")
+    assert selected_layers(layers, ["*.layer.0.*", "classifier"]) == ("l0.attention.q_lin", "classifier")
+    with pytest.raises(
+        ConfigError, match=r"'\*\.query' matches no Linear layer of the model; its layers are "
+    ):
+        selected_layers(layers, ["l0.*", "*.query"])
+
+
+def test_a_layer_pattern_that_matches_nothing_stops_the_run_before_anything_runs(tmp_path, capsys):
+    storage = tmp_path / "runs"
+    text = (
+        'experiment = "lab3-mixed"\n[run]\nprofile = "smoke"\ndataset = "synthetic"\n'
+        f'storage = "{storage}"\n[space]\nlayers = ["l0.*", "l7.*"]\n'
+    )
+    assert main(["run", write(tmp_path, text)]) == 2
+    err = capsys.readouterr().err
+    assert "'l7.*' matches no Linear layer" in err and "l0.query" in err and "pooler" in err
+    assert err.count("\n") == 1
+    assert not (storage / "base").exists()  # base, which lab3-mixed needs, never started
 
 
 def test_lab1_grids_and_training_come_from_the_file(tmp_path):

@@ -9,11 +9,13 @@ import pandas as pd
 import pytest
 
 from analysis import load_results
+from analysis.format_styles import declared_styles
 from search.experiments.spaces.precisions import PRECISION_SPACES, layer_keys
 from search.options import RunOptions
 from search.runner import run
 from tests.inspect_check import assert_inspects
 from trainables.compress import LINEAR_FORMATS
+from trainables.compress.registry import FORMATS
 from trainables.models.checkpoint import load_model
 
 
@@ -104,6 +106,13 @@ def test_lab3_precisions_searches_every_format_for_accuracy_and_size(ray_session
     pareto = pd.read_csv(folder / "lab3-precisions-pareto.csv")
     assert len(pareto) == len(done) and pareto["on_front"].any()
     assert set(pd.read_csv(folder / "lab3-precisions.csv")["variant"]) == set(LINEAR_FORMATS)
+    # Each row carries its format's declared figure style, so figures need no registry (analysis/).
+    stored = declared_styles(load_results(folder))
+    for name, number_format in FORMATS.items():
+        assert (stored[name].colour, stored[name].marker) == (
+            number_format.style.colour,
+            number_format.style.marker,
+        )
 
 
 def test_lab3_precisions_all_layers_keeps_the_classifier_and_records_mase_exact(ray_session, storage):

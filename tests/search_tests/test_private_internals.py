@@ -1,15 +1,17 @@
 """The private Ray Tune and Optuna internals we rely on: fenced into a few modules, and still there.
 
 Private names are used only in search/study/ (OptunaSearch's and GridSampler's state, Optuna's
-table models), search/run/interrupts.py (Tune's SIGINT handling) and cluster/config.py (`ray up`'s
-config checks); each of those modules names
-the versions it was checked with (`CHECKED_WITH`). These tests fail loudly, naming the assumption
+table models), search/schedulers/, search/run/interrupts.py (Tune's SIGINT handling),
+trainables/ray_warm_worker.py (Ray's streaming-generator backpressure option) and cluster/config.py
+(`ray up`'s config checks); each of those modules names the versions it was checked with
+(`CHECKED_WITH`). These tests fail loudly, naming the assumption
 and the checked versions, on an installed Ray or Optuna where one no longer holds.
 """
 
 import importlib
 import importlib.util
 import re
+import signal
 from importlib.metadata import version
 from pathlib import Path
 
@@ -21,12 +23,22 @@ from cluster import config
 from search.run import interrupts, quiet
 from search.study import bulk_write, database, samplers
 from search.study.samplers import TuneGridSampler
+from trainables import ray_warm_worker
 from trainables.ray_adapter import CHECKPOINT_LOGGERS
 
 ROOT = Path(__file__).resolve().parents[2]
-FENCED = ("search/study/", "search/schedulers/", "search/run/interrupts.py", "cluster/config.py")
-# A private name of Ray or Optuna: an import from a private module, or OptunaSearch's / a study's state.
-PRIVATE = re.compile(r"(from|import) (ray|optuna)\S*\._[a-z]|\._ot_|\bstudy\._|\._study_id\b|\._all_grids\b")
+FENCED = (
+    "search/study/",
+    "search/schedulers/",
+    "search/run/interrupts.py",
+    "trainables/ray_warm_worker.py",
+    "cluster/config.py",
+)
+# A private name of Ray or Optuna: an import from a private module, OptunaSearch's / a study's state,
+# or a private option of Ray's remote functions.
+PRIVATE = re.compile(
+    r"(from|import) (ray|optuna)\S*\._[a-z]|\._ot_|\bstudy\._|\._study_id\b|\._all_grids\b|\b_generator_\w+"
+)
 
 
 def _checked(module) -> str:
@@ -85,6 +97,38 @@ def test_optunas_table_models_are_where_bulk_write_imports_them():
 def test_tune_still_catches_sigint_where_fit_or_interrupt_expects_it():
     tune_module = importlib.import_module("ray.tune.tune")
     assert callable(getattr(tune_module, "_setup_signal_catching", None)), _checked(interrupts)
+    # fit_or_interrupt's sentinel works because Tune's handler puts back the handler it found when it
+    # fires, and only then: after a fire, ours is in place again and Tune's event is set.
+    before = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGUSR1)}
+
+    def ours(signum, frame):
+        raise AssertionError("not called")
+
+    try:
+        signal.signal(signal.SIGINT, ours)
+        event = tune_module._setup_signal_catching()
+        tunes = signal.getsignal(signal.SIGINT)
+        assert tunes is not ours and not event.is_set(), _checked(interrupts)
+        tunes(signal.SIGINT, None)
+        assert event.is_set() and signal.getsignal(signal.SIGINT) is ours, _checked(interrupts)
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
+
+
+def test_ray_still_takes_the_streaming_backpressure_option_the_warm_worker_passes():
+    import ray
+
+    def body():
+        yield 1
+
+    option = {ray_warm_worker.BACKPRESSURE_OPTION: 1}
+    try:
+        ray.remote(body).options(num_returns="streaming", **option)
+    except (TypeError, ValueError) as error:
+        pytest.fail(f"Ray no longer takes {option}: {error}; {_checked(ray_warm_worker)}")
+    with pytest.raises((TypeError, ValueError)):  # Ray refuses an option it does not know
+        ray.remote(body).options(num_returns="streaming", _no_such_option_here=1)
 
 
 def test_ray_ups_config_checks_are_where_cluster_config_imports_them():

@@ -18,8 +18,16 @@ import pyarrow.fs
 import pytest
 
 from analysis.results import load_results
+from search import storage
+from search.run.halving_resume import plan_resume
 from search.run.lock import OBJECT_STORE_SETTLE_S, ExperimentLock
+from search.run.resume import InterruptedSearch, interrupted_search
+from search.schedulers.halving_state import STATE_FILE, read_state, state_location, write_state
+from tests.search_tests.schedulers_tests.test_halving_state import _dead_driver_state
 from tests.storage_tests.s3_server import aws_environment, create_bucket, s3_files, s3_server
+from trainables.ray_adapter import _carry_on
+from trainables.train_snapshot import SNAPSHOT_FILE
+from trainables.trial_keys import RESULT_FILE
 
 pytestmark = pytest.mark.storage
 
@@ -104,6 +112,101 @@ def test_fetch_copies_s3_results_to_a_local_folder(lab1, tmp_path):
         local = pd.read_parquet(tmp_path / "local" / name / "trials.parquet")
         remote = pd.read_parquet(f"{ROOT}/{name}/trials.parquet")
         pd.testing.assert_frame_equal(local, remote)
+
+
+def _folder_keys(uri: str) -> list[str]:
+    """The folder marker objects (keys ending in '/') under `uri`, as S3 itself lists them."""
+    import boto3
+
+    bucket, prefix = uri[len("s3://") :].split("/", 1)
+    client = boto3.client("s3", endpoint_url=os.environ["AWS_ENDPOINT_URL"])
+    pages = client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    return [item["Key"] for page in pages for item in page.get("Contents", []) if item["Key"].endswith("/")]
+
+
+def _copy_files_only(source: str, target: str) -> dict[str, int]:
+    """Copy every file under `source` to `target`, object by object: no folder keys. {key: size} copied."""
+    fs, source_path = pyarrow.fs.FileSystem.from_uri(source)
+    _, target_path = pyarrow.fs.FileSystem.from_uri(target)
+    files = s3_files(source)
+    for key in files:
+        fs.copy_file(f"{source_path}/{key}", f"{target_path}/{key}")
+    return files
+
+
+def test_a_prefix_without_its_folder_keys_is_read_fetched_and_moved_aside(lab1, tmp_path):
+    # A driver SIGKILLed mid-upload can leave a trial's prefix without the folder's own key: here a
+    # whole experiment folder written object by object, none of its folders with a key.
+    copy = f"s3://{BUCKET}/nokey/lab1-qat"
+    files = _copy_files_only(f"{ROOT}/lab1-qat", copy)
+    assert s3_files(copy) == files and _folder_keys(copy) == []
+
+    best = adls("best", copy, "--json", cwd=tmp_path)
+    assert best.returncode == 0, best.stderr
+    [record] = json.loads(best.stdout)
+    assert record["checkpoint"].startswith(f"{copy}/tune/")
+    local = tmp_path / "local"
+    fetched = adls(
+        "fetch",
+        "lab1-qat",
+        "--storage",
+        f"s3://{BUCKET}/nokey",
+        "--to",
+        str(local),
+        "--with-checkpoints",
+        cwd=tmp_path,
+    )
+    assert fetched.returncode == 0, fetched.stderr
+    assert {
+        str(p.relative_to(local / "lab1-qat")): p.stat().st_size for p in local.rglob("*") if p.is_file()
+    } == files
+
+    # Resume sets an unfinished trial aside (its result record gone), file by file, nothing lost.
+    tune = f"{copy}/tune/qat"
+    fs, tune_path = pyarrow.fs.FileSystem.from_uri(tune)
+    with_result = sorted({key.split("/")[0] for key in s3_files(tune) if key.endswith(RESULT_FILE)})
+    trial = with_result[0]
+    fs.delete_file(
+        next(f"{tune_path}/{k}" for k in s3_files(tune) if k.startswith(trial) and k.endswith(RESULT_FILE))
+    )
+    trial_files = s3_files(f"{tune}/{trial}")
+    resumed = interrupted_search(tune, ["qat_accuracy"])
+    assert resumed is not None and resumed.set_aside == f"{tune_path}.interrupted"
+    assert trial not in {key.split("/")[0] for key in s3_files(tune)}
+    assert s3_files(f"{tune}.interrupted/{trial}") == trial_files
+    assert sorted(t.path.rsplit("/", 1)[-1] for t in resumed.finished) == with_result[1:]
+
+    # And the whole experiment folder moves aside (--force), every file with it.
+    left = s3_files(copy)
+    moved = storage.move_aside(copy, "previous")
+    assert moved == f"{BUCKET}/nokey/lab1-qat.previous"
+    assert s3_files(f"s3://{moved}") == left and s3_files(copy) == {}
+
+
+def test_the_sha_state_and_a_carried_snapshot_live_on_s3(s3, tmp_path):
+    # A --scheduler sha search on s3:// keeps its batches there, and a carried trial's worker
+    # copies its snapshot from there (search/run/halving_resume.py, trainables/ray_adapter.py).
+    tune = f"s3://{BUCKET}/sha/lab2-nas/tune/grid"
+    fs, tune_path = pyarrow.fs.FileSystem.from_uri(tune)
+    state = _dead_driver_state()
+    write_state(state_location(tune), state)
+    assert read_state(state_location(tune)).to_json() == state.to_json()
+
+    aside = f"{tune_path}.interrupted"
+    with fs.open_output_stream(f"{aside}/t_e_1_x/checkpoint_000000/{SNAPSHOT_FILE}") as handle:
+        handle.write(b"the snapshot")
+    plan = plan_resume(state, InterruptedSearch([], aside), tune)
+    [(params, marker)] = [c for c in plan.carried if c[1]["trial_id"] == "e"]
+    assert marker["snapshot"] == f"s3://{aside}/t_e_1_x/checkpoint_000000"
+    reports = []
+    checkpoint = _carry_on(marker, tmp_path, lambda metrics, folder: reports.append((metrics, folder)))
+    assert (Path(checkpoint.path) / SNAPSHOT_FILE).read_bytes() == b"the snapshot"
+    assert reports == [(marker["report"], Path(checkpoint.path))]
+
+    with fs.open_output_stream(f"{tune_path}/{STATE_FILE}") as handle:
+        handle.write(b"{not json")
+    assert read_state(state_location(tune)) is None  # a warning: the batches are judged again
+    assert s3_files(tune) == {f"{STATE_FILE}.broken": len(b"{not json")}
 
 
 def _finished_on_s3(prefix: str) -> dict[str, float]:

@@ -8,7 +8,7 @@ import torch
 from analysis.results import load_results
 from errors import ConfigError
 from search import profiles
-from search.experiments.stage_inputs import best_checkpoint
+from search.experiments.starts.stage_inputs import best_checkpoint
 from search.options import RunOptions
 from search.runner import run
 from trainables.train_loop import NonFiniteLoss

@@ -1,12 +1,16 @@
-"""A number format, declared once: its Linear layer, example config and Lab 3 search space together.
+"""A number format, declared once: its Linear layer, example config, Lab 3 search space and figure style.
 
 Each `trainables/compress/layers/linear_<family>.py` ends with `FORMATS = (NumberFormat(...), ...)`;
 trainables/compress/registry.py collects them (and `register(...)` adds one at run time). From that
 one declaration come `quantize_model`'s layer for a MASE `name` (the layer's `check_config` says
-which MASE keys it takes), `example_config(name)`, and Lab 3's per-layer space for the format
-(search/experiments/spaces/precisions.py). Pure data and PyTorch; no Optuna, no Ray.
+which MASE keys it takes), `example_config(name)`, Lab 3's per-layer space for the format
+(search/experiments/spaces/precisions.py) and how figures draw it: Lab 3's searches record the
+`FigureStyle` in every row of their results (search/experiments/spaces/precisions.py
+`style_columns`), and analysis/ draws the format from those columns. Pure data and PyTorch; no
+Optuna, no Ray.
 """
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -74,6 +78,30 @@ class PrecisionSpace:
     note: str = ""
 
 
+_COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+@dataclass(frozen=True)
+class FigureStyle:
+    """How every figure draws a format: colour (`#rrggbb`), matplotlib marker and line style, legend label.
+
+    `label` None: the format's MASE name. A format keeps its style in every figure and run; other
+    curves of a figure take colours no format of that figure declares. ValueError for a colour
+    that is not `#rrggbb` or an empty marker or line style.
+    """
+
+    colour: str
+    marker: str
+    linestyle: str = "-"
+    label: str | None = None
+
+    def __post_init__(self) -> None:
+        if not _COLOUR.match(self.colour):
+            raise ValueError(f"figure style colour {self.colour!r} is not #rrggbb (e.g. '#1f77b4')")
+        if not self.marker or not self.linestyle:
+            raise ValueError("a figure style needs a marker and a line style (e.g. 'o' and '-')")
+
+
 @dataclass(frozen=True)
 class NumberFormat:
     """One number format: its quantized Linear, a ready MASE config and how Lab 3 searches it.
@@ -81,13 +109,14 @@ class NumberFormat:
     `layer.format_name` is MASE's `name`; `example` is a ready config of it (about 8 bits where
     the format has a width); `space` is its Lab 3 per-layer search (None: lab3-precisions skips
     it); `order` places it among the formats (lab3-precisions searches them in this order, and
-    figures list them so). Figures give every format a style of its own (analysis/format_styles.py).
+    figures list them so); `style` is how figures draw it (None: the figure's next free style).
     """
 
     layer: type[QuantizedLinear]
     example: Mapping[str, Any]
     space: PrecisionSpace | None = None
     order: int = 1000
+    style: FigureStyle | None = None
 
     @property
     def name(self) -> str:

@@ -18,6 +18,9 @@ MEGABATCH_BATCHES = 50  # as HF's LengthGroupedSampler: sort within ~50 batches,
 class Batch:
     """One padded batch: input_ids and attention_mask (int64, [rows, longest row]), labels (int64, [rows]).
 
+    `token_type_ids` (int64, like input_ids, padding 0) only for a sentence pair whose tokenizer
+    gives token types (see TokenizedSplit.type_ids); None otherwise.
+
     `padded` says whether any row is shorter than the batch: known on the host when the batch is
     built, so deciding to skip the attention mask never reads a device tensor (a GPU sync).
     """
@@ -26,6 +29,7 @@ class Batch:
     attention_mask: torch.Tensor
     labels: torch.Tensor
     padded: bool = True
+    token_type_ids: torch.Tensor | None = None
 
     def to(self, device: torch.device | str, non_blocking: bool = True) -> "Batch":
         """The same batch on `device`; non_blocking overlaps the copy with compute when memory is pinned."""
@@ -34,6 +38,9 @@ class Batch:
             self.attention_mask.to(device, non_blocking=non_blocking),
             self.labels.to(device, non_blocking=non_blocking),
             self.padded,
+            None
+            if self.token_type_ids is None
+            else self.token_type_ids.to(device, non_blocking=non_blocking),
         )
 
     def __len__(self) -> int:
@@ -118,7 +125,12 @@ def collate(
     ids[valid] = split.token_ids[(split.offsets[rows][:, None] + columns)[valid]]
     mask[...] = valid
     labels.numpy()[...] = split.labels[rows]
-    return Batch(input_ids, attention_mask, labels, padded=bool(len(rows)) and bool((lengths < width).any()))
+    token_type_ids = None
+    if split.type_ids is not None:
+        token_type_ids = torch.zeros((len(rows), width), dtype=torch.int64, pin_memory=pin_memory)
+        token_type_ids.numpy()[valid] = split.type_ids[(split.offsets[rows][:, None] + columns)[valid]]
+    padded = bool(len(rows)) and bool((lengths < width).any())
+    return Batch(input_ids, attention_mask, labels, padded, token_type_ids)
 
 
 @cache

@@ -3,7 +3,8 @@
 Cache layout, under DataSpec.resolved_cache_dir():
 
     <dataset>-<tokenizer>-<key hash>/      one per (dataset, tokenizer, max length, subsets, seed, ...)
-        train.arrow, test.arrow            Arrow IPC: input_ids list<int32> (unpadded), label int64
+        train.arrow, test.arrow            Arrow IPC: input_ids list<int32> (unpadded), label int64,
+                                           token_type_ids list<int8> for a pair whose tokenizer has them
         tokenizer/                         loadable with AutoTokenizer.from_pretrained
         meta.json                          what was built and how; its presence marks the folder complete
     <dataset>-<tokenizer>-<key hash>.lock  taken while building
@@ -146,6 +147,8 @@ def cache_key(spec: DataSpec) -> dict:
             "test_fraction": spec.test_fraction,
             "data_hash": spec.data_hash,
         }
+        if "," in spec.text_column:  # a pair's cache holds its token types (built before they were not)
+            key["user_data"]["token_types"] = True
     return key
 
 
@@ -185,6 +188,9 @@ def _build(spec: DataSpec, key: dict, out: Path) -> dict:
     encoder = Tokenizer.from_str(tokenizer.backend_tokenizer.to_str())
     encoder.enable_truncation(spec.max_length)
     encoder.no_padding()
+    # A pair's token types (which segment each token is in), as the tokenizer's post-processor marks
+    # them; kept when it marks any (BERT-style templates do). Which models take them: train_loop.model_inputs.
+    typed = pairs and any(encoder.encode("a", "b").type_ids)
     files, rows, num_labels = {}, {}, 2
     for split, subset, stream in (("train", spec.train_subset, 1), ("test", spec.test_subset, 2)):
         labels = np.asarray(data[split]["label"], dtype=np.int64)
@@ -197,15 +203,18 @@ def _build(spec: DataSpec, key: dict, out: Path) -> dict:
         texts = chosen["text"]
         seconds = chosen["text_pair"] if pairs else None
         input_ids: list[list[int]] = []
+        type_ids: list[list[int]] | None = [] if typed else None
         for begin in range(0, len(texts), _TOKENIZE_CHUNK):
             chunk = list(texts[begin : begin + _TOKENIZE_CHUNK])
             if seconds is not None:  # a sentence pair: [CLS] a [SEP] b [SEP], both cut to fit together
                 pair = list(seconds[begin : begin + _TOKENIZE_CHUNK])
                 encoded = encoder.encode_batch_fast(list(zip(chunk, pair, strict=True)))
                 input_ids.extend(encoding.ids for encoding in encoded)
+                if type_ids is not None:
+                    type_ids.extend(encoding.type_ids for encoding in encoded)
             else:
                 input_ids.extend(_encode_truncated(encoder, chunk, spec.max_length))
-        files[split] = write_split(out / f"{split}.arrow", input_ids, labels[keep])
+        files[split] = write_split(out / f"{split}.arrow", input_ids, labels[keep], type_ids)
         rows[split] = len(keep)
         num_labels = max(num_labels, int(labels.max()) + 1)
     timings["tokenize_s"] = time.perf_counter() - start

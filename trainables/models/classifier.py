@@ -78,6 +78,18 @@ def build_model(
     return model
 
 
+def model_skeleton(model_config: Mapping[str, Any] | None = None) -> nn.Module:
+    """The run's classifier without weights (on the meta device): its module names, for checks before a run.
+
+    bert-tiny without `model_config`, else that model's family and shape.
+    """
+    with torch.device("meta"):
+        if model_config is None:
+            return BertForSequenceClassification(bert_config(BERT_BASE_VOCAB, 2))
+        config = family_config(model_config, int(model_config.get("vocab_size", 1)), 2)
+        return AutoModelForSequenceClassification.from_config(config)
+
+
 def load_pretrained(source: str, config: BertConfig, seed: int = 0) -> BertForSequenceClassification:
     """`from_pretrained` of a "<repo>@<commit>" snapshot, from the local cache when the hub is unreachable.
 

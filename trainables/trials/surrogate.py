@@ -12,10 +12,13 @@ TPE has a landscape to learn and a rerun gives the same table.
 """
 
 import hashlib
+import json
 import math
 import random
+import tempfile
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 # BERT's field names and the projection choices of search/experiments/spaces/nas.py (trainables/models/nas_arch.py has
@@ -25,6 +28,7 @@ ATTENTION = ("query_proj", "key_proj", "value_proj", "output_proj")
 PROJECTIONS = (*ATTENTION, "pooler_proj", "ffn_in_proj", "ffn_out_proj")
 VOCAB = 30522
 NOISE = 0.01
+SURROGATE_FILE = "surrogate.json"  # what a surrogate checkpoint holds
 
 
 def identity_projections(config: dict[str, Any]) -> list[str]:
@@ -71,7 +75,10 @@ def surrogate_accuracy(config: dict[str, Any]) -> float:
 def surrogate_nas_trial(config: dict[str, Any], ctx: Any) -> dict[str, Any]:
     """Sleep `surrogate_seconds`, then report `accuracy`, `cost_params` and `trial_seconds`.
 
-    `ctx` needs only `report(metrics)`: a TrialContext in a unit test, the reporter below in Tune.
+    Like a real trial it reports one checkpoint with its final metrics, so that Tune's checkpoint
+    handling in the driver is rehearsed too: a folder of one small JSON file (`surrogate.json`:
+    the sampled shape and the metrics), not a model. `ctx` needs `new_dir(name)` and
+    `report(metrics, checkpoint_dir)`: a TrialContext in a unit test, the reporter below in Tune.
     """
     start = time.perf_counter()
     time.sleep(float(config.get("surrogate_seconds", 2.0)))
@@ -81,20 +88,30 @@ def surrogate_nas_trial(config: dict[str, Any], ctx: Any) -> dict[str, Any]:
         "trial_seconds": time.perf_counter() - start,
         "surrogate": True,
     }
-    ctx.report(metrics)
+    checkpoint = ctx.new_dir("checkpoint")
+    shape = {k: config[k] for k in (*SHAPE_FIELDS, *PROJECTIONS) if k in config}
+    (checkpoint / SURROGATE_FILE).write_text(json.dumps({"config": shape, "metrics": metrics}))
+    ctx.report(metrics, checkpoint)
     return metrics
 
 
 class _Reporter:
-    """The one thing a surrogate trial needs from its context: report to Tune, with the node."""
+    """What a surrogate trial needs from its context: a work folder, and a report to Tune with the node."""
 
-    def __init__(self, node: str) -> None:
+    def __init__(self, node: str, work_dir: Path) -> None:
         self.node = node
+        self.work_dir = work_dir
 
-    def report(self, metrics: dict[str, Any], checkpoint_dir: Any = None) -> None:
+    def new_dir(self, name: str) -> Path:
+        path = self.work_dir / name
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def report(self, metrics: dict[str, Any], checkpoint_dir: Path | None = None) -> None:
         from ray import tune
 
-        tune.report({**metrics, "node": self.node, "device": "surrogate"})
+        checkpoint = tune.Checkpoint.from_directory(str(checkpoint_dir)) if checkpoint_dir else None
+        tune.report({**metrics, "node": self.node, "device": "surrogate"}, checkpoint=checkpoint)
 
 
 def surrogate_trainable(
@@ -112,7 +129,8 @@ def surrogate_trainable(
     def trainable(params: dict[str, Any]) -> None:
         import ray
 
-        trial_fn({**settings, **params}, _Reporter(ray.util.get_node_ip_address()))
+        with tempfile.TemporaryDirectory(prefix="adls-surrogate-") as work:
+            trial_fn({**settings, **params}, _Reporter(ray.util.get_node_ip_address(), Path(work)))
 
     trainable.__name__ = trial_fn.__name__
     return trainable

@@ -9,7 +9,7 @@ from typing import Any
 
 from search.option_spec import comma_list, comma_list_or_none, run_option, show_comma_list
 
-# --from: the model Lab 3 starts from (search/experiments/lab3_start.py).
+# --from: the model Lab 3 starts from (search/experiments/starts/lab3_start.py).
 START_CHOICES = ("base", "lab2-nas")
 # --objective names -> (reported metric, direction): accuracy alone, or accuracy and one cost.
 OBJECTIVE_METRICS = {

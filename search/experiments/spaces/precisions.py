@@ -19,6 +19,7 @@ from typing import Any
 import optuna
 from torch import nn
 
+from analysis.format_styles import style_record
 from errors import ConfigError
 from trainables.compress.number_format import PrecisionSpace
 from trainables.compress.registry import FORMATS, PRECISION_SPACES
@@ -51,6 +52,18 @@ def check_precisions(names: Sequence[str]) -> None:
         raise ConfigError(f"--precisions lists a format twice: {','.join(names)}")
     if not names:
         raise ConfigError(f"--precisions is empty; choose from {','.join(known)}")
+
+
+def style_columns(format_name: str) -> dict[str, Any]:
+    """The format's declared figure style as row columns (analysis.format_styles.STYLE_COLUMNS), so
+    figures draw it from the results alone; {} for a format that declares none."""
+    number_format = FORMATS[format_name]
+    style = number_format.style
+    if style is None:
+        return {}
+    return style_record(
+        style.colour, style.marker, style.linestyle, number_format.order, style.label or format_name
+    )
 
 
 def knob_keys(format_name: str) -> dict[str, list[str]]:
@@ -123,8 +136,9 @@ class LayerwiseSpace:
     """Optuna define-by-run space: per layer fp32 or `format_name`, and that layer's knobs if the latter.
 
     `mode="all"` (lab3-precisions `--layers all`) puts every layer in the format, except those in
-    `fp32_layers`, and searches only the format's knobs per layer; the `<layer>.type` values are
-    then constants, returned so that they still land in the trial config and the results table.
+    `fp32_layers`, and searches only the format's knobs per layer. In either mode a layer in
+    `fp32_layers` stays fp32 (a search file's [space] layers leaves it out). Such `<layer>.type`
+    values are constants, returned so that they still land in the trial config and the results table.
     A class rather than a closure so that Tune can pickle the searcher to resume a search.
     """
 
@@ -145,7 +159,7 @@ class LayerwiseSpace:
         knobs = self.knob_choices()
         constants: dict[str, str] = {}
         for layer in self.layers:
-            if self.mode == "all":
+            if self.mode == "all" or layer in self.fp32_layers:
                 choice = FP32 if layer in self.fp32_layers else self.format_name
                 constants[f"{layer}.{TYPE_KNOB}"] = choice
             else:

@@ -89,20 +89,3 @@ def test_without_warm_workers_each_search_starts_its_own_process(ray_session, tm
     # Only the process is compared: in a shared Ray session the second search's actor may land in an
     # idle worker that an earlier test's task had already made import transformers.
     assert second[0]["process"] != first[0]["process"]
-
-
-def test_the_streaming_backpressure_option_is_still_accepted():
-    # A private option of Ray's (trainables/ray_warm_worker.py); Ray refuses unknown options.
-    import ray
-
-    from trainables.ray_warm_worker import BACKPRESSURE_OPTION, CHECKED_WITH
-
-    def body():
-        yield 1
-
-    try:
-        ray.remote(body).options(num_returns="streaming", **{BACKPRESSURE_OPTION: 1})
-    except (TypeError, ValueError) as error:
-        pytest.fail(f"Ray no longer takes {BACKPRESSURE_OPTION} (checked with {CHECKED_WITH}): {error}")
-    with pytest.raises((TypeError, ValueError)):
-        ray.remote(body).options(num_returns="streaming", _no_such_option_here=1)

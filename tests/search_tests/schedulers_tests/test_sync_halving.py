@@ -174,6 +174,8 @@ def test_a_batch_keeps_the_best_quarter_rounded_up_and_ranks_nan_last():
 
 class FakeTrial(SimpleNamespace):
     is_saving = False
+    config: dict = {}
+    path = None  # Tune names the folder when the trial starts
 
 
 class Controller:

@@ -25,3 +25,17 @@ def test_points_go_to_running_trials_once_failed_ones_again_and_finished_ones_ne
     assert study.ask(SPACE).params["x"] == point[1]
     study.tell(fourth, 0.1)
     assert study.ask(SPACE).params["x"] == point[1]
+
+
+def test_an_enqueued_point_takes_its_grid_point_so_no_other_trial_gets_it():
+    # A trial carried over from a dead driver is enqueued with its params (search/study/database.py).
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sampler = TuneGridSampler({"x": [0, 1, 2, 3]}, seed=0)
+    study = optuna.create_study(sampler=sampler)
+    point = [grid[0] for grid in sampler._all_grids]
+    study.enqueue_trial({"x": point[0]})
+    carried = study.ask(SPACE)
+    assert carried.params["x"] == point[0]
+    assert [study.ask(SPACE).params["x"] for _ in range(3)] == point[1:]  # running: never handed out twice
+    study.tell(carried, 1.0)
+    assert study.ask(SPACE).params["x"] != point[0]  # finished: never again

@@ -1,5 +1,6 @@
 """The rehearsal surrogate: deterministic in the architecture, seeded noise, the real parameter count."""
 
+import json
 import statistics
 
 import pytest
@@ -9,6 +10,7 @@ from trainables.models.recipe import ModelRecipe, build_from_recipe
 from trainables.trial_context import local_context
 from trainables.trials.surrogate import (
     PROJECTIONS,
+    SURROGATE_FILE,
     VOCAB,
     surrogate_accuracy,
     surrogate_nas_trial,
@@ -58,6 +60,9 @@ def test_surrogate_trial_sleeps_and_reports(tmp_path):
     metrics = surrogate_nas_trial({**_config(SMALL), "surrogate_seconds": 0.2}, ctx)
     assert metrics["trial_seconds"] >= 0.2
     assert ctx.reports[0]["accuracy"] == surrogate_accuracy(_config(SMALL))
+    # Like a real trial, one checkpoint: a small file with the shape and the metrics, not a model.
+    saved = json.loads((tmp_path / "checkpoint" / SURROGATE_FILE).read_text())
+    assert saved["config"]["hidden_size"] == 128 and saved["metrics"]["accuracy"] == metrics["accuracy"]
     assert ctx.reports[0]["cost_params"] == surrogate_params(_config(SMALL))
 
 

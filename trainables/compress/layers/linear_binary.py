@@ -40,7 +40,7 @@ from trainables.compress.formats.binary import binary_quantize, clip_to_unit, re
 from trainables.compress.formats.mase_exact import mase_clip_in_place
 from trainables.compress.layers.quantized_linear import FP32_BITS, TENSORS, QuantizedLinear, Quantizer
 from trainables.compress.mase_mode import is_mase_exact
-from trainables.compress.number_format import NumberFormat, PrecisionSpace, every_tensor, one_key
+from trainables.compress.number_format import FigureStyle, NumberFormat, PrecisionSpace, every_tensor, one_key
 
 MAX_RESIDUAL_LEVELS = 3
 
@@ -217,6 +217,7 @@ FORMATS = (
             note="weight only: +-1, or {0, mean abs w} per row",
         ),
         order=7,
+        style=FigureStyle("#7f7f7f", "<", ":"),
     ),
     NumberFormat(
         LinearBinaryScaling,
@@ -237,6 +238,7 @@ FORMATS = (
             note="input, weight, bias binarised; learned weight scale",
         ),
         order=8,
+        style=FigureStyle("#bcbd22", ">", "-"),
     ),
     NumberFormat(
         LinearBinaryResidualSign,
@@ -257,5 +259,6 @@ FORMATS = (
             note="residual-sign input, +-1 weight with learned scale",
         ),
         order=9,
+        style=FigureStyle("#17becf", "*", "--"),
     ),
 )

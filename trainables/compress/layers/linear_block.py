@@ -36,6 +36,7 @@ from trainables.compress.layers.quantized_linear import TENSORS, QuantizedLinear
 from trainables.compress.mase_mode import is_mase_exact
 from trainables.compress.number_format import (
     BLOCKS_16,
+    FigureStyle,
     NumberFormat,
     PrecisionSpace,
     every_tensor,
@@ -178,6 +179,7 @@ FORMATS = (
             note="8-bit shared exponent per block of 16",
         ),
         order=4,
+        style=FigureStyle("#9467bd", "v", "-"),
     ),
     NumberFormat(
         LinearBlockMinifloat,
@@ -192,6 +194,7 @@ FORMATS = (
             note="8-bit shared bias per block of 16",
         ),
         order=5,
+        style=FigureStyle("#8c564b", "P", "--"),
     ),
     NumberFormat(
         LinearBlockLog,
@@ -202,5 +205,6 @@ FORMATS = (
             note="8-bit shared bias per block of 16; no zero",
         ),
         order=6,
+        style=FigureStyle("#e377c2", "X", "-."),
     ),
 )

@@ -8,7 +8,13 @@ from errors import ConfigError
 from trainables.compress.config_checks import require_int
 from trainables.compress.formats.integer import fixed_point_quantize
 from trainables.compress.layers.quantized_linear import TENSORS, QuantizedLinear, Quantizer
-from trainables.compress.number_format import NumberFormat, PrecisionSpace, every_tensor, per_tensor
+from trainables.compress.number_format import (
+    FigureStyle,
+    NumberFormat,
+    PrecisionSpace,
+    every_tensor,
+    per_tensor,
+)
 
 MAX_WIDTH = 64
 
@@ -55,5 +61,6 @@ FORMATS = (
             note="the lab's task 1 space",
         ),
         order=0,
+        style=FigureStyle("#1f77b4", "o", "-"),
     ),
 )

@@ -9,7 +9,13 @@ from trainables.compress.formats.log import log_quantize
 from trainables.compress.formats.mase_exact import mase_log_quantize
 from trainables.compress.layers.quantized_linear import TENSORS, QuantizedLinear, Quantizer
 from trainables.compress.mase_mode import is_mase_exact
-from trainables.compress.number_format import NumberFormat, PrecisionSpace, every_tensor, per_tensor
+from trainables.compress.number_format import (
+    FigureStyle,
+    NumberFormat,
+    PrecisionSpace,
+    every_tensor,
+    per_tensor,
+)
 
 # 1 sign bit + at most float32's 8 exponent bits.
 MAX_LOG_WIDTH = 1 + MAX_EXPONENT_WIDTH
@@ -50,5 +56,6 @@ FORMATS = (
             note="default bias 2^(width-2) - 1; no zero",
         ),
         order=3,
+        style=FigureStyle("#d62728", "D", ":"),
     ),
 )

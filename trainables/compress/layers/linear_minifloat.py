@@ -19,7 +19,13 @@ from trainables.compress.formats.mase_exact import (
 from trainables.compress.formats.minifloat import minifloat_denorm_quantize, minifloat_ieee_quantize
 from trainables.compress.layers.quantized_linear import TENSORS, QuantizedLinear, Quantizer
 from trainables.compress.mase_mode import is_mase_exact
-from trainables.compress.number_format import NumberFormat, PrecisionSpace, every_tensor, per_tensor
+from trainables.compress.number_format import (
+    FigureStyle,
+    NumberFormat,
+    PrecisionSpace,
+    every_tensor,
+    per_tensor,
+)
 
 
 class _MinifloatLinear(QuantizedLinear):
@@ -82,11 +88,13 @@ FORMATS = (
         example={"name": "minifloat_denorm", **every_tensor(width=8, exponent_width=4, exponent_bias=None)},
         space=_minifloat_space(),
         order=1,
+        style=FigureStyle("#ff7f0e", "s", "--"),
     ),
     NumberFormat(
         LinearMinifloatIEEE,
         example={"name": "minifloat_ieee", **every_tensor(width=8, exponent_width=4, exponent_bias=None)},
         space=_minifloat_space(),
         order=2,
+        style=FigureStyle("#2ca02c", "^", "-."),
     ),
 )

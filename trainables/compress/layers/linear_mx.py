@@ -23,6 +23,7 @@ from trainables.compress.formats.mxint import MX_SCALE_BITS, mxint_quantize
 from trainables.compress.layers.quantized_linear import FP32_BITS, TENSORS, QuantizedLinear, Quantizer
 from trainables.compress.mase_mode import is_mase_exact
 from trainables.compress.number_format import (
+    FigureStyle,
     NumberFormat,
     PrecisionSpace,
     every_tensor,
@@ -151,6 +152,7 @@ FORMATS = (
             note="OCP MXINT: 8-bit power-of-two scale per 32 elements of a row",
         ),
         order=10,
+        style=FigureStyle("#556b2f", "p", ":"),
     ),
     NumberFormat(
         LinearMXFP,
@@ -161,5 +163,6 @@ FORMATS = (
             note="OCP MXFP8/6/4: 8-bit power-of-two scale per 32 elements of a row",
         ),
         order=11,
+        style=FigureStyle("#000080", "d", "-"),
     ),
 )

@@ -7,7 +7,7 @@ from typing import Any
 from trainables.compress.config_checks import optional_number, require_choice, require_flag
 from trainables.compress.formats.ternary import THRESHOLD_FACTORS, ternary_quantize
 from trainables.compress.layers.quantized_linear import FP32_BITS, QuantizedLinear, Quantizer
-from trainables.compress.number_format import NumberFormat, PrecisionSpace, one_key
+from trainables.compress.number_format import FigureStyle, NumberFormat, PrecisionSpace, one_key
 
 TERNARY_BITS = 2
 # MASE's precomputed statistics, in MASE's order of precedence.
@@ -74,5 +74,6 @@ FORMATS = (
             note="weight only, {-a, 0, a} per row",
         ),
         order=12,
+        style=FigureStyle("#000000", "h", "-."),
     ),
 )

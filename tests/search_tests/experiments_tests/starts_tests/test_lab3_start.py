@@ -12,7 +12,7 @@ from analysis.results import load_results
 from errors import ConfigError
 from search.experiments import registry
 from search.experiments.experiment import Experiment
-from search.experiments.lab3_start import start_experiment, starting_point
+from search.experiments.starts.lab3_start import start_experiment, starting_point
 from search.options import RunOptions
 from search.run_plan import RunPlan
 from tests.saved_model_files import saved_model_folder
