@@ -30,6 +30,18 @@ from urllib.parse import parse_qs, unquote, urlsplit
 LFS_SUFFIXES = (".safetensors", ".bin", ".parquet", ".h5", ".msgpack")
 
 
+# Prefixes of the machine's environment settings that would point a run at another hub or cache:
+# a test's subprocess drops them so that only the loopback hub and the test's own HF_HOME count.
+HUB_SETTINGS = (
+    "HF_",
+    "HUGGINGFACE_",
+    "TRANSFORMERS_OFFLINE",
+    "ADLS_OFFLINE",
+    "ADLS_HUB_REACHABLE",
+    "ADLS_CACHE_DIR",
+)
+
+
 def git_blob_sha1(data: bytes) -> str:
     return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
 

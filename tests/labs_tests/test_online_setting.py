@@ -20,7 +20,7 @@ from safetensors.torch import load_file
 
 from tests.labs_tests.hub_repos import IMDB_ID
 from tests.labs_tests.local_hub import MODEL_ID, TOKENIZER_ID, repo_folder
-from tests.loopback_hub import LoopbackHub, wait_closed
+from tests.loopback_hub import HUB_SETTINGS, LoopbackHub, wait_closed
 from tests.loopback_proxy import LoopbackProxy, RefusedPort
 from trainables.models.checkpoint import weights_fingerprint
 
@@ -28,14 +28,6 @@ pytestmark = pytest.mark.online
 ADLS = str(Path(sys.executable).parent / "adls")
 LAB1 = "run lab1 --profile full --train-rows 256 --test-rows 128".split()
 BASE_SMALL = "run base --profile full --train-rows 32 --test-rows 16".split()
-CLEARED = (
-    "HF_",
-    "HUGGINGFACE_",
-    "TRANSFORMERS_OFFLINE",
-    "ADLS_OFFLINE",
-    "ADLS_HUB_REACHABLE",
-    "ADLS_CACHE_DIR",
-)
 README = Path(__file__).resolve().parents[2] / "README.md"
 PROXY_VARIABLES = {"http_proxy", "https_proxy", "all_proxy", "no_proxy"}
 
@@ -48,7 +40,9 @@ def test_the_readme_shows_the_online_command():
 def online_env(work: Path, endpoint: str, **extra: str) -> dict[str, str]:
     """An environment with no hub settings of the machine's: HF_HOME under `work`, HF_ENDPOINT set."""
     env = {
-        k: v for k, v in os.environ.items() if not k.startswith(CLEARED) and k.lower() not in PROXY_VARIABLES
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(HUB_SETTINGS) and k.lower() not in PROXY_VARIABLES
     }
     return {
         **env,

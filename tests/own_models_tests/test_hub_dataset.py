@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from tests.loopback_hub import HubRepo, LoopbackHub, wait_closed
+from tests.loopback_hub import HUB_SETTINGS, HubRepo, LoopbackHub, wait_closed
 from trainables.data.datasets import make_synthetic
 
 pytestmark = pytest.mark.online
@@ -42,15 +42,6 @@ configs:
 
 # Reviews written by the adls-tune tests, in two configurations
 """
-# Settings of the machine's that would point the run at another hub or cache.
-CLEARED = (
-    "HF_",
-    "HUGGINGFACE_",
-    "TRANSFORMERS_OFFLINE",
-    "ADLS_OFFLINE",
-    "ADLS_HUB_REACHABLE",
-    "ADLS_CACHE_DIR",
-)
 
 
 def parquet(frame: pd.DataFrame) -> bytes:
@@ -102,7 +93,7 @@ def test_a_hub_dataset_is_downloaded_once_then_read_from_the_cache_offline(tiny_
     repo, frames = dataset_repo()
     model = tiny_models.folders["distilbert"]  # a save_pretrained folder: the hub serves the data only
     root = Path(__file__).resolve().parents[2]
-    env = {k: v for k, v in os.environ.items() if not k.startswith(CLEARED)}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(HUB_SETTINGS)}
     env.update(
         HF_HOME=str(tmp_path / "hf_home"), ADLS_CACHE_DIR=str(tmp_path / "cache"), PYTHONPATH=str(root)
     )
