@@ -1,6 +1,7 @@
 """Helpers for tests that kill a real `adls run` driver and resume it (tests/search_tests/run_tests/test_resume*.py)."""
 
 import json
+import re
 import os
 import signal
 import subprocess
@@ -22,7 +23,8 @@ def finished_trials(tune_dir: Path) -> dict[str, float]:
             seconds = json.loads(record.read_text())["seconds"]
         except (ValueError, KeyError):
             continue  # being written
-        done[record.parent.parent.name.split("_")[3]] = seconds  # <a>_<b>_trial_<id>_...
+        # Tune's folder name: <trainable>_<8 hex id>_<launch counter>_<params>_<date>
+        done[re.search(r"_([0-9a-f]{8})_\d+_", record.parent.parent.name).group(1)] = seconds
     return done
 
 

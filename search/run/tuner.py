@@ -97,7 +97,7 @@ def run_variant(
     settings = trial_settings(variant, options)
     if stopping.pause_epochs:
         settings[PAUSE_EPOCHS] = stopping.pause_epochs
-    base = _row_base(name, variant, options, settings)
+    base = row_base(name, variant, options, settings)
     kept_rows = before.rows(base, stopping.rungs)
     # Tune spaces are converted here (not passed as param_space) so define-by-run functions and
     # dict spaces take one path; OptunaSearch warns about unconverted spaces otherwise.
@@ -126,9 +126,24 @@ def run_variant(
         before.delete_stopped_snapshots()
         return kept_rows if resumed else list(earlier or [])
     ledger = TrialLedger(label, variant.metric, variant.mode, variant.num_samples)
-    tuner = _tuner(name, variant, options, folder, settings, searcher, stopping, ledger, remaining)
+    trainable = (variant.tune_adapter or ray_trainable)(
+        variant.trial_fn,
+        settings,
+        _objectives(variant),
+        cpus=options.cpus_per_trial,
+        gpus=options.gpus_per_trial,
+    )
+    tuner = make_tuner(
+        TunerParts(
+            name, run_name, trainable, searcher, remaining, variant.max_concurrent, variant.reuse_workers
+        ),
+        options,
+        folder,
+        stopping,
+        ledger,
+    )
     try:
-        grid = _fit_to_the_end(tuner, variant, remaining, stopping)
+        grid = fit_to_the_end(tuner, variant, remaining, stopping)
     except Exception as error:  # Tune reading back files it could not write (EOFError, UnpicklingError)
         storage.raise_if_full(tune_path, error)
         raise
@@ -236,22 +251,27 @@ def _grown(earlier: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[di
     return list(earlier) + rows
 
 
-def _tuner(
-    name: str,
-    variant: SearchVariant,
-    options: RunOptions,
-    folder: str,
-    settings: dict[str, Any],
-    searcher: StudySearch,
-    stopping: EarlyStopping,
-    ledger: TrialLedger,
-    num_samples: int,
+@dataclass(frozen=True)
+class TunerParts:
+    """What differs between the Tuners of a run: the search(es) it runs and how."""
+
+    experiment: str
+    run_name: str  # its folder under `<experiment>/tune/`
+    trainable: Any
+    searcher: Any
+    num_samples: int
+    max_concurrent: int | None
+    reuse_workers: bool
+
+
+def make_tuner(
+    parts: TunerParts, options: RunOptions, folder: str, stopping: EarlyStopping, ledger: TrialLedger
 ) -> Any:
-    """The Tune Tuner of one search: the trainable with its resources, the searcher, the scheduler."""
+    """The Tune Tuner of one search (or of searches run together): resources, searcher, scheduler."""
     from ray import tune
 
     # Progress reports during training carry `eval_accuracy`, not the search's metric, which trials
-    # report at their end; Tune's per-result check would reject them. _fit_to_the_end checks instead.
+    # report at their end; Tune's per-result check would reject them. fit_to_the_end checks instead.
     os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
     # Tune's CSV and JSON loggers are named in make_callbacks; its automatic TensorBoard logger
     # imports torch into the driver (tensorboardX does), so it comes only with --callbacks tensorboard.
@@ -262,30 +282,23 @@ def _tuner(
     if not options.verbose:
         os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
     trainable = tune.with_resources(
-        (variant.tune_adapter or ray_trainable)(
-            variant.trial_fn,
-            settings,
-            _objectives(variant),
-            cpus=options.cpus_per_trial,
-            gpus=options.gpus_per_trial,
-        ),
-        {"cpu": options.cpus_per_trial, "gpu": options.gpus_per_trial},
+        parts.trainable, {"cpu": options.cpus_per_trial, "gpu": options.gpus_per_trial}
     )
     return tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
-            search_alg=searcher,
-            num_samples=num_samples,
-            max_concurrent_trials=stopping.concurrency(max_concurrent(options, variant.max_concurrent)),
-            reuse_actors=variant.reuse_workers,
+            search_alg=parts.searcher,
+            num_samples=parts.num_samples,
+            max_concurrent_trials=stopping.concurrency(max_concurrent(options, parts.max_concurrent)),
+            reuse_actors=parts.reuse_workers,
             scheduler=stopping.scheduler,
         ),
         run_config=tune.RunConfig(
-            name=search_name(variant, options),
+            name=parts.run_name,
             storage_path=storage.join(folder, "tune"),
             failure_config=tune.FailureConfig(max_failures=2),
             checkpoint_config=checkpoint_config(stopping),
-            callbacks=[ledger, *make_callbacks(options.callbacks, name)],
+            callbacks=[ledger, *make_callbacks(options.callbacks, parts.experiment)],
             verbose=0,
         ),
     )
@@ -305,7 +318,7 @@ def checkpoint_config(stopping: EarlyStopping) -> Any:
     return tune.CheckpointConfig(num_to_keep=1 if stopping.pause_epochs else None)
 
 
-def _fit_to_the_end(tuner: Any, variant: SearchVariant, expected: int, stopping: EarlyStopping) -> Any:
+def fit_to_the_end(tuner: Any, variant: SearchVariant, expected: int, stopping: EarlyStopping) -> Any:
     """Run the Tuner; raise KeyboardInterrupt if it stopped early (Ctrl-C, SIGTERM) so no table is written.
 
     Trials report the variant's metric only at their end (progress reports carry other keys), so
@@ -341,7 +354,7 @@ def _objectives(variant: SearchVariant) -> list[str]:
     return objective_record(variant)["metric"]
 
 
-def _row_base(
+def row_base(
     name: str, variant: SearchVariant, options: RunOptions, settings: dict[str, Any]
 ) -> dict[str, Any]:
     """The columns every row of one variant shares."""
