@@ -1,8 +1,8 @@
 """Helpers for tests that kill a real `adls run` driver and resume it (tests/search_tests/run_tests/test_resume*.py)."""
 
 import json
-import re
 import os
+import re
 import signal
 import subprocess
 import sys
