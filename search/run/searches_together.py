@@ -29,6 +29,7 @@ from search.run.tuner import (
     objective_record,
     row_base,
     search_name,
+    trial_cpus,
     trial_settings,
 )
 from search.schedulers.early_stopping import early_stopping
@@ -123,12 +124,10 @@ def run_together(
     label = f"{name} ({len(variants)} searches)"
     ledger = TrialLedger(label, variants[0].metric, variants[0].mode, sum(v.num_samples for v in variants))
     stopping = early_stopping("fifo", None, num_trials=total)
-    trainable = ray_group_trainable(
-        searches, objectives, cpus=options.cpus_per_trial, gpus=options.gpus_per_trial
-    )
-    parts = TunerParts(
-        name, GROUP_FOLDER, trainable, group, total, variants[0].max_concurrent, variants[0].reuse_workers
-    )
+    cap = variants[0].max_concurrent
+    cpus = trial_cpus(options, total, cap, stopping)
+    trainable = ray_group_trainable(searches, objectives, cpus=cpus, gpus=options.gpus_per_trial)
+    parts = TunerParts(name, GROUP_FOLDER, trainable, group, total, cap, variants[0].reuse_workers, cpus)
     tuner = make_tuner(parts, options, folder, stopping, ledger)
     try:
         grid = fit_to_the_end(tuner, variants[0], total, stopping)
