@@ -126,30 +126,7 @@ def run_variant(
         before.delete_stopped_snapshots()
         return kept_rows if resumed else list(earlier or [])
     ledger = TrialLedger(label, variant.metric, variant.mode, variant.num_samples)
-    cpus = trial_cpus(options, remaining, variant.max_concurrent, stopping)
-    trainable = (variant.tune_adapter or ray_trainable)(
-        variant.trial_fn,
-        settings,
-        _objectives(variant),
-        cpus=cpus,
-        gpus=options.gpus_per_trial,
-    )
-    tuner = make_tuner(
-        TunerParts(
-            name,
-            run_name,
-            trainable,
-            searcher,
-            remaining,
-            variant.max_concurrent,
-            variant.reuse_workers,
-            cpus,
-        ),
-        options,
-        folder,
-        stopping,
-        ledger,
-    )
+    tuner = _variant_tuner(name, variant, options, folder, settings, searcher, stopping, ledger, remaining)
     try:
         grid = fit_to_the_end(tuner, variant, remaining, stopping)
     except Exception as error:  # Tune reading back files it could not write (EOFError, UnpicklingError)
@@ -257,6 +234,29 @@ def _grown(earlier: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[di
     for row in rows:
         row["trial_index"] += first
     return list(earlier) + rows
+
+
+def _variant_tuner(
+    name: str,
+    variant: SearchVariant,
+    options: RunOptions,
+    folder: str,
+    settings: dict[str, Any],
+    searcher: StudySearch,
+    stopping: EarlyStopping,
+    ledger: TrialLedger,
+    num_samples: int,
+) -> Any:
+    """The Tuner of one search run alone: its own trainable over the variant's trial function."""
+    cpus = trial_cpus(options, num_samples, variant.max_concurrent, stopping)
+    trainable = (variant.tune_adapter or ray_trainable)(
+        variant.trial_fn, settings, _objectives(variant), cpus=cpus, gpus=options.gpus_per_trial
+    )
+    run_name = search_name(variant, options)
+    parts = TunerParts(
+        name, run_name, trainable, searcher, num_samples, variant.max_concurrent, variant.reuse_workers, cpus
+    )
+    return make_tuner(parts, options, folder, stopping, ledger)
 
 
 @dataclass(frozen=True)
