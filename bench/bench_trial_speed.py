@@ -10,8 +10,8 @@ Trials (run directly with `local_context`, no Ray, on the profile's data and tra
 - `base`: the base model's fine-tuning (`base_epochs`, method `full`).
 
 `--baseline DIR` (a source tree, e.g. `git archive <commit> | tar -x -C DIR`) alternates
-processes of the two trees, order swapped every round; each process runs one untimed warm-up
-trial and then `--per-process` timed ones. `--threads 1,2` instead alternates torch threads in
+processes of the two trees, order swapped every round; each process runs `--warmups` untimed
+trials (default 1) and then `--per-process` timed ones. `--threads 1,2` instead alternates torch threads in
 one process (`local_context(cpus=N)`). Prints min and median per side and the ratio, writes
 bench/out/trial_speed_<trial>_<profile>.json.
 
@@ -107,7 +107,8 @@ def worker(args: argparse.Namespace) -> None:
     """Run in a child: one warm-up trial, then the timed ones; prints one JSON line."""
     with tempfile.TemporaryDirectory(prefix="adls-trial-speed-") as work:
         run = trial_runner(args.trial, args.profile, Path(work))
-        run(args.cpus)
+        for _ in range(args.warmups):
+            run(args.cpus)
         results = []
         for _ in range(args.per_process):
             seconds, metrics = run(args.cpus)
@@ -121,6 +122,7 @@ def child(tree: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
     command = [sys.executable, str(Path(__file__).resolve()), "--worker"]
     command += ["--trial", args.trial, "--profile", args.profile]
     command += ["--per-process", str(args.per_process), "--cpus", str(args.cpus)]
+    command += ["--warmups", str(args.warmups)]
     out = subprocess.run(command, env=env, cwd=tree, capture_output=True, text=True, check=True).stdout
     return json.loads(next(line for line in out.splitlines() if line.startswith("RESULT "))[7:])
 
@@ -154,7 +156,8 @@ def compare_threads(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[int, list] = {n: [] for n in counts}
     with tempfile.TemporaryDirectory(prefix="adls-trial-speed-") as work:
         run = trial_runner(args.trial, args.profile, Path(work))
-        run(counts[0])
+        for _ in range(args.warmups):
+            run(counts[0])
         for round_ in range(args.rounds):
             order = counts if round_ % 2 == 0 else list(reversed(counts))
             for n in order:
@@ -173,6 +176,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--per-process", type=int, default=2)
     parser.add_argument("--cpus", type=int, default=1, help="torch threads per trial (with --baseline)")
+    parser.add_argument("--warmups", type=int, default=1, help="untimed trials first, per process")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:

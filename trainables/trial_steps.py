@@ -142,9 +142,10 @@ def progress_sample_size(gap_rows: int) -> int:
     """Test rows per progress evaluation when `gap_rows` training rows separate two progress points.
 
     As many as were trained since the last point, within [PROGRESS_EVAL_MIN_ROWS,
-    PROGRESS_EVAL_ROWS]: a forward pass over a row costs about a third of a training step's, so
-    the evaluations stay within about a third of the training they report on, and runs of a
-    quick profile (thousands of rows between points) keep the full 512.
+    PROGRESS_EVAL_ROWS]. Evaluating a row costs less than training on it (no backward pass, no
+    optimizer step), so each evaluation costs less than the training since the last point, or
+    about one step of it at the floor (a smoke run's points are one step apart); runs of a quick
+    profile (thousands of rows between points) keep the full 512.
     """
     return min(PROGRESS_EVAL_ROWS, max(PROGRESS_EVAL_MIN_ROWS, int(gap_rows)))
 
