@@ -1,6 +1,7 @@
 """Train and evaluate a sequence classifier on tokenized splits: one plain PyTorch loop."""
 
 import copy
+import itertools
 import logging
 import math
 import time
@@ -94,7 +95,7 @@ def train(
     if settings.epochs <= 0:
         return dict(NO_TRAINING)
     per_epoch = num_batches(split, settings.batch_size)
-    total_steps = max(1, math.ceil(per_epoch * settings.epochs))
+    total_steps = run_steps(split, settings)
     points = progress_steps(total_steps, settings) if on_progress else set()
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer, scheduler = _optimizer(params, settings, total_steps)
@@ -288,6 +289,22 @@ def linear_schedule(total_steps: int, settings: TrainSettings) -> Callable[[int]
         return max(0.0, (total_steps - step) / max(1, total_steps - warmup))
 
     return factor
+
+
+def run_steps(split: TokenizedSplit, settings: TrainSettings) -> int:
+    """The optimizer steps of a run of `settings` on `split` (at least one; `epochs` may be fractional)."""
+    return max(1, math.ceil(num_batches(split, settings.batch_size) * settings.epochs))
+
+
+def progress_gap_rows(split: TokenizedSplit, settings: TrainSettings) -> int:
+    """The training rows between two progress points of a run (the shortest gap, the first counted
+    from the run's start); 0 when the run has no progress point (`epochs` <= 0 or too few parts)."""
+    if settings.epochs <= 0:
+        return 0
+    points = sorted(progress_steps(run_steps(split, settings), settings))
+    if not points:
+        return 0
+    return settings.batch_size * min(b - a for a, b in itertools.pairwise([0, *points]))
 
 
 def progress_steps(total_steps: int, settings: TrainSettings) -> set[int]:

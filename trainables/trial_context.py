@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from trainables.train_snapshot import TrainSnapshot
@@ -26,7 +27,9 @@ class TrialContext:
     (Tune's schedulers may stop or pause the trial there), with a training snapshot when the trial
     may be paused; `epochs_trained` counts the epochs of every training run so far and
     `training_runs` the runs started. `resume` is the snapshot a paused trial restarts from (its
-    first training run continues from it, see trial_steps.train_model).
+    first training run continues from it, see trial_steps.train_model). `progress_rows` is the
+    test sample every progress evaluation of the trial scores (drawn by its first training run
+    that reports progress).
     """
 
     device: torch.device
@@ -41,6 +44,7 @@ class TrialContext:
     resume: TrainSnapshot | None = None
     started: float = field(default_factory=time.perf_counter)  # for `trial_seconds`
     last_macro_f1: float | None = None  # of the last full test evaluation (trial_steps.accuracy)
+    progress_rows: np.ndarray | None = None
 
     def report(self, metrics: dict[str, Any], checkpoint_dir: Path | None = None) -> None:
         full = {**metrics, "node": self.node, "device": str(self.device)}

@@ -14,7 +14,7 @@ from trainables.compress import compute_cost, model_cost
 from trainables.data import DataSpec, PreparedData, TokenizedSplit, load_splits, prepare_data
 from trainables.models.checkpoint import save_model
 from trainables.models.recipe import ModelRecipe
-from trainables.train_loop import TrainSettings, evaluate, train
+from trainables.train_loop import TrainSettings, evaluate, progress_gap_rows, train
 from trainables.train_snapshot import save_snapshot
 from trainables.trial_context import TrialContext
 from trainables.trial_keys import PAUSE_EPOCHS, PROGRESS_LOSS, PROGRESS_METRIC, PROGRESS_TIME
@@ -50,9 +50,15 @@ def train_model(model: nn.Module, data: TrialData, config: dict[str, Any], ctx: 
     """Train `model` on the trial's training split, reporting progress on the way; returns the loop's metrics.
 
     Each progress report holds `epoch` (epochs trained in this trial so far, every training run
-    counted), `eval_accuracy` and `eval_loss` (on a fixed sample of the test split, see
+    counted), `eval_accuracy` and `eval_loss` (on a fixed, seeded sample of the test split, see
     `progress_rows`) and `train_loss` (mean since the last report). The returned metrics add
     `progress_seconds`: the time those evaluations took, part of the training loop's time.
+
+    The sample's size follows the training between two progress points (`progress_sample_size`),
+    so that evaluating costs a bounded share of the training it reports on. It is drawn at the
+    trial's first training run that has progress points and kept on `ctx.progress_rows`: every
+    report of the trial, later runs' too, scores the same rows, and a paused trial resumed from its
+    snapshot draws the same sample again (same settings, same seed).
 
     In the trial's first training run, the first report at or past each of `config[PAUSE_EPOCHS]`
     also hands over a training snapshot (its checkpoint), and `ctx.resume` (the snapshot a paused
@@ -61,7 +67,11 @@ def train_model(model: nn.Module, data: TrialData, config: dict[str, Any], ctx: 
     """
     settings = train_settings(config, **overrides)
     offset = ctx.epochs_trained
-    rows = progress_rows(data.test, settings.seed)
+    if ctx.progress_rows is None:
+        gap = progress_gap_rows(data.train, settings)
+        if gap:
+            ctx.progress_rows = progress_rows(data.test, settings.seed, progress_sample_size(gap))
+    rows = ctx.progress_rows
     batch = int(config["train"].get("eval_batch_size", 128))
     first_run = ctx.training_runs == 0
     ctx.training_runs += 1
@@ -120,20 +130,35 @@ def train_model(model: nn.Module, data: TrialData, config: dict[str, Any], ctx: 
     return {**metrics, "progress_seconds": evaluating}
 
 
-# Progress evaluations use this many test rows: ~2 points of accuracy noise, and each about 2% of a
-# quick trial's training time (a full-test evaluation ~6%); trials report it as
+# Progress evaluations use at most this many test rows: ~2 points of accuracy noise, and each about
+# 2% of a quick trial's training time (a full-test evaluation ~6%); trials report the time as
 # `progress_seconds`.
 PROGRESS_EVAL_ROWS = 512
+# ... and at least this many (~6 points of noise), however short the training between two points.
+PROGRESS_EVAL_MIN_ROWS = 64
 
 
-def progress_rows(test: TokenizedSplit, seed: int) -> np.ndarray:
-    """A fixed, seeded sample of test rows (all when the split is small) for progress evaluations.
+def progress_sample_size(gap_rows: int) -> int:
+    """Test rows per progress evaluation when `gap_rows` training rows separate two progress points.
 
-    Drawn at random, not the first rows: a split may be stored sorted by label.
+    As many as were trained since the last point, within [PROGRESS_EVAL_MIN_ROWS,
+    PROGRESS_EVAL_ROWS]. Evaluating a row costs less than training on it (no backward pass, no
+    optimizer step), so each evaluation costs less than the training since the last point, or
+    about one step of it at the floor (a smoke run's points are one step apart); runs of a quick
+    profile (thousands of rows between points) keep the full 512.
     """
-    if len(test) <= PROGRESS_EVAL_ROWS:
+    return min(PROGRESS_EVAL_ROWS, max(PROGRESS_EVAL_MIN_ROWS, int(gap_rows)))
+
+
+def progress_rows(test: TokenizedSplit, seed: int, size: int = PROGRESS_EVAL_ROWS) -> np.ndarray:
+    """A fixed, seeded sample of `size` test rows (all when the split is no larger) for progress evaluations.
+
+    Drawn at random, not the first rows: a split may be stored sorted by label. The same split,
+    seed and size give the same rows.
+    """
+    if len(test) <= size:
         return np.arange(len(test))
-    return np.sort(np.random.default_rng(seed).choice(len(test), PROGRESS_EVAL_ROWS, replace=False))
+    return np.sort(np.random.default_rng(seed).choice(len(test), size, replace=False))
 
 
 def majority_accuracy(data: TrialData) -> float:

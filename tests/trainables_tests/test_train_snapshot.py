@@ -1,5 +1,6 @@
 """A training run paused at a progress point and resumed from its snapshot ends as if never paused."""
 
+import numpy as np
 import torch
 
 from trainables.train_loop import TrainSettings, train
@@ -68,6 +69,10 @@ def test_a_paused_trial_restarted_from_its_snapshot_reports_what_an_unpaused_one
     got = lab2_nas_trial(config, resumed_ctx)
     for key in ("accuracy", "train_loss", "train_steps", "cost_params"):
         assert got[key] == expected[key], key
+    # The resumed trial scores its progress on the sample the paused one drew (a quarter of an
+    # epoch's 512 rows lies between points of a 1-epoch smoke run: 128 of the 256 test rows).
+    assert len(straight.progress_rows) == 128
+    assert np.array_equal(resumed_ctx.progress_rows, straight.progress_rows)
     # The reports before the pause are not made again; no second snapshot is taken.
     assert all(report["epoch"] > snapshots[0][0]["epoch"] for report in resumed_ctx.progress_reports)
     assert not any(folder for report, folder in _reported(resumed_ctx) if report.get("epoch"))

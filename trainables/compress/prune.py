@@ -34,6 +34,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -144,10 +145,10 @@ def prune_model(
     Activations (the Linear's input, on every forward, in training and evaluation):
       - `l1-norm` (MASE's, Tutorial 4): one threshold for the whole input tensor of the call,
         MASE's `torch.quantile(|x|, sparsity)`, and every entry with |x| <= threshold is
-        zeroed. It is found with one `kthvalue` (a selection, cheaper than a sort): the
-        quantile interpolates between the k-th and (k+1)-th smallest |x| with
-        k = floor(sparsity * (numel - 1)) + 1, so "|x| > quantile" keeps exactly the entries
-        above the k-th smallest. Ties: every entry equal to the threshold is zeroed too (MASE's
+        zeroed. It is found with one selection of the k-th smallest |x| (cheaper than a sort;
+        numpy's on the CPU, `kthvalue` elsewhere): the quantile interpolates between the k-th
+        and (k+1)-th smallest |x| with k = floor(sparsity * (numel - 1)) + 1, so
+        "|x| > quantile" keeps exactly the entries above the k-th smallest. Ties: every entry equal to the threshold is zeroed too (MASE's
         `>`), so exact zeros or repeated values can push the zeroed share above `sparsity`.
         Tokens with small activations lose more than others, and the threshold depends on
         what else is in the batch (batch size, padding length), as in MASE.
@@ -280,13 +281,47 @@ class InputPruning:
 
 
 def _prune_below_quantile(x: torch.Tensor, sparsity: float) -> torch.Tensor:
-    """Zero every entry of `x` with |x| <= MASE's `torch.quantile(|x|, sparsity)` (see `prune_model`)."""
+    """Zero every entry of `x` with |x| <= MASE's `torch.quantile(|x|, sparsity)` (see `prune_model`).
+
+    The threshold is the k-th smallest |x|; on the CPU `_kth_smallest_magnitude` finds the same
+    value as `kthvalue`, faster. Where the threshold is finite the zeroing is a multiply by the
+    kept entries (plus 0.0, which turns the -0.0 of a zeroed negative entry into +0.0): the same
+    bits as `masked_fill` and the same gradient values, at a third of its cost on the CPU.
+    """
     if x.numel() == 0:
         return x
     scores = x.detach().abs()
     k = math.floor(sparsity * (scores.numel() - 1)) + 1
-    threshold = scores.reshape(-1).kthvalue(k).values
-    return x.masked_fill(scores <= threshold, 0)
+    if x.device.type != "cpu" or x.dtype.itemsize not in _UNSIGNED_VIEWS or not x.dtype.is_floating_point:
+        return x.masked_fill(scores <= scores.reshape(-1).kthvalue(k).values, 0)
+    threshold = _kth_smallest_magnitude(scores, k)
+    drop = scores <= threshold
+    if not bool(torch.isfinite(threshold)):
+        # An infinite threshold zeroes infinities (inf * 0 is NaN); a NaN one zeroes nothing.
+        return x.masked_fill(drop, 0)
+    return (x * drop.logical_not_()).add_(0.0)
+
+
+# Non-negative IEEE floats order as their bit patterns read as unsigned integers of the same
+# width (NaN above inf), which numpy selects among much faster than torch's float kthvalue:
+# {bytes per value: (torch's signed view, numpy's unsigned and signed types)}.
+_UNSIGNED_VIEWS = {
+    2: (torch.int16, np.uint16, np.int16),
+    4: (torch.int32, np.uint32, np.int32),
+    8: (torch.int64, np.uint64, np.int64),
+}
+
+
+def _kth_smallest_magnitude(scores: torch.Tensor, k: int) -> torch.Tensor:
+    """`scores.reshape(-1).kthvalue(k).values` for non-negative CPU floats, as a 1-element tensor.
+
+    Selects on the bit patterns (np.partition, on a copy), so NaNs rank above everything, as in
+    kthvalue; the value returned is bit for bit the one kthvalue returns, up to a NaN's payload.
+    """
+    torch_signed, unsigned, signed = _UNSIGNED_VIEWS[scores.dtype.itemsize]
+    bits = scores.reshape(-1).view(torch_signed).numpy().view(unsigned)
+    kth = np.partition(bits, k - 1)[k - 1 : k]
+    return torch.from_numpy(kth.view(signed)).view(scores.dtype)
 
 
 def _select_linears(model: nn.Module, layers: Collection[str] | None) -> dict[str, nn.Linear]:
