@@ -31,9 +31,9 @@ from search.run.tuner import (
     search_name,
     trial_cpus,
     trial_settings,
+    variant_search,
 )
 from search.schedulers.early_stopping import early_stopping
-from search.study.database import StudySearch, storage_url, study_name
 from search.study.search_group import SearchGroup
 from trainables.ray_adapter import ray_group_trainable
 from trainables.trial_keys import SEARCH_KEY
@@ -93,23 +93,12 @@ def run_together(
             + (f", unfinished ones moved to {resumed.set_aside}" if resumed.set_aside else ""),
             flush=True,
         )
-    url = storage_url(folder, options.optuna_storage)
     members, searches, bases, remaining = [], {}, {}, []
     for variant, key in zip(variants, keys, strict=True):
         settings = trial_settings(variant, options)
         bases[key] = row_base(name, variant, options, settings)
         searches[key] = (variant.trial_fn, settings)
-        space = _tune_space(variant)
-        searcher = StudySearch(
-            space=space,
-            metric=variant.metric,
-            mode=variant.mode,
-            sampler=variant.sampler,
-            study_name=study_name(name, key, options.optuna_study_prefix),
-            url=url,
-            constraints=variant.constraints,
-            enqueued=() if resumed else variant.enqueued,
-        )
+        searcher, space = variant_search(name, variant, options, folder, fresh=not resumed)
         if resumed:
             prime_study(searcher.study, done[key], variant.sampler, space, objectives, variant.constraints)
         left = max(0, variant.num_samples - len(done[key]))
@@ -145,12 +134,6 @@ def run_together(
         new = result_rows(by_key[key], ledger.launch_index, bases[key], configs=ledger.configs)
         rows.append(_numbered(kept[key], new))
     return rows
-
-
-def _tune_space(variant: SearchVariant) -> Any:
-    from ray.tune.search.optuna import OptunaSearch
-
-    return variant.space if callable(variant.space) else OptunaSearch.convert_search_space(variant.space)
 
 
 def _kept_rows(done: list[FinishedTrial], base: dict[str, Any]) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ stopped early (Ctrl-C, SIGTERM), so the caller writes no table. Ray must be star
 """
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -80,7 +81,6 @@ def run_variant(
     budget: those trials are kept, told to the sampler (the same study goes on), and only the
     rest run; the returned rows are the earlier ones followed by the new ones.
     """
-    from ray.tune.search.optuna import OptunaSearch
 
     run_name = search_name(variant, options)
     label = f"{name}/{variant.name}" + (f"#{variant.repeat}" if options.repeats > 1 else "")
@@ -99,21 +99,8 @@ def run_variant(
         settings[PAUSE_EPOCHS] = stopping.pause_epochs
     base = row_base(name, variant, options, settings)
     kept_rows = before.rows(base, stopping.rungs)
-    # Tune spaces are converted here (not passed as param_space) so define-by-run functions and
-    # dict spaces take one path; OptunaSearch warns about unconverted spaces otherwise.
-    space = variant.space if callable(variant.space) else OptunaSearch.convert_search_space(variant.space)
-    # The study in its database (search/study/database.py); a resumed search reopens it.
-    searcher = StudySearch(
-        space=space,
-        metric=variant.metric,
-        mode=variant.mode,
-        sampler=variant.sampler,
-        study_name=study_name(name, run_name, options.optuna_study_prefix),
-        url=storage_url(folder, options.optuna_storage),
-        constraints=variant.constraints,
-        enqueued=() if resumed or earlier else variant.enqueued,
-        carried=before.halving.carried if before.halving else (),
-    )
+    carried = before.halving.carried if before.halving else ()
+    searcher, space = variant_search(name, variant, options, folder, not (resumed or earlier), carried)
     if resumed or earlier:
         objectives = _objectives(variant)
         prime_study(
@@ -142,6 +129,37 @@ def run_variant(
     if earlier is not None:
         return _grown(earlier, rows)
     return kept_rows + resumed.renumber(rows, kept_rows) if resumed else rows
+
+
+def variant_search(
+    name: str,
+    variant: SearchVariant,
+    options: RunOptions,
+    folder: str,
+    fresh: bool,
+    carried: Sequence[tuple[dict[str, Any], dict[str, Any]]] = (),
+) -> tuple[StudySearch, Any]:
+    """The searcher of one search, over its study in the experiment's database, and its Optuna space.
+
+    A resumed or growing search (`fresh` False) reopens its study and enqueues nothing again.
+    """
+    from ray.tune.search.optuna import OptunaSearch
+
+    # Tune spaces are converted here (not passed as param_space) so define-by-run functions and
+    # dict spaces take one path; OptunaSearch warns about unconverted spaces otherwise.
+    space = variant.space if callable(variant.space) else OptunaSearch.convert_search_space(variant.space)
+    searcher = StudySearch(
+        space=space,
+        metric=variant.metric,
+        mode=variant.mode,
+        sampler=variant.sampler,
+        study_name=study_name(name, search_name(variant, options), options.optuna_study_prefix),
+        url=storage_url(folder, options.optuna_storage),
+        constraints=variant.constraints,
+        enqueued=variant.enqueued if fresh else (),
+        carried=carried,
+    )
+    return searcher, space
 
 
 @dataclass
