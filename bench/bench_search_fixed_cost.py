@@ -58,14 +58,10 @@ def probe_imports(config: dict[str, Any], ctx: Any) -> dict[str, Any]:
 
 def run_side(tuners: int, storage: Path) -> list[dict[str, float]]:
     """In this process: start Ray once, run `tuners` one-trial searches; each one's timings."""
-    from ray import tune
 
-    from search.experiments.experiment import SearchVariant
     from search.options import RunOptions
     from search.ray_session.connect import start_ray
     from search.run.tuner import run_variant
-    from search.study.samplers import TuneGridSampler
-    from trainables.trial_ref import TrialRef
 
     options = RunOptions(profile_name="smoke", dataset="synthetic", storage=str(storage))
     started = time.time()
@@ -73,15 +69,7 @@ def run_side(tuners: int, storage: Path) -> list[dict[str, float]]:
     ray_start = time.time() - started
     found = []
     for index in range(tuners):
-        variant = SearchVariant(
-            name=f"probe{index}",
-            space={"x": tune.choice([index])},
-            sampler=TuneGridSampler({"x": [index]}, seed=0),
-            num_samples=1,
-            metric="score",
-            mode="max",
-            trial_fn=TrialRef("bench.bench_search_fixed_cost", "probe_imports"),
-        )
+        variant = _probe_variant(index)
         before = time.time()
         rows = run_variant("probe", variant, options, str(storage / f"probe{index}"))
         after = time.time()
@@ -98,6 +86,60 @@ def run_side(tuners: int, storage: Path) -> list[dict[str, float]]:
     return found
 
 
+def run_side_together(tuners: int, storage: Path) -> list[dict[str, float]]:
+    """In this process: start Ray once, run `tuners` one-trial searches as one experiment's searches
+    sharing a Tuner (search/run/searches_together.py), one trial at a time; each search's timings.
+
+    A later search's fixed cost is the gap from the previous search's report to its own trial's
+    entry (the shared Tuner's teardown comes once, after the last search, and is counted there).
+    """
+    from search.options import RunOptions
+    from search.ray_session.connect import start_ray
+    from search.run.searches_together import run_together
+
+    options = RunOptions(profile_name="smoke", dataset="synthetic", storage=str(storage), max_concurrent=1)
+    started = time.time()
+    start_ray(options)
+    ray_start = time.time() - started
+    variants = [_probe_variant(index) for index in range(tuners)]
+    before = time.time()
+    searched = run_together("probe", variants, options, str(storage / "probe"))
+    after = time.time()
+    rows = sorted((rows[0] for rows in searched), key=lambda row: row["entered"])
+    found = []
+    for index, row in enumerate(rows):
+        start = before if index == 0 else rows[index - 1]["reported"]
+        teardown = after - row["reported"] if index == len(rows) - 1 else 0.0
+        found.append(
+            {
+                "to_first_trial_s": row["entered"] - start,
+                "teardown_s": teardown,
+                "fixed_s": row["entered"] - start + teardown,
+                "search_s": row["reported"] - start + teardown,
+            }
+        )
+    found[0]["ray_start_s"] = ray_start
+    return found
+
+
+def _probe_variant(index: int) -> Any:
+    from ray import tune
+
+    from search.experiments.experiment import SearchVariant
+    from search.study.samplers import TuneGridSampler
+    from trainables.trial_ref import TrialRef
+
+    return SearchVariant(
+        name=f"probe{index}",
+        space={"x": tune.choice([index])},
+        sampler=TuneGridSampler({"x": [index]}, seed=0),
+        num_samples=1,
+        metric="score",
+        mode="max",
+        trial_fn=TrialRef("bench.bench_search_fixed_cost", "probe_imports"),
+    )
+
+
 def side(name: str, tuners: int, baseline: Path | None) -> dict[str, Any]:
     """Run one side in a fresh process; its per-search timings."""
     code = ROOT if name != "baseline" else baseline
@@ -110,7 +152,15 @@ def side(name: str, tuners: int, baseline: Path | None) -> dict[str, Any]:
         script = ROOT / "bench" / "bench_search_fixed_cost.py"
         if code != ROOT:
             (Path(code) / "bench" / script.name).write_bytes(script.read_bytes())
-        command = [sys.executable, str(Path(code) / "bench" / script.name), "--side", str(tuners), storage]
+        mode = "together" if name == "together" else "tuners"
+        command = [
+            sys.executable,
+            str(Path(code) / "bench" / script.name),
+            "--side",
+            str(tuners),
+            storage,
+            mode,
+        ]
         done = subprocess.run(command, env=env, cwd=code, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{name} side failed:\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
@@ -135,11 +185,12 @@ def main() -> None:
     parser.add_argument("--labs", default="", help="comma list of labs to time from an empty folder")
     parser.add_argument("--lab-repeats", type=int, default=2)
     parser.add_argument("--skip-tuners", action="store_true", help="only the labs")
-    parser.add_argument("--side", nargs=2, help=argparse.SUPPRESS)
+    parser.add_argument("--side", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.side:
         tuners, storage = int(args.side[0]), Path(args.side[1])
-        print(json.dumps(run_side(tuners, storage)), flush=True)
+        together = args.side[2:] == ["together"]
+        print(json.dumps((run_side_together if together else run_side)(tuners, storage)), flush=True)
         return
     report: dict[str, Any] = {"machine_load_at_start": os.getloadavg(), "cpus": os.cpu_count()}
     if args.labs:
@@ -190,7 +241,7 @@ def lab_pairs(labs: list[str], repeats: int, baseline: Path) -> dict[str, Any]:
 
 def tuner_sides(args: argparse.Namespace) -> dict[str, Any]:
     """The per-search fixed cost of each side, and the cold import, alternating per repeat."""
-    names = ["warm", "actor"] + (["baseline"] if args.baseline else [])
+    names = ["together", "warm", "actor"] + (["baseline"] if args.baseline else [])
     samples: dict[str, list[list[dict[str, float]]]] = {name: [] for name in names}
     imports: list[float] = []
     for repeat in range(args.repeats):

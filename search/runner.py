@@ -30,6 +30,7 @@ from search.run.checkpoints import delete_checkpoints, drop_checkpoints
 from search.run.lock import ExperimentLock
 from search.run.quiet import quiet_driver
 from search.run.results_table import mark_pareto_front, write_table
+from search.run.searches_together import group_path, run_together, share_a_tuner
 from search.run.tuner import can_resume, objective_record, run_variant, search_name
 from search.run_plan import RUN_FILE, RunPlan, read_run_file
 from search.study.constraints import mark_feasible
@@ -169,16 +170,24 @@ def run_experiment(name: str, plan: RunPlan, grow: pd.DataFrame | None = None) -
     variants = get_experiment(name).variants(options, inputs)
     folder = plan.folder(name)
     studies = storage_url(folder, options.optuna_storage)
+    together = share_a_tuner(variants, options, folder, growing=grow is not None)
+    resumable = together and storage.exists(group_path(folder))
     for variant in variants:
         # A new search must not append to an earlier run's study (refused before Ray starts).
-        if grow is None and not can_resume(folder, variant, options):
+        if grow is None and not resumable and not can_resume(folder, variant, options):
             check_fresh(studies, study_name(name, search_name(variant, options), options.optuna_study_prefix))
     start_ray(options)
     started = time.time()
     rows: list[dict[str, Any]] = []
-    for variant in variants:
-        earlier = None if grow is None else _search_rows(grow, variant)
-        variant_rows = run_variant(name, variant, options, folder, earlier)
+    if together:
+        # One Tuner (one set of trial workers) for every search of the experiment.
+        searched = run_together(name, variants, options, folder)
+    else:
+        searched = [
+            run_variant(name, variant, options, folder, None if grow is None else _search_rows(grow, variant))
+            for variant in variants
+        ]
+    for variant, variant_rows in zip(variants, searched, strict=True):
         if variant.constraints:
             mark_feasible(variant_rows, variant.constraints)
         if not isinstance(variant.metric, str):

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -22,7 +23,8 @@ def finished_trials(tune_dir: Path) -> dict[str, float]:
             seconds = json.loads(record.read_text())["seconds"]
         except (ValueError, KeyError):
             continue  # being written
-        done[record.parent.parent.name.split("_")[3]] = seconds  # <a>_<b>_trial_<id>_...
+        # Tune's folder name: <trainable>_<8 hex id>_<launch counter>_<params>_<date>
+        done[re.search(r"_([0-9a-f]{8})_\d+_", record.parent.parent.name).group(1)] = seconds
     return done
 
 

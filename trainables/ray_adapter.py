@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from trainables.ray_warm_worker import run_in_warm_worker
-from trainables.trial_keys import CARRIED_TRIAL
+from trainables.trial_keys import CARRIED_TRIAL, SEARCH_KEY
 
 if TYPE_CHECKING:
     from trainables.trial_context import TrialContext
@@ -50,6 +50,39 @@ def ray_trainable(
     its actor, which holds the GPU Tune assigned.
     """
 
+    trainable = _trainable(lambda params: (trial_fn, settings), cpus, gpus, objectives)
+    trainable.__name__ = trial_fn.__name__
+    return trainable
+
+
+def ray_group_trainable(
+    searches: dict[str, tuple[TrialFunction, dict[str, Any]]],
+    objectives: Sequence[str] = (),
+    cpus: int = 1,
+    gpus: float = 0.0,
+) -> Callable[[dict[str, Any]], None]:
+    """One Tune trainable for several searches that share a Tuner: `searches[key] = (trial_fn, settings)`.
+
+    A trial's params carry SEARCH_KEY, the key of its search; that search's trial function runs
+    with its settings merged under the other params, exactly as `ray_trainable` runs it. The key
+    stays in the params recorded beside the trial's result (resume splits trials by it).
+    """
+
+    def pick(params: dict[str, Any]) -> tuple[TrialFunction, dict[str, Any]]:
+        return searches[params[SEARCH_KEY]]
+
+    trainable = _trainable(pick, cpus, gpus, objectives)
+    trainable.__name__ = "searches"
+    return trainable
+
+
+def _trainable(
+    pick: Callable[[dict[str, Any]], tuple[TrialFunction, dict[str, Any]]],
+    cpus: int,
+    gpus: float,
+    objectives: Sequence[str],
+) -> Callable[[dict[str, Any]], None]:
+    """The Tune function trainable: `pick(params)` gives the trial function and the settings to run."""
     # Decided where the search is planned (the driver's environment), not in each actor.
     warm = warm_workers()
 
@@ -57,12 +90,13 @@ def ray_trainable(
         import ray
         from ray import tune
 
+        params = dict(params)
+        carried = params.pop(CARRIED_TRIAL, None)
+        trial_fn, settings = pick(params)
+        config = {**settings, **{k: v for k, v in params.items() if k != SEARCH_KEY}}
         level = logging.INFO if settings.get("verbose") else logging.WARNING
         for name in CHECKPOINT_LOGGERS:
             logging.getLogger(name).setLevel(level)
-        params = dict(params)
-        carried = params.pop(CARRIED_TRIAL, None)
-        config = {**settings, **params}
 
         def reporter(metrics: dict[str, Any], checkpoint_dir: Path | None) -> None:
             checkpoint = None
@@ -100,7 +134,6 @@ def ray_trainable(
                 for metrics, checkpoint_dir in reports:
                     reporter(metrics, Path(checkpoint_dir) if checkpoint_dir else None)
 
-    trainable.__name__ = trial_fn.__name__
     return trainable
 
 

@@ -34,3 +34,8 @@ PRECISIONS = ("fp32", "bf16")
 CARRIED_TRIAL = "adls_carried_trial"
 # The results-table column naming the trial a carried trial continues.
 CARRIED_FROM = "carried_from_trial"
+# The config key naming which search (variant) a trial belongs to when an experiment's searches
+# share one Tuner (search/run/searches_together.py): the Ray adapter picks that search's trial
+# function and settings by it; it is recorded with the params (resume splits trials by it) but is
+# not a param of the trial function nor a column of the results table.
+SEARCH_KEY = "adls_search"

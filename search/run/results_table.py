@@ -12,7 +12,7 @@ from analysis.curves import pareto_optimal
 from analysis.results import FAILED, FEASIBLE_COLUMN, FINISHED, STOPPED, TABLE_FILE
 from search import storage
 from search.schedulers.early_stopping import rung_reached
-from trainables.trial_keys import CARRIED_FROM, CARRIED_TRIAL, PROGRESS_TIME, TRIAL_ERROR_KEY
+from trainables.trial_keys import CARRIED_FROM, CARRIED_TRIAL, PROGRESS_TIME, SEARCH_KEY, TRIAL_ERROR_KEY
 
 # Tune's bookkeeping keys that are not metrics of ours.
 TUNE_KEYS = {
@@ -62,6 +62,7 @@ def result_rows(
         row["trial_id"] = trial_id
         config = dict(result.config or (configs or {}).get(trial_id) or {})
         carried = config.pop(CARRIED_TRIAL, None)  # not a param: which trial it continues
+        config.pop(SEARCH_KEY, None)  # not a param: the search of a shared Tuner it belongs to
         if isinstance(carried, dict):
             row[CARRIED_FROM] = carried.get("trial_id")
         for key, value in config.items():

@@ -29,7 +29,7 @@ from search.study.constraints import Constraint, constraint_values
 from search.study.database import TUNE_TRIAL_ID
 from search.study.samplers import TuneGridSampler
 from trainables.models.saved_files import check_saved_model, holds_model_files
-from trainables.trial_keys import RESULT_FILE
+from trainables.trial_keys import RESULT_FILE, SEARCH_KEY
 
 log = logging.getLogger(__name__)
 # Tune names a trial folder `<trainable>_<8 hex id>_<launch counter>_<params>_<date>`.
@@ -62,9 +62,10 @@ class InterruptedSearch:
         rows = []
         for trial in self.finished:
             row: dict[str, Any] = {**base, "trial_index": trial.index, "trial_id": trial.trial_id}
-            row.update(trial.params)
+            params = {k: v for k, v in trial.params.items() if k != SEARCH_KEY}
+            row.update(params)
             # The sampled parameters by name, as results_table.result_rows writes them (analysis.best).
-            row["params"] = json.dumps(trial.params, default=str)
+            row["params"] = json.dumps(params, default=str)
             row.update(
                 (k, v)
                 for k, v in trial.metrics.items()

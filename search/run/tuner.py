@@ -97,7 +97,7 @@ def run_variant(
     settings = trial_settings(variant, options)
     if stopping.pause_epochs:
         settings[PAUSE_EPOCHS] = stopping.pause_epochs
-    base = _row_base(name, variant, options, settings)
+    base = row_base(name, variant, options, settings)
     kept_rows = before.rows(base, stopping.rungs)
     # Tune spaces are converted here (not passed as param_space) so define-by-run functions and
     # dict spaces take one path; OptunaSearch warns about unconverted spaces otherwise.
@@ -126,9 +126,9 @@ def run_variant(
         before.delete_stopped_snapshots()
         return kept_rows if resumed else list(earlier or [])
     ledger = TrialLedger(label, variant.metric, variant.mode, variant.num_samples)
-    tuner = _tuner(name, variant, options, folder, settings, searcher, stopping, ledger, remaining)
+    tuner = _variant_tuner(name, variant, options, folder, settings, searcher, stopping, ledger, remaining)
     try:
-        grid = _fit_to_the_end(tuner, variant, remaining, stopping)
+        grid = fit_to_the_end(tuner, variant, remaining, stopping)
     except Exception as error:  # Tune reading back files it could not write (EOFError, UnpicklingError)
         storage.raise_if_full(tune_path, error)
         raise
@@ -236,7 +236,7 @@ def _grown(earlier: list[dict[str, Any]], rows: list[dict[str, Any]]) -> list[di
     return list(earlier) + rows
 
 
-def _tuner(
+def _variant_tuner(
     name: str,
     variant: SearchVariant,
     options: RunOptions,
@@ -247,11 +247,40 @@ def _tuner(
     ledger: TrialLedger,
     num_samples: int,
 ) -> Any:
-    """The Tune Tuner of one search: the trainable with its resources, the searcher, the scheduler."""
+    """The Tuner of one search run alone: its own trainable over the variant's trial function."""
+    cpus = trial_cpus(options, num_samples, variant.max_concurrent, stopping)
+    trainable = (variant.tune_adapter or ray_trainable)(
+        variant.trial_fn, settings, _objectives(variant), cpus=cpus, gpus=options.gpus_per_trial
+    )
+    run_name = search_name(variant, options)
+    parts = TunerParts(
+        name, run_name, trainable, searcher, num_samples, variant.max_concurrent, variant.reuse_workers, cpus
+    )
+    return make_tuner(parts, options, folder, stopping, ledger)
+
+
+@dataclass(frozen=True)
+class TunerParts:
+    """What differs between the Tuners of a run: the search(es) it runs and how."""
+
+    experiment: str
+    run_name: str  # its folder under `<experiment>/tune/`
+    trainable: Any
+    searcher: Any
+    num_samples: int
+    max_concurrent: int | None
+    reuse_workers: bool
+    cpus: int  # per trial (trial_cpus)
+
+
+def make_tuner(
+    parts: TunerParts, options: RunOptions, folder: str, stopping: EarlyStopping, ledger: TrialLedger
+) -> Any:
+    """The Tune Tuner of one search (or of searches run together): resources, searcher, scheduler."""
     from ray import tune
 
     # Progress reports during training carry `eval_accuracy`, not the search's metric, which trials
-    # report at their end; Tune's per-result check would reject them. _fit_to_the_end checks instead.
+    # report at their end; Tune's per-result check would reject them. fit_to_the_end checks instead.
     os.environ["TUNE_DISABLE_STRICT_METRIC_CHECKING"] = "1"
     # Tune's CSV and JSON loggers are named in make_callbacks; its automatic TensorBoard logger
     # imports torch into the driver (tensorboardX does), so it comes only with --callbacks tensorboard.
@@ -261,31 +290,22 @@ def _tuner(
     # matter, a snapshot that is slow, keeps its own warning (TUNE_WARN_SLOW_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S).
     if not options.verbose:
         os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-    trainable = tune.with_resources(
-        (variant.tune_adapter or ray_trainable)(
-            variant.trial_fn,
-            settings,
-            _objectives(variant),
-            cpus=options.cpus_per_trial,
-            gpus=options.gpus_per_trial,
-        ),
-        {"cpu": options.cpus_per_trial, "gpu": options.gpus_per_trial},
-    )
+    trainable = tune.with_resources(parts.trainable, {"cpu": parts.cpus, "gpu": options.gpus_per_trial})
     return tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
-            search_alg=searcher,
-            num_samples=num_samples,
-            max_concurrent_trials=stopping.concurrency(max_concurrent(options, variant.max_concurrent)),
-            reuse_actors=variant.reuse_workers,
+            search_alg=parts.searcher,
+            num_samples=parts.num_samples,
+            max_concurrent_trials=stopping.concurrency(max_concurrent(options, parts.max_concurrent)),
+            reuse_actors=parts.reuse_workers,
             scheduler=stopping.scheduler,
         ),
         run_config=tune.RunConfig(
-            name=search_name(variant, options),
+            name=parts.run_name,
             storage_path=storage.join(folder, "tune"),
             failure_config=tune.FailureConfig(max_failures=2),
             checkpoint_config=checkpoint_config(stopping),
-            callbacks=[ledger, *make_callbacks(options.callbacks, name)],
+            callbacks=[ledger, *make_callbacks(options.callbacks, parts.experiment)],
             verbose=0,
         ),
     )
@@ -305,7 +325,7 @@ def checkpoint_config(stopping: EarlyStopping) -> Any:
     return tune.CheckpointConfig(num_to_keep=1 if stopping.pause_epochs else None)
 
 
-def _fit_to_the_end(tuner: Any, variant: SearchVariant, expected: int, stopping: EarlyStopping) -> Any:
+def fit_to_the_end(tuner: Any, variant: SearchVariant, expected: int, stopping: EarlyStopping) -> Any:
     """Run the Tuner; raise KeyboardInterrupt if it stopped early (Ctrl-C, SIGTERM) so no table is written.
 
     Trials report the variant's metric only at their end (progress reports carry other keys), so
@@ -341,7 +361,7 @@ def _objectives(variant: SearchVariant) -> list[str]:
     return objective_record(variant)["metric"]
 
 
-def _row_base(
+def row_base(
     name: str, variant: SearchVariant, options: RunOptions, settings: dict[str, Any]
 ) -> dict[str, Any]:
     """The columns every row of one variant shares."""
@@ -360,6 +380,29 @@ def _row_base(
         "optuna_study": study_name(name, search_name(variant, options), options.optuna_study_prefix),
         **variant.sampler_settings,
     }
+
+
+def trial_cpus(options: RunOptions, num_trials: int, cap: int | None, stopping: EarlyStopping) -> int:
+    """CPUs (torch threads) per trial of a search: --cpus-per-trial, or more where it leaves CPUs idle.
+
+    On the Ray a run starts on this machine, a CPU search that runs fewer trials at once than the
+    CPUs allow (a lone `base` trial, a search capped at one trial at a time, a search of fewer
+    trials than cores) splits every CPU among the trials it runs at once, instead of leaving cores
+    idle. A joined cluster is shared and keeps --cpus-per-trial; so do GPU trials and searches
+    whose trials pause (`sha`: a paused trial's CPUs go to the next one).
+    """
+    cpus = options.cpus_per_trial
+    if options.gpus_per_trial > 0 or stopping.pause_epochs or num_trials <= 0 or _joined(options):
+        return cpus
+    import ray
+
+    total = int(ray.cluster_resources().get("CPU", cpus))
+    at_once = max(1, min(num_trials, stopping.concurrency(max_concurrent(options, cap))))
+    return max(cpus, total // at_once)
+
+
+def _joined(options: RunOptions) -> bool:
+    return bool(options.address or os.environ.get("RAY_ADDRESS"))
 
 
 def max_concurrent(options: RunOptions, cap: int | None = None) -> int:

@@ -21,7 +21,8 @@ from search.runner import run
 from search.study.database import TUNE_TRIAL_ID, check_fresh, open_storage, storage_url
 
 # A progress line of the grid search with at least one trial completed by Tune.
-GRID_TRIAL_DONE = re.compile(rb"^\[lab2-nas/grid\] [1-9]\d*/\d+ finished \([1-9]")
+# The searches share one Tuner (search/run/searches_together.py), which fills the grid search first.
+GRID_TRIAL_DONE = re.compile(rb"^\[lab2-nas \(3 searches\)\] [1-9]\d*/\d+ finished \([1-9]")
 NAS_PARAMS = ("num_hidden_layers", "num_attention_heads", "hidden_size", "intermediate_size")
 
 
