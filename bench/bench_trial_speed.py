@@ -9,7 +9,7 @@ Trials (run directly with `local_context`, no Ray, on the profile's data and tra
   for the profile's `lab3_epochs`, evaluated before and after;
 - `base`: the base model's fine-tuning (`base_epochs`, method `full`).
 
-`--baseline DIR` (a source tree, e.g. `git archive <commit> | tar -x -C DIR`) alternates
+`--epochs E` shortens (or lengthens) the trial's training. `--baseline DIR` (a source tree, e.g. `git archive <commit> | tar -x -C DIR`) alternates
 processes of the two trees, order swapped every round; each process runs `--warmups` untimed
 trials (default 1) and then `--per-process` timed ones. `--threads 1,2` instead alternates torch threads in
 one process (`local_context(cpus=N)`). Prints min and median per side and the ratio, writes
@@ -37,8 +37,13 @@ HERE = Path(__file__).resolve().parent
 TRIALS = ("lab1-prune", "lab3", "base")
 
 
-def trial_runner(trial: str, profile_name: str, work: Path):
-    """A function(cpus) that runs one trial and returns (seconds, metrics); setup is done here, once."""
+def trial_runner(trial: str, profile_name: str, work: Path, epochs: float | None = None):
+    """A function(cpus) that runs one trial and returns (seconds, metrics); setup is done here, once.
+
+    `epochs` replaces the profile's training length of that trial (a shortened trial).
+    """
+    from dataclasses import replace
+
     import torch
 
     from search.options import RunOptions
@@ -50,6 +55,8 @@ def trial_runner(trial: str, profile_name: str, work: Path):
 
     options = RunOptions(profile_name=profile_name)
     profile = options.profile
+    if epochs is not None:
+        profile = replace(profile, prune_epochs=epochs, lab3_epochs=epochs, base_epochs=epochs)
     config: dict[str, Any] = {"data": options.data_settings(), "train": options.train_settings(), "seed": 0}
     data = open_data(config)
     recipe = ModelRecipe(vocab_size=data.prepared.vocab_size, num_labels=data.prepared.num_labels, seed=0)
@@ -106,7 +113,7 @@ def trial_runner(trial: str, profile_name: str, work: Path):
 def worker(args: argparse.Namespace) -> None:
     """Run in a child: one warm-up trial, then the timed ones; prints one JSON line."""
     with tempfile.TemporaryDirectory(prefix="adls-trial-speed-") as work:
-        run = trial_runner(args.trial, args.profile, Path(work))
+        run = trial_runner(args.trial, args.profile, Path(work), args.epochs)
         for _ in range(args.warmups):
             run(args.cpus)
         results = []
@@ -123,6 +130,7 @@ def child(tree: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
     command += ["--trial", args.trial, "--profile", args.profile]
     command += ["--per-process", str(args.per_process), "--cpus", str(args.cpus)]
     command += ["--warmups", str(args.warmups)]
+    command += ["--epochs", str(args.epochs)] if args.epochs is not None else []
     out = subprocess.run(command, env=env, cwd=tree, capture_output=True, text=True, check=True).stdout
     return json.loads(next(line for line in out.splitlines() if line.startswith("RESULT "))[7:])
 
@@ -155,7 +163,7 @@ def compare_threads(args: argparse.Namespace) -> dict[str, Any]:
     counts = [int(n) for n in args.threads.split(",")]
     results: dict[int, list] = {n: [] for n in counts}
     with tempfile.TemporaryDirectory(prefix="adls-trial-speed-") as work:
-        run = trial_runner(args.trial, args.profile, Path(work))
+        run = trial_runner(args.trial, args.profile, Path(work), args.epochs)
         for _ in range(args.warmups):
             run(counts[0])
         for round_ in range(args.rounds):
@@ -176,6 +184,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--per-process", type=int, default=2)
     parser.add_argument("--cpus", type=int, default=1, help="torch threads per trial (with --baseline)")
+    parser.add_argument("--epochs", type=float, help="the trial's training length instead of the profile's")
     parser.add_argument("--warmups", type=int, default=1, help="untimed trials first, per process")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()

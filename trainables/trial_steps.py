@@ -67,11 +67,7 @@ def train_model(model: nn.Module, data: TrialData, config: dict[str, Any], ctx: 
     """
     settings = train_settings(config, **overrides)
     offset = ctx.epochs_trained
-    if ctx.progress_rows is None:
-        gap = progress_gap_rows(data.train, settings)
-        if gap:
-            ctx.progress_rows = progress_rows(data.test, settings.seed, progress_sample_size(gap))
-    rows = ctx.progress_rows
+    rows = trial_progress_rows(ctx, data, settings)
     batch = int(config["train"].get("eval_batch_size", 128))
     first_run = ctx.training_runs == 0
     ctx.training_runs += 1
@@ -148,6 +144,19 @@ def progress_sample_size(gap_rows: int) -> int:
     profile (thousands of rows between points) keep the full 512.
     """
     return min(PROGRESS_EVAL_ROWS, max(PROGRESS_EVAL_MIN_ROWS, int(gap_rows)))
+
+
+def trial_progress_rows(ctx: TrialContext, data: TrialData, settings: TrainSettings) -> np.ndarray | None:
+    """The test rows every progress evaluation of the trial scores (None while it has reported none).
+
+    Drawn (`progress_rows`, sized by `progress_sample_size`) at the trial's first training run of
+    `settings` that has progress points, then kept on `ctx.progress_rows`.
+    """
+    if ctx.progress_rows is None:
+        gap = progress_gap_rows(data.train, settings)
+        if gap:
+            ctx.progress_rows = progress_rows(data.test, settings.seed, progress_sample_size(gap))
+    return ctx.progress_rows
 
 
 def progress_rows(test: TokenizedSplit, seed: int, size: int = PROGRESS_EVAL_ROWS) -> np.ndarray:
