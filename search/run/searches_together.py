@@ -29,7 +29,6 @@ from search.run.tuner import (
     objective_record,
     row_base,
     search_name,
-    trial_cpus,
     trial_settings,
     variant_search,
 )
@@ -114,7 +113,7 @@ def run_together(
     ledger = TrialLedger(label, variants[0].metric, variants[0].mode, sum(v.num_samples for v in variants))
     stopping = early_stopping("fifo", None, num_trials=total)
     cap = variants[0].max_concurrent
-    cpus = trial_cpus(options, total, cap, stopping)
+    cpus = options.cpus_per_trial
     trainable = ray_group_trainable(searches, objectives, cpus=cpus, gpus=options.gpus_per_trial)
     parts = TunerParts(name, GROUP_FOLDER, trainable, group, total, cap, variants[0].reuse_workers, cpus)
     tuner = make_tuner(parts, options, folder, stopping, ledger)

@@ -266,7 +266,7 @@ def _variant_tuner(
     num_samples: int,
 ) -> Any:
     """The Tuner of one search run alone: its own trainable over the variant's trial function."""
-    cpus = trial_cpus(options, num_samples, variant.max_concurrent, stopping)
+    cpus = options.cpus_per_trial
     trainable = (variant.tune_adapter or ray_trainable)(
         variant.trial_fn, settings, _objectives(variant), cpus=cpus, gpus=options.gpus_per_trial
     )
@@ -288,7 +288,7 @@ class TunerParts:
     num_samples: int
     max_concurrent: int | None
     reuse_workers: bool
-    cpus: int  # per trial (trial_cpus)
+    cpus: int  # torch threads (and Tune CPUs) per trial
 
 
 def make_tuner(
@@ -398,29 +398,6 @@ def row_base(
         "optuna_study": study_name(name, search_name(variant, options), options.optuna_study_prefix),
         **variant.sampler_settings,
     }
-
-
-def trial_cpus(options: RunOptions, num_trials: int, cap: int | None, stopping: EarlyStopping) -> int:
-    """CPUs (torch threads) per trial of a search: --cpus-per-trial, or more where it leaves CPUs idle.
-
-    On the Ray a run starts on this machine, a CPU search that runs fewer trials at once than the
-    CPUs allow (a lone `base` trial, a search capped at one trial at a time, a search of fewer
-    trials than cores) splits every CPU among the trials it runs at once, instead of leaving cores
-    idle. A joined cluster is shared and keeps --cpus-per-trial; so do GPU trials and searches
-    whose trials pause (`sha`: a paused trial's CPUs go to the next one).
-    """
-    cpus = options.cpus_per_trial
-    if options.gpus_per_trial > 0 or stopping.pause_epochs or num_trials <= 0 or _joined(options):
-        return cpus
-    import ray
-
-    total = int(ray.cluster_resources().get("CPU", cpus))
-    at_once = max(1, min(num_trials, stopping.concurrency(max_concurrent(options, cap))))
-    return max(cpus, total // at_once)
-
-
-def _joined(options: RunOptions) -> bool:
-    return bool(options.address or os.environ.get("RAY_ADDRESS"))
 
 
 def max_concurrent(options: RunOptions, cap: int | None = None) -> int:
