@@ -6,7 +6,9 @@ imports what every real trial imports (torch, transformers, the trial steps, the
 reports at once with a small checkpoint. Per search: `to_first_trial_s` (run_variant called ->
 the probe's body entered), `teardown_s` (the probe's report -> run_variant returned) and their
 sum, the search's fixed cost. The first search pays Ray's and the workers' start; "one more
-search" is the median of the others. Sides: `warm` (CPU trials in pooled workers,
+search" is the median of the others. Sides: `together` (the searches as one experiment's searches
+sharing a Tuner, search/run/searches_together.py, one trial at a time: a later search's cost is the
+gap from the previous search's report to its own trial's entry), `warm` (CPU trials in pooled workers,
 trainables/ray_warm_worker.py) and `actor` (ADLS_WARM_WORKERS=0: each Tuner's trial actors import
 torch again, the behaviour before), alternated per repeat; with --baseline PATH also that checkout
 (its own code, ADLS_WARM_WORKERS unset). In the same run, a cold `import torch, transformers` in a

@@ -104,7 +104,7 @@ def run_together(
         remaining.append(left)
         members.append((key, searcher, left))
     group = SearchGroup(members)
-    kept = {key: _kept_rows(done[key], bases[key]) for key in keys}
+    kept = {key: InterruptedSearch(done[key], None).rows(bases[key]) for key in keys}
     total = sum(remaining)
     if total == 0:
         group.write_finished_trials()
@@ -112,10 +112,11 @@ def run_together(
     label = f"{name} ({len(variants)} searches)"
     ledger = TrialLedger(label, variants[0].metric, variants[0].mode, sum(v.num_samples for v in variants))
     stopping = early_stopping("fifo", None, num_trials=total)
-    cap = variants[0].max_concurrent
-    cpus = options.cpus_per_trial
-    trainable = ray_group_trainable(searches, objectives, cpus=cpus, gpus=options.gpus_per_trial)
-    parts = TunerParts(name, GROUP_FOLDER, trainable, group, total, cap, variants[0].reuse_workers, cpus)
+    trainable = ray_group_trainable(
+        searches, objectives, cpus=options.cpus_per_trial, gpus=options.gpus_per_trial
+    )
+    first = variants[0]
+    parts = TunerParts(name, GROUP_FOLDER, trainable, group, total, first.max_concurrent, first.reuse_workers)
     tuner = make_tuner(parts, options, folder, stopping, ledger)
     try:
         grid = fit_to_the_end(tuner, variants[0], total, stopping)
@@ -133,10 +134,6 @@ def run_together(
         new = result_rows(by_key[key], ledger.launch_index, bases[key], configs=ledger.configs)
         rows.append(_numbered(kept[key], new))
     return rows
-
-
-def _kept_rows(done: list[FinishedTrial], base: dict[str, Any]) -> list[dict[str, Any]]:
-    return InterruptedSearch(done, None).rows(base)
 
 
 def _numbered(kept: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[dict[str, Any]]:

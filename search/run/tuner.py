@@ -81,7 +81,6 @@ def run_variant(
     budget: those trials are kept, told to the sampler (the same study goes on), and only the
     rest run; the returned rows are the earlier ones followed by the new ones.
     """
-
     run_name = search_name(variant, options)
     label = f"{name}/{variant.name}" + (f"#{variant.repeat}" if options.repeats > 1 else "")
     tune_path = storage.join(folder, "tune", run_name)
@@ -266,13 +265,16 @@ def _variant_tuner(
     num_samples: int,
 ) -> Any:
     """The Tuner of one search run alone: its own trainable over the variant's trial function."""
-    cpus = options.cpus_per_trial
     trainable = (variant.tune_adapter or ray_trainable)(
-        variant.trial_fn, settings, _objectives(variant), cpus=cpus, gpus=options.gpus_per_trial
+        variant.trial_fn,
+        settings,
+        _objectives(variant),
+        cpus=options.cpus_per_trial,
+        gpus=options.gpus_per_trial,
     )
     run_name = search_name(variant, options)
     parts = TunerParts(
-        name, run_name, trainable, searcher, num_samples, variant.max_concurrent, variant.reuse_workers, cpus
+        name, run_name, trainable, searcher, num_samples, variant.max_concurrent, variant.reuse_workers
     )
     return make_tuner(parts, options, folder, stopping, ledger)
 
@@ -288,7 +290,6 @@ class TunerParts:
     num_samples: int
     max_concurrent: int | None
     reuse_workers: bool
-    cpus: int  # torch threads (and Tune CPUs) per trial
 
 
 def make_tuner(
@@ -308,7 +309,9 @@ def make_tuner(
     # matter, a snapshot that is slow, keeps its own warning (TUNE_WARN_SLOW_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S).
     if not options.verbose:
         os.environ.setdefault("TUNE_WARN_EXCESSIVE_EXPERIMENT_CHECKPOINT_SYNC_THRESHOLD_S", "0")
-    trainable = tune.with_resources(parts.trainable, {"cpu": parts.cpus, "gpu": options.gpus_per_trial})
+    trainable = tune.with_resources(
+        parts.trainable, {"cpu": options.cpus_per_trial, "gpu": options.gpus_per_trial}
+    )
     return tune.Tuner(
         trainable,
         tune_config=tune.TuneConfig(
