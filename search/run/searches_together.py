@@ -1,8 +1,7 @@
 """An experiment's searches in one Tuner: one set of trial workers for all of them.
 
-Each search (variant) used to be a Tuner of its own, and each Tuner starts new trial actors that
-import Ray Tune again (about 2.6 s a search on a quiet 2-core machine, docs/performance.md 9.2);
-lab3-precisions runs 13 searches. When the searches of an experiment can share a Tuner, they do:
+A Tuner of its own per search (variant) starts new trial actors that import Ray Tune again
+(docs/performance.md 9.2). When the searches of an experiment can share a Tuner, they do:
 one trainable that runs each trial's own search (trainables/ray_adapter.ray_group_trainable), one
 searcher that keeps every search's own Optuna study (search/study/search_group.py), and the
 searches' trials under `<experiment>/tune/searches/`. Rows, studies, resume and the results table
