@@ -53,6 +53,12 @@ class RunPlan:
         self.options = options
         self._identities: dict[str, dict[str, Any]] = {}
         self._dependencies: dict[str, tuple[str, ...]] = {}
+        # The experiments this run was asked for, in the order they run (set by the runner).
+        self.order: list[str] = []
+
+    def later(self, name: str) -> list[str]:
+        """The experiments of this run after `name` (none when `name` is not one it was asked for)."""
+        return self.order[self.order.index(name) + 1 :] if name in self.order else []
 
     def identity(self, name: str) -> dict[str, Any]:
         """What makes two runs of `name` the same result: profile, data, seed and its own fields.

@@ -32,6 +32,7 @@ from search.run.quiet import quiet_driver
 from search.run.results_table import mark_pareto_front, write_table
 from search.run.searches_together import group_path, run_together, share_a_tuner
 from search.run.tuner import can_resume, objective_record, run_variant, search_name
+from search.run.warm_up import warm_idle_slots
 from search.run_plan import RUN_FILE, RunPlan, read_run_file
 from search.study.constraints import mark_feasible
 from search.study.database import check_fresh, shown_url, storage_url, study_name
@@ -71,6 +72,7 @@ def run(name: str, options: RunOptions) -> dict[str, pd.DataFrame]:
                 f"--trial surrogate: {', '.join(refused)} has no surrogate trial; it rehearses lab2-nas only"
             )
     plan = RunPlan(options)
+    plan.order = names
     for each in names:
         # Every experiment's own option checks (identity_fields) run now, not after its predecessors.
         plan.identity(each)
@@ -177,6 +179,7 @@ def run_experiment(name: str, plan: RunPlan, grow: pd.DataFrame | None = None) -
         if grow is None and not resumable and not can_resume(folder, variant, options):
             check_fresh(studies, study_name(name, search_name(variant, options), options.optuna_study_prefix))
     start_ray(options)
+    warm_idle_slots(variants, options, together, later=bool(plan.later(name)))
     started = time.time()
     rows: list[dict[str, Any]] = []
     if together:

@@ -16,6 +16,7 @@ apply unchanged). If the actor ends before the trial did (a scheduler stopped or
 search was interrupted), the task is cancelled with its worker, which is then not reused.
 """
 
+import os
 import queue
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -24,8 +25,10 @@ from typing import Any
 
 # A fenced module (docs/FRAMEWORK.md "Private Ray Tune / Optuna internals"): it passes one private
 # Ray option, `_generator_backpressure_num_objects` (documented with Ray's streaming generators), so
-# that the trial waits at each report until the actor took it. Checked with this version;
-# tests/search_tests/test_private_internals.py fails where Ray no longer takes it.
+# that the trial waits at each report until the actor took it, and reads the variables Tune gives
+# its actors (`ray.tune.execution.class_cache`, an internal module) so that a warm-up lands in the
+# trials' worker pool. Checked with this version; tests/search_tests/test_private_internals.py
+# fails where Ray no longer takes the option or has those names.
 CHECKED_WITH = {"ray": "2.60.0"}
 BACKPRESSURE_OPTION = "_generator_backpressure_num_objects"
 # Workers of this runtime environment run only these tasks: Ray never hands one of them, torch
@@ -68,6 +71,79 @@ def run_in_warm_worker(
     finally:
         if not finished:
             ray.cancel(stream, force=True)
+
+
+def warm_spare_workers(count: int, data: dict[str, Any]) -> Any:
+    """Start `count` more pooled workers now, each loading torch, transformers, the trial code and `data`.
+
+    For a run whose current stage leaves trial slots idle (lab1's `base`: one trial, two slots)
+    and whose next stage fills them: the idle cores load the workers while the stage trains, and
+    the next stage's trials find them warm instead of importing torch first. The caller keeps
+    `count` at most the idle slots, so no trial ever waits on a warm-up (which would make Ray
+    start one more worker). Returns a ref to the warm workers' pids; nobody needs to wait on it:
+    a warm-up that fails costs the next trial its start, nothing more.
+
+    Ray pools workers by runtime environment, which a task inherits from its caller and which Ray
+    compares as it wrote it: a trial's task is started by its Tune actor, whose environment has
+    the variables Tune gives its actors; the same task started by the driver lands in another pool
+    (its environment written differently, even with the same variables) that no trial uses. So
+    the warm-ups are started by a launcher actor made the way Tune makes its actors, which ends
+    itself when they are done.
+    """
+    import ray
+
+    global _launcher
+    launcher_class = ray.remote(num_cpus=0, max_restarts=0, runtime_env=trial_actor_env())(_WarmUpLauncher)
+    launcher = launcher_class.remote()
+    pids = launcher.warm.remote(count, data)
+    launcher.__ray_terminate__.remote()  # runs after `warm`, as Ray runs an actor's calls in order
+    _launcher = (launcher, pids)  # the handle lives until the launcher ended itself
+    return pids
+
+
+_launcher: Any = None
+
+
+class _WarmUpLauncher:
+    """Starts the warm-ups as a Tune actor starts a trial's task, and waits for them (it owns their workers' leases)."""
+
+    def warm(self, count: int, data: dict[str, Any]) -> list[int]:
+        import ray
+
+        warm = ray.remote(num_cpus=0, max_retries=0, runtime_env=WORKER_ENV)(_warm_up)
+        return ray.get([warm.remote(data) for _ in range(count)])
+
+
+def trial_actor_env() -> dict[str, Any]:
+    """The runtime environment Tune gives its trial actors: its defaults and what it copies from our environment."""
+    from ray.tune.execution.class_cache import DEFAULT_ENV_VARS, ENV_VARS_TO_PROPAGATE
+
+    copied = {name: os.environ[name] for name in ENV_VARS_TO_PROPAGATE if name in os.environ}
+    return {"env_vars": {**DEFAULT_ENV_VARS, **copied}}
+
+
+# What a trial of any experiment imports, loaded by a warm-up so that no stage's first trial does.
+TRIAL_MODULES = (
+    "trainables.trial_runner",
+    "trainables.trial_steps",
+    "trainables.compress",
+    "trainables.trials.base",
+    "trainables.trials.lab1_qat",
+    "trainables.trials.lab1_prune",
+    "trainables.trials.lab2_nas",
+    "trainables.trials.lab3",
+)
+
+
+def _warm_up(data: dict[str, Any]) -> int:
+    import importlib
+
+    for module in TRIAL_MODULES:
+        importlib.import_module(module)
+    from trainables.trial_steps import open_data
+
+    open_data({"data": data})
+    return os.getpid()
 
 
 def _trial_body(

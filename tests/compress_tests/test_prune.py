@@ -522,3 +522,52 @@ def test_bert_tiny_quantized_and_pruned_still_trains_and_keeps_its_mask(scope):
         loss.backward()
         optimizer.step()
         assert_masked(model)
+
+
+def test_activation_random_drops_every_column_equally_often():
+    # 4,000 vectors of 10 features at sparsity 0.3: each column is dropped in 30% of them
+    # (binomial sd 0.7 points), so a mask biased to low or high columns (ties broken by index,
+    # a selection that is not uniform) fails.
+    layer = identity_linear(10)
+    prune_model(layer, activation_config(0.3, "random"))
+    with torch.no_grad():
+        dropped = layer(torch.ones(4000, 10)) == 0
+    assert (dropped.sum(-1) == 3).all()
+    share = dropped.float().mean(0)
+    assert ((share - 0.3).abs() < 0.035).all(), share
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16, torch.float64])
+def test_activation_l1_per_token_matches_topk_in_every_dtype(dtype):
+    # The CPU selection on bit patterns against torch's topk, in float64 too (which takes topk).
+    generator = torch.Generator().manual_seed(5)
+    x = torch.randn(7, 9, 48, generator=generator).to(dtype)
+    layer = identity_linear(48).to(dtype)
+    prune_model(layer, activation_config(0.6, "l1-norm-per-token"))
+    with torch.no_grad():
+        y = layer(x)
+    count = round(0.6 * 48)
+    assert ((y == 0).sum(-1) == count).all()
+    expected = torch.zeros(x.shape, dtype=torch.bool)
+    expected.scatter_(-1, x.abs().float().topk(count, dim=-1, largest=False).indices, True)
+    # Equal |x| (bf16 has few values) may be dropped in a different order than topk's; the
+    # largest dropped never exceeds the smallest kept.
+    kept = x.abs().float().masked_fill(y == 0, float("inf")).amin(-1)
+    dropped_max = x.abs().float().masked_fill(y != 0, -1).amax(-1)
+    assert (dropped_max <= kept).all()
+    assert (expected == (y == 0)).float().mean() > 0.95
+
+
+@pytest.mark.parametrize("features", [5, 4096, 4097, 9000])
+def test_random_drop_mask_is_exact_per_vector_on_both_key_widths(features):
+    # Up to 4,096 features the keys are 32-bit, above that 64-bit (prune._drop_per_vector).
+    from trainables.compress.prune import _drop_per_vector
+
+    torch.manual_seed(0)
+    x = torch.ones(6, features)
+    count = round(0.3 * features)
+    first = _drop_per_vector(x, count, "random")
+    assert (first.sum(-1) == count).all()
+    torch.manual_seed(0)
+    assert torch.equal(_drop_per_vector(x, count, "random"), first)  # torch's seed fixes the mask
+    assert not torch.equal(_drop_per_vector(x, count, "random"), first)

@@ -2,7 +2,7 @@
 
 Private names are used only in search/study/ (OptunaSearch's and GridSampler's state, Optuna's
 table models), search/schedulers/, search/run/interrupts.py (Tune's SIGINT handling),
-trainables/ray_warm_worker.py (Ray's streaming-generator backpressure option) and cluster/config.py
+trainables/ray_warm_worker.py (Ray's streaming-generator backpressure option, Tune's actor variables) and cluster/config.py
 (`ray up`'s config checks); each of those modules names the versions it was checked with
 (`CHECKED_WITH`). These tests fail loudly, naming the assumption
 and the checked versions, on an installed Ray or Optuna where one no longer holds.
@@ -129,6 +129,15 @@ def test_ray_still_takes_the_streaming_backpressure_option_the_warm_worker_passe
         pytest.fail(f"Ray no longer takes {option}: {error}; {_checked(ray_warm_worker)}")
     with pytest.raises((TypeError, ValueError)):  # Ray refuses an option it does not know
         ray.remote(body).options(num_returns="streaming", _no_such_option_here=1)
+
+
+def test_tune_still_names_the_variables_it_gives_trial_actors_where_the_warm_up_reads_them():
+    try:
+        env = ray_warm_worker.trial_actor_env()
+    except ImportError as error:
+        pytest.fail(f"Tune's actor variables moved: {error}; {_checked(ray_warm_worker)}")
+    assert env["env_vars"]["PL_DISABLE_FORK"] == "1", _checked(ray_warm_worker)
+    # That they are still what Tune's actors get is tested end to end in test_warm_workers.py.
 
 
 def test_ray_ups_config_checks_are_where_cluster_config_imports_them():

@@ -3,6 +3,7 @@
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from search.options import RunOptions
 from search.run.tuner import run_variant
 from search.study.samplers import TuneGridSampler
 from trainables.ray_adapter import WARM_WORKERS_ENV
+from trainables.ray_warm_worker import warm_spare_workers
 from trainables.trial_keys import RESULT_FILE
 
 pytestmark = pytest.mark.slow
@@ -70,6 +72,22 @@ def test_trials_two_at_a_time_keep_their_two_processes_across_searches(ray_sessi
         )
         processes |= {row["process"] for row in rows}
     assert len(processes) <= 2, processes
+
+
+def test_a_worker_warmed_from_the_driver_runs_the_next_searchs_trial(ray_session, tmp_path, monkeypatch):
+    # Tune copies AWS_ACCESS_KEY_ID into its trial actors' environment: a value of this test's own
+    # makes a worker pool no other test's workers are in, so the trial can only find the warm-up's
+    # worker or start a new one; a warm-up whose environment differs from the trials' lands in
+    # another pool and is never used.
+    import ray
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", f"warm-test-{os.getpid()}-{tmp_path.name}")
+    options = RunOptions(profile_name="smoke", dataset="synthetic", storage=str(tmp_path))
+    (warmed,) = ray.get(warm_spare_workers(1, options.data_settings()))
+    time.sleep(0.5)  # the launcher has returned the worker to Ray's pool (it ends after `warm`)
+    rows = run_variant("probe", search("warmed", [7]), options, str(tmp_path / "warmed"))
+    assert rows[0]["process"] == warmed
+    assert rows[0]["preloaded"] is True
 
 
 def test_a_failing_trial_in_a_warm_worker_is_an_error_row(ray_session, tmp_path):
