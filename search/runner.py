@@ -17,7 +17,6 @@ from typing import Any
 import pandas as pd
 
 from analysis.best import best_records, format_best
-from analysis.figures import draw_figures
 from analysis.paths import relative_path, resolve_paths
 from analysis.results import load_results
 from errors import ConfigError
@@ -232,6 +231,8 @@ def run_experiment(name: str, plan: RunPlan, grow: pd.DataFrame | None = None) -
     )
     # After the table (which no longer names them) is written: an interrupted delete loses nothing.
     delete_checkpoints(dropped)
+    from analysis.figures import draw_figures  # matplotlib: loaded while Ray starts (start_ray)
+
     for path in draw_figures(folder):
         print(f"[{name}] figure: {path}", flush=True)
     if studies:

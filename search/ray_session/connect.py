@@ -6,6 +6,7 @@ raised before any trial starts.
 
 import logging
 import os
+import threading
 from urllib.parse import urlsplit
 
 from errors import ConfigError
@@ -14,6 +15,8 @@ from search.options import RunOptions
 from search.ray_session.reaper import start_reaper
 from search.ray_session.start import start_local_ray
 from search.ray_session.tcp_probe import unreachable_reason
+
+log = logging.getLogger(__name__)
 
 ADDRESS_TIMEOUT_S = 10.0
 
@@ -55,6 +58,9 @@ def start_ray(options: RunOptions) -> None:
         return
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
     address = options.address or os.environ.get("RAY_ADDRESS")
+    # ray.init mostly waits for Ray's processes to come up: the figures' matplotlib (0.5 s), which
+    # the run needs only at its end, loads meanwhile.
+    threading.Thread(target=_load_figures, name="adls-load-figures", daemon=True).start()
     try:
         if address:
             ray.init(address=address, log_to_driver=options.verbose, logging_level=logging.WARNING)
@@ -70,6 +76,13 @@ def start_ray(options: RunOptions) -> None:
             f"cannot reach a Ray cluster at {address!r}: {error}; start one or drop --address"
         ) from None
     check_resources(options, joined=bool(address))
+
+
+def _load_figures() -> None:
+    try:
+        import analysis.figures  # noqa: F401
+    except Exception:  # noqa: BLE001 - the run imports it again where it draws, and says what failed
+        log.debug("loading analysis.figures early failed", exc_info=True)
 
 
 def check_resources(options: RunOptions, joined: bool) -> None:

@@ -2,10 +2,10 @@
 
 Private names are used only in search/study/ (OptunaSearch's and GridSampler's state, Optuna's
 table models), search/schedulers/, search/run/interrupts.py (Tune's SIGINT handling),
-trainables/ray_warm_worker.py (Ray's streaming-generator backpressure option, Tune's actor variables) and cluster/config.py
-(`ray up`'s config checks); each of those modules names the versions it was checked with
-(`CHECKED_WITH`). These tests fail loudly, naming the assumption
-and the checked versions, on an installed Ray or Optuna where one no longer holds.
+trainables/ray_warm_worker.py (Ray's streaming-generator backpressure option, the variables Tune
+gives its actors), cluster/config.py (`ray up`'s config checks) and search/ray_session/start.py
+(the processes a private Ray started); each of those modules names the versions it was checked
+with (`CHECKED_WITH`). These tests fail loudly, naming the assumption and the checked versions, on an installed Ray or Optuna where one no longer holds.
 """
 
 import importlib
@@ -20,6 +20,7 @@ import pytest
 from ray.tune.search.optuna import OptunaSearch
 
 from cluster import config
+from search.ray_session import start
 from search.run import interrupts, quiet
 from search.study import bulk_write, database, samplers
 from search.study.samplers import TuneGridSampler
@@ -33,6 +34,7 @@ FENCED = (
     "search/run/interrupts.py",
     "trainables/ray_warm_worker.py",
     "cluster/config.py",
+    "search/ray_session/start.py",
 )
 # A private name of Ray or Optuna: an import from a private module, OptunaSearch's / a study's state,
 # or a private option of Ray's remote functions.
@@ -138,6 +140,16 @@ def test_tune_still_names_the_variables_it_gives_trial_actors_where_the_warm_up_
         pytest.fail(f"Tune's actor variables moved: {error}; {_checked(ray_warm_worker)}")
     assert env["env_vars"]["PL_DISABLE_FORK"] == "1", _checked(ray_warm_worker)
     # That they are still what Tune's actors get is tested end to end in test_warm_workers.py.
+
+
+def test_a_private_ray_still_lists_its_autoscaler_monitor_where_stop_ray_kills_it(ray_session):
+    from ray._private import ray_constants, worker
+
+    processes = getattr(getattr(worker, "_global_node", None), "all_processes", None) or {}
+    monitors = processes.get(ray_constants.PROCESS_TYPE_MONITOR, [])
+    assert len(monitors) == 1 and monitors[0].process.poll() is None, (
+        f"no live monitor in Ray's process list {sorted(processes)}; {_checked(start)}"
+    )
 
 
 def test_ray_ups_config_checks_are_where_cluster_config_imports_them():
