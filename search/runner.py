@@ -231,10 +231,7 @@ def run_experiment(name: str, plan: RunPlan, grow: pd.DataFrame | None = None) -
     )
     # After the table (which no longer names them) is written: an interrupted delete loses nothing.
     delete_checkpoints(dropped)
-    from analysis.figures import draw_figures  # matplotlib: loaded while Ray starts (start_ray)
-
-    for path in draw_figures(folder):
-        print(f"[{name}] figure: {path}", flush=True)
+    _draw_figures(name, folder)
     if studies:
         names = study_name(name, "<variant>", options.optuna_study_prefix)
         print(f"[{name}] Optuna studies {names} in {shown_url(studies)}", flush=True)
@@ -242,6 +239,14 @@ def run_experiment(name: str, plan: RunPlan, grow: pd.DataFrame | None = None) -
     for line in format_best(best_records(table, 1)):
         print(line, flush=True)
     return table
+
+
+def _draw_figures(name: str, folder: str) -> None:
+    # Imported here: matplotlib loads while Ray starts (search/ray_session/connect.start_ray).
+    from analysis.figures import draw_figures
+
+    for path in draw_figures(folder):
+        print(f"[{name}] figure: {path}", flush=True)
 
 
 def versions() -> dict[str, str]:
