@@ -15,7 +15,8 @@ torch again, the behaviour before), alternated per repeat; with --baseline PATH 
 fresh interpreter. Goal (issue 25): one more search <= 1/4 of that cold import.
 
 With --labs lab1,lab3 and --baseline: `adls run LAB --profile smoke` from an empty folder with this
-checkout and with the baseline's, alternating, --lab-repeats pairs each (wall and process-tree CPU
+checkout and with the baseline's, alternating, --lab-repeats pairs each after --lab-warmups untimed
+runs of each side (page cache, bytecode; wall and process-tree CPU
 seconds, bench_ray_overhead.timed). Goal: this checkout <= 60% of the baseline's wall-clock.
 Writes bench/out/search_fixed_cost.json.
 
@@ -186,6 +187,7 @@ def main() -> None:
     parser.add_argument("--out", default="search_fixed_cost.json", help="file name under bench/out/")
     parser.add_argument("--labs", default="", help="comma list of labs to time from an empty folder")
     parser.add_argument("--lab-repeats", type=int, default=2)
+    parser.add_argument("--lab-warmups", type=int, default=1, help="untimed runs of each side first")
     parser.add_argument("--skip-tuners", action="store_true", help="only the labs")
     parser.add_argument("--side", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -198,7 +200,7 @@ def main() -> None:
     if args.labs:
         if not args.baseline:
             parser.error("--labs compares against --baseline PATH")
-        report["labs"] = lab_pairs(args.labs.split(","), args.lab_repeats, args.baseline)
+        report["labs"] = lab_pairs(args.labs.split(","), args.lab_repeats, args.baseline, args.lab_warmups)
     if not args.skip_tuners:
         report.update(tuner_sides(args))
     report["machine_load_at_end"] = os.getloadavg()
@@ -207,15 +209,19 @@ def main() -> None:
     print(f"-> {OUT / args.out}")
 
 
-def lab_pairs(labs: list[str], repeats: int, baseline: Path) -> dict[str, Any]:
-    """`adls run LAB --profile smoke` from an empty folder, this checkout against `baseline`, alternating."""
+def lab_pairs(labs: list[str], repeats: int, baseline: Path, warmups: int = 1) -> dict[str, Any]:
+    """`adls run LAB --profile smoke` from an empty folder, this checkout against `baseline`, alternating.
+
+    Each side first runs `warmups` times untimed: the first run after other work was the slowest
+    of its side in every earlier pair (page cache, bytecode), whichever side it was.
+    """
     from bench.bench_ray_overhead import timed
 
     sides = {"current": ROOT, "baseline": baseline}
     found: dict[str, Any] = {}
     for lab in labs:
         samples: dict[str, list[dict[str, float]]] = {side: [] for side in sides}
-        for repeat in range(repeats):
+        for repeat in range(-warmups, repeats):
             for side in sides if repeat % 2 == 0 else list(sides)[::-1]:
                 with tempfile.TemporaryDirectory(prefix="bench-lab-") as storage:
                     command = [
@@ -229,10 +235,12 @@ def lab_pairs(labs: list[str], repeats: int, baseline: Path) -> dict[str, Any]:
                         "--storage",
                         storage,
                     ]
-                    samples[side].append(timed(command, sides[side]))
+                    sample = timed(command, sides[side])
+                if repeat >= 0:
+                    samples[side].append(sample)
                 print(
-                    f"{lab} {side:8s} {samples[side][-1]['wall_s']:6.1f} s wall {samples[side][-1]['cpu_s']:6.1f} s CPU "
-                    f"(load {os.getloadavg()[0]:.1f})",
+                    f"{lab} {side:8s} {sample['wall_s']:6.1f} s wall {sample['cpu_s']:6.1f} s CPU "
+                    f"(load {os.getloadavg()[0]:.1f})" + (" warm-up, not counted" if repeat < 0 else ""),
                     flush=True,
                 )
         wall = {side: statistics.median(s["wall_s"] for s in runs) for side, runs in samples.items()}

@@ -3,7 +3,7 @@
 Trials (run directly with `local_context`, no Ray, on the profile's data and training settings):
 
 - `lab1-prune`: a bert-tiny quantized to 8-bit fixed point (a lab1-qat best model stand-in),
-  pruned at sparsity 0.7 with l1-norm (weights and activations), evaluated, fine-tuned for the
+  pruned at sparsity 0.7 with l1-norm (or `--method random`; weights and activations), evaluated, fine-tuned for the
   profile's `prune_epochs`, evaluated;
 - `lab3`: a lab3-precisions-like trial: every Linear but the classifier in 8-bit integer, trained
   for the profile's `lab3_epochs`, evaluated before and after;
@@ -37,10 +37,13 @@ HERE = Path(__file__).resolve().parent
 TRIALS = ("lab1-prune", "lab3", "base")
 
 
-def trial_runner(trial: str, profile_name: str, work: Path, epochs: float | None = None):
+def trial_runner(
+    trial: str, profile_name: str, work: Path, epochs: float | None = None, method: str = "l1-norm"
+):
     """A function(cpus) that runs one trial and returns (seconds, metrics); setup is done here, once.
 
-    `epochs` replaces the profile's training length of that trial (a shortened trial).
+    `epochs` replaces the profile's training length of that trial (a shortened trial); `method` is
+    lab1-prune's pruning method.
     """
     from dataclasses import replace
 
@@ -72,7 +75,7 @@ def trial_runner(trial: str, profile_name: str, work: Path, epochs: float | None
             "start_width": 8,
             "finetune_epochs": profile.prune_epochs,
             "sparsity": 0.7,
-            "method": "l1-norm",
+            "method": method,
         }
     elif trial == "lab3":
         from search.experiments.spaces.precisions import format_config, knob_keys, layer_keys
@@ -113,7 +116,7 @@ def trial_runner(trial: str, profile_name: str, work: Path, epochs: float | None
 def worker(args: argparse.Namespace) -> None:
     """Run in a child: one warm-up trial, then the timed ones; prints one JSON line."""
     with tempfile.TemporaryDirectory(prefix="adls-trial-speed-") as work:
-        run = trial_runner(args.trial, args.profile, Path(work), args.epochs)
+        run = trial_runner(args.trial, args.profile, Path(work), args.epochs, args.method)
         for _ in range(args.warmups):
             run(args.cpus)
         results = []
@@ -129,7 +132,7 @@ def child(tree: Path, args: argparse.Namespace) -> list[dict[str, Any]]:
     command = [sys.executable, str(Path(__file__).resolve()), "--worker"]
     command += ["--trial", args.trial, "--profile", args.profile]
     command += ["--per-process", str(args.per_process), "--cpus", str(args.cpus)]
-    command += ["--warmups", str(args.warmups)]
+    command += ["--warmups", str(args.warmups), "--method", args.method]
     command += ["--epochs", str(args.epochs)] if args.epochs is not None else []
     out = subprocess.run(command, env=env, cwd=tree, capture_output=True, text=True, check=True).stdout
     return json.loads(next(line for line in out.splitlines() if line.startswith("RESULT "))[7:])
@@ -163,7 +166,7 @@ def compare_threads(args: argparse.Namespace) -> dict[str, Any]:
     counts = [int(n) for n in args.threads.split(",")]
     results: dict[int, list] = {n: [] for n in counts}
     with tempfile.TemporaryDirectory(prefix="adls-trial-speed-") as work:
-        run = trial_runner(args.trial, args.profile, Path(work), args.epochs)
+        run = trial_runner(args.trial, args.profile, Path(work), args.epochs, args.method)
         for _ in range(args.warmups):
             run(counts[0])
         for round_ in range(args.rounds):
@@ -186,6 +189,7 @@ def main() -> None:
     parser.add_argument("--cpus", type=int, default=1, help="torch threads per trial (with --baseline)")
     parser.add_argument("--epochs", type=float, help="the trial's training length instead of the profile's")
     parser.add_argument("--warmups", type=int, default=1, help="untimed trials first, per process")
+    parser.add_argument("--method", default="l1-norm", help="lab1-prune's pruning method (l1-norm, random)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -209,7 +213,8 @@ def main() -> None:
     out.mkdir(exist_ok=True)
     record = {"trial": args.trial, "profile": args.profile, "load_avg": load, "sides": sides, "ratio": ratio}
     record["args"] = vars(args)
-    (out / f"trial_speed_{args.trial}_{args.profile}.json").write_text(json.dumps(record, indent=2))
+    method = "" if args.method == "l1-norm" else f"_{args.method}"
+    (out / f"trial_speed_{args.trial}{method}_{args.profile}.json").write_text(json.dumps(record, indent=2))
 
 
 if __name__ == "__main__":
