@@ -32,8 +32,10 @@ def warm_idle_slots(variants: list[SearchVariant], options: RunOptions, together
         return 0
     slots = max_concurrent(options)
     # The most trials this experiment ever runs at once: its shared Tuner's, else its busiest search's.
-    caps = [min(v.num_samples, max_concurrent(options, v.max_concurrent)) for v in variants]
-    busy = min(sum(v.num_samples for v in variants), max(caps)) if together else max(caps)
+    if together:  # one Tuner, one cap (searches with different caps never share one)
+        busy = min(sum(v.num_samples for v in variants), max_concurrent(options, variants[0].max_concurrent))
+    else:
+        busy = max(min(v.num_samples, max_concurrent(options, v.max_concurrent)) for v in variants)
     spare = max(0, slots - busy)
     if spare:
         log.info("warming %d pooled trial worker(s) for the next stage", spare)
