@@ -52,5 +52,8 @@ def test_no_warm_up_without_a_later_stage_or_an_idle_slot(two_slots):
 
 def test_a_lone_trial_with_a_later_stage_warms_the_idle_slot(ray_session, two_slots):
     assert warm_idle_slots([one_trial_search()], two_slots, together=False, later=True) == 1
-    # A search capped at one trial at a time leaves the other slot idle however many trials it has.
-    assert warm_idle_slots([one_trial_search(4, cap=1)], two_slots, together=False, later=True) == 1
+    # Slots from the session's 2 CPUs: a search capped at one trial at a time leaves the other
+    # idle however many trials it has (a --max-concurrent given by the user overrides the cap).
+    cpus = dataclasses.replace(two_slots, max_concurrent=None)
+    assert warm_idle_slots([one_trial_search(4, cap=1)], cpus, together=False, later=True) == 1
+    assert warm_idle_slots([one_trial_search(4, cap=1)], two_slots, together=False, later=True) == 0
