@@ -9,6 +9,7 @@ function, so no experiment imports the runner.
 import hashlib
 import json
 import tomllib
+from collections.abc import Sequence
 from typing import Any
 
 from errors import ConfigError
@@ -49,12 +50,12 @@ def read_run_file(run_file: str) -> dict[str, Any]:
 class RunPlan:
     """The experiments of one run under one set of options; identities are computed once and kept."""
 
-    def __init__(self, options: RunOptions) -> None:
+    def __init__(self, options: RunOptions, order: Sequence[str] = ()) -> None:
         self.options = options
         self._identities: dict[str, dict[str, Any]] = {}
         self._dependencies: dict[str, tuple[str, ...]] = {}
-        # The experiments this run was asked for, in the order they run (set by the runner).
-        self.order: list[str] = []
+        # The experiments this run was asked for, in the order they run.
+        self.order = list(order)
 
     def later(self, name: str) -> list[str]:
         """The experiments of this run after `name` (none when `name` is not one it was asked for)."""

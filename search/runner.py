@@ -8,7 +8,6 @@ each experiment's results table.
 
 import logging
 import math
-import os
 import time
 import uuid
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from search import storage
 from search.experiments.experiment import Experiment, loaded_checkpoints
 from search.experiments.registry import EXPERIMENTS, expand, get_experiment
 from search.options import RunOptions
-from search.ray_session.connect import check_ray_address, start_ray
+from search.ray_session.connect import check_ray_address, ray_address, start_ray
 from search.run.checkpoints import delete_checkpoints, drop_checkpoints
 from search.run.lock import ExperimentLock
 from search.run.quiet import quiet_driver
@@ -43,7 +42,7 @@ def run(name: str, options: RunOptions) -> dict[str, pd.DataFrame]:
     """Run an experiment or a lab (its experiments in dependency order); returns their tables."""
     options.validate()
     options.check_local_storage()
-    check_ray_address(options.address or os.environ.get("RAY_ADDRESS"))
+    check_ray_address(ray_address(options))
     # The first line of every run: which data, model and tokenizer, and any fallback said out loud.
     print(f"adls: {options.sources().headline()}", flush=True)
     quiet_driver(options.verbose)
@@ -70,8 +69,7 @@ def run(name: str, options: RunOptions) -> dict[str, pd.DataFrame]:
             raise ConfigError(
                 f"--trial surrogate: {', '.join(refused)} has no surrogate trial; it rehearses lab2-nas only"
             )
-    plan = RunPlan(options)
-    plan.order = names
+    plan = RunPlan(options, order=names)
     for each in names:
         # Every experiment's own option checks (identity_fields) run now, not after its predecessors.
         plan.identity(each)

@@ -46,6 +46,11 @@ def check_ray_address(address: str | None, timeout: float = ADDRESS_TIMEOUT_S) -
         )
 
 
+def ray_address(options: RunOptions) -> str | None:
+    """The cluster this run joins (--address, else RAY_ADDRESS), or None: Ray starts in this process."""
+    return options.address or os.environ.get("RAY_ADDRESS")
+
+
 def start_ray(options: RunOptions) -> None:
     """Join the cluster at --address (or RAY_ADDRESS), or start Ray in this process.
 
@@ -57,7 +62,7 @@ def start_ray(options: RunOptions) -> None:
     if ray.is_initialized():
         return
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")
-    address = options.address or os.environ.get("RAY_ADDRESS")
+    address = ray_address(options)
     # ray.init mostly waits for Ray's processes to come up: the figures' matplotlib (0.5 s), which
     # the run needs only at its end, loads meanwhile.
     threading.Thread(target=_load_figures, name="adls-load-figures", daemon=True).start()

@@ -7,10 +7,10 @@ during the base training instead (trainables.ray_warm_worker.warm_spare_workers)
 """
 
 import logging
-import os
 
 from search.experiments.experiment import SearchVariant
 from search.options import RunOptions
+from search.ray_session.connect import ray_address
 from search.run.tuner import max_concurrent, trial_settings
 from trainables.ray_adapter import warm_workers
 from trainables.ray_warm_worker import warm_spare_workers
@@ -24,7 +24,7 @@ def warm_idle_slots(variants: list[SearchVariant], options: RunOptions, together
     Only on a Ray this run started on this machine (on a cluster the trials' node is not known
     here), for real CPU trials in pooled workers, with no surrogate adapter. Returns how many.
     """
-    if not later or not variants or options.address or os.environ.get("RAY_ADDRESS"):
+    if not later or not variants or ray_address(options):
         return 0
     if options.gpus_per_trial > 0 or options.trial != "real" or not warm_workers():
         return 0

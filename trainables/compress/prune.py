@@ -277,11 +277,12 @@ class InputPruning:
 def _drop_per_vector(x: torch.Tensor, count: int, method: str) -> torch.Tensor:
     """The mask of the `count` entries of each vector (last dim) that `random` or `l1-norm-per-token` drops.
 
-    On the CPU each entry gets a distinct int64 key, its score's bits above its column index, and
-    numpy selects the count-th smallest key of each row: exactly `count` per row with no ties, at
-    a third of `topk`'s cost. `random` scores are random bits seeded from the global RNG (every
-    subset of `count` columns equally likely); `l1-norm-per-token` scores are |x|'s bit
-    patterns, which order as |x| does. Elsewhere (and for float64, whose bits leave no room for the index) `topk`.
+    On the CPU each entry gets a distinct integer key, its score's bits above its column index, and
+    numpy selects the count-th smallest key of each row: exactly `count` per row, no ties.
+    `random` scores are random bits seeded from torch's global RNG (so `torch.manual_seed` fixes
+    the mask; every subset of `count` columns equally likely); `l1-norm-per-token` scores are
+    |x|'s bit patterns, which order as |x| does. On other devices, and for float64 per-token
+    (whose bits leave no room for the index), `topk` as before (docs/performance.md 9.2).
     """
     features = x.shape[-1]
     index_bits = max(1, (features - 1).bit_length())
